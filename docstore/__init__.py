@@ -1,0 +1,37 @@
+"""docstore: sessions, problems and code revisions of a live-coding classroom, on MongoDB.
+
+    async with open_store("memory://") as store:
+        session_id = await store.sessions.create_session(Session(join_code="ab12cd"))
+
+The public surface is exactly what this module exports.
+"""
+
+from ._config import StorageConfig
+from ._errors import ErrorCode, PersistenceError
+from ._models import CodeRevision, ExecutionResult, ProblemSpec, Session, StorageMetadata, Student
+from ._page import Page
+from ._problems import ProblemRepository
+from ._revisions import RevisionRepository
+from ._sessions import SessionRepository
+from ._store import HealthReport, Store, open_store
+
+__all__ = [
+    "CodeRevision",
+    "ErrorCode",
+    "ExecutionResult",
+    "HealthReport",
+    "Page",
+    "PersistenceError",
+    "ProblemRepository",
+    "ProblemSpec",
+    "RevisionRepository",
+    "Session",
+    "SessionRepository",
+    "StorageConfig",
+    "StorageMetadata",
+    "Store",
+    "Student",
+    "open_store",
+]
+
+__version__ = "0.1.0"

@@ -1,0 +1,71 @@
+"""Driver exceptions -> ``PersistenceError`` codes, with passwords masked."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import ParamSpec, TypeVar
+
+import bson.errors
+from pydantic import ValidationError
+from pymongo import errors
+
+from ._config import mask_secrets
+from ._errors import ErrorCode, PersistenceError
+
+__all__ = ["translate_error", "translated"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_AUTH_CODES = frozenset({13, 18, 8000})  # Unauthorized, AuthenticationFailed, Atlas auth
+
+
+def _code_for(exc: BaseException) -> ErrorCode:
+    # Order matters: the specific classes subclass the generic ones.
+    if isinstance(exc, errors.DuplicateKeyError):
+        return ErrorCode.ALREADY_EXISTS
+    if isinstance(exc, errors.BulkWriteError):
+        write_errors = exc.details.get("writeErrors", [])
+        if write_errors and all(e.get("code") == 11000 for e in write_errors):
+            return ErrorCode.ALREADY_EXISTS
+        return ErrorCode.STORAGE_ERROR
+    if isinstance(exc, errors.ServerSelectionTimeoutError):
+        # No server answered within serverSelectionTimeoutMS: it is not there.
+        return ErrorCode.UNAVAILABLE
+    if isinstance(exc, errors.NetworkTimeout | errors.ExecutionTimeout | errors.WTimeoutError):
+        return ErrorCode.TIMEOUT
+    if isinstance(exc, errors.ConnectionFailure):
+        return ErrorCode.UNAVAILABLE
+    if isinstance(exc, errors.OperationFailure) and exc.code in _AUTH_CODES:
+        return ErrorCode.PERMISSION_DENIED
+    if isinstance(exc, errors.DocumentTooLarge | bson.errors.InvalidDocument):
+        return ErrorCode.INVALID_DATA
+    if isinstance(exc, UnicodeError | ValidationError):
+        return ErrorCode.INVALID_DATA
+    if isinstance(exc, TimeoutError):
+        return ErrorCode.TIMEOUT
+    return ErrorCode.STORAGE_ERROR
+
+
+def translate_error(exc: BaseException) -> PersistenceError:
+    if isinstance(exc, PersistenceError):
+        return exc
+    return PersistenceError(_code_for(exc), mask_secrets(f"{type(exc).__name__}: {exc}"))
+
+
+_TRANSLATED = (errors.PyMongoError, bson.errors.BSONError, UnicodeError, ValidationError, TimeoutError)
+
+
+def translated(method: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Decorate a repository method so that only ``PersistenceError`` escapes it."""
+
+    @functools.wraps(method)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await method(*args, **kwargs)
+        except _TRANSLATED as exc:
+            # `from None`: the driver's traceback may quote the URL with its password.
+            raise translate_error(exc) from None
+
+    return wrapper

@@ -1,0 +1,119 @@
+"""Engines: the database behind a store, one per URL scheme.
+
+Each engine hands out a database with PyMongo's async surface; the repositories
+and Beanie do not know which one they talk to.
+
+- ``mongodb://``, ``mongodb+srv://``: PyMongo's ``AsyncMongoClient``.
+- ``memory://``: mongomock-motor through ``_mongomock_adapter``; gone on shutdown.
+- ``local://DIR``: the memory engine made durable in DIR (``_local_engine``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from pymongo import AsyncMongoClient
+
+from ._config import StorageConfig
+from ._mongomock_adapter import MockDatabase
+
+__all__ = ["Engine", "MemoryEngine", "MongoEngine", "make_engine"]
+
+
+class Engine(Protocol):
+    name: str
+    supports_text_search: bool
+
+    @property
+    def database(self) -> Any: ...
+
+    async def open(self) -> None:
+        """Connect, or take hold of the files; before Beanie creates the indexes."""
+
+    async def load(self) -> None:
+        """Bring back stored data; after the indexes exist."""
+
+    async def close(self) -> None: ...
+
+    async def server_info(self) -> dict[str, Any]:
+        """Answer a ping with facts about the server; raise if it cannot be reached."""
+
+
+class MongoEngine:
+    name = "mongodb"
+    supports_text_search = True
+
+    def __init__(self, config: StorageConfig) -> None:
+        options: dict[str, Any] = {
+            "tz_aware": True,
+            "serverSelectionTimeoutMS": config.server_selection_timeout_ms,
+            "connectTimeoutMS": config.connect_timeout_ms,
+            "socketTimeoutMS": config.socket_timeout_ms,
+            "maxPoolSize": config.max_pool_size,
+            "minPoolSize": config.min_pool_size,
+            "appname": config.app_name,
+            "retryWrites": config.retry_writes,
+            # Acknowledged by a majority: a write survives the loss of the primary.
+            "w": _write_concern(config.write_concern or "majority"),
+        }
+        if config.tls_ca_file:
+            options["tlsCAFile"] = config.tls_ca_file
+        self._client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(config.url, **options)
+        self._database = self._client[config.database]
+
+    @property
+    def database(self) -> Any:
+        return self._database
+
+    async def open(self) -> None:
+        # The client connects lazily; the first command (Beanie's buildInfo) tells.
+        return None
+
+    async def load(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    async def server_info(self) -> dict[str, Any]:
+        await self._database.command("ping")
+        info = await self._database.command("buildInfo")
+        return {"server_version": info.get("version")}
+
+
+def _write_concern(value: str) -> int | str:
+    return int(value) if value.isdigit() else value
+
+
+class MemoryEngine:
+    name = "memory"
+    supports_text_search = False
+
+    def __init__(self, config: StorageConfig) -> None:
+        self._database = MockDatabase(config.database)
+
+    @property
+    def database(self) -> Any:
+        return self._database
+
+    async def open(self) -> None:
+        return None
+
+    async def load(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def server_info(self) -> dict[str, Any]:
+        return {"server_version": "mongomock (in memory)"}
+
+
+def make_engine(config: StorageConfig) -> Engine:
+    if config.engine == "mongodb":
+        return MongoEngine(config)
+    if config.engine == "memory":
+        return MemoryEngine(config)
+    from ._local_engine import LocalEngine
+
+    return LocalEngine(config)

@@ -1,0 +1,58 @@
+"""Errors raised by docstore.
+
+One exception type, one code: callers branch on ``error.code``, never on the
+driver's exception classes, so business code is the same on every engine.
+
+    Exception
+     └── PersistenceError(code: ErrorCode, message, *, retryable, cause)
+           code is one of:
+             NOT_FOUND          update/delete of an item that does not exist
+             ALREADY_EXISTS     id taken, or an active session's join code taken
+             UNAVAILABLE        no server / store locked by another process
+             INVALID_DATA       wrong type, unknown field, operator-looking key
+             TIMEOUT            the server did not answer in time
+             PERMISSION_DENIED  authentication or authorization failed
+             CONFLICT           ``expected_version`` did not match
+             STORAGE_ERROR      anything else; also any call after ``shutdown()``
+
+Reads of a missing item are not errors: they return ``None``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = ["ErrorCode", "PersistenceError"]
+
+
+class ErrorCode(StrEnum):
+    NOT_FOUND = "NOT_FOUND"
+    ALREADY_EXISTS = "ALREADY_EXISTS"
+    UNAVAILABLE = "UNAVAILABLE"
+    INVALID_DATA = "INVALID_DATA"
+    TIMEOUT = "TIMEOUT"
+    PERMISSION_DENIED = "PERMISSION_DENIED"
+    CONFLICT = "CONFLICT"
+    STORAGE_ERROR = "STORAGE_ERROR"
+
+
+# Codes where trying the same call again later can succeed.
+_RETRYABLE = frozenset({ErrorCode.UNAVAILABLE, ErrorCode.TIMEOUT, ErrorCode.CONFLICT})
+
+
+class PersistenceError(Exception):
+    """The one error docstore raises for a failed storage call."""
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(f"{code.value}: {message}")
+        self.code = code
+        self.message = message
+
+    @property
+    def retryable(self) -> bool:
+        """True when the same call may succeed if tried again later."""
+        return self.code in _RETRYABLE
+
+    def __reduce__(self) -> tuple[type[PersistenceError], tuple[ErrorCode, str]]:
+        # Keep the code when pickled (multiprocessing, task queues).
+        return (type(self), (self.code, self.message))

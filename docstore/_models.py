@@ -1,0 +1,130 @@
+"""Domain types: what the live-coding tool stores. They know nothing of MongoDB.
+
+How an item is laid out in a collection (``_id``, ``_metadata``) is the
+business of ``_mapping.py``; these are plain pydantic models.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from ._time import to_utc_ms, utc_now
+
+__all__ = [
+    "DEFAULT_NAMESPACE",
+    "CodeRevision",
+    "Difficulty",
+    "ExecutionResult",
+    "ProblemSpec",
+    "Session",
+    "StorageMetadata",
+    "StoredItem",
+    "Student",
+    "UtcDateTime",
+    "new_id",
+    "normalize_join_code",
+]
+
+DEFAULT_NAMESPACE = "default"
+
+UtcDateTime = Annotated[datetime, AfterValidator(to_utc_ms)]
+Difficulty = Literal["beginner", "intermediate", "advanced"]
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def normalize_join_code(code: str | None) -> str | None:
+    """Join codes are compared upper-case with surrounding spaces removed."""
+    if code is None:
+        return None
+    return code.strip().upper()
+
+
+JoinCode = Annotated[str | None, AfterValidator(normalize_join_code)]
+
+
+class _Model(BaseModel):
+    # Unknown keys are refused so a typo never silently vanishes.
+    model_config = ConfigDict(extra="forbid")
+
+
+class StorageMetadata(_Model):
+    """Bookkeeping that docstore keeps on every stored item (``_metadata`` in MongoDB)."""
+
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
+    version: int = Field(default=1, ge=1)
+    created_by: str | None = None
+    modified_by: str | None = None
+
+
+class StoredItem(_Model):
+    """Base of everything a repository stores: an id and its metadata."""
+
+    id: str = Field(default_factory=new_id, min_length=1)
+    # None until the item has been written; always set on items a repository returns.
+    metadata: StorageMetadata | None = None
+
+    def public(self) -> dict[str, Any]:
+        """The item as plain JSON-ready data, without ``metadata``: what a client may see."""
+        return self.model_dump(mode="json", exclude={"metadata"})
+
+
+class ExecutionResult(_Model):
+    success: bool
+    output: str = ""
+    error: str = ""
+    execution_time_ms: float | None = None
+
+
+class Student(_Model):
+    id: str = Field(min_length=1)
+    name: str = ""
+    code: str = ""
+    last_update: UtcDateTime | None = None
+    # Fields of the original tool that docstore does not model (kept, not lost).
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+class ProblemSpec(StoredItem):
+    title: str
+    description: str = ""
+    starter_code: str = ""
+    solution: str | None = None
+    difficulty: Difficulty | None = None
+    tags: list[str] = Field(default_factory=list)
+    created_at: UtcDateTime = Field(default_factory=utc_now)
+    created_by: str | None = None
+    namespace_id: str = DEFAULT_NAMESPACE
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+class Session(StoredItem):
+    join_code: JoinCode = None
+    problem_text: str = ""
+    problem: ProblemSpec | None = None
+    students: dict[str, Student] = Field(default_factory=dict)
+    featured_student_id: str | None = None
+    featured_code: str | None = None
+    instructor_id: str | None = None
+    namespace_id: str = DEFAULT_NAMESPACE
+    active: bool = True
+    created_at: UtcDateTime = Field(default_factory=utc_now)
+    last_activity: UtcDateTime = Field(default_factory=utc_now)
+    ended_at: UtcDateTime | None = None
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+class CodeRevision(StoredItem):
+    session_id: str
+    student_id: str
+    code: str
+    timestamp: UtcDateTime = Field(default_factory=utc_now)
+    execution_result: ExecutionResult | None = None
+    namespace_id: str = DEFAULT_NAMESPACE

@@ -1,0 +1,269 @@
+"""mongomock-motor, made to speak the part of PyMongo's async API that Beanie 2 and docstore use.
+
+mongomock-motor imitates Motor; Beanie 2 calls PyMongo's native async driver,
+which differs in a few places. Each difference is bridged here, on wrapper
+objects, so nothing global is patched:
+
+- ``list_collection_names(authorizedCollections=..., nameOnly=...)``: mongomock
+  rejects those keywords; they are dropped.
+- ``await collection.aggregate(...)`` and ``await collection.list_indexes()``:
+  PyMongo async returns the cursor from a coroutine, Motor returns it directly.
+- ``bulk_write``: mongomock's builder predates the ``sort`` argument that
+  PyMongo's ``UpdateOne`` now passes; operations are applied one by one (which is
+  atomic anyway: mongomock never yields to the event loop).
+- text indexes: mongomock cannot build them; docstore searches with a word
+  regex on this engine, so the index is skipped.
+- ``client.append_metadata``: Beanie calls it on the client; a no-op here.
+
+Every write passes through ``MockCollection._write``, which also feeds an
+optional journal: that is how the ``local://`` engine makes this engine durable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from mongomock_motor import AsyncMongoMockClient
+from pymongo import (
+    DeleteMany,
+    DeleteOne,
+    IndexModel,
+    InsertOne,
+    ReplaceOne,
+    UpdateMany,
+    UpdateOne,
+)
+from pymongo.errors import BulkWriteError, PyMongoError
+from pymongo.results import BulkWriteResult
+
+__all__ = ["WRITE_METHODS", "MockCollection", "MockDatabase", "WriteJournal"]
+
+# Methods that change data. Their calls are what a journal must replay.
+WRITE_METHODS = frozenset(
+    {
+        "insert_one",
+        "insert_many",
+        "update_one",
+        "update_many",
+        "replace_one",
+        "delete_one",
+        "delete_many",
+        "find_one_and_update",
+        "find_one_and_replace",
+        "find_one_and_delete",
+        "drop",
+    }
+)
+
+
+class WriteJournal(Protocol):
+    """Receives every write, in the order it was applied (see ``_local_engine.py``)."""
+
+    def prepare(self, collection: str, method: str, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
+        """Encode a write before it is applied; raising here refuses the write."""
+
+    def append(self, prepared: Any) -> None:
+        """Add a prepared write, just applied, to the journal."""
+
+    async def commit(self) -> None:
+        """Return once everything appended so far is durable."""
+
+
+class _ClientShim:
+    def append_metadata(self, *_: Any, **__: Any) -> None:
+        """Beanie announces itself to the driver; nothing to announce to here."""
+
+
+class MockCollection:
+    def __init__(self, database: MockDatabase, inner: Any) -> None:
+        self.database = database
+        self.name: str = inner.name
+        self._inner = inner
+
+    # -- reads ---------------------------------------------------------------
+    def find(self, *args: Any, **kwargs: Any) -> Any:
+        return self._inner.find(*args, **kwargs)
+
+    async def find_one(self, *args: Any, **kwargs: Any) -> Any:
+        return await self._inner.find_one(*args, **kwargs)
+
+    async def count_documents(self, *args: Any, **kwargs: Any) -> int:
+        result: int = await self._inner.count_documents(*args, **kwargs)
+        return result
+
+    async def estimated_document_count(self, **_: Any) -> int:
+        result: int = await self._inner.estimated_document_count()
+        return result
+
+    async def distinct(self, *args: Any, **kwargs: Any) -> list[Any]:
+        result: list[Any] = await self._inner.distinct(*args, **kwargs)
+        return result
+
+    async def aggregate(self, pipeline: list[dict[str, Any]], **kwargs: Any) -> Any:
+        return self._inner.aggregate(pipeline, **kwargs)
+
+    async def list_indexes(self, **kwargs: Any) -> Any:
+        return self._inner.list_indexes(**kwargs)
+
+    async def index_information(self, **_: Any) -> dict[str, Any]:
+        result: dict[str, Any] = await self._inner.index_information()
+        return result
+
+    # -- indexes ---------------------------------------------------------------
+    async def create_indexes(self, indexes: Sequence[IndexModel], **_: Any) -> list[str]:
+        supported = [i for i in indexes if not _is_text_index(i)]
+        if not supported:
+            return []
+        names: list[str] = await self._inner.create_indexes(supported)
+        return names
+
+    async def drop_index(self, name: str, **_: Any) -> None:
+        await self._inner.drop_index(name)
+
+    # -- writes ----------------------------------------------------------------
+    async def _write(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await self._apply(method, *args, **kwargs)
+        finally:
+            if self.database.journal is not None:
+                await self.database.journal.commit()
+
+    async def _apply(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        """Apply one write and journal it; the caller commits the journal."""
+        kwargs.pop("session", None)  # no sessions in mongomock; the journal keeps none
+        journal = self.database.journal
+        # Encoded first: a write the journal cannot hold must not change memory either.
+        prepared = journal.prepare(self.name, method, args, kwargs) if journal is not None else None
+        try:
+            # mongomock-motor's coroutines never suspend, so nothing runs between
+            # the write and its journal record: the journal order is the apply order.
+            return await getattr(self._inner, method)(*args, **kwargs)
+        finally:
+            # Appended even when it failed: a failed write may have done part of its
+            # work (insert_many), and replaying it against the same state fails the same way.
+            if journal is not None:
+                journal.append(prepared)
+
+    async def replay(self, method: str, args: Sequence[Any], kwargs: dict[str, Any]) -> None:
+        """Apply a journaled write again, without journaling it; it fails as it did then."""
+        with contextlib.suppress(PyMongoError):
+            await getattr(self._inner, method)(*args, **kwargs)
+
+    async def insert_one(self, document: Any, **kwargs: Any) -> Any:
+        return await self._write("insert_one", document, **kwargs)
+
+    async def insert_many(self, documents: Any, **kwargs: Any) -> Any:
+        return await self._write("insert_many", list(documents), **kwargs)
+
+    async def update_one(self, filter: Any, update: Any, **kwargs: Any) -> Any:
+        return await self._write("update_one", filter, update, **kwargs)
+
+    async def update_many(self, filter: Any, update: Any, **kwargs: Any) -> Any:
+        return await self._write("update_many", filter, update, **kwargs)
+
+    async def replace_one(self, filter: Any, replacement: Any, **kwargs: Any) -> Any:
+        return await self._write("replace_one", filter, replacement, **kwargs)
+
+    async def delete_one(self, filter: Any, **kwargs: Any) -> Any:
+        return await self._write("delete_one", filter, **kwargs)
+
+    async def delete_many(self, filter: Any, **kwargs: Any) -> Any:
+        return await self._write("delete_many", filter, **kwargs)
+
+    async def find_one_and_update(self, filter: Any, update: Any, **kwargs: Any) -> Any:
+        return await self._write("find_one_and_update", filter, update, **kwargs)
+
+    async def find_one_and_replace(self, filter: Any, replacement: Any, **kwargs: Any) -> Any:
+        return await self._write("find_one_and_replace", filter, replacement, **kwargs)
+
+    async def find_one_and_delete(self, filter: Any, **kwargs: Any) -> Any:
+        return await self._write("find_one_and_delete", filter, **kwargs)
+
+    async def drop(self, **kwargs: Any) -> None:
+        await self._write("drop", **kwargs)
+
+    async def bulk_write(self, requests: Sequence[Any], *, ordered: bool = True, **_: Any) -> BulkWriteResult:
+        counts = {"nInserted": 0, "nUpserted": 0, "nMatched": 0, "nModified": 0, "nRemoved": 0}
+        upserted: list[dict[str, Any]] = []
+        errors: list[dict[str, Any]] = []
+        try:
+            for index, request in enumerate(requests):
+                try:
+                    await self._apply_bulk_request(index, request, counts, upserted)
+                except PyMongoError as exc:
+                    details = getattr(exc, "details", None) or {}
+                    errors.append(
+                        {"index": index, "code": getattr(exc, "code", None) or 1, "errmsg": str(exc), **details}
+                    )
+                    if ordered:
+                        break
+        finally:
+            if self.database.journal is not None:
+                await self.database.journal.commit()  # one commit for the whole batch
+        result = {**counts, "upserted": upserted, "writeErrors": errors, "writeConcernErrors": []}
+        if errors:
+            raise BulkWriteError(result)
+        return BulkWriteResult(result, acknowledged=True)
+
+    async def _apply_bulk_request(
+        self, index: int, request: Any, counts: dict[str, int], upserted: list[dict[str, Any]]
+    ) -> None:
+        if isinstance(request, InsertOne):
+            await self._apply("insert_one", request._doc)
+            counts["nInserted"] += 1
+            return
+        if isinstance(request, DeleteOne | DeleteMany):
+            method = "delete_one" if isinstance(request, DeleteOne) else "delete_many"
+            counts["nRemoved"] += (await self._apply(method, request._filter)).deleted_count
+            return
+        if isinstance(request, ReplaceOne):
+            result = await self._apply("replace_one", request._filter, request._doc, upsert=bool(request._upsert))
+        elif isinstance(request, UpdateOne | UpdateMany):
+            method = "update_one" if isinstance(request, UpdateOne) else "update_many"
+            result = await self._apply(method, request._filter, request._doc, upsert=bool(request._upsert))
+        else:
+            raise TypeError(f"unsupported bulk request {request!r}")
+        if result.upserted_id is not None:
+            counts["nUpserted"] += 1
+            upserted.append({"index": index, "_id": result.upserted_id})
+        else:
+            counts["nMatched"] += result.matched_count
+            counts["nModified"] += result.modified_count
+
+
+class MockDatabase:
+    """An in-memory database with PyMongo's async surface (what Beanie and docstore use)."""
+
+    def __init__(self, name: str, journal: WriteJournal | None = None) -> None:
+        self._inner: Any = AsyncMongoMockClient(tz_aware=True)[name]
+        self.name = name
+        self.client = _ClientShim()
+        self.journal = journal
+        self._collections: dict[str, MockCollection] = {}
+
+    def __getitem__(self, name: str) -> MockCollection:
+        return self.get_collection(name)
+
+    def get_collection(self, name: str, **_: Any) -> MockCollection:
+        if name not in self._collections:
+            self._collections[name] = MockCollection(self, self._inner[name])
+        return self._collections[name]
+
+    async def list_collection_names(self, **_: Any) -> list[str]:
+        # authorizedCollections / nameOnly / filter: mongomock knows none of them.
+        names: list[str] = await self._inner.list_collection_names()
+        return names
+
+    async def command(self, command: Any, **_: Any) -> dict[str, Any]:
+        name = next(iter(command)) if isinstance(command, dict) else command
+        if name == "ping":
+            return {"ok": 1.0}
+        if name == "buildInfo":
+            return {"ok": 1.0, "version": "7.0.0", "versionArray": [7, 0, 0, 0]}
+        raise NotImplementedError(f"the in-memory engine does not run the command {name!r}")
+
+
+def _is_text_index(index: IndexModel) -> bool:
+    return any(direction == "text" for _, direction in index.document["key"].items())

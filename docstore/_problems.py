@@ -1,0 +1,176 @@
+"""The problems repository: the library of exercises, filtered by tags and difficulty."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal, get_args
+
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from ._documents import PROBLEMS
+from ._driver_errors import translated
+from ._errors import ErrorCode, PersistenceError
+from ._mapping import METADATA, from_document, invalid, require_id, to_document, validate_updates
+from ._models import Difficulty, ProblemSpec
+from ._page import Page
+from ._repository import Repository, SortOrder
+
+__all__ = ["ProblemRepository"]
+
+ProblemSortKey = Literal["created_at", "title"]
+TagMatch = Literal["any", "all"]
+_DIFFICULTIES = frozenset(get_args(Difficulty))
+_WORD = re.compile(r"\w+")
+_MAX_QUERY_WORDS = 16
+# $text finds candidates on MongoDB; ranking happens here, on at most this many.
+_MAX_SEARCH_CANDIDATES = 2000
+
+
+def _words(text: str) -> set[str]:
+    return {word.lower() for word in _WORD.findall(text)}
+
+
+class ProblemRepository(Repository[ProblemSpec]):
+    collection_name = PROBLEMS
+    model = ProblemSpec
+
+    @translated
+    async def save_problem(self, problem: ProblemSpec) -> str:
+        """Insert the problem, or replace the stored one with the same id (version + 1)."""
+        item = self._stamped(self._check_item(problem))
+        document = to_document(item)
+        metadata = document.pop(METADATA)
+        del document["_id"]
+        update = self._touch(document)
+        update["$setOnInsert"] = {
+            f"{METADATA}.created_at": metadata["created_at"],
+            f"{METADATA}.created_by": metadata["created_by"],
+        }
+        try:
+            await self._collection.find_one_and_update(
+                self._scoped({"_id": item.id}), update, upsert=True, return_document=ReturnDocument.AFTER
+            )
+        except DuplicateKeyError:
+            # Same id, other namespace: this view may not overwrite it.
+            raise PersistenceError(ErrorCode.ALREADY_EXISTS, f"problem {item.id!r} already exists") from None
+        return item.id
+
+    @translated
+    async def get_problem(self, problem_id: str) -> ProblemSpec | None:
+        return await self._find_one({"_id": require_id(problem_id)})
+
+    @translated
+    async def update_problem(
+        self, problem_id: str, updates: dict[str, Any], *, expected_version: int | None = None
+    ) -> ProblemSpec:
+        fields = validate_updates(ProblemSpec, updates)
+        return await self._update_one(problem_id, self._touch(fields), expected_version=expected_version)
+
+    @translated
+    async def delete_problem(self, problem_id: str) -> None:
+        problem_id = require_id(problem_id)
+        result = await self._collection.delete_one(self._scoped({"_id": problem_id}))
+        if result.deleted_count == 0:
+            raise PersistenceError(ErrorCode.NOT_FOUND, f"ProblemSpec {problem_id!r} not found")
+
+    @translated
+    async def list_problems(
+        self,
+        *,
+        difficulty: Difficulty | None = None,
+        tags: list[str] | None = None,
+        match: TagMatch = "any",
+        created_by: str | None = None,
+        sort_by: ProblemSortKey = "created_at",
+        sort_order: SortOrder = "desc",
+        limit: int = 50,
+        offset: int = 0,
+        cursor: str | None = None,
+    ) -> Page[ProblemSpec]:
+        if sort_by not in ("created_at", "title"):
+            raise invalid(f"sort_by must be 'created_at' or 'title', not {sort_by!r}")
+        return await self._page(
+            self._filter(difficulty, tags, match, created_by),
+            sort_by=sort_by,
+            sort_order=sort_order,
+            limit=limit,
+            offset=offset,
+            cursor=cursor,
+        )
+
+    @translated
+    async def count_problems(
+        self,
+        *,
+        difficulty: Difficulty | None = None,
+        tags: list[str] | None = None,
+        match: TagMatch = "any",
+        created_by: str | None = None,
+    ) -> int:
+        return await self._count(self._filter(difficulty, tags, match, created_by))
+
+    @staticmethod
+    def _filter(difficulty: str | None, tags: list[str] | None, match: str, created_by: str | None) -> dict[str, Any]:
+        filter: dict[str, Any] = {}
+        if difficulty is not None:
+            if difficulty not in _DIFFICULTIES:
+                raise invalid(f"difficulty must be one of {sorted(_DIFFICULTIES)}, not {difficulty!r}")
+            filter["difficulty"] = difficulty
+        if tags is not None:
+            if isinstance(tags, str) or not all(type(tag) is str for tag in tags):
+                raise invalid("tags must be a list of strings")
+            if match not in ("any", "all"):
+                raise invalid(f"match must be 'any' or 'all', not {match!r}")
+            if tags:
+                filter["tags"] = {"$in" if match == "any" else "$all": list(tags)}
+        if created_by is not None:
+            filter["created_by"] = require_id(created_by, "created_by")
+        return filter
+
+    @translated
+    async def search_problems(self, query: str, limit: int = 20) -> list[ProblemSpec]:
+        """Problems whose title or description contains any word of ``query``, title hits first.
+
+        The query is split into words; it is never used as a pattern or an operator.
+        """
+        if not isinstance(query, str):
+            raise invalid("query must be a string")
+        if type(limit) is not int or limit < 1:
+            raise invalid("limit must be a positive int")
+        words = sorted(_words(query))[:_MAX_QUERY_WORDS]
+        if not words:
+            return []
+        if self._state.supports_text_search:
+            filter: dict[str, Any] = {"$text": {"$search": " ".join(words)}}
+        else:
+            filter = {
+                "$or": [
+                    {field: {"$regex": rf"\b{re.escape(word)}\b", "$options": "i"}}
+                    for word in words
+                    for field in ("title", "description")
+                ]
+            }
+        raws = await self._collection.find(self._scoped(filter)).limit(_MAX_SEARCH_CANDIDATES).to_list(None)
+        wanted = set(words)
+        ranked: list[tuple[int, int, str, str, ProblemSpec]] = []
+        for raw in raws:
+            in_title = len(wanted & _words(raw.get("title", "")))
+            in_description = len(wanted & _words(raw.get("description", "")))
+            if in_title or in_description:  # $text also matches across diacritics; we do not
+                problem = from_document(ProblemSpec, raw)
+                ranked.append((-in_title, -in_description, problem.title, problem.id, problem))
+        ranked.sort(key=lambda entry: entry[:4])
+        return [entry[4] for entry in ranked[:limit]]
+
+    @translated
+    async def tag_counts(self) -> dict[str, int]:
+        """How many problems carry each tag, most used first."""
+        pipeline: list[dict[str, Any]] = [
+            {"$match": self._scoped({})},
+            {"$unwind": "$tags"},
+            {"$group": {"_id": "$tags", "count": {"$sum": 1}}},
+        ]
+        rows = await (await self._collection.aggregate(pipeline)).to_list(None)
+        rows.sort(key=lambda row: (-row["count"], row["_id"]))
+        return {row["_id"]: row["count"] for row in rows}

@@ -1,0 +1,175 @@
+"""What the three repositories share: scope, metadata stamping, versioned updates, paging."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Generic, Literal, Protocol, TypeVar
+
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+
+from ._errors import ErrorCode, PersistenceError
+from ._mapping import METADATA, from_document, invalid, require_id
+from ._models import StorageMetadata, StoredItem
+from ._page import Page, decode_cursor, encode_cursor
+from ._time import utc_now
+
+__all__ = ["MAX_PAGE_SIZE", "Repository", "SortOrder", "StoreState"]
+
+T = TypeVar("T", bound=StoredItem)
+SortOrder = Literal["asc", "desc"]
+MAX_PAGE_SIZE = 1000
+
+
+class StoreState(Protocol):
+    """The part of a store that its repositories see (``_store.py`` implements it)."""
+
+    def collection(self, name: str) -> Any:
+        """The named collection; raises STORAGE_ERROR once the store is shut down."""
+
+    @property
+    def supports_text_search(self) -> bool: ...
+
+
+class Repository(Generic[T]):
+    collection_name: str
+    model: type[T]
+
+    def __init__(self, state: StoreState, namespace: str | None, actor: str | None) -> None:
+        self._state = state
+        self._namespace = namespace
+        self._actor = actor
+
+    @property
+    def _collection(self) -> Any:
+        return self._state.collection(self.collection_name)
+
+    # -- namespace scope -------------------------------------------------------
+    def _scoped(self, filter: dict[str, Any]) -> dict[str, Any]:
+        """Add the namespace condition: a scoped view never sees another namespace."""
+        if self._namespace is not None:
+            filter["namespace_id"] = self._namespace
+        return filter
+
+    def _stamped(self, item: T) -> T:
+        """A copy of ``item`` ready to insert: namespace of the view, fresh metadata."""
+        now = utc_now()
+        changes: dict[str, Any] = {
+            "metadata": StorageMetadata(
+                created_at=now, updated_at=now, version=1, created_by=self._actor, modified_by=self._actor
+            )
+        }
+        if self._namespace is not None:
+            changes["namespace_id"] = self._namespace
+        return item.model_copy(update=changes)
+
+    def _check_item(self, item: object) -> T:
+        if not isinstance(item, self.model):
+            raise invalid(f"expected a {self.model.__name__}, got {type(item).__name__}")
+        # Re-validate: pydantic models accept wrong types on attribute assignment.
+        return self.model.model_validate(item.model_dump())
+
+    # -- writes ----------------------------------------------------------------
+    def _touch(self, set_fields: Mapping[str, Any]) -> dict[str, Any]:
+        """The update document for a write: its fields, plus version+1 and updated_at."""
+        return {
+            "$set": {
+                **set_fields,
+                f"{METADATA}.updated_at": utc_now(),
+                f"{METADATA}.modified_by": self._actor,
+            },
+            "$inc": {f"{METADATA}.version": 1},
+        }
+
+    async def _update_one(
+        self,
+        item_id: object,
+        update: dict[str, Any],
+        *,
+        expected_version: int | None = None,
+        condition: Mapping[str, Any] | None = None,
+        what: str | None = None,
+    ) -> T:
+        """Apply ``update`` atomically to one item; NOT_FOUND or CONFLICT when it does not match."""
+        item_id = require_id(item_id)
+        filter = self._scoped({"_id": item_id, **(condition or {})})
+        if expected_version is not None:
+            if type(expected_version) is not int:
+                raise invalid("expected_version must be an int")
+            filter[f"{METADATA}.version"] = expected_version
+        raw = await self._collection.find_one_and_update(filter, update, return_document=ReturnDocument.AFTER)
+        if raw is not None:
+            return from_document(self.model, raw)
+        current = await self._collection.find_one(self._scoped({"_id": item_id}), {METADATA: 1})
+        if current is None:
+            raise PersistenceError(ErrorCode.NOT_FOUND, f"{self.model.__name__} {item_id!r} not found")
+        if expected_version is not None and current[METADATA]["version"] != expected_version:
+            raise PersistenceError(
+                ErrorCode.CONFLICT,
+                f"{self.model.__name__} {item_id!r} is at version {current[METADATA]['version']}, "
+                f"not {expected_version}",
+            )
+        raise PersistenceError(ErrorCode.NOT_FOUND, what or f"{self.model.__name__} {item_id!r} not found")
+
+    # -- reads -----------------------------------------------------------------
+    async def _find_one(self, filter: dict[str, Any]) -> T | None:
+        raw = await self._collection.find_one(self._scoped(filter))
+        return None if raw is None else from_document(self.model, raw)
+
+    async def _count(self, filter: dict[str, Any]) -> int:
+        count: int = await self._collection.count_documents(self._scoped(filter))
+        return count
+
+    async def _page(
+        self,
+        filter: dict[str, Any],
+        *,
+        sort_by: str,
+        sort_order: SortOrder,
+        limit: int,
+        offset: int,
+        cursor: str | None,
+    ) -> Page[T]:
+        """One page by keyset on (sort_by, _id): a deep page costs what the first one does."""
+        if sort_order not in ("asc", "desc"):
+            raise invalid(f"sort_order must be 'asc' or 'desc', not {sort_order!r}")
+        if type(limit) is not int or not 0 < limit <= MAX_PAGE_SIZE:
+            raise invalid(f"limit must be an int from 1 to {MAX_PAGE_SIZE}")
+        if type(offset) is not int or offset < 0:
+            raise invalid("offset must be an int >= 0")
+        filter = self._scoped(filter)
+        if cursor is not None:
+            if not isinstance(cursor, str):
+                raise invalid("cursor must be a string")
+            value, last_id = decode_cursor(cursor, sort_by, sort_order)
+            filter = {"$and": [filter, _after(sort_by, sort_order, value, last_id)]}
+        direction = ASCENDING if sort_order == "asc" else DESCENDING
+        found = (
+            self._collection.find(filter)
+            .sort([(sort_by, direction), ("_id", direction)])
+            .skip(offset)
+            .limit(limit + 1)  # one more tells whether a next page exists
+        )
+        raws = await found.to_list(None)
+        items = [from_document(self.model, raw) for raw in raws[:limit]]
+        next_cursor = None
+        if len(raws) > limit:
+            last = raws[limit - 1]
+            next_cursor = encode_cursor(sort_by, sort_order, last.get(sort_by), last["_id"])
+        return Page(items, next_cursor)
+
+
+def _after(field: str, order: SortOrder, value: Any, last_id: str) -> dict[str, Any]:
+    """Items strictly after (value, last_id) in the (field, _id) ordering.
+
+    ``None`` sorts before every other value in MongoDB, hence the special cases.
+    """
+    beyond, id_beyond = ("$gt", "$gt") if order == "asc" else ("$lt", "$lt")
+    tie = {field: value, "_id": {id_beyond: last_id}}
+    if value is None:
+        if order == "asc":
+            return {"$or": [tie, {field: {"$ne": None}}]}
+        return tie
+    clauses: list[dict[str, Any]] = [{field: {beyond: value}}, tie]
+    if order == "desc":
+        clauses.append({field: None})
+    return {"$or": clauses}

@@ -1,0 +1,141 @@
+"""The revisions repository: every snapshot of a student's code, for the instructor's review."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+from ._documents import REVISIONS
+from ._driver_errors import translated
+from ._errors import ErrorCode, PersistenceError
+from ._mapping import from_document, invalid, require_id, to_document
+from ._models import CodeRevision
+from ._repository import Repository
+from ._time import to_utc_ms
+
+__all__ = ["RevisionRepository"]
+
+# Oldest first; ties (same millisecond) broken by id so every engine agrees.
+_CHRONOLOGICAL = [("timestamp", ASCENDING), ("_id", ASCENDING)]
+
+
+class RevisionRepository(Repository[CodeRevision]):
+    collection_name = REVISIONS
+    model = CodeRevision
+
+    @translated
+    async def save_revision(self, revision: CodeRevision) -> str:
+        item = self._stamped(self._check_item(revision))
+        try:
+            await self._collection.insert_one(to_document(item))
+        except DuplicateKeyError:
+            raise PersistenceError(ErrorCode.ALREADY_EXISTS, f"revision {item.id!r} already exists") from None
+        return item.id
+
+    @translated
+    async def save_revisions(self, revisions: Sequence[CodeRevision]) -> list[str]:
+        """Save many revisions in one bulk write; their ids in the order given."""
+        items = [self._stamped(self._check_item(revision)) for revision in revisions]
+        if not items:
+            return []
+        try:
+            await self._collection.insert_many([to_document(item) for item in items], ordered=False)
+        except BulkWriteError as exc:
+            # Unordered: every other revision was written; name the ones that were not.
+            taken = [items[error["index"]].id for error in exc.details.get("writeErrors", [])]
+            raise PersistenceError(
+                ErrorCode.ALREADY_EXISTS, f"{len(taken)} revision(s) already exist: {taken[:10]}"
+            ) from None
+        return [item.id for item in items]
+
+    @translated
+    async def get_revision(self, revision_id: str) -> CodeRevision | None:
+        return await self._find_one({"_id": require_id(revision_id)})
+
+    @translated
+    async def get_revisions(
+        self,
+        session_id: str,
+        student_id: str,
+        *,
+        limit: int | None = None,
+        after: datetime | None = None,
+    ) -> list[CodeRevision]:
+        """One student's revisions in a session, oldest first (only those after ``after``)."""
+        filter: dict[str, Any] = self._stream(session_id, student_id)
+        if after is not None:
+            if not isinstance(after, datetime):
+                raise invalid("after must be a datetime")
+            filter["timestamp"] = {"$gt": to_utc_ms(after)}
+        found = self._collection.find(self._scoped(filter)).sort(_CHRONOLOGICAL)
+        if limit is not None:
+            if type(limit) is not int or limit < 1:
+                raise invalid("limit must be a positive int")
+            found = found.limit(limit)
+        return [from_document(CodeRevision, raw) for raw in await found.to_list(None)]
+
+    @translated
+    async def get_latest_revision(self, session_id: str, student_id: str) -> CodeRevision | None:
+        found = (
+            self._collection.find(self._scoped(self._stream(session_id, student_id)))
+            .sort([("timestamp", DESCENDING), ("_id", DESCENDING)])
+            .limit(1)
+        )
+        raws = await found.to_list(None)
+        return from_document(CodeRevision, raws[0]) if raws else None
+
+    @translated
+    async def get_latest_revisions(self, session_id: str) -> dict[str, CodeRevision]:
+        """The newest revision of every student of a session: the instructor's overview.
+
+        One aggregation that walks the (session, student, timestamp) index backwards.
+        """
+        pipeline: list[dict[str, Any]] = [
+            {"$match": self._scoped({"session_id": require_id(session_id, "session id")})},
+            {"$sort": {"session_id": 1, "student_id": 1, "timestamp": -1, "_id": -1}},
+            {"$group": {"_id": "$student_id", "latest": {"$first": "$$ROOT"}}},
+        ]
+        rows = await (await self._collection.aggregate(pipeline)).to_list(None)
+        return {row["_id"]: from_document(CodeRevision, row["latest"]) for row in sorted(rows, key=_by_id)}
+
+    @translated
+    async def get_all_session_revisions(self, session_id: str) -> dict[str, list[CodeRevision]]:
+        """Every revision of a session, per student, oldest first."""
+        filter = self._scoped({"session_id": require_id(session_id, "session id")})
+        found = self._collection.find(filter).sort([("student_id", ASCENDING), *_CHRONOLOGICAL])
+        streams: dict[str, list[CodeRevision]] = {}
+        async for raw in found:
+            streams.setdefault(raw["student_id"], []).append(from_document(CodeRevision, raw))
+        return streams
+
+    @translated
+    async def count_revisions(self, session_id: str, student_id: str | None = None) -> int:
+        filter: dict[str, Any] = {"session_id": require_id(session_id, "session id")}
+        if student_id is not None:
+            filter["student_id"] = require_id(student_id, "student id")
+        return await self._count(filter)
+
+    @translated
+    async def delete_revisions(self, session_id: str, student_id: str | None = None) -> int:
+        """Delete a session's revisions (or one student's); how many were deleted."""
+        filter: dict[str, Any] = {"session_id": require_id(session_id, "session id")}
+        if student_id is not None:
+            filter["student_id"] = require_id(student_id, "student id")
+        result = await self._collection.delete_many(self._scoped(filter))
+        deleted: int = result.deleted_count
+        return deleted
+
+    @staticmethod
+    def _stream(session_id: str, student_id: str) -> dict[str, Any]:
+        return {
+            "session_id": require_id(session_id, "session id"),
+            "student_id": require_id(student_id, "student id"),
+        }
+
+
+def _by_id(row: dict[str, Any]) -> str:
+    return str(row["_id"])

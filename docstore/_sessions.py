@@ -1,0 +1,190 @@
+"""The sessions repository: an instructor's live session and its students."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pymongo.errors import DuplicateKeyError
+
+from ._documents import ACTIVE_JOIN_CODE, REVISIONS, SESSIONS
+from ._driver_errors import translated
+from ._errors import ErrorCode, PersistenceError
+from ._mapping import METADATA, check_keys, invalid, require_id, to_document, validate_updates
+from ._models import Session, Student, normalize_join_code
+from ._page import Page
+from ._repository import Repository, SortOrder
+from ._time import utc_now
+
+__all__ = ["SessionRepository"]
+
+SessionSortKey = Literal["created_at", "last_activity", "join_code"]
+_SORT_KEYS = frozenset({"created_at", "last_activity", "join_code"})
+# Compare-and-set retries when an update must read before it writes (join code changes).
+_CAS_ATTEMPTS = 20
+
+
+def _active_join_code(active: bool, join_code: str | None) -> str | None:
+    return join_code if active and join_code else None
+
+
+def _student_key(student_id: object) -> str:
+    student_id = require_id(student_id, "student id")
+    if student_id.startswith("$") or "." in student_id:
+        raise invalid(f"student id {student_id!r} may not start with '$' or contain '.'")
+    return f"students.{student_id}"
+
+
+class SessionRepository(Repository[Session]):
+    collection_name = SESSIONS
+    model = Session
+
+    @translated
+    async def create_session(self, session: Session) -> str:
+        """Store a new session; ALREADY_EXISTS if its id or active join code is taken."""
+        item = self._stamped(self._check_item(session))
+        document = to_document(item)
+        active_code = _active_join_code(item.active, item.join_code)
+        if active_code is not None:
+            document[ACTIVE_JOIN_CODE] = active_code
+        try:
+            await self._collection.insert_one(document)
+        except DuplicateKeyError as exc:
+            raise self._duplicate(exc, item.id, item.join_code) from None
+        return item.id
+
+    def _duplicate(self, exc: DuplicateKeyError, session_id: str, join_code: str | None) -> PersistenceError:
+        key_pattern = (exc.details or {}).get("keyPattern", {})
+        if ACTIVE_JOIN_CODE in key_pattern or (key_pattern == {} and "_id" not in str(exc)):
+            return PersistenceError(ErrorCode.ALREADY_EXISTS, f"an active session already uses join code {join_code!r}")
+        return PersistenceError(ErrorCode.ALREADY_EXISTS, f"session {session_id!r} already exists")
+
+    @translated
+    async def get_session(self, session_id: str) -> Session | None:
+        return await self._find_one({"_id": require_id(session_id)})
+
+    @translated
+    async def get_session_by_join_code(self, join_code: str) -> Session | None:
+        """The active session with this join code (case and surrounding spaces ignored)."""
+        code = normalize_join_code(require_id(join_code, "join code"))
+        if not code:
+            return None
+        return await self._find_one({ACTIVE_JOIN_CODE: code})
+
+    @translated
+    async def update_session(
+        self, session_id: str, updates: dict[str, Any], *, expected_version: int | None = None
+    ) -> Session:
+        fields = validate_updates(Session, updates)
+        if "active" not in fields and "join_code" not in fields:
+            return await self._update_one(session_id, self._touch(fields), expected_version=expected_version)
+        # Whether the session holds its join code depends on both fields, so read the
+        # other one and write on condition that nothing changed in between.
+        for _ in range(_CAS_ATTEMPTS):
+            current = await self._collection.find_one(
+                self._scoped({"_id": require_id(session_id)}), {"active": 1, "join_code": 1, METADATA: 1}
+            )
+            if current is None:
+                raise PersistenceError(ErrorCode.NOT_FOUND, f"Session {session_id!r} not found")
+            version = current[METADATA]["version"]
+            if expected_version is not None and version != expected_version:
+                raise PersistenceError(
+                    ErrorCode.CONFLICT, f"Session {session_id!r} is at version {version}, not {expected_version}"
+                )
+            active = fields.get("active", current.get("active", False))
+            join_code = fields.get("join_code", current.get("join_code"))
+            update = self._touch(fields)
+            active_code = _active_join_code(active, join_code)
+            if active_code is None:
+                update["$unset"] = {ACTIVE_JOIN_CODE: ""}
+            else:
+                update["$set"][ACTIVE_JOIN_CODE] = active_code
+            try:
+                return await self._update_one(session_id, update, expected_version=version)
+            except DuplicateKeyError as exc:
+                raise self._duplicate(exc, session_id, join_code) from None
+            except PersistenceError as exc:
+                if exc.code is not ErrorCode.CONFLICT or expected_version is not None:
+                    raise
+        raise PersistenceError(ErrorCode.CONFLICT, f"Session {session_id!r} kept changing; try again")
+
+    @translated
+    async def delete_session(self, session_id: str, *, cascade: bool = True) -> None:
+        """Delete a session and (``cascade``) every revision written in it."""
+        session_id = require_id(session_id)
+        result = await self._collection.delete_one(self._scoped({"_id": session_id}))
+        if result.deleted_count == 0:
+            raise PersistenceError(ErrorCode.NOT_FOUND, f"Session {session_id!r} not found")
+        if cascade:
+            revisions = self._state.collection(REVISIONS)
+            await revisions.delete_many(self._scoped({"session_id": session_id}))
+
+    @translated
+    async def list_active_sessions(self, limit: int = 100) -> list[Session]:
+        """Active sessions, most recently active first."""
+        page = await self._page(
+            {"active": True}, sort_by="last_activity", sort_order="desc", limit=limit, offset=0, cursor=None
+        )
+        return list(page)
+
+    @translated
+    async def list_all_sessions(
+        self,
+        *,
+        active: bool | None = None,
+        instructor_id: str | None = None,
+        sort_by: SessionSortKey = "created_at",
+        sort_order: SortOrder = "desc",
+        limit: int = 50,
+        offset: int = 0,
+        cursor: str | None = None,
+    ) -> Page[Session]:
+        if sort_by not in _SORT_KEYS:
+            raise invalid(f"sort_by must be one of {sorted(_SORT_KEYS)}, not {sort_by!r}")
+        return await self._page(
+            self._filter(active, instructor_id),
+            sort_by=sort_by,
+            sort_order=sort_order,
+            limit=limit,
+            offset=offset,
+            cursor=cursor,
+        )
+
+    @translated
+    async def count_sessions(self, *, active: bool | None = None, instructor_id: str | None = None) -> int:
+        return await self._count(self._filter(active, instructor_id))
+
+    @staticmethod
+    def _filter(active: bool | None, instructor_id: str | None) -> dict[str, Any]:
+        filter: dict[str, Any] = {}
+        if active is not None:
+            if type(active) is not bool:
+                raise invalid("active must be a bool or None")
+            filter["active"] = active
+        if instructor_id is not None:
+            filter["instructor_id"] = require_id(instructor_id, "instructor_id")
+        return filter
+
+    @translated
+    async def upsert_student(self, session_id: str, student: Student) -> Session:
+        """Add or replace one student, in place: other students' concurrent writes are kept."""
+        if not isinstance(student, Student):
+            raise invalid(f"expected a Student, got {type(student).__name__}")
+        student = Student.model_validate(student.model_dump())
+        key = _student_key(student.id)
+        body = student.model_dump()
+        check_keys(body, key)
+        return await self._update_one(session_id, self._touch({key: body, "last_activity": utc_now()}))
+
+    @translated
+    async def update_student_code(self, session_id: str, student_id: str, code: str) -> Session:
+        """Set one student's code, in place; NOT_FOUND if the session or the student is missing."""
+        key = _student_key(student_id)
+        if not isinstance(code, str):
+            raise invalid("code must be a string")
+        now = utc_now()
+        return await self._update_one(
+            session_id,
+            self._touch({f"{key}.code": code, f"{key}.last_update": now, "last_activity": now}),
+            condition={key: {"$exists": True}},
+            what=f"student {student_id!r} not found in session {session_id!r}",
+        )
