@@ -58,5 +58,3 @@ async def factory(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
 async def store(factory: StoreFactory) -> AsyncIterator[Store]:
     async with factory.open() as opened:
         yield opened
-
-

@@ -40,7 +40,9 @@ async def test_update_and_delete(store: Store) -> None:
     assert (updated.difficulty, updated.tags, updated.title) == ("advanced", ["math"], "Sum")
     await expect_error(ErrorCode.INVALID_DATA, store.problems.update_problem(problem_id, {"difficulty": "expert"}))
     await expect_error(ErrorCode.INVALID_DATA, store.problems.update_problem(problem_id, {"tags": "math"}))
-    await expect_error(ErrorCode.CONFLICT, store.problems.update_problem(problem_id, {"title": "x"}, expected_version=1))
+    await expect_error(
+        ErrorCode.CONFLICT, store.problems.update_problem(problem_id, {"title": "x"}, expected_version=1)
+    )
     await expect_error(ErrorCode.NOT_FOUND, store.problems.update_problem("missing", {"title": "x"}))
     await store.problems.delete_problem(problem_id)
     assert await store.problems.get_problem(problem_id) is None
@@ -80,9 +82,7 @@ async def test_cursor_paging_over_1000_problems_misses_and_repeats_nothing(
 ) -> None:
     base = datetime(2026, 1, 1, tzinfo=UTC)
     # Ties on purpose (10 problems share each created_at and each title) so _id must break them.
-    specs = [
-        problem(f"Problem {i % 100:03d}", created_at=base + timedelta(seconds=i // 10)) for i in range(1000)
-    ]
+    specs = [problem(f"Problem {i % 100:03d}", created_at=base + timedelta(seconds=i // 10)) for i in range(1000)]
     for start in range(0, 1000, 100):
         await asyncio.gather(*(store.problems.save_problem(s) for s in specs[start : start + 100]))
     seen: list[str] = []
@@ -90,7 +90,10 @@ async def test_cursor_paging_over_1000_problems_misses_and_repeats_nothing(
     pages = 0
     while True:
         page = await store.problems.list_problems(
-            sort_by=sort_by, sort_order=sort_order, limit=37, cursor=cursor  # type: ignore[arg-type]
+            sort_by=sort_by,
+            sort_order=sort_order,
+            limit=37,
+            cursor=cursor,  # type: ignore[arg-type]
         )
         seen.extend(p.id for p in page)
         pages += 1

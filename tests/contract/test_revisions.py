@@ -13,7 +13,10 @@ BASE = datetime(2026, 1, 6, 13, 0, tzinfo=UTC)
 
 def revision(session: str, student: str, minute: int, code: str = "", **fields: object) -> CodeRevision:
     return CodeRevision(
-        session_id=session, student_id=student, code=code or f"# {minute}", timestamp=BASE + timedelta(minutes=minute),
+        session_id=session,
+        student_id=student,
+        code=code or f"# {minute}",
+        timestamp=BASE + timedelta(minutes=minute),
         **fields,  # type: ignore[arg-type]
     )
 

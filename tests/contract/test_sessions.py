@@ -145,7 +145,9 @@ async def test_wrong_expected_version_is_conflict_and_changes_nothing(store: Sto
     await expect_error(
         ErrorCode.CONFLICT, store.sessions.update_session(session_id, {"problem_text": "v3"}, expected_version=1)
     )
-    await expect_error(ErrorCode.CONFLICT, store.sessions.update_session(session_id, {"active": False}, expected_version=1))
+    await expect_error(
+        ErrorCode.CONFLICT, store.sessions.update_session(session_id, {"active": False}, expected_version=1)
+    )
     stored = await store.sessions.get_session(session_id)
     assert stored is not None and stored.metadata is not None
     assert (stored.problem_text, stored.active, stored.metadata.version) == ("v2", True, 2)
@@ -219,7 +221,9 @@ async def test_list_and_count_sessions(store: Store) -> None:
     by_code = await store.sessions.list_all_sessions(sort_by="join_code", sort_order="asc", limit=4)
     assert [s.join_code for s in by_code] == [f"L{i:05d}" for i in range(4)]
     assert by_code.next_cursor is not None
-    rest = await store.sessions.list_all_sessions(sort_by="join_code", sort_order="asc", limit=4, cursor=by_code.next_cursor)
+    rest = await store.sessions.list_all_sessions(
+        sort_by="join_code", sort_order="asc", limit=4, cursor=by_code.next_cursor
+    )
     assert [s.join_code for s in rest] == ["L00004", "L00005"] and rest.next_cursor is None
     offset = await store.sessions.list_all_sessions(sort_by="join_code", sort_order="asc", offset=5)
     assert [s.join_code for s in offset] == ["L00005"]
@@ -227,7 +231,8 @@ async def test_list_and_count_sessions(store: Store) -> None:
     assert [s.join_code for s in mine] == ["L00004"]
     await expect_error(ErrorCode.INVALID_DATA, store.sessions.list_all_sessions(sort_by="nope"))  # type: ignore[arg-type]
     await expect_error(
-        ErrorCode.INVALID_DATA, store.sessions.list_all_sessions(cursor=by_code.next_cursor)  # other ordering
+        ErrorCode.INVALID_DATA,
+        store.sessions.list_all_sessions(cursor=by_code.next_cursor),  # other ordering
     )
 
 
@@ -266,9 +271,7 @@ async def test_students_change_in_place(store: Store) -> None:
 async def test_thirty_students_typing_at_once_are_all_kept(store: Store) -> None:
     students = {f"s{i}": Student(id=f"s{i}", name=f"Student {i}") for i in range(30)}
     session_id = await store.sessions.create_session(Session(join_code="TYPE01", students=students))
-    await asyncio.gather(
-        *(store.sessions.update_student_code(session_id, sid, f"print({sid!r})") for sid in students)
-    )
+    await asyncio.gather(*(store.sessions.update_student_code(session_id, sid, f"print({sid!r})") for sid in students))
     stored = await store.sessions.get_session(session_id)
     assert stored is not None and stored.metadata is not None
     assert {sid: s.code for sid, s in stored.students.items()} == {sid: f"print({sid!r})" for sid in students}

@@ -1,0 +1,124 @@
+"""The embedded default: durable across restarts and crashes, one process at a time."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+from docstore import ErrorCode, Session, Student, open_store
+
+from .helpers import expect_error
+
+
+async def test_data_survives_a_clean_restart(tmp_path: Path) -> None:
+    url = f"local://{tmp_path}"
+    async with open_store(url) as store:
+        session_id = await store.sessions.create_session(Session(join_code="KEEP01"))
+        await store.sessions.upsert_student(session_id, Student(id="s1", name="Ana"))
+    async with open_store(url) as store:
+        stored = await store.sessions.get_session(session_id)
+        assert stored is not None and stored.students["s1"].name == "Ana"
+        assert stored.metadata is not None and stored.metadata.version == 2
+        # Unique indexes hold after a reload too.
+        await expect_error(ErrorCode.ALREADY_EXISTS, store.sessions.create_session(Session(join_code="KEEP01")))
+
+
+async def test_a_second_process_gets_a_clear_error(tmp_path: Path) -> None:
+    url = f"local://{tmp_path}"
+    async with open_store(url):
+        probe = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                textwrap.dedent(f"""
+                import asyncio
+                from docstore import open_store, PersistenceError
+                async def main():
+                    try:
+                        await open_store({url!r}).initialize()
+                    except PersistenceError as error:
+                        print(error.code.value, error.message)
+                asyncio.run(main())
+            """),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert probe.stdout.startswith("UNAVAILABLE"), probe.stdout + probe.stderr
+        assert "another process" in probe.stdout
+
+
+WRITER = textwrap.dedent("""
+    import asyncio, sys
+    from docstore import open_store, Session, Student, CodeRevision
+
+    async def main(url):
+        async with open_store(url) as store:
+            session_id = await store.sessions.create_session(Session(id="crash", join_code="CRASH1"))
+            print("session", flush=True)
+            i = 0
+            while True:
+                revision = CodeRevision(id=f"r{i}", session_id="crash", student_id="s", code=f"x = {i}")
+                await store.revisions.save_revision(revision)
+                await store.sessions.upsert_student("crash", Student(id=f"s{i}", code=str(i)))
+                print(i, flush=True)  # acknowledged: both writes returned
+                i += 1
+
+    asyncio.run(main(sys.argv[1]))
+""")
+
+
+async def test_acknowledged_writes_survive_kill_9(tmp_path: Path) -> None:
+    url = f"local://{tmp_path / 'store'}"
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER)
+    acknowledged = -1
+    for round_number in range(3):
+        with subprocess.Popen([sys.executable, str(script), url], stdout=subprocess.PIPE, text=True) as writer:
+            assert writer.stdout is not None
+            lines = []
+            deadline = time.monotonic() + 30
+            while len(lines) < 30 + round_number * 7 and time.monotonic() < deadline:
+                lines.append(writer.stdout.readline().strip())
+            os.kill(writer.pid, signal.SIGKILL)  # mid-write: it never stops on its own
+            rest = writer.stdout.read()
+        numbers = [int(line) for line in (lines + rest.split()) if line.isdigit()]
+        if numbers:
+            acknowledged = max(numbers)
+        async with open_store(url) as store:
+            session = await store.sessions.get_session("crash")
+            assert session is not None
+            for i in range(acknowledged + 1):
+                assert await store.revisions.get_revision(f"r{i}") is not None, (round_number, i)
+                assert f"s{i}" in session.students
+            if round_number < 2:
+                # Start the next writer on a clean slate (it creates the session anew).
+                await store.sessions.delete_session("crash")
+                acknowledged = -1
+        assert acknowledged >= 29 or round_number < 2
+
+
+async def test_a_torn_journal_tail_is_cut_not_applied(tmp_path: Path) -> None:
+    url = f"local://{tmp_path}"
+    store = open_store(url)
+    await store.initialize()
+    await store.sessions.create_session(Session(id="whole", join_code="WHOLE1"))
+    # Simulate a crash: no shutdown (no compaction), then half a record at the end.
+    journal = next(tmp_path.glob("journal-*.bin"))
+    engine = store._state.engine
+    assert engine is not None
+    engine._journal.close()  # type: ignore[attr-defined]
+    os.close(engine._lock_fd)  # type: ignore[attr-defined]
+    with open(journal, "ab") as out:
+        out.write(b"\x40\x00\x00\x00\x12\x34")
+    async with open_store(url) as reopened:
+        assert (await reopened.sessions.get_session("whole")) is not None
+        await reopened.sessions.create_session(Session(id="after", join_code="AFTER1"))
+    async with open_store(url) as again:
+        assert await again.sessions.count_sessions() == 2

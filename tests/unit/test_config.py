@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from docstore import StorageConfig, open_store
+from docstore._config import mask_secrets
+
+
+def test_defaults_to_the_embedded_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DOCSTORE_URL", raising=False)
+    config = StorageConfig()
+    assert config.url == "local://./.docstore" and config.engine == "local" and config.local_path == "./.docstore"
+
+
+def test_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCSTORE_URL", "mongodb://u:p@db:27017")
+    monkeypatch.setenv("DOCSTORE_DATABASE", "classes")
+    monkeypatch.setenv("DOCSTORE_SERVER_SELECTION_TIMEOUT_MS", "1500")
+    store = open_store()
+    assert store.config.engine == "mongodb"
+    assert (store.config.database, store.config.server_selection_timeout_ms) == ("classes", 1500)
+
+
+def test_repr_masks_the_password() -> None:
+    config = StorageConfig(url="mongodb+srv://teacher:s3cret@cluster0.example.net/db")
+    assert "s3cret" not in repr(config) and "s3cret" not in repr(open_store(config))
+    assert config.masked_url == "mongodb+srv://teacher:***@cluster0.example.net/db"
+    assert mask_secrets("no url here") == "no url here"
+
+
+def test_unknown_scheme_is_refused_without_echoing_secrets() -> None:
+    with pytest.raises(ValidationError) as caught:
+        StorageConfig(url="postgres://u:pw123@h/db")
+    assert "pw123" not in str(caught.value).split("input_value")[0]
