@@ -14,6 +14,10 @@ objects, so nothing global is patched:
 - text indexes: mongomock cannot build them; docstore searches with a word
   regex on this engine, so the index is skipped.
 - ``client.append_metadata``: Beanie calls it on the client; a no-op here.
+- reading a cursor: mongomock re-slices its whole result list on every
+  ``next()``, which makes reading n documents O(n^2) (over a minute for 100k).
+  ``MockCursor`` computes the results once; ``aggregate`` runs a leading
+  ``$match`` through it instead of copying the whole collection first.
 
 Every write passes through ``MockCollection._write``, which also feeds an
 optional journal: that is how the ``local://`` engine makes this engine durable.
@@ -22,9 +26,10 @@ optional journal: that is how the ``local://`` engine makes this engine durable.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, Protocol
 
+from mongomock.aggregate import process_pipeline
 from mongomock_motor import AsyncMongoMockClient
 from pymongo import (
     DeleteMany,
@@ -76,15 +81,70 @@ class _ClientShim:
         """Beanie announces itself to the driver; nothing to announce to here."""
 
 
+class MockCursor:
+    """A ``find()`` cursor whose results are computed once, then handed out."""
+
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+        self._results: list[Any] | None = None
+
+    def sort(self, *args: Any, **kwargs: Any) -> MockCursor:
+        self._cursor.sort(*args, **kwargs)
+        return self
+
+    def skip(self, count: int) -> MockCursor:
+        self._cursor.skip(count)
+        return self
+
+    def limit(self, count: int) -> MockCursor:
+        self._cursor.limit(count)
+        return self
+
+    def _all(self) -> list[Any]:
+        if self._results is None:
+            # mongomock's own result computation, called once rather than once per document.
+            self._results = list(self._cursor._compute_results(with_limit_and_skip=True))
+        return self._results
+
+    async def to_list(self, length: int | None = None) -> list[Any]:
+        results = self._all()
+        return results[:length] if length else list(results)
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[Any]:
+        for document in self._all():
+            yield document
+
+
+class _Results:
+    """An already computed command cursor (what ``await aggregate()`` returns)."""
+
+    def __init__(self, rows: list[Any]) -> None:
+        self._rows = rows
+
+    async def to_list(self, length: int | None = None) -> list[Any]:
+        return self._rows[:length] if length else list(self._rows)
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[Any]:
+        for row in self._rows:
+            yield row
+
+
 class MockCollection:
-    def __init__(self, database: MockDatabase, inner: Any) -> None:
+    def __init__(self, database: MockDatabase, inner: Any, sync: Any) -> None:
         self.database = database
         self.name: str = inner.name
-        self._inner = inner
+        self._inner = inner  # mongomock-motor's collection: writes (it enriches duplicate-key errors)
+        self._sync = sync  # mongomock's own collection, same data: reads
 
     # -- reads ---------------------------------------------------------------
-    def find(self, *args: Any, **kwargs: Any) -> Any:
-        return self._inner.find(*args, **kwargs)
+    def find(self, filter: Any = None, *args: Any, **kwargs: Any) -> MockCursor:
+        return MockCursor(self._sync.find(filter, *args, **kwargs))
 
     async def find_one(self, *args: Any, **kwargs: Any) -> Any:
         return await self._inner.find_one(*args, **kwargs)
@@ -101,11 +161,15 @@ class MockCollection:
         result: list[Any] = await self._inner.distinct(*args, **kwargs)
         return result
 
-    async def aggregate(self, pipeline: list[dict[str, Any]], **kwargs: Any) -> Any:
-        return self._inner.aggregate(pipeline, **kwargs)
+    async def aggregate(self, pipeline: list[dict[str, Any]], **_: Any) -> _Results:
+        match: dict[str, Any] = {}
+        if pipeline and "$match" in pipeline[0]:
+            match, pipeline = pipeline[0]["$match"], pipeline[1:]
+        documents = await self.find(match).to_list(None)
+        return _Results(process_pipeline(documents, self._sync.database, pipeline, None))  # type: ignore[no-untyped-call]
 
-    async def list_indexes(self, **kwargs: Any) -> Any:
-        return self._inner.list_indexes(**kwargs)
+    async def list_indexes(self, **_: Any) -> _Results:
+        return _Results(list(self._sync.list_indexes()))
 
     async def index_information(self, **_: Any) -> dict[str, Any]:
         result: dict[str, Any] = await self._inner.index_information()
@@ -248,7 +312,7 @@ class MockDatabase:
 
     def get_collection(self, name: str, **_: Any) -> MockCollection:
         if name not in self._collections:
-            self._collections[name] = MockCollection(self, self._inner[name])
+            self._collections[name] = MockCollection(self, self._inner[name], self._inner.delegate[name])
         return self._collections[name]
 
     async def list_collection_names(self, **_: Any) -> list[str]:
