@@ -8,6 +8,7 @@ The public surface is exactly what this module exports.
 
 from ._config import StorageConfig
 from ._errors import ErrorCode, PersistenceError
+from ._legacy import ImportReport, import_legacy
 from ._models import CodeRevision, ExecutionResult, ProblemSpec, Session, StorageMetadata, Student
 from ._page import Page
 from ._problems import ProblemRepository
@@ -20,6 +21,7 @@ __all__ = [
     "ErrorCode",
     "ExecutionResult",
     "HealthReport",
+    "ImportReport",
     "Page",
     "PersistenceError",
     "ProblemRepository",
@@ -31,6 +33,7 @@ __all__ = [
     "StorageMetadata",
     "Store",
     "Student",
+    "import_legacy",
     "open_store",
 ]
 

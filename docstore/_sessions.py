@@ -15,7 +15,7 @@ from ._page import Page
 from ._repository import Repository, SortOrder
 from ._time import utc_now
 
-__all__ = ["SessionRepository"]
+__all__ = ["SessionRepository", "session_document"]
 
 SessionSortKey = Literal["created_at", "last_activity", "join_code"]
 _SORT_KEYS = frozenset({"created_at", "last_activity", "join_code"})
@@ -34,6 +34,15 @@ def _student_key(student_id: object) -> str:
     return f"students.{student_id}"
 
 
+def session_document(session: Session) -> dict[str, Any]:
+    """The stored form of a session, with the derived field the join-code index needs."""
+    document = to_document(session)
+    active_code = _active_join_code(session.active, session.join_code)
+    if active_code is not None:
+        document[ACTIVE_JOIN_CODE] = active_code
+    return document
+
+
 class SessionRepository(Repository[Session]):
     collection_name = SESSIONS
     model = Session
@@ -42,12 +51,8 @@ class SessionRepository(Repository[Session]):
     async def create_session(self, session: Session) -> str:
         """Store a new session; ALREADY_EXISTS if its id or active join code is taken."""
         item = self._stamped(self._check_item(session))
-        document = to_document(item)
-        active_code = _active_join_code(item.active, item.join_code)
-        if active_code is not None:
-            document[ACTIVE_JOIN_CODE] = active_code
         try:
-            await self._collection.insert_one(document)
+            await self._collection.insert_one(session_document(item))
         except DuplicateKeyError as exc:
             raise self._duplicate(exc, item.id, item.join_code) from None
         return item.id

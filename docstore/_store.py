@@ -52,6 +52,12 @@ class _State:
             )
         return self.collections[name]
 
+    def raw_collection(self, name: str) -> Any:
+        """Any collection of the database, bound or not (the importer's ``legacy_*`` ones)."""
+        self.collection(name) if name in self.collections else self.collection("sessions")
+        assert self.engine is not None
+        return self.collections.get(name) or self.engine.database[name]
+
     @property
     def supports_text_search(self) -> bool:
         return self.engine is not None and self.engine.supports_text_search

@@ -1,0 +1,429 @@
+"""Import a legacy data directory into a store: streaming, idempotent, resumable.
+
+Order: sessions first (their student maps tell which revision streams are
+orphans), then problems, revisions, and every other file into ``legacy_<name>``.
+Every record is read, mapped, and written in batches of unordered upserts with
+its own id, so running the import again finishes an interrupted one and
+changes nothing after a complete one.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .._bulk import upsert_batch
+from .._documents import PROBLEMS, REVISIONS, SESSIONS
+from .._mapping import to_document
+from .._models import DEFAULT_NAMESPACE
+from .._sessions import session_document
+from .._store import Store
+from ._formats import (
+    FORMAT_2025_12_18,
+    FORMAT_2026_01_05,
+    RecordError,
+    decode_dates,
+    detect_revision_format,
+    problem_from_file,
+    problem_from_list,
+    revision_from_legacy,
+    session_from_legacy,
+)
+from ._patches import PatchError, apply_patch
+from ._reader import ReadError, iter_object, iter_streams, json_path
+from ._report import FileOutcome, ImportReport, RejectSink
+
+__all__ = ["Progress", "import_legacy"]
+
+# Called with (file name, bytes of it read so far, its size).
+Progress = Callable[[str, int, int], None]
+
+SKIPPED_FILES = {
+    "auth-sessions.json": "web login sessions with copies of user accounts: not imported (no value, holds secrets)",
+}
+_LEGACY_PREFIX = "legacy_"
+
+
+class _Batch:
+    """Documents waiting to be written to one collection, with where each came from."""
+
+    def __init__(self, importer: _Importer, collection: str, kind: str, size: int) -> None:
+        self.importer = importer
+        self.collection = collection
+        self.kind = kind
+        self.size = size
+        self.documents: list[dict[str, Any]] = []
+        self.origins: list[tuple[str, str, Any]] = []  # (file, json path, raw record)
+
+    async def add(self, document: dict[str, Any], origin: tuple[str, str, Any]) -> None:
+        self.documents.append(document)
+        self.origins.append(origin)
+        if len(self.documents) >= self.size:
+            await self.flush()
+
+    async def flush(self) -> None:
+        if not self.documents:
+            return
+        collection = self.importer.store._state.raw_collection(self.collection)
+        result = await upsert_batch(collection, self.documents, dry_run=self.importer.dry_run)
+        counts = self.importer.report.kind(self.kind)
+        counts.imported += result.inserted
+        counts.updated += result.updated
+        counts.unchanged += result.unchanged
+        for position, reason in result.failed:
+            file, path, record = self.origins[position]
+            self.importer.reject(self.kind, file, path, f"refused by the database: {reason}", record)
+        self.documents, self.origins = [], []
+
+
+class _Importer:
+    def __init__(
+        self,
+        store: Store,
+        directory: Path,
+        *,
+        namespace: str,
+        dry_run: bool,
+        batch_size: int,
+        rejects: RejectSink,
+        progress: Progress | None,
+    ) -> None:
+        self.store = store
+        self.directory = directory
+        self.namespace = namespace
+        self.dry_run = dry_run
+        self.batch_size = batch_size
+        self.rejects = rejects
+        self.progress = progress
+        self.report = ImportReport(
+            source=str(directory), target=store.config.masked_url, dry_run=dry_run, namespace=namespace
+        )
+        self.session_students: dict[str, frozenset[str]] = {}
+
+    def reject(self, kind: str, file: str, path: str, reason: str, record: Any = None) -> None:
+        self.report.kind(kind).rejected += 1
+        self.rejects.reject(file, path, reason, record)
+
+    def _progress_for(self, file: Path) -> Callable[[int], None] | None:
+        if self.progress is None:
+            return None
+        size = file.stat().st_size
+        name = self._name(file)
+        report = self.progress
+        return lambda done: report(name, done, size)
+
+    def _name(self, file: Path) -> str:
+        return file.relative_to(self.directory).as_posix()
+
+    async def run(self) -> ImportReport:
+        started = time.perf_counter()
+        files = sorted(p for p in self.directory.rglob("*") if p.is_file())
+        handled: set[Path] = set()
+        for name, step in (
+            ("sessions.json", self._sessions),
+            ("problems.json", self._problem_list),
+            ("revisions.json", self._revisions),
+        ):
+            path = self.directory / name
+            if path.is_file():
+                await step(path)
+                handled.add(path)
+        problem_folder = self.directory / "problems"
+        if problem_folder.is_dir():
+            handled |= await self._problem_folder(problem_folder)
+        for path in files:
+            if path in handled:
+                continue
+            name = self._name(path)
+            if name in SKIPPED_FILES:
+                self.report.files[name] = FileOutcome(kind="skipped", status="skipped", reason=SKIPPED_FILES[name])
+            elif path.suffix != ".json" or "/" in name:
+                self.report.files[name] = FileOutcome(kind="unknown", status="failed", reason="not a legacy data file")
+                self.reject("files", name, "$", "not a legacy JSON data file of a known kind; left as it is")
+            else:
+                await self._other(path)
+        self.report.elapsed_s = time.perf_counter() - started
+        return self.report
+
+    # -- sessions ----------------------------------------------------------------
+    async def _sessions(self, path: Path) -> None:
+        name = self._name(path)
+        outcome = self.report.files[name] = FileOutcome(kind="sessions")
+        batch = _Batch(self, SESSIONS, "sessions", self.batch_size)
+        counts = self.report.kind("sessions")
+        seen: set[str] = set()
+        formats: set[str] = set()
+        try:
+            for key, raw in iter_object(path, self._progress_for(path)):
+                counts.read += 1
+                where = json_path(key)
+                try:
+                    if not isinstance(raw, dict):
+                        raise RecordError(f"expected an object, got {type(raw).__name__}")
+                    fmt, session = session_from_legacy(raw, self.namespace)
+                    if session.id != key:
+                        raise RecordError(f"id {session.id!r} differs from its key {key!r}")
+                    if session.id in seen:
+                        raise RecordError(f"duplicate id {session.id!r}")
+                except RecordError as error:
+                    self.reject("sessions", name, where, str(error), raw)
+                    continue
+                seen.add(session.id)
+                formats.add(fmt)
+                self.session_students[session.id] = frozenset(session.students)
+                await batch.add(session_document(session), (name, where, raw))
+        except ReadError as error:
+            self._broken_file(outcome, "sessions", name, error)
+        await batch.flush()
+        outcome.format = _one_format(formats)
+
+    # -- problems ----------------------------------------------------------------
+    async def _problem_list(self, path: Path) -> None:
+        name = self._name(path)
+        outcome = self.report.files[name] = FileOutcome(kind="problems", format="2025-12-18/2025-12-20")
+        batch = _Batch(self, PROBLEMS, "problems", self.batch_size)
+        counts = self.report.kind("problems")
+        seen: set[str] = set()
+        try:
+            for key, raw in iter_object(path, self._progress_for(path)):
+                counts.read += 1
+                where = json_path(key)
+                try:
+                    if not isinstance(raw, dict):
+                        raise RecordError(f"expected an object, got {type(raw).__name__}")
+                    if "_metadata" not in raw and "authorId" in raw:
+                        raise RecordError("unknown problem shape (newest-format problem in problems.json)")
+                    problem = problem_from_list(raw, self.namespace)
+                    if problem.id in seen:
+                        raise RecordError(f"duplicate id {problem.id!r}")
+                except RecordError as error:
+                    self.reject("problems", name, where, str(error), raw)
+                    continue
+                seen.add(problem.id)
+                await batch.add(to_document(problem), (name, where, raw))
+        except ReadError as error:
+            self._broken_file(outcome, "problems", name, error)
+        await batch.flush()
+
+    async def _problem_folder(self, folder: Path) -> set[Path]:
+        """``problems/index.json`` plus one file per problem (2026-01-05)."""
+        batch = _Batch(self, PROBLEMS, "problems", self.batch_size)
+        counts = self.report.kind("problems")
+        handled: set[Path] = set()
+        index_ids: set[str] = set()
+        index = folder / "index.json"
+        if index.is_file():
+            handled.add(index)
+            index_ids = self._read_problem_index(index)
+        found: set[str] = set()
+        for path in sorted(folder.glob("*.json")):
+            if path == index:
+                continue
+            handled.add(path)
+            name = self._name(path)
+            self.report.files[name] = FileOutcome(kind="problems", format=FORMAT_2026_01_05)
+            counts.read += 1
+            raw: Any = None
+            try:
+                raw = _small_file(path)
+                problem = problem_from_file(raw, self.namespace)
+                if problem.id != path.stem:
+                    raise RecordError(f"id {problem.id!r} differs from its file name")
+            except (RecordError, ReadError) as error:
+                self.reject("problems", name, "$", str(error), raw)
+                continue
+            found.add(problem.id)
+            await batch.add(to_document(problem), (name, "$", raw))
+        await batch.flush()
+        for missing in sorted(index_ids - found):
+            self.reject(
+                "problems",
+                "problems/index.json",
+                json_path("problems"),
+                f"index lists problem {missing!r} but there is no problems/{missing}.json",
+            )
+        return handled
+
+    def _read_problem_index(self, index: Path) -> set[str]:
+        name = self._name(index)
+        outcome = self.report.files[name] = FileOutcome(
+            kind="problem index", format=FORMAT_2026_01_05, reason="checked against the problem files"
+        )
+        ids: set[str] = set()
+        try:
+            for key, value in iter_object(index):
+                if key == "problems" and isinstance(value, list):
+                    ids |= {entry["id"] for entry in value if isinstance(entry, dict) and "id" in entry}
+        except ReadError as error:
+            self._broken_file(outcome, "problems", name, error)
+        return ids
+
+    # -- revisions ---------------------------------------------------------------
+    async def _revisions(self, path: Path) -> None:
+        name = self._name(path)
+        outcome = self.report.files[name] = FileOutcome(kind="revisions")
+        batch = _Batch(self, REVISIONS, "revisions", self.batch_size)
+        counts = self.report.kind("revisions")
+        formats: set[str] = set()
+        stream_key: str | None = None
+        code = ""
+        broken_base = False  # a rejected revision breaks the diffs that follow it
+        seen: set[int] = set()
+        try:
+            for key, index, raw in iter_streams(path, self._progress_for(path)):
+                where = json_path(key) if index is None else json_path(key, index)
+                if key != stream_key:
+                    stream_key, code, broken_base = key, "", False
+                    orphan_stream = self._is_orphan(key)
+                    if orphan_stream:
+                        self.report.orphan_streams += 1
+                counts.read += 1
+                try:
+                    if index is None:
+                        raise RecordError("a stream must be an array of revisions")
+                    session_id, student_id = _split_stream_key(key)
+                    if not isinstance(raw, dict):
+                        raise RecordError(f"expected an object, got {type(raw).__name__}")
+                    fmt = detect_revision_format(raw)
+                    code, broken_base = self._rebuild(raw, fmt, code, broken_base)
+                    revision = revision_from_legacy(raw, code, session_id, student_id, self.namespace)
+                    if (raw.get("sessionId"), raw.get("studentId")) not in ((session_id, student_id), (None, None)):
+                        raise RecordError(f"sessionId/studentId differ from the stream key {key!r}")
+                    # A 64-bit hash, not the id: a million ids must not cost a million strings.
+                    fingerprint = hash(revision.id)
+                    if fingerprint in seen:
+                        raise RecordError(f"duplicate id {revision.id!r}")
+                except (RecordError, PatchError) as error:
+                    if isinstance(error, PatchError) or (isinstance(raw, dict) and not raw.get("isDiff", True)):
+                        broken_base = True
+                    self.reject("revisions", name, where, str(error), raw)
+                    continue
+                seen.add(fingerprint)
+                formats.add(fmt)
+                if orphan_stream:
+                    counts.orphans += 1
+                await batch.add(to_document(revision), (name, where, raw))
+        except ReadError as error:
+            self._broken_file(outcome, "revisions", name, error)
+        await batch.flush()
+        outcome.format = _one_format(formats)
+
+    @staticmethod
+    def _rebuild(raw: dict[str, Any], fmt: str, code: str, broken_base: bool) -> tuple[str, bool]:
+        """The revision's full code, from the code of the one before it."""
+        if fmt == FORMAT_2025_12_18:
+            value = raw.get("code")
+            if not isinstance(value, str):
+                raise RecordError("code: expected a string")
+            return value, False
+        if raw.get("isDiff") is False:
+            value = raw.get("fullCode")
+            if not isinstance(value, str):
+                raise RecordError("fullCode: expected a string")
+            return value, False
+        if raw.get("isDiff") is not True:
+            raise RecordError("isDiff: expected true or false")
+        patch = raw.get("diff")
+        if not isinstance(patch, str):
+            raise RecordError("diff: expected patch text")
+        if broken_base:
+            raise PatchError("the revision this diff applies to was rejected")
+        return apply_patch(code, patch), False
+
+    def _is_orphan(self, key: str) -> bool:
+        try:
+            session_id, student_id = _split_stream_key(key)
+        except RecordError:
+            return False
+        students = self.session_students.get(session_id)
+        return students is None or student_id not in students
+
+    # -- everything else -----------------------------------------------------------
+    async def _other(self, path: Path) -> None:
+        """A file the repositories do not model: each record verbatim into ``legacy_<name>``."""
+        name = self._name(path)
+        kind = path.stem
+        collection = _LEGACY_PREFIX + kind.replace("-", "_")
+        outcome = self.report.files[name] = FileOutcome(kind=collection, format="keyed by id")
+        batch = _Batch(self, collection, kind, self.batch_size)
+        counts = self.report.kind(kind)
+        seen: set[str] = set()
+        try:
+            for key, raw in iter_object(path, self._progress_for(path)):
+                counts.read += 1
+                where = json_path(key)
+                if not isinstance(raw, dict):
+                    self.reject(kind, name, where, f"expected an object, got {type(raw).__name__}", raw)
+                    continue
+                record_id = raw.get("id", key)
+                if not isinstance(record_id, str) or not record_id:
+                    self.reject(kind, name, where, "record has no string id", raw)
+                    continue
+                if record_id in seen:
+                    self.reject(kind, name, where, f"duplicate id {record_id!r}", raw)
+                    continue
+                seen.add(record_id)
+                await batch.add({"_id": record_id, **decode_dates(raw)}, (name, where, raw))
+        except ReadError as error:
+            self._broken_file(outcome, kind, name, error)
+        await batch.flush()
+
+    def _broken_file(self, outcome: FileOutcome, kind: str, name: str, error: ReadError) -> None:
+        outcome.status = "failed"
+        outcome.reason = error.reason
+        self.reject(kind, name, error.path, f"file is unreadable from here on: {error.reason}")
+
+
+def _small_file(path: Path) -> Any:
+    """A file that holds one record (one problem): read whole, it is small."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ReadError(f"malformed JSON: {exc}", "$") from None
+
+
+def _split_stream_key(key: str) -> tuple[str, str]:
+    session_id, separator, student_id = key.partition(":")
+    if not separator or not session_id or not student_id:
+        raise RecordError(f"stream key {key!r} is not '<sessionId>:<studentId>'")
+    return session_id, student_id
+
+
+def _one_format(formats: set[str]) -> str | None:
+    return "/".join(sorted(formats)) or None
+
+
+async def import_legacy(
+    directory: str | Path,
+    store: Store,
+    *,
+    namespace: str = DEFAULT_NAMESPACE,
+    dry_run: bool = False,
+    batch_size: int = 500,
+    rejects_path: str | Path | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import a legacy data directory into an initialized ``store``; see ``ImportReport``."""
+    folder = Path(directory)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"legacy data directory {folder} does not exist or is not a directory")
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    rejects = RejectSink(Path(rejects_path) if rejects_path is not None else None)
+    try:
+        importer = _Importer(
+            store,
+            folder,
+            namespace=namespace,
+            dry_run=dry_run,
+            batch_size=batch_size,
+            rejects=rejects,
+            progress=progress,
+        )
+        return await importer.run()
+    finally:
+        rejects.close()

@@ -1,0 +1,95 @@
+"""Streaming reads of the legacy JSON files: one record at a time, never a whole file.
+
+A malformed or truncated file raises ``ReadError`` at the point where it breaks;
+every record before that point has already been handed out.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import ijson
+
+__all__ = ["ReadError", "iter_object", "iter_streams", "json_path"]
+
+
+class ReadError(ValueError):
+    def __init__(self, reason: str, path: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.path = path
+
+
+def json_path(*parts: str | int) -> str:
+    """``$["key"][3]``: where a record sits in its file."""
+    return "$" + "".join(f"[{p}]" if isinstance(p, int) else f"[{json.dumps(p, ensure_ascii=False)}]" for p in parts)
+
+
+def _events(handle: BinaryIO) -> Iterator[tuple[str, Any]]:
+    for _prefix, event, value in ijson.parse(handle, use_float=True):
+        yield event, value
+
+
+def iter_object(path: Path, progress: Callable[[int], None] | None = None) -> Iterator[tuple[str, Any]]:
+    """(key, value) for each member of the file's top-level object."""
+    for key, _, value in _walk(path, progress, into_arrays=False):
+        yield key, value
+
+
+def iter_streams(path: Path, progress: Callable[[int], None] | None = None) -> Iterator[tuple[str, int | None, Any]]:
+    """(stream key, index, revision) for ``revisions.json``; index None when a stream is not an array."""
+    yield from _walk(path, progress, into_arrays=True)
+
+
+def _walk(
+    path: Path, progress: Callable[[int], None] | None, *, into_arrays: bool
+) -> Iterator[tuple[str, int | None, Any]]:
+    last = json_path()
+    with open(path, "rb") as handle:
+        try:
+            events = _events(handle)
+            event, _ = next(events)
+            if event != "start_map":
+                raise ReadError(f"top level is not a JSON object ({event})", last)
+            key = ""
+            for event, value in events:
+                if event == "map_key":
+                    key, last = value, json_path(value)
+                elif event == "end_map":
+                    return
+                elif into_arrays and event == "start_array":
+                    for index in itertools.count():
+                        item_event, item_value = next(events)
+                        if item_event == "end_array":
+                            break
+                        last = json_path(key, index)
+                        yield key, index, _build(item_event, item_value, events)
+                else:
+                    yield key, None, _build(event, value, events)
+                if progress is not None and event != "map_key":
+                    progress(handle.tell())
+        except ijson.JSONError as exc:
+            raise ReadError(f"malformed or truncated JSON after {last}: {exc}", last) from None
+        except StopIteration:
+            raise ReadError(f"file ends early, after {last}", last) from None
+
+
+def _build(event: str, value: Any, events: Iterator[tuple[str, Any]]) -> Any:
+    """The JSON value that starts with (event, value)."""
+    if event not in ("start_map", "start_array"):
+        return value
+    builder = ijson.ObjectBuilder()
+    builder.event(event, value)
+    depth = 1
+    while depth:
+        event, value = next(events)
+        builder.event(event, value)
+        if event in ("start_map", "start_array"):
+            depth += 1
+        elif event in ("end_map", "end_array"):
+            depth -= 1
+    return builder.value

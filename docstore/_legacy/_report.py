@@ -1,0 +1,88 @@
+"""What an import did: counts per kind, what happened to each file, and the rejects file."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+__all__ = ["FileOutcome", "ImportReport", "KindCounts", "RejectSink"]
+
+
+@dataclass
+class KindCounts:
+    read: int = 0
+    imported: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    orphans: int = 0  # revisions whose student or session is gone (imported all the same)
+
+
+@dataclass
+class FileOutcome:
+    kind: str
+    format: str | None = None
+    status: str = "imported"  # imported | skipped | failed
+    reason: str | None = None
+
+
+@dataclass
+class ImportReport:
+    source: str
+    target: str
+    dry_run: bool
+    namespace: str
+    kinds: dict[str, KindCounts] = field(default_factory=dict)
+    files: dict[str, FileOutcome] = field(default_factory=dict)
+    orphan_streams: int = 0
+    elapsed_s: float = 0.0
+
+    def kind(self, name: str) -> KindCounts:
+        return self.kinds.setdefault(name, KindCounts())
+
+    @property
+    def records_read(self) -> int:
+        return sum(counts.read for counts in self.kinds.values())
+
+    @property
+    def rejected(self) -> int:
+        return sum(counts.rejected for counts in self.kinds.values())
+
+    @property
+    def records_per_second(self) -> float:
+        return self.records_read / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    @property
+    def exit_code(self) -> int:
+        """0: clean; 1: finished, with rejects."""
+        return 1 if self.rejected else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["records_read"] = self.records_read
+        data["rejected"] = self.rejected
+        data["records_per_second"] = round(self.records_per_second, 1)
+        data["elapsed_s"] = round(self.elapsed_s, 3)
+        return data
+
+
+class RejectSink:
+    """Rejected records, one JSON line each: file, JSON path, reason, and the raw record."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.count = 0
+        self._handle: IO[str] | None = open(path, "w", encoding="utf-8") if path is not None else None  # noqa: SIM115
+
+    def reject(self, file: str, json_path: str, reason: str, record: Any = None) -> None:
+        self.count += 1
+        if self._handle is not None:
+            line = {"file": file, "path": json_path, "reason": reason, "record": record}
+            self._handle.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
