@@ -18,6 +18,7 @@ __all__ = ["translate_error", "translated"]
 P = ParamSpec("P")
 R = TypeVar("R")
 
+_MAX_MESSAGE = 500
 _AUTH_CODES = frozenset({13, 18, 8000})  # Unauthorized, AuthenticationFailed, Atlas auth
 
 
@@ -51,7 +52,12 @@ def _code_for(exc: BaseException) -> ErrorCode:
 def translate_error(exc: BaseException) -> PersistenceError:
     if isinstance(exc, PersistenceError):
         return exc
-    return PersistenceError(_code_for(exc), mask_secrets(f"{type(exc).__name__}: {exc}"))
+    code = _code_for(exc)
+    text = str(exc)
+    if isinstance(exc, errors.ServerSelectionTimeoutError):
+        # The driver appends its whole topology description; the first part says it all.
+        text = "no MongoDB server answered: " + text.split(", Timeout:")[0].split(" (configured timeouts")[0]
+    return PersistenceError(code, mask_secrets(f"{type(exc).__name__}: {text}")[:_MAX_MESSAGE])
 
 
 _TRANSLATED = (errors.PyMongoError, bson.errors.BSONError, UnicodeError, ValidationError, TimeoutError)

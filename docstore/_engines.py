@@ -11,6 +11,7 @@ and Beanie do not know which one they talk to.
 from __future__ import annotations
 
 from typing import Any, Protocol
+from urllib.parse import parse_qs, urlsplit
 
 from pymongo import AsyncMongoClient
 
@@ -58,6 +59,9 @@ class MongoEngine:
         }
         if config.tls_ca_file:
             options["tlsCAFile"] = config.tls_ca_file
+        # Options written in the URL win over the settings' defaults.
+        in_url = {key.lower() for key in parse_qs(urlsplit(config.url).query)}
+        options = {key: value for key, value in options.items() if key.lower() not in in_url or key == "tz_aware"}
         self._client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(config.url, **options)
         self._database = self._client[config.database]
 

@@ -21,7 +21,7 @@ from ._problems import ProblemRepository
 from ._revisions import RevisionRepository
 from ._sessions import SessionRepository
 
-__all__ = ["HealthReport", "Store", "open_store"]
+__all__ = ["CollectionStats", "HealthReport", "Store", "open_store"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,12 @@ class HealthReport:
     engine: str
     latency_ms: float
     details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CollectionStats:
+    documents: int
+    indexes: list[str]
 
 
 class _State:
@@ -42,21 +48,25 @@ class _State:
         self.status = "new"  # -> "open" -> "closed"
         self.lock = asyncio.Lock()
 
-    def collection(self, name: str) -> Any:
-        if self.status != "open":
+    def open_engine(self) -> Engine:
+        """The engine, once initialized and until shut down; STORAGE_ERROR otherwise."""
+        if self.status != "open" or self.engine is None:
             raise PersistenceError(
                 ErrorCode.STORAGE_ERROR,
                 "the store is shut down"
                 if self.status == "closed"
                 else "the store is not initialized; call `await store.initialize()` or use `async with store:`",
             )
+        return self.engine
+
+    def collection(self, name: str) -> Any:
+        self.open_engine()
         return self.collections[name]
 
     def raw_collection(self, name: str) -> Any:
         """Any collection of the database, bound or not (the importer's ``legacy_*`` ones)."""
-        self.collection(name) if name in self.collections else self.collection("sessions")
-        assert self.engine is not None
-        return self.collections.get(name) or self.engine.database[name]
+        engine = self.open_engine()
+        return self.collections.get(name) or engine.database[name]
 
     @property
     def supports_text_search(self) -> bool:
@@ -142,6 +152,16 @@ class Store:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.shutdown()
+
+    async def stats(self) -> dict[str, CollectionStats]:
+        """Documents and indexes of every collection, by name."""
+        database = self._state.open_engine().database
+        result: dict[str, CollectionStats] = {}
+        for name in sorted(await database.list_collection_names()):
+            collection = self._state.raw_collection(name)
+            indexes = sorted(await collection.index_information())
+            result[name] = CollectionStats(await collection.count_documents({}), indexes)
+        return result
 
     async def health(self) -> HealthReport:
         """Ping the engine. Never raises: a failure is ``ok=False`` with the reason."""
