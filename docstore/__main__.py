@@ -1,0 +1,5 @@
+"""``python -m docstore``: the same as the ``docstore`` command."""
+
+from ._cli import main
+
+main()
