@@ -28,7 +28,7 @@ LINES = [
     "        print('FizzBuzz')\n",
     "    elif n % 3 == 0:\n",
     "        print('Fizz')\n",
-    "    total += n  # ×2 later?\n",
+    "    total += n  # ×2 later?\n",  # noqa: RUF001 - the legacy data has it too
     "print('¡Listo!', total, '°C')\n",
 ]
 NAMES = ["Ana Souza", "Bo Chen", "Zoë Martin", "Kwame Mensah", "Leila Yilmaz", "Mateo García", "Priya Nair"]
@@ -61,31 +61,86 @@ class Generator:
         instructor = uid(self.rng)
         student_ids = [uid(self.rng) for _ in range(self.students)]
         created = iso(BASE - timedelta(days=2))
-        dump(self.out / "namespaces.json", {NAMESPACE: {"id": NAMESPACE, "displayName": "Lakeside High", "active": True,
-                                                         "createdBy": instructor, "createdAt": created,
-                                                         "updatedAt": created}})
-        users = {instructor: {"id": instructor, "username": "teacher@lakeside.example", "role": "instructor",
-                              "namespaceId": NAMESPACE, "createdAt": created, "lastLoginAt": created}}
+        dump(
+            self.out / "namespaces.json",
+            {
+                NAMESPACE: {
+                    "id": NAMESPACE,
+                    "displayName": "Lakeside High",
+                    "active": True,
+                    "createdBy": instructor,
+                    "createdAt": created,
+                    "updatedAt": created,
+                }
+            },
+        )
+        users = {
+            instructor: {
+                "id": instructor,
+                "username": "teacher@lakeside.example",
+                "role": "instructor",
+                "namespaceId": NAMESPACE,
+                "createdAt": created,
+                "lastLoginAt": created,
+            }
+        }
         for index, student in enumerate(student_ids):
-            users[student] = {"id": student, "username": f"student{index}@lakeside.example", "role": "student",
-                              "namespaceId": NAMESPACE, "createdAt": created, "lastLoginAt": created}
+            users[student] = {
+                "id": student,
+                "username": f"student{index}@lakeside.example",
+                "role": "student",
+                "namespaceId": NAMESPACE,
+                "createdAt": created,
+                "lastLoginAt": created,
+            }
         dump(self.out / "users.json", users)
         class_id, section_id = f"class-{uid(self.rng)}", f"section-{uid(self.rng)}"
-        dump(self.out / "classes.json", {class_id: {"id": class_id, "name": "Intro to Python", "description": "CS 1",
-                                                    "createdBy": instructor, "namespaceId": NAMESPACE,
-                                                    "createdAt": created, "updatedAt": created}})
-        dump(self.out / "sections.json", {section_id: {
-            "id": section_id, "classId": class_id, "name": "Period 2", "semester": "Spring 2026",
-            "instructorIds": [instructor], "active": True, "namespaceId": NAMESPACE, "joinCode": "QA57YT",
-            "createdAt": created, "updatedAt": created}})
+        dump(
+            self.out / "classes.json",
+            {
+                class_id: {
+                    "id": class_id,
+                    "name": "Intro to Python",
+                    "description": "CS 1",
+                    "createdBy": instructor,
+                    "namespaceId": NAMESPACE,
+                    "createdAt": created,
+                    "updatedAt": created,
+                }
+            },
+        )
+        dump(
+            self.out / "sections.json",
+            {
+                section_id: {
+                    "id": section_id,
+                    "classId": class_id,
+                    "name": "Period 2",
+                    "semester": "Spring 2026",
+                    "instructorIds": [instructor],
+                    "active": True,
+                    "namespaceId": NAMESPACE,
+                    "joinCode": "QA57YT",
+                    "createdAt": created,
+                    "updatedAt": created,
+                }
+            },
+        )
         memberships = {}
         for student in student_ids:
             membership = f"membership-{uid(self.rng)}"
-            memberships[membership] = {"id": membership, "userId": student, "sectionId": section_id,
-                                       "role": "student", "joinedAt": created}
+            memberships[membership] = {
+                "id": membership,
+                "userId": student,
+                "sectionId": section_id,
+                "role": "student",
+                "joinedAt": created,
+            }
         dump(self.out / "memberships.json", memberships)
-        dump(self.out / "auth-sessions.json", {"tok": {"sessionId": "tok", "user": users[instructor],
-                                                       "createdAt": created}})
+        dump(
+            self.out / "auth-sessions.json",
+            {"tok": {"sessionId": "tok", "user": users[instructor], "createdAt": created}},
+        )
         problem = self._problems(instructor, class_id)
         session_ids = [uid(self.rng) for _ in range(self.sessions)]
         codes = self._revisions(session_ids, student_ids)
@@ -98,14 +153,31 @@ class Generator:
         entries, first = [], None
         for title in ("FizzBuzz", "Temperature Conversion"):
             problem_id = uid(self.rng)
-            record = {"id": problem_id, "namespaceId": NAMESPACE, "title": title,
-                      "description": f"# {title}\n\nWrite it with a loop.", "starterCode": "total = 0",
-                      "testCases": [], "executionSettings": {"stdin": "12\n30"}, "authorId": author,
-                      "classId": class_id, "createdAt": iso(BASE - timedelta(days=1)),
-                      "updatedAt": iso(BASE - timedelta(hours=20))}
+            record = {
+                "id": problem_id,
+                "namespaceId": NAMESPACE,
+                "title": title,
+                "description": f"# {title}\n\nWrite it with a loop.",
+                "starterCode": "total = 0",
+                "testCases": [],
+                "executionSettings": {"stdin": "12\n30"},
+                "authorId": author,
+                "classId": class_id,
+                "createdAt": iso(BASE - timedelta(days=1)),
+                "updatedAt": iso(BASE - timedelta(hours=20)),
+            }
             dump(folder / f"{problem_id}.json", record)
-            entries.append({"id": problem_id, "namespaceId": NAMESPACE, "title": title, "testCaseCount": 0,
-                            "createdAt": record["createdAt"], "authorName": author, "classId": class_id})
+            entries.append(
+                {
+                    "id": problem_id,
+                    "namespaceId": NAMESPACE,
+                    "title": title,
+                    "testCaseCount": 0,
+                    "createdAt": record["createdAt"],
+                    "authorName": author,
+                    "classId": class_id,
+                }
+            )
             first = first or record
         dump(folder / "index.json", {"problems": entries, "lastUpdated": iso(BASE)})
         assert first is not None
@@ -137,8 +209,13 @@ class Generator:
         for step in range(self.revisions):
             code = self._code(step)
             moment += timedelta(seconds=self.rng.randint(2, 40), milliseconds=self.rng.randint(0, 999))
-            revision: dict[str, Any] = {"id": uid(self.rng), "namespaceId": NAMESPACE, "sessionId": session,
-                                        "studentId": student, "timestamp": iso(moment)}
+            revision: dict[str, Any] = {
+                "id": uid(self.rng),
+                "namespaceId": NAMESPACE,
+                "sessionId": session,
+                "studentId": student,
+                "timestamp": iso(moment),
+            }
             ran = step % 7 == 6
             # Full snapshots as the original tool wrote them: first, every tenth, and with a run.
             if step % 10 == 0 or ran or self.code_bytes:
@@ -154,23 +231,50 @@ class Generator:
             previous = code
         return previous
 
-    def _sessions(self, session_ids: list[str], student_ids: list[str], instructor: str, section_id: str,
-                  problem: dict[str, Any], codes: dict[tuple[str, str], str]) -> None:
+    def _sessions(
+        self,
+        session_ids: list[str],
+        student_ids: list[str],
+        instructor: str,
+        section_id: str,
+        problem: dict[str, Any],
+        codes: dict[tuple[str, str], str],
+    ) -> None:
         sessions = {}
         for index, session in enumerate(session_ids):
             active = index == len(session_ids) - 1  # one active session per instructor
             started = BASE - timedelta(minutes=5)
             record: dict[str, Any] = {
-                "id": session, "namespaceId": NAMESPACE, "problem": problem,
-                "students": {"__type": "Map", "entries": [
-                    [student, {"id": student, "name": NAMES[i % len(NAMES)], "code": codes[(session, student)],
-                               "lastUpdate": iso(BASE + timedelta(hours=1))}]
-                    for i, student in enumerate(student_ids)]},
-                "createdAt": iso(started), "lastActivity": iso(BASE + timedelta(hours=1)), "creatorId": instructor,
-                "participants": student_ids, "status": "active" if active else "completed",
-                "sectionId": section_id, "sectionName": "Period 2",
-                "_metadata": {"createdAt": iso(started), "updatedAt": iso(BASE + timedelta(hours=1)),
-                              "version": 1 + len(student_ids) * self.revisions},
+                "id": session,
+                "namespaceId": NAMESPACE,
+                "problem": problem,
+                "students": {
+                    "__type": "Map",
+                    "entries": [
+                        [
+                            student,
+                            {
+                                "id": student,
+                                "name": NAMES[i % len(NAMES)],
+                                "code": codes[(session, student)],
+                                "lastUpdate": iso(BASE + timedelta(hours=1)),
+                            },
+                        ]
+                        for i, student in enumerate(student_ids)
+                    ],
+                },
+                "createdAt": iso(started),
+                "lastActivity": iso(BASE + timedelta(hours=1)),
+                "creatorId": instructor,
+                "participants": student_ids,
+                "status": "active" if active else "completed",
+                "sectionId": section_id,
+                "sectionName": "Period 2",
+                "_metadata": {
+                    "createdAt": iso(started),
+                    "updatedAt": iso(BASE + timedelta(hours=1)),
+                    "version": 1 + len(student_ids) * self.revisions,
+                },
             }
             if not active:
                 record["endedAt"] = iso(BASE + timedelta(hours=1, minutes=1))
@@ -187,8 +291,14 @@ def main() -> None:
     parser.add_argument("--code-bytes", type=int, default=0, help="pad every revision's code to this size")
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args()
-    total = Generator(args.out, sessions=args.sessions, students=args.students, revisions=args.revisions,
-                      code_bytes=args.code_bytes, seed=args.seed).write()
+    total = Generator(
+        args.out,
+        sessions=args.sessions,
+        students=args.students,
+        revisions=args.revisions,
+        code_bytes=args.code_bytes,
+        seed=args.seed,
+    ).write()
     print(f"wrote {total:,} revisions to {args.out}")
 
 

@@ -39,8 +39,8 @@ def rejects(path: Path) -> list[dict[str, Any]]:
 
 async def dump_all(store: Store) -> dict[str, list[dict[str, Any]]]:
     dumped = {}
-    for name in (await store.stats()):
-        collection = store._state.raw_collection(name)  # noqa: SLF001 - comparing raw stored state
+    for name in await store.stats():
+        collection = store._state.raw_collection(name)
         dumped[name] = sorted(await collection.find({}).to_list(None), key=lambda d: str(d["_id"]))
     return dumped
 
@@ -145,8 +145,14 @@ async def test_bad_records_are_rejected_one_by_one(store: Store, legacy_copy: Pa
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "docstore", *args], capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, **(env or {})}, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "docstore", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        cwd=ROOT,
+    )
 
 
 def test_cli_exit_codes(legacy_copy: Path, tmp_path: Path) -> None:
@@ -167,8 +173,9 @@ def test_cli_exit_codes(legacy_copy: Path, tmp_path: Path) -> None:
     assert len(missing.stderr.strip().splitlines()) == 1
 
     started = time.monotonic()
-    unreachable = run_cli("import", str(legacy_copy), "--url",
-                          "mongodb://admin:hunter2@127.0.0.1:9/?serverSelectionTimeoutMS=400")
+    unreachable = run_cli(
+        "import", str(legacy_copy), "--url", "mongodb://admin:hunter2@127.0.0.1:9/?serverSelectionTimeoutMS=400"
+    )
     assert unreachable.returncode == 2 and "Traceback" not in unreachable.stderr
     assert len(unreachable.stderr.strip().splitlines()) == 1 and "hunter2" not in unreachable.stderr
     assert time.monotonic() - started < 30
@@ -179,8 +186,21 @@ def test_cli_exit_codes(legacy_copy: Path, tmp_path: Path) -> None:
 
 async def test_a_killed_import_is_finished_by_the_next_run(tmp_path: Path) -> None:
     source = tmp_path / "big"
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "legacy_generator.py"), str(source),
-                    "--sessions", "3", "--students", "10", "--revisions", "60"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "legacy_generator.py"),
+            str(source),
+            "--sessions",
+            "3",
+            "--students",
+            "10",
+            "--revisions",
+            "60",
+        ],
+        check=True,
+        capture_output=True,
+    )
     resumed, clean = f"local://{tmp_path / 'resumed'}", f"local://{tmp_path / 'clean'}"
     args = [sys.executable, "-m", "docstore", "import", str(source), "--url", resumed, "--batch-size", "20"]
     with subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as victim:
