@@ -18,6 +18,10 @@ objects, so nothing global is patched:
   ``next()``, which makes reading n documents O(n^2) (over a minute for 100k).
   ``MockCursor`` computes the results once; ``aggregate`` runs a leading
   ``$match`` through it instead of copying the whole collection first.
+- lookups by id: mongomock tests every document against every filter, so
+  writing n documents one by one (an import's upserts) is O(n^2). Each
+  collection object this module makes looks ``_id`` equality and ``_id: {$in}``
+  up in its store instead (``_with_id_lookup``), then applies the whole filter.
 
 Every write passes through ``MockCollection._write``, which also feeds an
 optional journal: that is how the ``local://`` engine makes this engine durable.
@@ -26,11 +30,13 @@ optional journal: that is how the ``local://`` engine makes this engine durable.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any, Protocol
 
 from mongomock.aggregate import process_pipeline
+from mongomock.filtering import filter_applies
 from mongomock_motor import AsyncMongoMockClient
+from mongomock_motor.patches import _patch_collection_internals
 from pymongo import (
     DeleteMany,
     DeleteOne,
@@ -135,30 +141,60 @@ class _Results:
             yield row
 
 
+def _ids_in(filter: Any) -> list[Any] | None:
+    """The ids a filter pins ``_id`` to, or None when it does not."""
+    if not isinstance(filter, dict) or "_id" not in filter:
+        return None
+    wanted = filter["_id"]
+    if isinstance(wanted, str | int) and not isinstance(wanted, bool):
+        return [wanted]
+    if isinstance(wanted, dict) and list(wanted) == ["$in"] and isinstance(wanted["$in"], list | tuple):
+        ids = wanted["$in"]
+        if all(isinstance(i, str | int) and not isinstance(i, bool) for i in ids):
+            return list(dict.fromkeys(ids))
+    return None
+
+
+def _with_id_lookup(collection: Any) -> Any:
+    """Give one mongomock collection object a direct path for filters on ``_id``."""
+    scan = collection._iter_documents
+    store = collection._store
+
+    def iter_documents(filter: Any) -> Iterator[Any]:
+        ids = _ids_in(filter)
+        if ids is None:
+            return scan(filter)  # type: ignore[no-any-return]
+        found = [store[i] for i in ids if i in store]
+        return (document for document in found if filter_applies(filter, document))  # type: ignore[no-untyped-call]
+
+    collection._iter_documents = iter_documents
+    return collection
+
+
 class MockCollection:
-    def __init__(self, database: MockDatabase, inner: Any, sync: Any) -> None:
+    def __init__(self, database: MockDatabase, sync: Any) -> None:
         self.database = database
-        self.name: str = inner.name
-        self._inner = inner  # mongomock-motor's collection: writes (it enriches duplicate-key errors)
-        self._sync = sync  # mongomock's own collection, same data: reads
+        self.name: str = sync.name
+        # mongomock's collection, with mongomock-motor's fixes (duplicate-key details) and the id lookup.
+        self._sync = _with_id_lookup(_patch_collection_internals(sync))
 
     # -- reads ---------------------------------------------------------------
     def find(self, filter: Any = None, *args: Any, **kwargs: Any) -> MockCursor:
         return MockCursor(self._sync.find(filter, *args, **kwargs))
 
     async def find_one(self, *args: Any, **kwargs: Any) -> Any:
-        return await self._inner.find_one(*args, **kwargs)
+        return self._sync.find_one(*args, **kwargs)
 
-    async def count_documents(self, *args: Any, **kwargs: Any) -> int:
-        result: int = await self._inner.count_documents(*args, **kwargs)
+    async def count_documents(self, filter: Any, **kwargs: Any) -> int:
+        result: int = self._sync.count_documents(filter, **kwargs)
         return result
 
     async def estimated_document_count(self, **_: Any) -> int:
-        result: int = await self._inner.estimated_document_count()
+        result: int = self._sync.estimated_document_count()
         return result
 
     async def distinct(self, *args: Any, **kwargs: Any) -> list[Any]:
-        result: list[Any] = await self._inner.distinct(*args, **kwargs)
+        result: list[Any] = self._sync.distinct(*args, **kwargs)
         return result
 
     async def aggregate(self, pipeline: list[dict[str, Any]], **_: Any) -> _Results:
@@ -172,7 +208,7 @@ class MockCollection:
         return _Results(list(self._sync.list_indexes()))
 
     async def index_information(self, **_: Any) -> dict[str, Any]:
-        result: dict[str, Any] = await self._inner.index_information()
+        result: dict[str, Any] = self._sync.index_information()
         return result
 
     # -- indexes ---------------------------------------------------------------
@@ -180,11 +216,11 @@ class MockCollection:
         supported = [i for i in indexes if not _is_text_index(i)]
         if not supported:
             return []
-        names: list[str] = await self._inner.create_indexes(supported)
+        names: list[str] = self._sync.create_indexes(supported)
         return names
 
     async def drop_index(self, name: str, **_: Any) -> None:
-        await self._inner.drop_index(name)
+        self._sync.drop_index(name)
 
     # -- writes ----------------------------------------------------------------
     async def _write(self, method: str, *args: Any, **kwargs: Any) -> Any:
@@ -201,9 +237,9 @@ class MockCollection:
         # Encoded first: a write the journal cannot hold must not change memory either.
         prepared = journal.prepare(self.name, method, args, kwargs) if journal is not None else None
         try:
-            # mongomock-motor's coroutines never suspend, so nothing runs between
-            # the write and its journal record: the journal order is the apply order.
-            return await getattr(self._inner, method)(*args, **kwargs)
+            # A synchronous call: nothing runs between the write and its journal
+            # record, so the journal order is the apply order.
+            return getattr(self._sync, method)(*args, **kwargs)
         finally:
             # Appended even when it failed: a failed write may have done part of its
             # work (insert_many), and replaying it against the same state fails the same way.
@@ -213,7 +249,7 @@ class MockCollection:
     async def replay(self, method: str, args: Sequence[Any], kwargs: dict[str, Any]) -> None:
         """Apply a journaled write again, without journaling it; it fails as it did then."""
         with contextlib.suppress(PyMongoError):
-            await getattr(self._inner, method)(*args, **kwargs)
+            getattr(self._sync, method)(*args, **kwargs)
 
     async def insert_one(self, document: Any, **kwargs: Any) -> Any:
         return await self._write("insert_one", document, **kwargs)
@@ -312,7 +348,7 @@ class MockDatabase:
 
     def get_collection(self, name: str, **_: Any) -> MockCollection:
         if name not in self._collections:
-            self._collections[name] = MockCollection(self, self._inner[name], self._inner.delegate[name])
+            self._collections[name] = MockCollection(self, self._inner.delegate[name])
         return self._collections[name]
 
     async def list_collection_names(self, **_: Any) -> list[str]:

@@ -1,0 +1,124 @@
+"""Benchmark the legacy import. Prints ratios against baselines measured in the same run.
+
+    python scripts/bench_import.py [--revisions 200000] [--dry-run-gb 1.0] [--keep DIR]
+
+1. Generates a legacy directory in the newest format (``legacy_generator.py``).
+2. Imports it into ``memory://`` and reports records/s.
+3. Baseline: a raw ``insert_many`` of the very same revision documents into a fresh
+   ``memory://`` store, in the same run. The ratio import/raw says what the import
+   itself costs (parsing, rebuilding diffs, validation, idempotency checks).
+4. Generates a ~1 GB ``revisions.json`` and measures the peak RSS of
+   ``docstore import --dry-run`` over it, next to the peak RSS of a process that only
+   imports docstore (the floor).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from docstore import import_legacy, open_store
+
+ROOT = Path(__file__).resolve().parents[1]
+GENERATOR = ROOT / "scripts" / "legacy_generator.py"
+
+
+def generate(out: Path, revisions: int, code_bytes: int = 0) -> None:
+    students, per_stream = 50, 200
+    sessions = max(1, revisions // (students * per_stream))
+    subprocess.run(
+        [
+            sys.executable,
+            str(GENERATOR),
+            str(out),
+            "--sessions",
+            str(sessions),
+            "--students",
+            str(students),
+            "--revisions",
+            str(per_stream),
+            "--code-bytes",
+            str(code_bytes),
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+async def import_rate(source: Path) -> tuple[float, int, list[dict[str, object]]]:
+    async with open_store("memory://") as store:
+        started = time.perf_counter()
+        report = await import_legacy(source, store, batch_size=1000)
+        elapsed = time.perf_counter() - started
+        assert report.rejected == 0, report.to_dict()
+        documents = await store._state.raw_collection("revisions").find({}).to_list(None)
+    return report.records_read / elapsed, report.records_read, documents
+
+
+async def raw_insert_rate(documents: list[dict[str, object]]) -> float:
+    async with open_store("memory://") as store:
+        collection = store._state.raw_collection("revisions")
+        started = time.perf_counter()
+        for start in range(0, len(documents), 1000):
+            await collection.insert_many(documents[start : start + 1000], ordered=False)
+        return len(documents) / (time.perf_counter() - started)
+
+
+def peak_rss_mb(args: list[str]) -> float:
+    """Peak resident memory of a child process, in MB (Linux reports ru_maxrss in KB)."""
+    script = (
+        "import resource, subprocess, sys; subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=False);"
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    result = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, check=True)
+    return int(result.stdout.strip()) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--revisions", type=int, default=200_000)
+    parser.add_argument("--dry-run-gb", type=float, default=1.0, help="size of the dry-run input; 0 skips it")
+    parser.add_argument("--keep", type=Path, help="generate into this folder and keep it")
+    args = parser.parse_args()
+    work = args.keep or Path(tempfile.mkdtemp(prefix="docstore-bench-"))
+
+    source = work / "legacy"
+    started = time.perf_counter()
+    generate(source, args.revisions)
+    print(
+        f"generated {args.revisions:,} revisions in {time.perf_counter() - started:.1f} s "
+        f"({(source / 'revisions.json').stat().st_size / 1e6:.0f} MB revisions.json)"
+    )
+    rate, records, documents = asyncio.run(import_rate(source))
+    raw = asyncio.run(raw_insert_rate(documents))
+    print(f"import into memory://:      {rate:10,.0f} records/s ({records:,} records)")
+    print(f"raw insert_many, same docs: {raw:10,.0f} documents/s")
+    print(f"ratio import / raw insert:  {rate / raw:10.2f}")
+
+    if args.dry_run_gb > 0:
+        big = work / "legacy-1gb"
+        code_bytes = 5000
+        revisions = int(args.dry_run_gb * 1e9 / (code_bytes + 330))
+        generate(big, revisions, code_bytes=code_bytes)
+        size = (big / "revisions.json").stat().st_size
+        floor = peak_rss_mb([sys.executable, "-c", "import docstore"])
+        started = time.perf_counter()
+        peak = peak_rss_mb([sys.executable, "-m", "docstore", "import", str(big), "--dry-run", "--url", "memory://"])
+        print(
+            f"dry run over {size / 1e9:.2f} GB revisions.json: peak RSS {peak:.0f} MB "
+            f"(floor, importing docstore: {floor:.0f} MB; ratio {peak / floor:.2f}) "
+            f"in {time.perf_counter() - started:.0f} s"
+        )
+    if args.keep is None:
+        subprocess.run(["rm", "-rf", str(work)], check=False)
+
+
+if __name__ == "__main__":
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    main()
