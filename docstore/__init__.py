@@ -13,7 +13,7 @@ from ._models import CodeRevision, ExecutionResult, ProblemSpec, Session, Storag
 from ._page import Page
 from ._problems import ProblemRepository
 from ._revisions import RevisionRepository
-from ._sessions import SessionRepository
+from ._sessions import SessionDeletion, SessionRepository
 from ._store import HealthReport, Store, open_store
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "ProblemSpec",
     "RevisionRepository",
     "Session",
+    "SessionDeletion",
     "SessionRepository",
     "StorageConfig",
     "StorageMetadata",

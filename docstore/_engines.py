@@ -10,7 +10,8 @@ and Beanie do not know which one they talk to.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from pymongo import AsyncMongoClient
@@ -18,7 +19,12 @@ from pymongo import AsyncMongoClient
 from ._config import StorageConfig
 from ._mongomock_adapter import MockDatabase
 
-__all__ = ["Engine", "MemoryEngine", "MongoEngine", "make_engine"]
+__all__ = ["AtomicWork", "Engine", "MemoryEngine", "MongoEngine", "make_engine", "without_transaction"]
+
+
+T = TypeVar("T")
+# Given the driver session to pass to every call (None where there are no transactions).
+AtomicWork = Callable[[Any], Awaitable[T]]
 
 
 class Engine(Protocol):
@@ -39,10 +45,18 @@ class Engine(Protocol):
     async def server_info(self) -> dict[str, Any]:
         """Answer a ping with facts about the server; raise if it cannot be reached."""
 
+    async def run_atomically(self, work: AtomicWork[T]) -> tuple[T, bool]:
+        """Run ``work`` in a transaction where the server has them; (result, whether it did)."""
+
+
+async def without_transaction(work: AtomicWork[T]) -> tuple[T, bool]:
+    return await work(None), False
+
 
 class MongoEngine:
     name = "mongodb"
     supports_text_search = True
+    supports_transactions = False  # until load() has asked the server
 
     def __init__(self, config: StorageConfig) -> None:
         options: dict[str, Any] = {
@@ -74,7 +88,16 @@ class MongoEngine:
         return None
 
     async def load(self) -> None:
-        return None
+        # Transactions need a replica set or a sharded cluster, not a standalone server.
+        hello = await self._database.command("hello")
+        self.supports_transactions = "setName" in hello or hello.get("msg") == "isdbgrid"
+
+    async def run_atomically(self, work: AtomicWork[T]) -> tuple[T, bool]:
+        if not self.supports_transactions:
+            return await without_transaction(work)
+        async with self._client.start_session() as session:
+            result: T = await session.with_transaction(work)
+            return result, True
 
     async def close(self) -> None:
         await self._client.close()
@@ -82,7 +105,7 @@ class MongoEngine:
     async def server_info(self) -> dict[str, Any]:
         await self._database.command("ping")
         info = await self._database.command("buildInfo")
-        return {"server_version": info.get("version")}
+        return {"server_version": info.get("version"), "transactions": self.supports_transactions}
 
 
 def _write_concern(value: str) -> int | str:
@@ -110,7 +133,10 @@ class MemoryEngine:
         return None
 
     async def server_info(self) -> dict[str, Any]:
-        return {"server_version": "mongomock (in memory)"}
+        return {"server_version": "mongomock (in memory)", "transactions": False}
+
+    async def run_atomically(self, work: AtomicWork[T]) -> tuple[T, bool]:
+        return await without_transaction(work)
 
 
 def make_engine(config: StorageConfig) -> Engine:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ._config import StorageConfig
+from ._engines import AtomicWork, T, without_transaction
 from ._errors import ErrorCode, PersistenceError
 from ._journal import Journal, fsync_dir, read_records, write_records
 from ._mongomock_adapter import MockDatabase
@@ -142,4 +143,7 @@ class LocalEngine:
             self._lock_fd = -1
 
     async def server_info(self) -> dict[str, Any]:
-        return {"server_version": "mongomock (journaled)", "path": str(self.path.resolve())}
+        return {"server_version": "mongomock (journaled)", "path": str(self.path.resolve()), "transactions": False}
+
+    async def run_atomically(self, work: AtomicWork[T]) -> tuple[T, bool]:
+        return await without_transaction(work)

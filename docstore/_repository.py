@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
@@ -16,6 +16,7 @@ from ._time import utc_now
 __all__ = ["MAX_PAGE_SIZE", "Repository", "SortOrder", "StoreState"]
 
 T = TypeVar("T", bound=StoredItem)
+R = TypeVar("R")
 SortOrder = Literal["asc", "desc"]
 MAX_PAGE_SIZE = 1000
 
@@ -28,6 +29,9 @@ class StoreState(Protocol):
 
     @property
     def supports_text_search(self) -> bool: ...
+
+    async def run_atomically(self, work: Callable[[Any], Awaitable[R]]) -> tuple[R, bool]:
+        """Run ``work(session)`` in a transaction where the engine has them; (result, whether it did)."""
 
 
 class Repository(Generic[T]):

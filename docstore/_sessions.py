@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pymongo.errors import DuplicateKeyError
@@ -15,7 +16,7 @@ from ._page import Page
 from ._repository import Repository, SortOrder
 from ._time import utc_now
 
-__all__ = ["SessionRepository", "session_document"]
+__all__ = ["SessionDeletion", "SessionRepository", "session_document"]
 
 SessionSortKey = Literal["created_at", "last_activity", "join_code"]
 _SORT_KEYS = frozenset({"created_at", "last_activity", "join_code"})
@@ -32,6 +33,17 @@ def _student_key(student_id: object) -> str:
     if student_id.startswith("$") or "." in student_id:
         raise invalid(f"student id {student_id!r} may not start with '$' or contain '.'")
     return f"students.{student_id}"
+
+
+@dataclass(frozen=True)
+class SessionDeletion:
+    """What ``delete_session`` did."""
+
+    session_id: str
+    revisions_deleted: int
+    # True: both deletes ran in one transaction. False: the engine has none (memory,
+    # local, a standalone mongod), so they ran one after the other.
+    transactional: bool
 
 
 def session_document(session: Session) -> dict[str, Any]:
@@ -113,15 +125,27 @@ class SessionRepository(Repository[Session]):
         raise PersistenceError(ErrorCode.CONFLICT, f"Session {session_id!r} kept changing; try again")
 
     @translated
-    async def delete_session(self, session_id: str, *, cascade: bool = True) -> None:
-        """Delete a session and (``cascade``) every revision written in it."""
+    async def delete_session(self, session_id: str, *, cascade: bool = True) -> SessionDeletion:
+        """Delete a session and (``cascade``) every revision written in it.
+
+        In one transaction where the server has them (a replica set); elsewhere the
+        session goes first, then its revisions, and the result says so.
+        """
         session_id = require_id(session_id)
-        result = await self._collection.delete_one(self._scoped({"_id": session_id}))
-        if result.deleted_count == 0:
-            raise PersistenceError(ErrorCode.NOT_FOUND, f"Session {session_id!r} not found")
-        if cascade:
-            revisions = self._state.collection(REVISIONS)
-            await revisions.delete_many(self._scoped({"session_id": session_id}))
+        revisions = self._state.collection(REVISIONS)
+
+        async def delete(session: Any) -> int:
+            result = await self._collection.delete_one(self._scoped({"_id": session_id}), session=session)
+            if result.deleted_count == 0:
+                raise PersistenceError(ErrorCode.NOT_FOUND, f"Session {session_id!r} not found")
+            if not cascade:
+                return 0
+            deleted = await revisions.delete_many(self._scoped({"session_id": session_id}), session=session)
+            count: int = deleted.deleted_count
+            return count
+
+        revisions_deleted, transactional = await self._state.run_atomically(delete)
+        return SessionDeletion(session_id, revisions_deleted, transactional)
 
     @translated
     async def list_active_sessions(self, limit: int = 100) -> list[Session]:

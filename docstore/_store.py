@@ -7,14 +7,14 @@ import contextlib
 import time
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from beanie import init_beanie
 
 from ._config import StorageConfig
 from ._documents import document_models
 from ._driver_errors import translate_error
-from ._engines import Engine, make_engine
+from ._engines import AtomicWork, Engine, make_engine
 from ._errors import ErrorCode, PersistenceError
 from ._mapping import require_id
 from ._problems import ProblemRepository
@@ -22,6 +22,8 @@ from ._revisions import RevisionRepository
 from ._sessions import SessionRepository
 
 __all__ = ["CollectionStats", "HealthReport", "Store", "open_store"]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,9 @@ class _State:
     @property
     def supports_text_search(self) -> bool:
         return self.engine is not None and self.engine.supports_text_search
+
+    async def run_atomically(self, work: AtomicWork[T]) -> tuple[T, bool]:
+        return await self.open_engine().run_atomically(work)
 
 
 class Store:
@@ -153,12 +158,20 @@ class Store:
     ) -> None:
         await self.shutdown()
 
+    def raw_collection(self, name: str) -> Any:
+        """A collection as the driver sees it (documents, not domain items).
+
+        For tools that move whole collections (import, export, restore); business
+        code uses the repositories.
+        """
+        return self._state.raw_collection(name)
+
     async def stats(self) -> dict[str, CollectionStats]:
         """Documents and indexes of every collection, by name."""
         database = self._state.open_engine().database
         result: dict[str, CollectionStats] = {}
         for name in sorted(await database.list_collection_names()):
-            collection = self._state.raw_collection(name)
+            collection = self.raw_collection(name)
             indexes = sorted(await collection.index_information())
             result[name] = CollectionStats(await collection.count_documents({}), indexes)
         return result

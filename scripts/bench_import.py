@@ -57,13 +57,13 @@ async def import_rate(source: Path) -> tuple[float, int, list[dict[str, object]]
         report = await import_legacy(source, store, batch_size=1000)
         elapsed = time.perf_counter() - started
         assert report.rejected == 0, report.to_dict()
-        documents = await store._state.raw_collection("revisions").find({}).to_list(None)
+        documents = await store.raw_collection("revisions").find({}).to_list(None)
     return report.records_read / elapsed, report.records_read, documents
 
 
 async def raw_insert_rate(documents: list[dict[str, object]]) -> float:
     async with open_store("memory://") as store:
-        collection = store._state.raw_collection("revisions")
+        collection = store.raw_collection("revisions")
         started = time.perf_counter()
         for start in range(0, len(documents), 1000):
             await collection.insert_many(documents[start : start + 1000], ordered=False)

@@ -67,7 +67,7 @@ class _Batch:
     async def flush(self) -> None:
         if not self.documents:
             return
-        collection = self.importer.store._state.raw_collection(self.collection)
+        collection = self.importer.store.raw_collection(self.collection)
         result = await upsert_batch(collection, self.documents, dry_run=self.importer.dry_run)
         counts = self.importer.report.kind(self.kind)
         counts.imported += result.inserted

@@ -188,7 +188,12 @@ async def test_delete_session_cascades_to_its_revisions(store: Store) -> None:
     await store.revisions.save_revisions(
         [CodeRevision(session_id=s, student_id="st", code="x") for s in (keep, gone, gone)]
     )
-    await store.sessions.delete_session(gone)
+    deletion = await store.sessions.delete_session(gone)
+    assert (deletion.session_id, deletion.revisions_deleted) == (gone, 2)
+    # A transaction where the server has them (replica set); memory and local have none.
+    assert deletion.transactional == (store.engine_name == "mongodb" and deletion.transactional)
+    if store.engine_name != "mongodb":
+        assert deletion.transactional is False
     assert await store.sessions.get_session(gone) is None
     assert await store.revisions.count_revisions(gone) == 0
     assert await store.revisions.count_revisions(keep) == 1

@@ -58,7 +58,7 @@ async def test_dataset_imports_exactly(store: Store, legacy_data: Path, dataset:
 
 
 async def check_sessions(store: Store, expected: dict[str, Any]) -> None:
-    sections = store._state.raw_collection("legacy_sections")
+    sections = store.raw_collection("legacy_sections")
     for session_id, want in expected["sessions"].items():
         session = await store.sessions.get_session(session_id)
         assert session is not None, session_id

@@ -40,7 +40,7 @@ def rejects(path: Path) -> list[dict[str, Any]]:
 async def dump_all(store: Store) -> dict[str, list[dict[str, Any]]]:
     dumped = {}
     for name in await store.stats():
-        collection = store._state.raw_collection(name)
+        collection = store.raw_collection(name)
         dumped[name] = sorted(await collection.find({}).to_list(None), key=lambda d: str(d["_id"]))
     return dumped
 
