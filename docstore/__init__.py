@@ -6,6 +6,7 @@
 The public surface is exactly what this module exports.
 """
 
+from ._backup import export_store, restore_store
 from ._config import StorageConfig
 from ._errors import ErrorCode, PersistenceError
 from ._legacy import ImportReport, import_legacy
@@ -34,8 +35,10 @@ __all__ = [
     "StorageMetadata",
     "Store",
     "Student",
+    "export_store",
     "import_legacy",
     "open_store",
+    "restore_store",
 ]
 
 __version__ = "0.1.0"

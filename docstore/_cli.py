@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from ._backup import export_store, restore_store
 from ._config import StorageConfig
 from ._errors import PersistenceError
 from ._legacy import ImportReport, import_legacy
@@ -206,4 +207,82 @@ async def _stats(url: str | None) -> int:
     for name, info in collections.items():
         table.add_row(name, f"{info.documents:,}", ", ".join(info.indexes))
     console.print(table)
+    return EXIT_OK
+
+
+@main.command()
+@url_option
+def health(url: str | None) -> None:
+    """Ping the store: exit 0 when healthy, 2 when not (with the reason)."""
+    _run(_health(url))
+
+
+async def _health(url: str | None) -> int:
+    store = _store(url)
+    try:
+        await store.initialize()
+    except PersistenceError as error:
+        console.print(f"[red]unhealthy[/red] {store.config.masked_url}: {error.code.value}", highlight=False)
+        raise _Failure(error.message) from None
+    try:
+        report = await store.health()
+    finally:
+        await store.shutdown()
+    state = "[green]healthy[/green]" if report.ok else "[red]unhealthy[/red]"
+    details = ", ".join(f"{key}: {value}" for key, value in report.details.items())
+    console.print(
+        f"{state} {report.engine} at {store.config.masked_url}: {report.latency_ms:.1f} ms; {details}", highlight=False
+    )
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+@main.command()
+@url_option
+def init(url: str | None) -> None:
+    """Create or update the indexes (safe to run again)."""
+    _run(_init(url))
+
+
+async def _init(url: str | None) -> int:
+    async with _store(url) as store:  # initializing a store is what creates the indexes
+        collections = await store.stats()
+    for name, info in collections.items():
+        console.print(f"{name}: {len(info.indexes)} indexes ({', '.join(info.indexes)})", highlight=False)
+    return EXIT_OK
+
+
+@main.command("export")
+@click.argument("directory", type=click.Path(path_type=Path))
+@url_option
+def export_command(directory: Path, url: str | None) -> None:
+    """Write every collection to DIRECTORY as JSON lines of MongoDB Extended JSON."""
+    _run(_export(directory, url))
+
+
+async def _export(directory: Path, url: str | None) -> int:
+    async with _store(url) as store:
+        counts = await export_store(store, directory)
+    for name, count in counts.items():
+        console.print(f"{name}: {count:,} documents", highlight=False)
+    console.print(f"exported {sum(counts.values()):,} documents to {directory}", highlight=False)
+    return EXIT_OK
+
+
+@main.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+@url_option
+def restore(directory: Path, url: str | None) -> None:
+    """Load an export from DIRECTORY (documents with the same id are replaced)."""
+    _run(_restore(directory, url))
+
+
+async def _restore(directory: Path, url: str | None) -> int:
+    async with _store(url) as store:
+        try:
+            counts = await restore_store(store, directory)
+        except (FileNotFoundError, ValueError) as error:
+            raise _Failure(str(error)) from None
+    for name, count in counts.items():
+        console.print(f"{name}: {count:,} documents", highlight=False)
+    console.print(f"restored {sum(counts.values()):,} documents from {directory}", highlight=False)
     return EXIT_OK
