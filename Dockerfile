@@ -1,0 +1,19 @@
+# docstore: the library and its `docstore` command (the compose file's importer).
+FROM python:3.11.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+RUN groupadd --system --gid 10001 docstore \
+    && useradd --system --uid 10001 --gid docstore --home-dir /app --shell /usr/sbin/nologin docstore
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY docstore ./docstore
+RUN pip install --no-cache-dir .
+
+USER 10001:10001
+ENTRYPOINT ["docstore"]
+CMD ["--help"]
