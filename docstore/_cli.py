@@ -27,7 +27,7 @@ from ._store import Store, open_store
 __all__ = ["main"]
 
 EXIT_OK, EXIT_REJECTS, EXIT_FAILED = 0, 1, 2
-console = Console()
+console = Console(soft_wrap=True)  # a status line stays one line, for scripts that read it
 errors = Console(stderr=True)
 
 

@@ -22,7 +22,10 @@ def test_compose_file_is_valid_and_complete() -> None:
     compose = tool("docker-compose")
     result = subprocess.run(
         [compose, "--env-file", ".env.example", "-f", "docker-compose.yml", "config"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     resolved = result.stdout
@@ -40,7 +43,10 @@ def test_compose_refuses_to_run_without_secrets(tmp_path: Path) -> None:
     empty.write_text("")
     result = subprocess.run(
         [compose, "--env-file", str(empty), "-f", str(ROOT / "docker-compose.yml"), "config"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode != 0 and "MONGO_ROOT_USERNAME" in result.stderr
 
