@@ -20,6 +20,7 @@ R = TypeVar("R")
 
 _MAX_MESSAGE = 500
 _AUTH_CODES = frozenset({13, 18, 8000})  # Unauthorized, AuthenticationFailed, Atlas auth
+_TOO_LARGE_CODES = frozenset({10334, 17419, 17420})  # an update would grow a document past 16 MB
 
 
 def _code_for(exc: BaseException) -> ErrorCode:
@@ -40,7 +41,9 @@ def _code_for(exc: BaseException) -> ErrorCode:
         return ErrorCode.UNAVAILABLE
     if isinstance(exc, errors.OperationFailure) and exc.code in _AUTH_CODES:
         return ErrorCode.PERMISSION_DENIED
-    if isinstance(exc, errors.DocumentTooLarge | bson.errors.InvalidDocument):
+    if isinstance(exc, errors.OperationFailure) and exc.code in _TOO_LARGE_CODES:
+        return ErrorCode.INVALID_DATA
+    if isinstance(exc, errors.DocumentTooLarge | bson.errors.InvalidDocument | bson.errors.InvalidStringData):
         return ErrorCode.INVALID_DATA
     if isinstance(exc, UnicodeError | ValidationError):
         return ErrorCode.INVALID_DATA

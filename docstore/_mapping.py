@@ -10,13 +10,17 @@ from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import Annotated, Any, TypeVar
 
+import bson
+import bson.errors
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ._errors import ErrorCode, PersistenceError
 from ._models import StoredItem
 
 __all__ = [
+    "MAX_DOCUMENT_BYTES",
     "METADATA",
+    "check_encodable",
     "check_keys",
     "from_document",
     "invalid",
@@ -26,6 +30,8 @@ __all__ = [
 ]
 
 METADATA = "_metadata"
+# MongoDB's limit is 16 MiB per document; keep room for the metadata and the update itself.
+MAX_DOCUMENT_BYTES = 16 * 1024 * 1024 - 64 * 1024
 T = TypeVar("T", bound=StoredItem)
 _IMMUTABLE = frozenset({"id", "metadata", "_id", METADATA})
 
@@ -55,12 +61,25 @@ def check_keys(value: Any, path: str = "") -> None:
             check_keys(item, f"{path}[{index}]")
 
 
+def check_encodable(value: Mapping[str, Any], what: str) -> None:
+    """Refuse, before any driver sees it, what MongoDB would refuse: text that is not valid
+    UTF-8 (lone surrogates) and documents over the 16 MB limit."""
+    try:
+        size = len(bson.encode(value))
+    except (bson.errors.BSONError, UnicodeError) as exc:
+        raise invalid(f"{what} cannot be stored: {exc}") from None
+    if size > MAX_DOCUMENT_BYTES:
+        raise invalid(f"{what} is {size:,} bytes; a stored document holds at most {MAX_DOCUMENT_BYTES:,}")
+
+
 def to_document(item: StoredItem) -> dict[str, Any]:
     if item.metadata is None:
         raise invalid("item has no metadata; repositories set it before writing")
     body = item.model_dump(exclude={"id", "metadata"})
     check_keys(body)
-    return {"_id": item.id, **body, METADATA: item.metadata.model_dump()}
+    document = {"_id": item.id, **body, METADATA: item.metadata.model_dump()}
+    check_encodable(document, f"{type(item).__name__} {item.id!r}")
+    return document
 
 
 def from_document(model: type[T], raw: Mapping[str, Any]) -> T:
@@ -113,4 +132,5 @@ def validate_updates(
         except ValidationError as exc:
             raise invalid(f"{key}: {exc.errors()[0]['msg']}") from None
         check_keys(stored[key], key)
+    check_encodable(stored, "the update")
     return stored

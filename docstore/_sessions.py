@@ -10,7 +10,7 @@ from pymongo.errors import DuplicateKeyError
 from ._documents import ACTIVE_JOIN_CODE, REVISIONS, SESSIONS
 from ._driver_errors import translated
 from ._errors import ErrorCode, PersistenceError
-from ._mapping import METADATA, check_keys, invalid, require_id, to_document, validate_updates
+from ._mapping import METADATA, check_encodable, check_keys, invalid, require_id, to_document, validate_updates
 from ._models import Session, Student, normalize_join_code
 from ._page import Page
 from ._repository import Repository, SortOrder
@@ -202,6 +202,7 @@ class SessionRepository(Repository[Session]):
         key = _student_key(student.id)
         body = student.model_dump()
         check_keys(body, key)
+        check_encodable(body, f"student {student.id!r}")
         return await self._update_one(session_id, self._touch({key: body, "last_activity": utc_now()}))
 
     @translated
@@ -210,6 +211,7 @@ class SessionRepository(Repository[Session]):
         key = _student_key(student_id)
         if not isinstance(code, str):
             raise invalid("code must be a string")
+        check_encodable({"code": code}, f"code of student {student_id!r}")
         now = utc_now()
         return await self._update_one(
             session_id,
