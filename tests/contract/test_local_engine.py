@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -58,50 +59,54 @@ WRITER = textwrap.dedent("""
     import asyncio, sys
     from docstore import open_store, Session, Student, CodeRevision
 
-    async def main(url):
+    async def main(url, round_number):
         async with open_store(url) as store:
-            session_id = await store.sessions.create_session(Session(id="crash", join_code="CRASH1"))
-            print("session", flush=True)
+            session_id = f"crash-{round_number}"
+            await store.sessions.create_session(Session(id=session_id))
             i = 0
             while True:
-                revision = CodeRevision(id=f"r{i}", session_id="crash", student_id="s", code=f"x = {i}")
+                revision = CodeRevision(id=f"{session_id}-r{i}", session_id=session_id, student_id="s", code=f"x = {i}")
                 await store.revisions.save_revision(revision)
-                await store.sessions.upsert_student("crash", Student(id=f"s{i}", code=str(i)))
+                await store.sessions.upsert_student(session_id, Student(id=f"s{i}", code=str(i)))
                 print(i, flush=True)  # acknowledged: both writes returned
                 i += 1
 
-    asyncio.run(main(sys.argv[1]))
+    asyncio.run(main(sys.argv[1], sys.argv[2]))
 """)
+CRASH_ROUNDS = 20
 
 
-async def test_acknowledged_writes_survive_kill_9(tmp_path: Path) -> None:
+async def test_acknowledged_writes_survive_kill_9_at_random_moments(tmp_path: Path) -> None:
     url = f"local://{tmp_path / 'store'}"
     script = tmp_path / "writer.py"
     script.write_text(WRITER)
-    acknowledged = -1
-    for round_number in range(3):
-        with subprocess.Popen([sys.executable, str(script), url], stdout=subprocess.PIPE, text=True) as writer:
+    chance = random.Random(20261125)
+    acknowledged: dict[int, int] = {}
+    for round_number in range(CRASH_ROUNDS):
+        wanted = chance.randint(1, 60)
+        with subprocess.Popen(
+            [sys.executable, str(script), url, str(round_number)], stdout=subprocess.PIPE, text=True
+        ) as writer:
             assert writer.stdout is not None
             lines = []
-            deadline = time.monotonic() + 30
-            while len(lines) < 30 + round_number * 7 and time.monotonic() < deadline:
+            deadline = time.monotonic() + 60
+            while len(lines) < wanted and time.monotonic() < deadline:
                 lines.append(writer.stdout.readline().strip())
-            os.kill(writer.pid, signal.SIGKILL)  # mid-write: it never stops on its own
+            time.sleep(chance.random() * 0.02)  # land anywhere: mid-write, mid-fsync, between writes
+            os.kill(writer.pid, signal.SIGKILL)
             rest = writer.stdout.read()
         numbers = [int(line) for line in (lines + rest.split()) if line.isdigit()]
-        if numbers:
-            acknowledged = max(numbers)
+        acknowledged[round_number] = max(numbers, default=-1)
+        assert acknowledged[round_number] >= wanted - 1
+        # Reopen: every acknowledged write of every round so far is there, whole.
         async with open_store(url) as store:
-            session = await store.sessions.get_session("crash")
-            assert session is not None
-            for i in range(acknowledged + 1):
-                assert await store.revisions.get_revision(f"r{i}") is not None, (round_number, i)
-                assert f"s{i}" in session.students
-            if round_number < 2:
-                # Start the next writer on a clean slate (it creates the session anew).
-                await store.sessions.delete_session("crash")
-                acknowledged = -1
-        assert acknowledged >= 29 or round_number < 2
+            for past, last in acknowledged.items():
+                session = await store.sessions.get_session(f"crash-{past}")
+                assert session is not None
+                revisions = await store.revisions.get_revisions(f"crash-{past}", "s")
+                assert len(revisions) >= last + 1, (past, len(revisions), last)
+                assert all(r.code == f"x = {r.id.rsplit('-r', 1)[1]}" for r in revisions)
+                assert all(f"s{i}" in session.students for i in range(last + 1))
 
 
 async def test_a_torn_journal_tail_is_cut_not_applied(tmp_path: Path) -> None:

@@ -153,7 +153,8 @@ async def test_wrong_expected_version_is_conflict_and_changes_nothing(store: Sto
     assert (stored.problem_text, stored.active, stored.metadata.version) == ("v2", True, 2)
 
 
-async def test_optimistic_locking_loses_no_update_under_50_writers(store: Store) -> None:
+@pytest.mark.parametrize("writers", [50, 100])
+async def test_optimistic_locking_loses_no_update_under_concurrent_writers(store: Store, writers: int) -> None:
     session_id = await store.sessions.create_session(Session(join_code="LOCK01", extra={"count": 0}))
 
     async def increment() -> int:
@@ -161,6 +162,7 @@ async def test_optimistic_locking_loses_no_update_under_50_writers(store: Store)
         while True:
             current = await store.sessions.get_session(session_id)
             assert current is not None and current.metadata is not None
+            await asyncio.sleep(0)  # let the other writers read the same version: a real race
             try:
                 await store.sessions.update_session(
                     session_id,
@@ -173,11 +175,12 @@ async def test_optimistic_locking_loses_no_update_under_50_writers(store: Store)
                 conflicts += 1
                 await asyncio.sleep(0)
 
-    await asyncio.gather(*(increment() for _ in range(50)))
+    conflicts = await asyncio.gather(*(increment() for _ in range(writers)))
+    assert sum(conflicts) > 0  # they did collide, and the version check caught it
     final = await store.sessions.get_session(session_id)
     assert final is not None and final.metadata is not None
-    assert final.extra["count"] == 50
-    assert final.metadata.version == 51
+    assert final.extra["count"] == writers
+    assert final.metadata.version == writers + 1
 
 
 async def test_delete_session_cascades_to_its_revisions(store: Store) -> None:
