@@ -17,6 +17,7 @@ import bson
 from pymongo import InsertOne, ReplaceOne
 from pymongo.errors import BulkWriteError
 
+from ._driver_errors import translated
 from ._mapping import check_keys
 
 __all__ = ["CONTENT_HASH", "BatchResult", "upsert_batch"]
@@ -37,6 +38,7 @@ def content_hash(document: dict[str, Any]) -> str:
     return hashlib.blake2b(bson.encode(document), digest_size=16).hexdigest()
 
 
+@translated
 async def upsert_batch(collection: Any, documents: list[dict[str, Any]], *, dry_run: bool = False) -> BatchResult:
     """Insert new documents, replace changed ones, leave identical ones alone."""
     result = BatchResult()

@@ -68,7 +68,9 @@ class _State:
     def raw_collection(self, name: str) -> Any:
         """Any collection of the database, bound or not (the importer's ``legacy_*`` ones)."""
         engine = self.open_engine()
-        return self.collections.get(name) or engine.database[name]
+        bound = self.collections.get(name)
+        # `is not None`, not `or`: PyMongo collections refuse truth testing.
+        return bound if bound is not None else engine.database[name]
 
     @property
     def supports_text_search(self) -> bool:

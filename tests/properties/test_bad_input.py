@@ -16,16 +16,21 @@ from .conftest import StoreRunner
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 operator_keys = st.sampled_from(["$set", "$where", "$ne", "$gt", "$regex", "$expr", "a.b", "$", ".", "students.x"])
-field_names = st.sampled_from(list(Session.model_fields) + ["_id", "_metadata", "active_join_code"])
+field_names = st.sampled_from([*Session.model_fields, "_id", "_metadata", "active_join_code"])
 keys = st.one_of(operator_keys, field_names, st.text(max_size=8))
 scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=20))
 values = st.recursive(
-    scalars, lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(keys, inner, max_size=3)),
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(keys, inner, max_size=3)),
     max_leaves=8,
 )
 hostile_ids = st.one_of(
-    st.dictionaries(operator_keys, scalars, min_size=1, max_size=2), st.lists(scalars, max_size=2), st.integers(),
-    st.none(), st.just(""), st.booleans(),
+    st.dictionaries(operator_keys, scalars, min_size=1, max_size=2),
+    st.lists(scalars, max_size=2),
+    st.integers(),
+    st.none(),
+    st.just(""),
+    st.booleans(),
 )
 
 
@@ -84,11 +89,15 @@ def test_ids_never_become_filters(runner: StoreRunner, bad_id: Any) -> None:
         seed(runner)
     before = runner.run(snapshot(runner))
     calls = [
-        runner.store.sessions.get_session(bad_id), runner.store.sessions.delete_session(bad_id),
+        runner.store.sessions.get_session(bad_id),
+        runner.store.sessions.delete_session(bad_id),
         runner.store.sessions.update_session(bad_id, {"problem_text": "x"}),
-        runner.store.sessions.update_student_code(bad_id, "s", "x"), runner.store.problems.get_problem(bad_id),
-        runner.store.problems.delete_problem(bad_id), runner.store.revisions.get_revisions(bad_id, "s"),
-        runner.store.revisions.delete_revisions(bad_id), runner.store.revisions.count_revisions(bad_id),
+        runner.store.sessions.update_student_code(bad_id, "s", "x"),
+        runner.store.problems.get_problem(bad_id),
+        runner.store.problems.delete_problem(bad_id),
+        runner.store.revisions.get_revisions(bad_id, "s"),
+        runner.store.revisions.delete_revisions(bad_id),
+        runner.store.revisions.count_revisions(bad_id),
         runner.store.sessions.get_session_by_join_code(bad_id),
     ]
     for call in calls:
