@@ -61,6 +61,8 @@ PROBLEM_INDEXES = [
     IndexModel([("created_at", DESCENDING), ("_id", DESCENDING)], name="created"),
     IndexModel([("title", ASCENDING), ("_id", ASCENDING)], name="title"),
     IndexModel([("tags", ASCENDING)], name="tags"),
+    IndexModel([("difficulty", ASCENDING), ("created_at", DESCENDING)], name="difficulty_created"),
+    IndexModel([("created_by", ASCENDING)], name="created_by"),
     # "none": no stemming and no stop words, so $text matches exactly the words that
     # the embedded engines match with a word regex (same results everywhere).
     IndexModel(

@@ -167,10 +167,12 @@ class ProblemRepository(Repository[ProblemSpec]):
     async def tag_counts(self) -> dict[str, int]:
         """How many problems carry each tag, most used first."""
         pipeline: list[dict[str, Any]] = [
-            {"$match": self._scoped({})},
+            {"$match": self._scoped({"tags": {"$exists": True}})},
             {"$unwind": "$tags"},
             {"$group": {"_id": "$tags", "count": {"$sum": 1}}},
         ]
-        rows = await (await self._collection.aggregate(pipeline)).to_list(None)
+        # The tags index holds every tagged problem: walking it beats scanning the collection.
+        index = "ns_tags" if self._namespace is not None else "tags"
+        rows = await (await self._collection.aggregate(pipeline, hint=index)).to_list(None)
         rows.sort(key=lambda row: (-row["count"], row["_id"]))
         return {row["_id"]: row["count"] for row in rows}

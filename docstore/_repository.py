@@ -120,7 +120,12 @@ class Repository(Generic[T]):
         return None if raw is None else from_document(self.model, raw)
 
     async def _count(self, filter: dict[str, Any]) -> int:
-        count: int = await self._collection.count_documents(self._scoped(filter))
+        filter = self._scoped(filter)
+        # Counting everything (the operator's unscoped view) reads the collection's
+        # metadata instead of scanning every document.
+        count: int = await (
+            self._collection.count_documents(filter) if filter else self._collection.estimated_document_count()
+        )
         return count
 
     async def _page(

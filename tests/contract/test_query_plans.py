@@ -1,0 +1,171 @@
+"""On MongoDB every query a repository sends is served by an index (no COLLSCAN).
+
+Runs when DOCSTORE_TEST_MONGODB_URL is set: it records the real commands of every
+repository method (PyMongo command monitoring) and asks the server to explain each.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from pymongo import monitoring
+
+from docstore import CodeRevision, ProblemSpec, Session, Store, Student, open_store
+
+from ..conftest import MONGODB_URL_VARIABLE, skip_without_mongodb
+
+EXPLAINABLE = {"find", "aggregate", "count", "findAndModify", "update", "delete", "distinct"}
+# Fields a driver adds to a command that `explain` does not take.
+DRIVER_FIELDS = {
+    "lsid",
+    "txnNumber",
+    "autocommit",
+    "startTransaction",
+    "writeConcern",
+    "readConcern",
+    "$db",
+    "$clusterTime",
+    "$readPreference",
+    "apiVersion",
+}
+
+
+class Recorder(monitoring.CommandListener):
+    def __init__(self) -> None:
+        self.active = False
+        self.commands: list[dict[str, Any]] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if self.active and event.command_name in EXPLAINABLE:
+            self.commands.append(copy.deepcopy(dict(event.command)))
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+RECORDER = Recorder()
+if os.environ.get(MONGODB_URL_VARIABLE):
+    monitoring.register(RECORDER)  # clients made after this report their commands
+
+
+def winning_plans(explained: Any) -> Iterator[Any]:
+    if isinstance(explained, dict):
+        for key, value in explained.items():
+            if key == "winningPlan":
+                yield value
+            else:
+                yield from winning_plans(value)
+    elif isinstance(explained, list):
+        for item in explained:
+            yield from winning_plans(item)
+
+
+def stages(plan: Any) -> Iterator[str]:
+    if isinstance(plan, dict):
+        if "stage" in plan:
+            yield plan["stage"]
+        for value in plan.values():
+            yield from stages(value)
+    elif isinstance(plan, list):
+        for item in plan:
+            yield from stages(item)
+
+
+def collection_scans(explained: Any) -> list[str]:
+    plans = list(winning_plans(explained))
+    assert plans, "explain returned no winning plan"
+    return [stage for plan in plans for stage in stages(plan) if stage == "COLLSCAN"]
+
+
+def test_the_plan_walker_finds_collection_scans() -> None:
+    scan = {"queryPlanner": {"winningPlan": {"stage": "FETCH", "inputStage": {"stage": "COLLSCAN"}}}}
+    indexed = {
+        "stages": [
+            {
+                "$cursor": {
+                    "queryPlanner": {"winningPlan": {"stage": "IXSCAN"}, "rejectedPlans": [{"stage": "COLLSCAN"}]}
+                }
+            }
+        ]
+    }
+    assert collection_scans(scan) == ["COLLSCAN"]
+    assert collection_scans(indexed) == []
+
+
+async def exercise(store: Store) -> None:
+    """Every read and conditional write of the three repositories."""
+    when = datetime(2026, 1, 6, tzinfo=UTC)
+    session_id = await store.sessions.create_session(Session(join_code="PLAN01", students={"s": Student(id="s")}))
+    problem_id = await store.problems.save_problem(ProblemSpec(title="Loops", tags=["loops"], difficulty="beginner"))
+    await store.revisions.save_revisions(
+        [CodeRevision(session_id=session_id, student_id="s", code=str(i), timestamp=when) for i in range(3)]
+    )
+    await store.sessions.get_session(session_id)
+    await store.sessions.get_session_by_join_code("plan01")
+    await store.sessions.update_session(session_id, {"problem_text": "x"})
+    await store.sessions.update_session(session_id, {"active": True})
+    await store.sessions.upsert_student(session_id, Student(id="t"))
+    await store.sessions.update_student_code(session_id, "s", "y")
+    await store.sessions.list_active_sessions()
+    for sort_by in ("created_at", "last_activity", "join_code"):
+        page = await store.sessions.list_all_sessions(sort_by=sort_by, limit=1)  # type: ignore[arg-type]
+        if page.next_cursor:
+            await store.sessions.list_all_sessions(sort_by=sort_by, limit=1, cursor=page.next_cursor)  # type: ignore[arg-type]
+    await store.sessions.list_all_sessions(active=True, instructor_id="t")
+    await store.sessions.count_sessions(active=True)
+    await store.problems.get_problem(problem_id)
+    await store.problems.update_problem(problem_id, {"title": "Loops 2"})
+    for filters in (
+        {},
+        {"difficulty": "beginner"},
+        {"tags": ["loops"]},
+        {"tags": ["loops"], "match": "all"},
+        {"created_by": "x"},
+    ):
+        await store.problems.list_problems(**filters)  # type: ignore[arg-type]
+        await store.problems.count_problems(**filters)  # type: ignore[arg-type]
+    await store.problems.list_problems(sort_by="title", limit=1)
+    await store.problems.search_problems("loops")
+    await store.problems.tag_counts()
+    await store.revisions.get_revisions(session_id, "s", after=when)
+    await store.revisions.get_latest_revision(session_id, "s")
+    await store.revisions.get_latest_revisions(session_id)
+    await store.revisions.get_all_session_revisions(session_id)
+    await store.revisions.count_revisions(session_id, "s")
+    await store.revisions.delete_revisions(session_id, "nobody")
+    await store.sessions.delete_session(session_id)
+    await store.problems.delete_problem(problem_id)
+
+
+@pytest.mark.parametrize("scoped", [False, True])
+async def test_every_repository_query_uses_an_index(scoped: bool) -> None:
+    skip_without_mongodb()
+    url = os.environ[MONGODB_URL_VARIABLE]
+    database = f"docstore_plans_{uuid.uuid4().hex[:8]}"
+    async with open_store(url, database=database) as store:
+        RECORDER.commands.clear()
+        RECORDER.active = True
+        try:
+            await exercise(store.for_namespace("cs101") if scoped else store)
+        finally:
+            RECORDER.active = False
+        engine_database = store.raw_collection("sessions").database
+        scans: list[tuple[str, list[str]]] = []
+        for command in RECORDER.commands:
+            request = {key: value for key, value in command.items() if key not in DRIVER_FIELDS}
+            explained = await engine_database.command({"explain": request, "verbosity": "queryPlanner"})
+            found = collection_scans(explained)
+            if found:
+                scans.append((str(request)[:300], found))
+        await engine_database.client.drop_database(database)
+    assert RECORDER.commands, "no command was recorded"
+    assert not scans, scans
