@@ -254,29 +254,25 @@ def session_from_legacy(record: Mapping[str, Any], default_namespace: str) -> tu
 
 
 def problem_from_list(record: Mapping[str, Any], default_namespace: str) -> ProblemSpec:
-    """One record of ``problems.json`` (2025-12-18 and 2025-12-20)."""
-    return _validated(
-        lambda: ProblemSpec(
-            id=_require(record, "id"),
-            title=_require(record, "title"),
-            description=record.get("description", ""),
-            starter_code=record.get("starterCode", ""),
-            solution=record.get("solution"),
-            difficulty=record.get("difficulty"),
-            tags=record.get("tags", []),
-            created_at=parse_date(_require(record, "createdAt", (str, int)), "createdAt"),
-            created_by=record.get("createdBy"),
-            namespace_id=record.get("namespaceId") or default_namespace,
-            extra=_extra(record, _OLD_PROBLEM_FIELDS),
-            metadata=_metadata(record),
-        )
-    )
+    """One record of ``problems.json`` (2025-12-18 and 2025-12-20): author in ``createdBy``."""
+    return _problem(record, default_namespace, "createdBy", _OLD_PROBLEM_FIELDS, _metadata(record))
 
 
 def problem_from_file(record: Any, default_namespace: str, *, embedded: bool = False) -> ProblemSpec:
-    """One ``problems/<id>.json`` (2026-01-05), or the copy a session embeds."""
+    """One ``problems/<id>.json`` (2026-01-05), or the copy a session embeds: author in ``authorId``."""
     if not isinstance(record, Mapping):
         raise RecordError("problem: expected an object")
+    metadata = None if embedded else _metadata(record)
+    return _problem(record, default_namespace, "authorId", _NEW_PROBLEM_FIELDS, metadata)
+
+
+def _problem(
+    record: Mapping[str, Any],
+    default_namespace: str,
+    author_field: str,
+    modelled: frozenset[str],
+    metadata: StorageMetadata | None,
+) -> ProblemSpec:
     return _validated(
         lambda: ProblemSpec(
             id=_require(record, "id"),
@@ -287,10 +283,10 @@ def problem_from_file(record: Any, default_namespace: str, *, embedded: bool = F
             difficulty=record.get("difficulty"),
             tags=record.get("tags", []),
             created_at=parse_date(_require(record, "createdAt", (str, int)), "createdAt"),
-            created_by=record.get("authorId"),
+            created_by=record.get(author_field),
             namespace_id=record.get("namespaceId") or default_namespace,
-            extra=_extra(record, _NEW_PROBLEM_FIELDS),
-            metadata=None if embedded else _metadata(record),
+            extra=_extra(record, modelled),
+            metadata=metadata,
         )
     )
 

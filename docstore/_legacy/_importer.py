@@ -40,6 +40,8 @@ __all__ = ["Progress", "import_legacy"]
 
 # Called with (file name, bytes of it read so far, its size).
 Progress = Callable[[str, int, int], None]
+# (key, record) -> (record id, document to store, format name); raises RecordError.
+_Convert = Callable[[str, dict[str, Any]], tuple[str, dict[str, Any], str]]
 
 SKIPPED_FILES = {
     "auth-sessions.json": "web login sessions with copies of user accounts: not imported (no value, holds secrets)",
@@ -148,12 +150,17 @@ class _Importer:
         self.report.elapsed_s = time.perf_counter() - started
         return self.report
 
-    # -- sessions ----------------------------------------------------------------
-    async def _sessions(self, path: Path) -> None:
+    # -- files keyed by id --------------------------------------------------------
+    async def _keyed_file(self, path: Path, kind: str, collection: str, convert: _Convert) -> set[str]:
+        """Read a file keyed by record id, convert each record, write them in batches.
+
+        ``convert(key, record)`` returns (record id, stored document, format) or raises
+        ``RecordError``; returns the formats seen.
+        """
         name = self._name(path)
-        outcome = self.report.files[name] = FileOutcome(kind="sessions")
-        batch = _Batch(self, SESSIONS, "sessions", self.batch_size)
-        counts = self.report.kind("sessions")
+        outcome = self.report.files[name] = FileOutcome(kind=collection)
+        batch = _Batch(self, collection, kind, self.batch_size)
+        counts = self.report.kind(kind)
         seen: set[str] = set()
         formats: set[str] = set()
         try:
@@ -163,50 +170,51 @@ class _Importer:
                 try:
                     if not isinstance(raw, dict):
                         raise RecordError(f"expected an object, got {type(raw).__name__}")
-                    fmt, session = session_from_legacy(raw, self.namespace)
-                    if session.id != key:
-                        raise RecordError(f"id {session.id!r} differs from its key {key!r}")
-                    if session.id in seen:
-                        raise RecordError(f"duplicate id {session.id!r}")
+                    record_id, document, fmt = convert(key, raw)
+                    if record_id in seen:
+                        raise RecordError(f"duplicate id {record_id!r}")
                 except RecordError as error:
-                    self.reject("sessions", name, where, str(error), raw)
+                    self.reject(kind, name, where, str(error), raw)
                     continue
-                seen.add(session.id)
+                seen.add(record_id)
                 formats.add(fmt)
-                self.session_students[session.id] = frozenset(session.students)
-                await batch.add(session_document(session), (name, where, raw))
+                await batch.add(document, (name, where, raw))
         except ReadError as error:
-            self._broken_file(outcome, "sessions", name, error)
+            self._broken_file(outcome, kind, name, error)
         await batch.flush()
         outcome.format = _one_format(formats)
+        return formats
 
-    # -- problems ----------------------------------------------------------------
+    async def _sessions(self, path: Path) -> None:
+        def convert(key: str, raw: dict[str, Any]) -> tuple[str, dict[str, Any], str]:
+            fmt, session = session_from_legacy(raw, self.namespace)
+            if session.id != key:
+                raise RecordError(f"id {session.id!r} differs from its key {key!r}")
+            # Remembered for the revisions: a stream whose student is not here is an orphan.
+            self.session_students[session.id] = frozenset(session.students)
+            return session.id, session_document(session), fmt
+
+        await self._keyed_file(path, "sessions", SESSIONS, convert)
+
     async def _problem_list(self, path: Path) -> None:
-        name = self._name(path)
-        outcome = self.report.files[name] = FileOutcome(kind="problems", format="2025-12-18/2025-12-20")
-        batch = _Batch(self, PROBLEMS, "problems", self.batch_size)
-        counts = self.report.kind("problems")
-        seen: set[str] = set()
-        try:
-            for key, raw in iter_object(path, self._progress_for(path)):
-                counts.read += 1
-                where = json_path(key)
-                try:
-                    if not isinstance(raw, dict):
-                        raise RecordError(f"expected an object, got {type(raw).__name__}")
-                    if "_metadata" not in raw and "authorId" in raw:
-                        raise RecordError("unknown problem shape (newest-format problem in problems.json)")
-                    problem = problem_from_list(raw, self.namespace)
-                    if problem.id in seen:
-                        raise RecordError(f"duplicate id {problem.id!r}")
-                except RecordError as error:
-                    self.reject("problems", name, where, str(error), raw)
-                    continue
-                seen.add(problem.id)
-                await batch.add(to_document(problem), (name, where, raw))
-        except ReadError as error:
-            self._broken_file(outcome, "problems", name, error)
-        await batch.flush()
+        def convert(key: str, raw: dict[str, Any]) -> tuple[str, dict[str, Any], str]:
+            if "_metadata" not in raw and "authorId" in raw:
+                raise RecordError("unknown problem shape (newest-format problem in problems.json)")
+            problem = problem_from_list(raw, self.namespace)
+            return problem.id, to_document(problem), "2025-12-18/2025-12-20"
+
+        await self._keyed_file(path, "problems", PROBLEMS, convert)
+
+    async def _other(self, path: Path) -> None:
+        """A file the repositories do not model: each record verbatim into ``legacy_<name>``."""
+
+        def convert(key: str, raw: dict[str, Any]) -> tuple[str, dict[str, Any], str]:
+            record_id = raw.get("id", key)
+            if not isinstance(record_id, str) or not record_id:
+                raise RecordError("record has no string id")
+            return record_id, {"_id": record_id, **decode_dates(raw)}, "keyed by id"
+
+        await self._keyed_file(path, path.stem, _LEGACY_PREFIX + path.stem.replace("-", "_"), convert)
 
     async def _problem_folder(self, folder: Path) -> set[Path]:
         """``problems/index.json`` plus one file per problem (2026-01-05)."""
@@ -340,36 +348,6 @@ class _Importer:
             return False
         students = self.session_students.get(session_id)
         return students is None or student_id not in students
-
-    # -- everything else -----------------------------------------------------------
-    async def _other(self, path: Path) -> None:
-        """A file the repositories do not model: each record verbatim into ``legacy_<name>``."""
-        name = self._name(path)
-        kind = path.stem
-        collection = _LEGACY_PREFIX + kind.replace("-", "_")
-        outcome = self.report.files[name] = FileOutcome(kind=collection, format="keyed by id")
-        batch = _Batch(self, collection, kind, self.batch_size)
-        counts = self.report.kind(kind)
-        seen: set[str] = set()
-        try:
-            for key, raw in iter_object(path, self._progress_for(path)):
-                counts.read += 1
-                where = json_path(key)
-                if not isinstance(raw, dict):
-                    self.reject(kind, name, where, f"expected an object, got {type(raw).__name__}", raw)
-                    continue
-                record_id = raw.get("id", key)
-                if not isinstance(record_id, str) or not record_id:
-                    self.reject(kind, name, where, "record has no string id", raw)
-                    continue
-                if record_id in seen:
-                    self.reject(kind, name, where, f"duplicate id {record_id!r}", raw)
-                    continue
-                seen.add(record_id)
-                await batch.add({"_id": record_id, **decode_dates(raw)}, (name, where, raw))
-        except ReadError as error:
-            self._broken_file(outcome, kind, name, error)
-        await batch.flush()
 
     def _broken_file(self, outcome: FileOutcome, kind: str, name: str, error: ReadError) -> None:
         outcome.status = "failed"
