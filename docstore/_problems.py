@@ -38,7 +38,7 @@ class ProblemRepository(Repository[ProblemSpec]):
     @translated
     async def save_problem(self, problem: ProblemSpec) -> str:
         """Insert the problem, or replace the stored one with the same id (version + 1)."""
-        item = self._stamped(self._check_item(problem))
+        item = self._prepared(problem)
         document = to_document(item)
         metadata = document.pop(METADATA)
         del document["_id"]

@@ -54,6 +54,10 @@ class Repository(Generic[T]):
             filter["namespace_id"] = self._namespace
         return filter
 
+    def _prepared(self, item: object) -> T:
+        """A caller's new item, checked, with the view's namespace and fresh metadata."""
+        return self._stamped(self._check_item(item))
+
     def _stamped(self, item: T) -> T:
         """A copy of ``item`` ready to insert: namespace of the view, fresh metadata."""
         now = utc_now()

@@ -29,7 +29,7 @@ class RevisionRepository(Repository[CodeRevision]):
 
     @translated
     async def save_revision(self, revision: CodeRevision) -> str:
-        item = self._stamped(self._check_item(revision))
+        item = self._prepared(revision)
         try:
             await self._collection.insert_one(to_document(item))
         except DuplicateKeyError:
@@ -39,7 +39,7 @@ class RevisionRepository(Repository[CodeRevision]):
     @translated
     async def save_revisions(self, revisions: Sequence[CodeRevision]) -> list[str]:
         """Save many revisions in one bulk write; their ids in the order given."""
-        items = [self._stamped(self._check_item(revision)) for revision in revisions]
+        items = [self._prepared(revision) for revision in revisions]
         if not items:
             return []
         try:

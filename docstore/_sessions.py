@@ -62,7 +62,7 @@ class SessionRepository(Repository[Session]):
     @translated
     async def create_session(self, session: Session) -> str:
         """Store a new session; ALREADY_EXISTS if its id or active join code is taken."""
-        item = self._stamped(self._check_item(session))
+        item = self._prepared(session)
         try:
             await self._collection.insert_one(session_document(item))
         except DuplicateKeyError as exc:
