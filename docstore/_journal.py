@@ -18,11 +18,14 @@ from typing import Any, BinaryIO
 import bson
 from bson.codec_options import CodecOptions
 
-__all__ = ["Journal", "fsync_dir", "read_records", "write_records"]
+__all__ = ["AWARE", "NAIVE", "Journal", "fsync_dir", "read_records", "write_records"]
 
 _HEADER = struct.Struct("<II")
-# Datetimes come back aware (UTC), as the engines hand them out.
-_CODEC: CodecOptions[dict[str, Any]] = CodecOptions(tz_aware=True)
+# Journal entries are replayed through the engine: datetimes come back aware (UTC), as
+# callers hand them in. Snapshots are loaded straight into mongomock's store, which
+# keeps naive UTC datetimes.
+AWARE: CodecOptions[dict[str, Any]] = CodecOptions(tz_aware=True)
+NAIVE: CodecOptions[dict[str, Any]] = CodecOptions(tz_aware=False)
 
 
 def encode_record(payload: dict[str, Any]) -> bytes:
@@ -30,7 +33,7 @@ def encode_record(payload: dict[str, Any]) -> bytes:
     return _HEADER.pack(len(body), zlib.crc32(body)) + body
 
 
-def read_records(path: Path) -> tuple[list[dict[str, Any]], int]:
+def read_records(path: Path, codec: CodecOptions[dict[str, Any]] = AWARE) -> tuple[list[dict[str, Any]], int]:
     """All whole records of a file, and the offset where the last whole one ends."""
     records: list[dict[str, Any]] = []
     if not path.exists():
@@ -43,7 +46,7 @@ def read_records(path: Path) -> tuple[list[dict[str, Any]], int]:
         body = data[start : start + length]
         if len(body) < length or zlib.crc32(body) != crc:
             break  # torn or damaged tail: everything before it stands
-        records.append(bson.decode(body, codec_options=_CODEC))
+        records.append(bson.decode(body, codec_options=codec))
         offset = start + length
     return records, offset
 

@@ -127,3 +127,36 @@ async def test_a_torn_journal_tail_is_cut_not_applied(tmp_path: Path) -> None:
         await reopened.sessions.create_session(Session(id="after", join_code="AFTER1"))
     async with open_store(url) as again:
         assert await again.sessions.count_sessions() == 2
+
+
+async def test_reloaded_documents_compare_and_sort_with_new_ones(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from docstore import CodeRevision
+
+    url = f"local://{tmp_path}"
+    base = datetime(2026, 1, 6, 13, 0, 0, 123000, tzinfo=UTC)
+    async with open_store(url) as store:
+        await store.revisions.save_revisions(
+            [
+                CodeRevision(
+                    id=f"old{i}", session_id="s", student_id="a", code="", timestamp=base + timedelta(minutes=2 * i)
+                )
+                for i in range(3)
+            ]
+        )
+    async with open_store(url) as store:  # the old ones come from the snapshot now
+        await store.revisions.save_revisions(
+            [
+                CodeRevision(
+                    id=f"new{i}", session_id="s", student_id="a", code="", timestamp=base + timedelta(minutes=2 * i + 1)
+                )
+                for i in range(3)
+            ]
+        )
+        stream = await store.revisions.get_revisions("s", "a", after=base + timedelta(minutes=1))
+        assert [r.id for r in stream] == ["old1", "new1", "old2", "new2"]  # strictly after minute 1
+        assert stream[0].timestamp == base + timedelta(minutes=2)
+        assert stream[0].timestamp.tzinfo is not None
+        latest = await store.revisions.get_latest_revisions("s")
+        assert latest["a"].id == "new2"
