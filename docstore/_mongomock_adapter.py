@@ -18,10 +18,10 @@ objects, so nothing global is patched:
   ``next()``, which makes reading n documents O(n^2) (over a minute for 100k).
   ``MockCursor`` computes the results once; ``aggregate`` runs a leading
   ``$match`` through it instead of copying the whole collection first.
-- lookups by id: mongomock tests every document against every filter, so
-  writing n documents one by one (an import's upserts) is O(n^2). Each
-  collection object this module makes looks ``_id`` equality and ``_id: {$in}``
-  up in its store instead (``_with_id_lookup``), then applies the whole filter.
+- lookups: mongomock tests every document against every filter, so writing n
+  documents one by one (an import's upserts) is O(n^2) and the instructor
+  overview scans the whole collection. ``_mongomock_fast_paths`` gives each
+  collection id lookups and equality indexes; mongomock still applies the filter.
 
 Every write passes through ``MockCollection._write``, which also feeds an
 optional journal: that is how the ``local://`` engine makes this engine durable.
@@ -30,11 +30,10 @@ optional journal: that is how the ``local://`` engine makes this engine durable.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, Protocol
 
 from mongomock.aggregate import process_pipeline
-from mongomock.filtering import filter_applies
 from mongomock_motor import AsyncMongoMockClient
 from mongomock_motor.patches import _patch_collection_internals
 from pymongo import (
@@ -48,6 +47,8 @@ from pymongo import (
 )
 from pymongo.errors import BulkWriteError, PyMongoError
 from pymongo.results import BulkWriteResult
+
+from ._mongomock_fast_paths import FastPaths
 
 __all__ = ["WRITE_METHODS", "MockCollection", "MockDatabase", "WriteJournal"]
 
@@ -141,42 +142,13 @@ class _Results:
             yield row
 
 
-def _ids_in(filter: Any) -> list[Any] | None:
-    """The ids a filter pins ``_id`` to, or None when it does not."""
-    if not isinstance(filter, dict) or "_id" not in filter:
-        return None
-    wanted = filter["_id"]
-    if isinstance(wanted, str | int) and not isinstance(wanted, bool):
-        return [wanted]
-    if isinstance(wanted, dict) and list(wanted) == ["$in"] and isinstance(wanted["$in"], list | tuple):
-        ids = wanted["$in"]
-        if all(isinstance(i, str | int) and not isinstance(i, bool) for i in ids):
-            return list(dict.fromkeys(ids))
-    return None
-
-
-def _with_id_lookup(collection: Any) -> Any:
-    """Give one mongomock collection object a direct path for filters on ``_id``."""
-    scan = collection._iter_documents
-    store = collection._store
-
-    def iter_documents(filter: Any) -> Iterator[Any]:
-        ids = _ids_in(filter)
-        if ids is None:
-            return scan(filter)  # type: ignore[no-any-return]
-        found = [store[i] for i in ids if i in store]
-        return (document for document in found if filter_applies(filter, document))  # type: ignore[no-untyped-call]
-
-    collection._iter_documents = iter_documents
-    return collection
-
-
 class MockCollection:
     def __init__(self, database: MockDatabase, sync: Any) -> None:
         self.database = database
         self.name: str = sync.name
-        # mongomock's collection, with mongomock-motor's fixes (duplicate-key details) and the id lookup.
-        self._sync = _with_id_lookup(_patch_collection_internals(sync))
+        # mongomock's collection, with mongomock-motor's fixes (duplicate-key details) and the fast paths.
+        self._sync: Any = _patch_collection_internals(sync)
+        self._fast = FastPaths(self._sync)
 
     # -- reads ---------------------------------------------------------------
     def find(self, filter: Any = None, *args: Any, **kwargs: Any) -> MockCursor:
@@ -214,6 +186,7 @@ class MockCollection:
     # -- indexes ---------------------------------------------------------------
     async def create_indexes(self, indexes: Sequence[IndexModel], **_: Any) -> list[str]:
         supported = [i for i in indexes if not _is_text_index(i)]
+        self._fast.index_fields(next(iter(i.document["key"])) for i in supported)
         if not supported:
             return []
         names: list[str] = self._sync.create_indexes(supported)
@@ -236,11 +209,18 @@ class MockCollection:
         journal = self.database.journal
         # Encoded first: a write the journal cannot hold must not change memory either.
         prepared = journal.prepare(self.name, method, args, kwargs) if journal is not None else None
+        inserting = method in ("insert_one", "insert_many")
+        if inserting:
+            self._fast.before_insert([args[0]] if method == "insert_one" else args[0])
+        else:
+            self._fast.changed()
         try:
             # A synchronous call: nothing runs between the write and its journal
             # record, so the journal order is the apply order.
             return getattr(self._sync, method)(*args, **kwargs)
         finally:
+            if not inserting:
+                self._fast.changed()
             # Appended even when it failed: a failed write may have done part of its
             # work (insert_many), and replaying it against the same state fails the same way.
             if journal is not None:
@@ -257,11 +237,13 @@ class MockCollection:
         store = self._sync._store
         for document in documents:
             store[document["_id"]] = document
+        self._fast.changed()
 
     async def replay(self, method: str, args: Sequence[Any], kwargs: dict[str, Any]) -> None:
         """Apply a journaled write again, without journaling it; it fails as it did then."""
         with contextlib.suppress(PyMongoError):
             getattr(self._sync, method)(*args, **kwargs)
+        self._fast.changed()
 
     async def insert_one(self, document: Any, **kwargs: Any) -> Any:
         return await self._write("insert_one", document, **kwargs)

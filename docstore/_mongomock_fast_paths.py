@@ -1,0 +1,117 @@
+"""Fast paths for mongomock's commonest lookups, on one collection object at a time.
+
+mongomock tests every document against every filter. Two shapes of filter are
+most of docstore's traffic, and both get a shortcut here; in both cases mongomock
+still applies the whole filter to what the shortcut finds, so results are exactly
+mongomock's:
+
+- ``_id`` equality or ``_id: {"$in": [...]}``: looked up in the store (writing n
+  documents one by one was O(n^2) without it).
+- plain string equalities (``{"session_id": s, "namespace_id": ns}``): an
+  equality index on a field that starts one of the collection's indexes. It maps
+  a value to the ids of every document that *may* hold it (a superset: a failed
+  insert leaves an id behind, which the filter then rejects). Inserts are added
+  before they are written, so mongomock's own unique-index checks, which run in
+  the middle of a write, already see them; any other write drops the index, to be
+  rebuilt on the next lookup. The instructor overview then reads its session's
+  revisions, not the whole collection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from mongomock.filtering import filter_applies
+
+__all__ = ["FastPaths"]
+
+
+def _ids_in(filter: Any) -> list[Any] | None:
+    """The ids a filter pins ``_id`` to, or None when it does not."""
+    if not isinstance(filter, dict) or "_id" not in filter:
+        return None
+    wanted = filter["_id"]
+    if isinstance(wanted, str | int) and not isinstance(wanted, bool):
+        return [wanted]
+    if isinstance(wanted, dict) and list(wanted) == ["$in"] and isinstance(wanted["$in"], list | tuple):
+        ids = wanted["$in"]
+        if all(isinstance(i, str | int) and not isinstance(i, bool) for i in ids):
+            return list(dict.fromkeys(ids))
+    return None
+
+
+def _string_equalities(filter: Any) -> dict[str, str] | None:
+    """The filter as {field: text} when it holds nothing else."""
+    if not isinstance(filter, dict) or not filter:
+        return None
+    for key, value in filter.items():
+        if type(key) is not str or "." in key or key.startswith("$") or type(value) is not str:
+            return None
+    return filter
+
+
+class _Unindexable(Exception):
+    """A document holds a list or sub-document in the field: MongoDB equality could
+    match inside it, so this field is left to mongomock."""
+
+
+class FastPaths:
+    def __init__(self, collection: Any) -> None:
+        self._store = collection._store
+        self._scan = collection._iter_documents
+        self._fields: set[str] = set()
+        # field -> value -> ids (a dict used as an ordered set); None: to rebuild
+        self._indexes: dict[str, dict[str, dict[Any, None]] | None] = {}
+        collection._iter_documents = self._iter_documents  # this collection object only
+
+    def index_fields(self, fields: Iterable[str]) -> None:
+        self._fields |= {field for field in fields if "." not in field and field != "_id"}
+
+    def before_insert(self, documents: Iterable[dict[str, Any]]) -> None:
+        """Call before inserting: the documents join the indexes first (see the module doc)."""
+        for field, index in list(self._indexes.items()):
+            if index is None:
+                continue
+            try:
+                for document in documents:
+                    self._add(index, field, document)
+            except _Unindexable:
+                self._indexes[field] = None
+
+    def changed(self) -> None:
+        """Call before and after any other write: the indexes are rebuilt when next needed."""
+        for field in self._indexes:
+            self._indexes[field] = None
+
+    @staticmethod
+    def _add(index: dict[str, dict[Any, None]], field: str, document: dict[str, Any]) -> None:
+        value = document.get(field)
+        if isinstance(value, list | dict) or "_id" not in document:
+            raise _Unindexable(field)
+        if isinstance(value, str):
+            index.setdefault(value, {})[document["_id"]] = None
+
+    def _index(self, field: str) -> dict[str, dict[Any, None]] | None:
+        index = self._indexes.get(field)
+        if index is None:
+            index = {}
+            try:
+                for document in self._store.documents:
+                    self._add(index, field, document)
+            except _Unindexable:
+                return None  # stays stale: the next lookup tries again, after the data changed
+            self._indexes[field] = index
+        return index
+
+    def _iter_documents(self, filter: Any) -> Iterator[Any]:
+        ids = _ids_in(filter)
+        if ids is None:
+            equalities = _string_equalities(filter)
+            indexed = [field for field in equalities or () if field in self._fields]
+            index = self._index(indexed[0]) if indexed else None
+            if index is None or equalities is None:
+                return self._scan(filter)  # type: ignore[no-any-return]
+            ids = list(index.get(equalities[indexed[0]], ()))
+        found = [self._store[i] for i in ids if i in self._store]
+        return (document for document in found if filter_applies(filter, document))  # type: ignore[no-untyped-call]
