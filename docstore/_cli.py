@@ -107,7 +107,7 @@ async def _import(
         raise _Failure(f"{legacy_dir} is not a readable directory")
     rejects = rejects_path or Path(f"{legacy_dir.resolve()}-rejects.jsonl")
     async with _store(url) as store:
-        with _progress() as progress:
+        with _ProgressReport() as progress:
             report = await import_legacy(
                 legacy_dir,
                 store,
@@ -127,7 +127,7 @@ async def _import(
     return report.exit_code
 
 
-class _progress:
+class _ProgressReport:
     """A rich progress bar by file on a terminal; plain lines otherwise."""
 
     def __init__(self) -> None:
@@ -141,7 +141,7 @@ class _progress:
         self._tasks: dict[str, Any] = {}
         self._reported: dict[str, int] = {}
 
-    def __enter__(self) -> _progress:
+    def __enter__(self) -> _ProgressReport:
         if self._bar is not None:
             self._bar.start()
         return self

@@ -13,7 +13,7 @@ import struct
 import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import bson
 from bson.codec_options import CodecOptions
@@ -62,16 +62,12 @@ def write_records(path: Path, records: Iterator[dict[str, Any]]) -> None:
     """Write a whole file atomically: to a temporary name, fsync, rename, fsync the folder."""
     temporary = path.with_suffix(path.suffix + ".tmp")
     with open(temporary, "wb") as out:
-        _write_stream(out, records)
+        for record in records:
+            out.write(encode_record(record))
         out.flush()
         os.fsync(out.fileno())
     os.replace(temporary, path)
     fsync_dir(path.parent)
-
-
-def _write_stream(out: BinaryIO, records: Iterator[dict[str, Any]]) -> None:
-    for record in records:
-        out.write(encode_record(record))
 
 
 def fsync_dir(path: Path) -> None:

@@ -48,3 +48,14 @@ async def test_views_see_only_their_namespace(store: Store) -> None:
 async def test_items_default_to_the_default_namespace(store: Store) -> None:
     session_id = await store.sessions.create_session(Session(join_code="DEF001"))
     assert (await store.for_namespace("default").sessions.get_session(session_id)) is not None
+
+
+async def test_an_actor_is_recorded_on_what_it_writes(store: Store) -> None:
+    teacher = store.as_actor("teacher@school.org")
+    session_id = await teacher.sessions.create_session(Session(join_code="ACT001"))
+    created = await store.sessions.get_session(session_id)
+    assert created is not None and created.metadata is not None
+    assert (created.metadata.created_by, created.metadata.modified_by) == ("teacher@school.org", "teacher@school.org")
+    updated = await store.as_actor("assistant").sessions.update_session(session_id, {"problem_text": "x"})
+    assert updated.metadata is not None
+    assert (updated.metadata.created_by, updated.metadata.modified_by) == ("teacher@school.org", "assistant")
