@@ -262,10 +262,14 @@ def export_command(directory: Path, url: str | None) -> None:
 async def _export(directory: Path, url: str | None) -> int:
     async with _store(url) as store:
         counts = await export_store(store, directory)
+    _print_counts(counts, f"exported {sum(counts.values()):,} documents to {directory}")
+    return EXIT_OK
+
+
+def _print_counts(counts: dict[str, int], summary: str) -> None:
     for name, count in counts.items():
         console.print(f"{name}: {count:,} documents", highlight=False)
-    console.print(f"exported {sum(counts.values()):,} documents to {directory}", highlight=False)
-    return EXIT_OK
+    console.print(summary, highlight=False)
 
 
 @main.command()
@@ -282,7 +286,5 @@ async def _restore(directory: Path, url: str | None) -> int:
             counts = await restore_store(store, directory)
         except (FileNotFoundError, ValueError) as error:
             raise _Failure(str(error)) from None
-    for name, count in counts.items():
-        console.print(f"{name}: {count:,} documents", highlight=False)
-    console.print(f"restored {sum(counts.values()):,} documents from {directory}", highlight=False)
+    _print_counts(counts, f"restored {sum(counts.values()):,} documents from {directory}")
     return EXIT_OK

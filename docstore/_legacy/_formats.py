@@ -182,35 +182,11 @@ _SESSION_FIELDS = frozenset(
         "_metadata",
     }
 )
-_OLD_PROBLEM_FIELDS = frozenset(
-    {
-        "id",
-        "title",
-        "description",
-        "starterCode",
-        "solution",
-        "difficulty",
-        "tags",
-        "createdAt",
-        "createdBy",
-        "namespaceId",
-        "_metadata",
-    }
+_PROBLEM_FIELDS = frozenset(
+    {"id", "title", "description", "starterCode", "solution", "difficulty", "tags", "createdAt", "namespaceId"}
 )
-_NEW_PROBLEM_FIELDS = frozenset(
-    {
-        "id",
-        "title",
-        "description",
-        "starterCode",
-        "solution",
-        "difficulty",
-        "tags",
-        "createdAt",
-        "authorId",
-        "namespaceId",
-    }
-)
+_OLD_PROBLEM_FIELDS = _PROBLEM_FIELDS | {"createdBy", "_metadata"}
+_NEW_PROBLEM_FIELDS = _PROBLEM_FIELDS | {"authorId"}
 
 
 def _validated(build: Callable[[], T]) -> T:
