@@ -8,6 +8,7 @@ so a half-written record is never applied.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import struct
 import zlib
@@ -113,12 +114,23 @@ class Journal:
             await asyncio.shield(self._sync_task)
 
     async def _sync(self) -> None:
-        upto = self._appended
-        await asyncio.to_thread(os.fsync, self._fd)
+        upto, fd = self._appended, self._fd
+        if fd >= 0:  # closed meanwhile: close() made it all durable
+            await asyncio.to_thread(os.fsync, fd)
         self._synced = max(self._synced, upto)
 
+    async def settle(self) -> None:
+        """Wait for an fsync in flight, so that the file can be closed under no one."""
+        if self._sync_task is not None and not self._sync_task.done():
+            with contextlib.suppress(Exception):  # its writers see the error; closing goes on
+                await asyncio.shield(self._sync_task)
+
     def close(self) -> None:
+        """fsync and close. Everything appended is durable from here on: writers still
+        waiting in ``commit`` return (their records are in this file or, after a
+        compaction, in the snapshot)."""
         if self._fd >= 0:
             os.fsync(self._fd)
             os.close(self._fd)
             self._fd = -1
+            self._synced = self._appended

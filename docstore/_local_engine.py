@@ -108,7 +108,13 @@ class LocalEngine:
                 stale.unlink()
 
     async def compact(self) -> None:
-        """Fold the journal into a new snapshot (no write may run meanwhile: nothing awaits)."""
+        """Fold the journal into a new snapshot.
+
+        After ``settle`` nothing here suspends (the in-memory engine never does), so
+        no write can slip in between the snapshot and the switch to a new journal.
+        """
+        if self._journal is not None:
+            await self._journal.settle()
         collections = {name: await self._dump(name) for name in await self._database.list_collection_names()}
         generation = self._generation + 1
         write_records(self.path / SNAPSHOT, self._snapshot_records(generation, collections))

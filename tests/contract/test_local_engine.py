@@ -160,3 +160,30 @@ async def test_reloaded_documents_compare_and_sort_with_new_ones(tmp_path: Path)
         assert stream[0].timestamp.tzinfo is not None
         latest = await store.revisions.get_latest_revisions("s")
         assert latest["a"].id == "new2"
+
+
+async def test_writes_racing_a_shutdown_are_either_kept_or_refused(tmp_path: Path) -> None:
+    import asyncio
+
+    from docstore import CodeRevision, PersistenceError
+
+    url = f"local://{tmp_path}"
+    store = open_store(url)
+    await store.initialize()
+
+    async def write(i: int) -> str:
+        await asyncio.sleep(i * 0.0005)
+        return await store.revisions.save_revision(CodeRevision(id=f"w{i}", session_id="s", student_id="a", code=""))
+
+    writers = [asyncio.create_task(write(i)) for i in range(200)]
+    await asyncio.sleep(0.03)
+    await store.shutdown()
+    results = await asyncio.gather(*writers, return_exceptions=True)
+    kept = {r for r in results if isinstance(r, str)}
+    refused = [r for r in results if not isinstance(r, str)]
+    assert kept and all(isinstance(e, PersistenceError) and e.code is ErrorCode.STORAGE_ERROR for e in refused), {
+        repr(e) for e in refused
+    }
+    async with open_store(url) as reopened:
+        stored = {r.id for r in await reopened.revisions.get_revisions("s", "a")}
+    assert kept <= stored  # every acknowledged write survived the shutdown's compaction
