@@ -63,7 +63,8 @@ def translate_error(exc: BaseException) -> PersistenceError:
     return PersistenceError(code, mask_secrets(f"{type(exc).__name__}: {text}")[:_MAX_MESSAGE])
 
 
-_TRANSLATED = (errors.PyMongoError, bson.errors.BSONError, UnicodeError, ValidationError, TimeoutError)
+# OSError: the local engine's files (a full disk, an unwritable journal).
+_TRANSLATED = (errors.PyMongoError, bson.errors.BSONError, UnicodeError, ValidationError, TimeoutError, OSError)
 
 
 def translated(method: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:

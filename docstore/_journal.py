@@ -97,12 +97,20 @@ class Journal:
         self._appended = 0
         self._synced = 0
         self._sync_task: asyncio.Future[None] | None = None
+        self._failure: OSError | None = None
 
     def prepare(self, collection: str, method: str, args: Sequence[Any], kwargs: dict[str, Any]) -> bytes:
+        if self._failure is not None:
+            # Memory may hold a write the file does not: refuse everything until reopened.
+            raise OSError(f"the journal {self.path} could not be written ({self._failure}); reopen the store")
         return encode_record({"c": collection, "m": method, "a": list(args), "k": kwargs})
 
     def append(self, prepared: bytes) -> None:
-        _write_all(self._fd, prepared)
+        try:
+            _write_all(self._fd, prepared)
+        except OSError as exc:  # disk full, I/O error: the write that raised is not acknowledged
+            self._failure = exc
+            raise
         self._appended += 1
         self.records += 1
 

@@ -187,3 +187,24 @@ async def test_writes_racing_a_shutdown_are_either_kept_or_refused(tmp_path: Pat
     async with open_store(url) as reopened:
         stored = {r.id for r in await reopened.revisions.get_revisions("s", "a")}
     assert kept <= stored  # every acknowledged write survived the shutdown's compaction
+
+
+async def test_an_unwritable_journal_refuses_writes_until_reopened(tmp_path: Path) -> None:
+    url = f"local://{tmp_path}"
+    async with open_store(url) as store:
+        await store.sessions.create_session(Session(id="before", join_code="BEFORE"))
+        engine = store._state.engine
+        journal = engine._journal  # type: ignore[union-attr]
+        real_fd = journal._fd
+        journal._fd = os.open(os.devnull, os.O_RDONLY)  # writes to it fail, as on a broken disk
+        try:
+            await expect_error(ErrorCode.STORAGE_ERROR, store.sessions.create_session(Session(id="lost")))
+            # Memory took that write but the file did not: everything is refused from now on.
+            await expect_error(ErrorCode.STORAGE_ERROR, store.sessions.create_session(Session(id="after")))
+        finally:
+            os.close(journal._fd)
+            journal._fd = real_fd
+            journal._failure = None  # let shutdown compact what was acknowledged
+    async with open_store(url) as reopened:
+        assert await reopened.sessions.get_session("before") is not None
+        assert await reopened.sessions.get_session("after") is None
