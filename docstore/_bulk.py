@@ -18,7 +18,6 @@ from pymongo import InsertOne, ReplaceOne
 from pymongo.errors import BulkWriteError
 
 from ._driver_errors import translated
-from ._mapping import check_keys
 
 __all__ = ["CONTENT_HASH", "BatchResult", "upsert_batch"]
 
@@ -40,12 +39,14 @@ def content_hash(document: dict[str, Any]) -> str:
 
 @translated
 async def upsert_batch(collection: Any, documents: list[dict[str, Any]], *, dry_run: bool = False) -> BatchResult:
-    """Insert new documents, replace changed ones, leave identical ones alone."""
+    """Insert new documents, replace changed ones, leave identical ones alone.
+
+    The documents must have passed ``check_keys`` already (``to_document`` does it).
+    """
     result = BatchResult()
     if not documents:
         return result
     for document in documents:
-        check_keys({k: v for k, v in document.items() if k != "_id"})
         document[CONTENT_HASH] = content_hash(document)
     ids = [document["_id"] for document in documents]
     stored = {

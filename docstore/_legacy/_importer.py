@@ -17,7 +17,8 @@ from typing import Any
 
 from .._bulk import upsert_batch
 from .._documents import PROBLEMS, REVISIONS, SESSIONS
-from .._mapping import to_document
+from .._errors import PersistenceError
+from .._mapping import check_keys, to_document
 from .._models import DEFAULT_NAMESPACE
 from .._sessions import session_document
 from .._store import Store
@@ -212,7 +213,12 @@ class _Importer:
             record_id = raw.get("id", key)
             if not isinstance(record_id, str) or not record_id:
                 raise RecordError("record has no string id")
-            return record_id, {"_id": record_id, **decode_dates(raw)}, "keyed by id"
+            document = decode_dates(raw)
+            try:
+                check_keys(document)  # kept verbatim, so checked here: no key may look like an operator
+            except PersistenceError as error:
+                raise RecordError(error.message) from None
+            return record_id, {"_id": record_id, **document}, "keyed by id"
 
         await self._keyed_file(path, path.stem, _LEGACY_PREFIX + path.stem.replace("-", "_"), convert)
 

@@ -226,3 +226,18 @@ async def test_a_killed_import_is_finished_by_the_next_run(tmp_path: Path) -> No
         clean_state = await dump_all(two)
     assert resumed_state == clean_state
     assert len(clean_state["revisions"]) == 1800
+
+
+async def test_verbatim_records_with_operator_keys_are_rejected(
+    store: Store, legacy_copy: Path, tmp_path: Path
+) -> None:
+    users = json.loads((legacy_copy / "users.json").read_text())
+    first = next(iter(users))
+    users[first]["$where"] = "sleep(1000)"
+    users[first]["prefs"] = {"a.b": 1}
+    (legacy_copy / "users.json").write_text(json.dumps(users))
+    report = await import_legacy(legacy_copy, store, rejects_path=tmp_path / "r.jsonl")
+    [line] = rejects(tmp_path / "r.jsonl")
+    assert (line["file"], line["path"]) == ("users.json", f'$["{first}"]') and "'$'" in line["reason"]
+    assert report.kinds["users"].imported == len(users) - 1
+    assert await store.raw_collection("legacy_users").count_documents({"_id": first}) == 0
