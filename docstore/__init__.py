@@ -15,10 +15,11 @@ from ._page import Page
 from ._problems import ProblemRepository
 from ._revisions import RevisionRepository
 from ._sessions import SessionDeletion, SessionRepository
-from ._store import HealthReport, Store, open_store
+from ._store import CollectionStats, HealthReport, Store, open_store
 
 __all__ = [
     "CodeRevision",
+    "CollectionStats",
     "ErrorCode",
     "ExecutionResult",
     "HealthReport",

@@ -1,0 +1,31 @@
+"""The public surface is exactly what docstore/__init__.py exports, and it is all importable."""
+
+from __future__ import annotations
+
+import docstore
+
+
+def test_every_exported_name_exists_and_comes_from_a_private_module() -> None:
+    for name in docstore.__all__:
+        member = getattr(docstore, name)
+        module = getattr(member, "__module__", "")
+        assert module.startswith("docstore._"), (name, module)
+
+
+def test_the_names_the_issues_promise_are_exported() -> None:
+    promised = {
+        "open_store",
+        "Store",
+        "StorageConfig",
+        "PersistenceError",
+        "ErrorCode",
+        "Page",
+        "Session",
+        "Student",
+        "ProblemSpec",
+        "CodeRevision",
+        "ExecutionResult",
+        "StorageMetadata",
+        "import_legacy",
+    }
+    assert promised <= set(docstore.__all__)
