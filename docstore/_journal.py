@@ -12,7 +12,7 @@ import contextlib
 import os
 import struct
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +98,11 @@ class Journal:
         self._synced = 0
         self._sync_task: asyncio.Future[None] | None = None
         self._failure: OSError | None = None
+        self._threshold: tuple[int, Callable[[], None]] | None = None
+
+    def when_records(self, count: int, callback: Callable[[], None]) -> None:
+        """Call ``callback`` (once) when this journal has taken ``count`` records."""
+        self._threshold = (count, callback)
 
     def prepare(self, collection: str, method: str, args: Sequence[Any], kwargs: dict[str, Any]) -> bytes:
         if self._failure is not None:
@@ -113,6 +118,9 @@ class Journal:
             raise
         self._appended += 1
         self.records += 1
+        if self._threshold is not None and self.records >= self._threshold[0]:
+            callback, self._threshold = self._threshold[1], None
+            callback()
 
     async def commit(self) -> None:
         target = self._appended

@@ -16,6 +16,8 @@ new one, never a journal applied twice.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import fcntl
 import os
 from collections.abc import Iterator
@@ -35,6 +37,9 @@ _FORMAT = 1
 _BATCH = 1000
 # Compact on open when replaying took more records than this.
 _COMPACT_AFTER_RECORDS = 10_000
+# Compact while running once the journal holds this many records, so that a store
+# left open for weeks still opens in seconds.
+COMPACT_WHILE_RUNNING_AFTER = 200_000
 
 
 class LocalEngine:
@@ -47,6 +52,8 @@ class LocalEngine:
         self._lock_fd = -1
         self._generation = 0
         self._journal: Journal | None = None
+        self._compaction_lock = asyncio.Lock()
+        self._compaction_task: asyncio.Task[None] | None = None
 
     @property
     def database(self) -> Any:
@@ -93,8 +100,7 @@ class LocalEngine:
         for entry in entries:
             await self._database[entry["c"]].replay(entry["m"], entry["a"], entry["k"])
         self._remove_stale_journals()
-        self._journal = Journal(journal_path, valid_length)
-        self._database.journal = self._journal
+        self._use(Journal(journal_path, valid_length))
         if len(entries) > _COMPACT_AFTER_RECORDS:
             await self.compact()
 
@@ -107,7 +113,22 @@ class LocalEngine:
             if stale.name != current:
                 stale.unlink()
 
+    def _use(self, journal: Journal) -> None:
+        self._journal = journal
+        self._database.journal = journal
+        journal.when_records(COMPACT_WHILE_RUNNING_AFTER, self._compact_soon)
+
+    def _compact_soon(self) -> None:
+        if self._compaction_task is None or self._compaction_task.done():
+            self._compaction_task = asyncio.ensure_future(self.compact())
+            # A failed compaction leaves the journal as it was; the next one tries again.
+            self._compaction_task.add_done_callback(lambda task: task.cancelled() or task.exception())
+
     async def compact(self) -> None:
+        async with self._compaction_lock:
+            await self._compact()
+
+    async def _compact(self) -> None:
         """Fold the journal into a new snapshot.
 
         After ``settle`` nothing here suspends (the in-memory engine never does), so
@@ -120,8 +141,7 @@ class LocalEngine:
         write_records(self.path / SNAPSHOT, self._snapshot_records(generation, collections))
         old_journal = self._journal
         self._generation = generation
-        self._journal = Journal(self._journal_path(generation), 0)
-        self._database.journal = self._journal
+        self._use(Journal(self._journal_path(generation), 0))
         if old_journal is not None:
             old_journal.close()
         self._remove_stale_journals()
@@ -139,6 +159,9 @@ class LocalEngine:
                 yield {"c": name, "docs": documents[start : start + _BATCH]}
 
     async def close(self) -> None:
+        if self._compaction_task is not None:
+            with contextlib.suppress(Exception):
+                await self._compaction_task
         if self._journal is not None:
             if self._journal.records:
                 await self.compact()

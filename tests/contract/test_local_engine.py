@@ -11,6 +11,8 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
 from docstore import ErrorCode, Session, Student, open_store
 
 from .helpers import expect_error
@@ -208,3 +210,28 @@ async def test_an_unwritable_journal_refuses_writes_until_reopened(tmp_path: Pat
     async with open_store(url) as reopened:
         assert await reopened.sessions.get_session("before") is not None
         assert await reopened.sessions.get_session("after") is None
+
+
+async def test_a_long_running_store_compacts_its_journal_while_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from docstore import CodeRevision, _local_engine
+
+    monkeypatch.setattr(_local_engine, "COMPACT_WHILE_RUNNING_AFTER", 40)
+    url = f"local://{tmp_path}"
+    async with open_store(url) as store:
+        for start in range(0, 300, 30):  # concurrent writers while compactions come and go
+            await asyncio.gather(
+                *(
+                    store.revisions.save_revision(CodeRevision(id=f"c{i}", session_id="s", student_id="a", code=str(i)))
+                    for i in range(start, start + 30)
+                )
+            )
+        engine = store._state.engine
+        assert engine._generation >= 5  # type: ignore[union-attr]  # it compacted, several times
+        assert len(list(tmp_path.glob("journal-*.bin"))) == 1
+        assert engine._journal.records < 80  # type: ignore[union-attr]
+    async with open_store(url) as reopened:
+        assert await reopened.revisions.count_revisions("s") == 300
