@@ -302,7 +302,13 @@ class _Importer:
                     if not isinstance(raw, dict):
                         raise RecordError(f"expected an object, got {type(raw).__name__}")
                     fmt = detect_revision_format(raw)
-                    code, broken_base = self._rebuild(raw, fmt, code, broken_base)
+                    try:
+                        code = self._rebuild(raw, fmt, code, broken_base)
+                        broken_base = False
+                    except (RecordError, PatchError):
+                        # This revision's code is unknown, so are those of the diffs after it.
+                        broken_base = True
+                        raise
                     revision = revision_from_legacy(raw, code, session_id, student_id, self.namespace)
                     if (raw.get("sessionId"), raw.get("studentId")) not in ((session_id, student_id), (None, None)):
                         raise RecordError(f"sessionId/studentId differ from the stream key {key!r}")
@@ -311,8 +317,6 @@ class _Importer:
                     if fingerprint in seen:
                         raise RecordError(f"duplicate id {revision.id!r}")
                 except (RecordError, PatchError) as error:
-                    if isinstance(error, PatchError) or (isinstance(raw, dict) and not raw.get("isDiff", True)):
-                        broken_base = True
                     self.reject("revisions", name, where, str(error), raw)
                     continue
                 seen.add(fingerprint)
@@ -326,18 +330,18 @@ class _Importer:
         outcome.format = _one_format(formats)
 
     @staticmethod
-    def _rebuild(raw: dict[str, Any], fmt: str, code: str, broken_base: bool) -> tuple[str, bool]:
+    def _rebuild(raw: dict[str, Any], fmt: str, code: str, broken_base: bool) -> str:
         """The revision's full code, from the code of the one before it."""
         if fmt == FORMAT_2025_12_18:
             value = raw.get("code")
             if not isinstance(value, str):
                 raise RecordError("code: expected a string")
-            return value, False
+            return value
         if raw.get("isDiff") is False:
             value = raw.get("fullCode")
             if not isinstance(value, str):
                 raise RecordError("fullCode: expected a string")
-            return value, False
+            return value
         if raw.get("isDiff") is not True:
             raise RecordError("isDiff: expected true or false")
         patch = raw.get("diff")
@@ -345,7 +349,7 @@ class _Importer:
             raise RecordError("diff: expected patch text")
         if broken_base:
             raise PatchError("the revision this diff applies to was rejected")
-        return apply_patch(code, patch), False
+        return apply_patch(code, patch)
 
     def _is_orphan(self, key: str) -> bool:
         try:

@@ -241,3 +241,17 @@ async def test_verbatim_records_with_operator_keys_are_rejected(
     assert (line["file"], line["path"]) == ("users.json", f'$["{first}"]') and "'$'" in line["reason"]
     assert report.kinds["users"].imported == len(users) - 1
     assert await store.raw_collection("legacy_users").count_documents({"_id": first}) == 0
+
+
+async def test_a_snapshot_with_bad_metadata_still_anchors_the_diffs_after_it(
+    store: Store, legacy_copy: Path, tmp_path: Path
+) -> None:
+    streams = json.loads((legacy_copy / "revisions.json").read_text())
+    key = next(iter(streams))
+    assert streams[key][0]["isDiff"] is False and streams[key][1]["isDiff"] is True
+    streams[key][0]["timestamp"] = "not a date"  # the code is fine; only the record is refused
+    (legacy_copy / "revisions.json").write_text(json.dumps(streams))
+    await import_legacy(legacy_copy, store, rejects_path=tmp_path / "r.jsonl")
+    assert [line["path"] for line in rejects(tmp_path / "r.jsonl")] == [f'$["{key}"][0]']
+    stream = await store.revisions.get_revisions(*key.split(":"))
+    assert len(stream) == 11  # every diff after it was rebuilt from its code
