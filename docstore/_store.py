@@ -175,7 +175,8 @@ class Store:
         for name in sorted(await database.list_collection_names()):
             collection = self.raw_collection(name)
             indexes = sorted(await collection.index_information())
-            result[name] = CollectionStats(await collection.count_documents({}), indexes)
+            # The collection metadata, not a scan: stats must stay cheap on a large server.
+            result[name] = CollectionStats(await collection.estimated_document_count(), indexes)
         return result
 
     async def health(self) -> HealthReport:
