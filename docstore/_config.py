@@ -38,6 +38,7 @@ class StorageConfig(BaseSettings):
     app_name: str = "docstore"
     write_concern: str | None = Field(default=None, description='w= for MongoDB; None means "majority" on mongodb URLs')
     retry_writes: bool = True
+    retry_reads: bool = Field(default=True, description="an idempotent read is retried once after a network error")
 
     @field_validator("url")
     @classmethod

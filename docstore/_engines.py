@@ -68,6 +68,7 @@ class MongoEngine:
             "minPoolSize": config.min_pool_size,
             "appname": config.app_name,
             "retryWrites": config.retry_writes,
+            "retryReads": config.retry_reads,
             # Acknowledged by a majority: a write survives the loss of the primary.
             "w": _write_concern(config.write_concern or "majority"),
         }

@@ -95,7 +95,7 @@ async def test_mongodb_engine_uses_the_settings_and_the_url_wins() -> None:
         assert options.pool_options.max_pool_size == 7
         assert options.server_selection_timeout == 1.234
         assert options.write_concern.document == {"w": "majority"}  # majority by default
-        assert options.retry_writes is True
+        assert options.retry_writes is True and options.retry_reads is True
         assert options.pool_options.metadata["application"]["name"] == "mine"  # from the URL
     finally:
         await engine.close()
