@@ -10,8 +10,10 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from beanie import init_beanie
+from pydantic import ValidationError
+from pymongo.errors import ConfigurationError
 
-from ._config import StorageConfig
+from ._config import StorageConfig, mask_secrets
 from ._documents import document_models
 from ._driver_errors import translate_error
 from ._engines import AtomicWork, Engine, make_engine
@@ -125,7 +127,12 @@ class Store:
                 return
             if state.status == "closed":
                 raise PersistenceError(ErrorCode.STORAGE_ERROR, "the store is shut down; open a new one")
-            engine = make_engine(state.config)
+            try:
+                engine = make_engine(state.config)
+            except (ValueError, ConfigurationError) as exc:  # the driver refused the URL or an option
+                raise PersistenceError(
+                    ErrorCode.INVALID_DATA, f"invalid configuration: {mask_secrets(str(exc))}"
+                ) from None
             try:
                 await engine.open()
                 models = document_models()
@@ -206,12 +213,16 @@ def open_store(target: str | StorageConfig | None = None, *, actor: str | None =
     The store is not connected yet: use ``async with open_store(...) as store:``
     or ``await store.initialize()``.
     """
-    if isinstance(target, StorageConfig):
-        config = target.model_copy(update=settings) if settings else target
-    elif target is None:
-        config = StorageConfig(**settings)
-    elif isinstance(target, str):
-        config = StorageConfig(url=target, **settings)
-    else:
-        raise TypeError(f"open_store takes a URL or a StorageConfig, not {type(target).__name__}")
+    try:
+        if isinstance(target, StorageConfig):
+            config = StorageConfig.model_validate({**target.model_dump(), **settings}) if settings else target
+        elif target is None:
+            config = StorageConfig(**settings)
+        elif isinstance(target, str):
+            config = StorageConfig(url=target, **settings)
+        else:
+            raise TypeError(f"open_store takes a URL or a StorageConfig, not {type(target).__name__}")
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise PersistenceError(ErrorCode.INVALID_DATA, f"invalid configuration: {mask_secrets(problems)}") from None
     return Store(config, actor=actor)

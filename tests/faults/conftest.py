@@ -120,10 +120,17 @@ class PausableProxy:
         self.resumed.set()
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._clients: list[asyncio.StreamWriter] = []
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._connect, "127.0.0.1", 0)
         self.port = self._server.sockets[0].getsockname()[1]
+
+    def reset_connections(self) -> None:
+        """Cut every open connection, as a network blip or a load balancer would."""
+        for writer in self._clients:
+            writer.transport.abort()
+        self._clients.clear()
 
     @property
     def url(self) -> str:
@@ -135,6 +142,7 @@ class PausableProxy:
         except OSError:
             writer.close()
             return
+        self._clients.append(writer)
         for source, sink, gated in ((reader, upstream_writer, False), (upstream_reader, writer, True)):
             task = asyncio.create_task(self._pipe(source, sink, gated))
             self._tasks.add(task)

@@ -110,3 +110,21 @@ async def test_an_interrupted_bulk_write_rerun_leaves_no_duplicates(wire_server:
         stored = await store.raw_collection("legacy_faults").find({}).to_list(None)
     ids = [document["_id"] for document in stored]
     assert len(ids) == len(set(ids)) == len(documents)
+
+
+@pytest.mark.parametrize("retry_reads", [True, False])
+async def test_a_read_is_retried_once_after_a_dropped_connection(wire_server: WireServer, retry_reads: bool) -> None:
+    proxy = PausableProxy(wire_server.port)
+    await proxy.start()
+    try:
+        async with open_store(proxy.url, retry_reads=retry_reads, **SHORT) as store:
+            assert await store.problems.count_problems() == 0
+            proxy.reset_connections()  # the pooled connection is dead; the server is fine
+            if retry_reads:
+                assert await store.problems.count_problems() == 0  # retried on a new connection
+            else:
+                with pytest.raises(PersistenceError) as caught:
+                    await store.problems.count_problems()
+                assert caught.value.code is ErrorCode.UNAVAILABLE
+    finally:
+        await proxy.stop()

@@ -33,3 +33,18 @@ def test_unknown_scheme_is_refused_without_echoing_secrets() -> None:
     with pytest.raises(ValidationError) as caught:
         StorageConfig(url="postgres://u:pw123@h/db")
     assert "pw123" not in str(caught.value).split("input_value")[0]
+
+
+async def test_a_bad_url_or_setting_is_invalid_data_without_the_password() -> None:
+    from docstore import ErrorCode, PersistenceError
+
+    with pytest.raises(PersistenceError) as caught:
+        open_store("postgres://u:pw123@h/db")
+    assert caught.value.code is ErrorCode.INVALID_DATA and "pw123" not in str(caught.value)
+    with pytest.raises(PersistenceError) as caught:
+        open_store("memory://", max_pool_size=0)
+    assert caught.value.code is ErrorCode.INVALID_DATA and "max_pool_size" in caught.value.message
+    store = open_store("mongodb://u:pw123@db.example:99999/")
+    with pytest.raises(PersistenceError) as caught:
+        await store.initialize()
+    assert caught.value.code is ErrorCode.INVALID_DATA and "pw123" not in str(caught.value)
