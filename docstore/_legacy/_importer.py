@@ -372,6 +372,8 @@ def _small_file(path: Path) -> Any:
             return json.load(handle)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ReadError(f"malformed JSON: {exc}", "$") from None
+    except OSError as exc:
+        raise ReadError(f"cannot read the file: {exc.strerror}", "$") from None
 
 
 def _split_stream_key(key: str) -> tuple[str, str]:

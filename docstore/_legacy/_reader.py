@@ -49,7 +49,11 @@ def _walk(
     path: Path, progress: Callable[[int], None] | None, *, into_arrays: bool
 ) -> Iterator[tuple[str, int | None, Any]]:
     last = json_path()
-    with open(path, "rb") as handle:
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed by the with below, after the error mapping
+    except OSError as exc:
+        raise ReadError(f"cannot read the file: {exc.strerror}", last) from None
+    with handle:
         try:
             events = _events(handle)
             event, _ = next(events)

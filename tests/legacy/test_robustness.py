@@ -255,3 +255,20 @@ async def test_a_snapshot_with_bad_metadata_still_anchors_the_diffs_after_it(
     assert [line["path"] for line in rejects(tmp_path / "r.jsonl")] == [f'$["{key}"][0]']
     stream = await store.revisions.get_revisions(*key.split(":"))
     assert len(stream) == 11  # every diff after it was rebuilt from its code
+
+
+async def test_an_unreadable_file_is_a_reject_and_the_rest_goes_on(
+    store: Store, legacy_copy: Path, tmp_path: Path
+) -> None:
+    (legacy_copy / "classes.json").write_bytes(b'{"c": {"id": "c", "name": "\\xff bad utf-8"}}')
+    report = await import_legacy(legacy_copy, store, rejects_path=tmp_path / "r.jsonl")
+    reasons = {line["file"]: line["reason"] for line in rejects(tmp_path / "r.jsonl")}
+    assert "classes.json" in reasons and "unreadable" in reasons["classes.json"]
+    assert report.kinds["revisions"].imported == 72 and report.exit_code == 1
+
+
+def test_a_file_that_cannot_be_opened_is_a_read_error(tmp_path: Path) -> None:
+    from docstore._legacy._reader import ReadError, iter_object
+
+    with pytest.raises(ReadError, match="cannot read the file"):
+        list(iter_object(tmp_path / "gone.json"))
