@@ -25,10 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from ._config import StorageConfig
-from ._engines import AtomicWork, T, without_transaction
+from ._engines import MemoryEngine
 from ._errors import ErrorCode, PersistenceError
 from ._journal import NAIVE, Journal, fsync_dir, read_records, write_records
-from ._mongomock_adapter import MockDatabase
 
 __all__ = ["LocalEngine"]
 
@@ -42,22 +41,19 @@ _COMPACT_AFTER_RECORDS = 10_000
 COMPACT_WHILE_RUNNING_AFTER = 200_000
 
 
-class LocalEngine:
+class LocalEngine(MemoryEngine):
+    """The memory engine (its database, no transactions, no text index) plus the files."""
+
     name = "local"
-    supports_text_search = False
 
     def __init__(self, config: StorageConfig) -> None:
+        super().__init__(config)
         self.path = Path(config.local_path).expanduser()
-        self._database = MockDatabase(config.database)
         self._lock_fd = -1
         self._generation = 0
         self._journal: Journal | None = None
         self._compaction_lock = asyncio.Lock()
         self._compaction_task: asyncio.Task[None] | None = None
-
-    @property
-    def database(self) -> Any:
-        return self._database
 
     async def open(self) -> None:
         try:
@@ -174,6 +170,3 @@ class LocalEngine:
 
     async def server_info(self) -> dict[str, Any]:
         return {"server_version": "mongomock (journaled)", "path": str(self.path.resolve()), "transactions": False}
-
-    async def run_atomically(self, work: AtomicWork[T]) -> tuple[T, bool]:
-        return await without_transaction(work)
