@@ -54,20 +54,18 @@ async def upsert_batch(collection: Any, documents: list[dict[str, Any]], *, dry_
         for row in await collection.find({"_id": {"$in": ids}}, {CONTENT_HASH: 1}).to_list(None)
     }
     requests: list[InsertOne[dict[str, Any]] | ReplaceOne[dict[str, Any]]] = []
-    positions: list[int] = []  # batch position of each request
-    outcomes: list[str] = []
+    planned: list[tuple[int, str]] = []  # (batch position, "inserted" | "updated"), one per request
     for position, document in enumerate(documents):
-        if document["_id"] in stored and stored[document["_id"]] == document[CONTENT_HASH]:
+        known = document["_id"] in stored
+        if known and stored[document["_id"]] == document[CONTENT_HASH]:
             result.unchanged += 1
-            continue
-        if document["_id"] in stored:
+        elif known:
             requests.append(ReplaceOne({"_id": document["_id"]}, document))
-            outcomes.append("updated")
+            planned.append((position, "updated"))
         else:
             # Known to be new: an insert, cheaper than an upsert on every engine.
             requests.append(InsertOne(document))
-            outcomes.append("inserted")
-        positions.append(position)
+            planned.append((position, "inserted"))
     failed: dict[int, str] = {}
     if requests and not dry_run:
         try:
@@ -75,9 +73,9 @@ async def upsert_batch(collection: Any, documents: list[dict[str, Any]], *, dry_
         except BulkWriteError as exc:
             for error in exc.details.get("writeErrors", []):
                 failed[error["index"]] = _reason(error)
-    for request_index, outcome in enumerate(outcomes):
+    for request_index, (position, outcome) in enumerate(planned):
         if request_index in failed:
-            result.failed.append((positions[request_index], failed[request_index]))
+            result.failed.append((position, failed[request_index]))
         elif outcome == "inserted":
             result.inserted += 1
         else:
