@@ -9,17 +9,33 @@ The public surface is exactly what this module exports.
 from ._backup import export_store, restore_store
 from ._config import StorageConfig
 from ._errors import ErrorCode, PersistenceError
+from ._interfaces import (
+    BatchResult,
+    CollectionStats,
+    DocumentStore,
+    ProblemRepository,
+    ProblemSortKey,
+    Repositories,
+    RevisionRepository,
+    Scope,
+    SessionDeletion,
+    SessionRepository,
+    SessionSortKey,
+    SortOrder,
+    StorageBackend,
+    TagMatch,
+)
 from ._legacy import ImportReport, import_legacy
-from ._models import CodeRevision, ExecutionResult, ProblemSpec, Session, StorageMetadata, Student
+from ._models import CodeRevision, Difficulty, ExecutionResult, ProblemSpec, Session, StorageMetadata, Student
 from ._page import Page
-from ._problems import ProblemRepository
-from ._revisions import RevisionRepository
-from ._sessions import SessionDeletion, SessionRepository
-from ._store import CollectionStats, HealthReport, Store, open_store
+from ._store import HealthReport, Store, open_store
 
 __all__ = [
+    "BatchResult",
     "CodeRevision",
     "CollectionStats",
+    "Difficulty",
+    "DocumentStore",
     "ErrorCode",
     "ExecutionResult",
     "HealthReport",
@@ -27,15 +43,22 @@ __all__ = [
     "Page",
     "PersistenceError",
     "ProblemRepository",
+    "ProblemSortKey",
     "ProblemSpec",
+    "Repositories",
     "RevisionRepository",
+    "Scope",
     "Session",
     "SessionDeletion",
     "SessionRepository",
+    "SessionSortKey",
+    "SortOrder",
+    "StorageBackend",
     "StorageConfig",
     "StorageMetadata",
     "Store",
     "Student",
+    "TagMatch",
     "export_store",
     "import_legacy",
     "open_store",

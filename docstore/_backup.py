@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from bson import json_util
-from pymongo import ReplaceOne
 
 from ._store import Store
 
@@ -31,12 +30,12 @@ async def export_store(store: Store, directory: str | Path) -> dict[str, int]:
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}
-    for name in await store.stats():
-        collection = store.raw_collection(name)
+    documents = store.documents
+    for name in await documents.collection_names():
         count = 0
         temporary = folder / f"{name}.jsonl.tmp"
         with open(temporary, "w", encoding="utf-8") as out:
-            async for document in collection.find({}).sort("_id", 1):
+            async for document in documents.iter_documents(name):
                 out.write(json_util.dumps(document, json_options=_JSON_OPTIONS, sort_keys=True) + "\n")
                 count += 1
         temporary.replace(folder / f"{name}.jsonl")
@@ -54,20 +53,19 @@ async def restore_store(store: Store, directory: str | Path) -> dict[str, int]:
         raise FileNotFoundError(f"{folder} is not a docstore export (no {MANIFEST})")
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     counts: dict[str, int] = {}
+    documents = store.documents
     for name, expected in manifest["collections"].items():
-        collection = store.raw_collection(name)
-        batch: list[ReplaceOne[dict[str, Any]]] = []
+        batch: list[dict[str, Any]] = []
         count = 0
         with open(folder / f"{name}.jsonl", encoding="utf-8") as lines:
             for line in lines:
-                document = json_util.loads(line, json_options=_JSON_OPTIONS)
-                batch.append(ReplaceOne({"_id": document["_id"]}, document, upsert=True))
+                batch.append(json_util.loads(line, json_options=_JSON_OPTIONS))
                 count += 1
                 if len(batch) >= _BATCH:
-                    await collection.bulk_write(batch, ordered=False)
+                    await documents.upsert_documents(name, batch)
                     batch = []
         if batch:
-            await collection.bulk_write(batch, ordered=False)
+            await documents.upsert_documents(name, batch)
         if count != expected:
             raise ValueError(f"{name}.jsonl holds {count} documents, the manifest says {expected}")
         counts[name] = count

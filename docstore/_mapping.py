@@ -1,12 +1,17 @@
 """Domain item <-> stored document, and the checks every written value passes.
 
-Layout of a stored document: the item's fields, ``_id`` for ``id``, and
-``_metadata`` for ``metadata``. Nothing else knows these names.
+Layout of a stored document (the canonical form every backend keeps and every tool
+moves): the item's fields, ``_id`` for ``id``, and ``_metadata`` for ``metadata``.
+A session's students are keyed by ``student_field(id)``: the id with ``%``, ``.`` and
+``$`` percent-encoded, so that any id (an e-mail address) is a valid field name on
+every engine and can be addressed in an update path.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from functools import cache
 from typing import Annotated, Any, TypeVar
 
@@ -15,16 +20,19 @@ import bson.errors
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ._errors import ErrorCode, PersistenceError
-from ._models import StoredItem
+from ._models import Session, StoredItem
 
 __all__ = [
+    "MAX_DEPTH",
     "MAX_DOCUMENT_BYTES",
     "METADATA",
-    "check_encodable",
-    "check_keys",
+    "check_collection_name",
+    "check_document",
     "from_document",
     "invalid",
     "require_id",
+    "student_field",
+    "student_id_of",
     "to_document",
     "validate_updates",
 ]
@@ -32,12 +40,28 @@ __all__ = [
 METADATA = "_metadata"
 # MongoDB's limit is 16 MiB per document; keep room for the metadata and the update itself.
 MAX_DOCUMENT_BYTES = 16 * 1024 * 1024 - 64 * 1024
+# MongoDB refuses documents nested deeper than 100 levels; so does every engine here.
+MAX_DEPTH = 100
+_INT64 = (-(2**63), 2**63 - 1)
 T = TypeVar("T", bound=StoredItem)
-_IMMUTABLE = frozenset({"id", "metadata", "_id", METADATA})
+# Never changed by an update: identity, bookkeeping, and the namespace (a view that could
+# set it would move an item into another namespace).
+_IMMUTABLE = frozenset({"id", "metadata", "_id", METADATA, "namespace_id"})
+_COLLECTION_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
+_FIELD_ESCAPES = {"%": "%25", ".": "%2E", "$": "%24"}
+_FIELD_ESCAPE = re.compile(r"[%.$]")
+_FIELD_UNESCAPE = re.compile(r"%(25|2E|24)")
 
 
 def invalid(message: str) -> PersistenceError:
     return PersistenceError(ErrorCode.INVALID_DATA, message)
+
+
+def check_collection_name(name: object) -> str:
+    """A collection name a tool may use: letters, digits and ``_``, a letter first, at most 64."""
+    if type(name) is not str or not _COLLECTION_NAME.fullmatch(name):
+        raise invalid(f"collection name {name!r} must be a letter, then letters, digits or '_' (at most 64)")
+    return name
 
 
 def require_id(value: object, what: str = "id") -> str:
@@ -47,38 +71,71 @@ def require_id(value: object, what: str = "id") -> str:
     return value
 
 
-def check_keys(value: Any, path: str = "") -> None:
-    """Refuse keys that MongoDB would read as operators or paths (``$x``, ``a.b``)."""
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            if type(key) is not str:
-                raise invalid(f"key {key!r} at {path or 'top level'} is not a string")
-            if key.startswith("$") or "." in key or "\x00" in key:
-                raise invalid(f"key {key!r} at {path or 'top level'} may not start with '$' or contain '.'")
-            check_keys(item, f"{path}.{key}" if path else key)
-    elif isinstance(value, list | tuple):
-        for index, item in enumerate(value):
-            check_keys(item, f"{path}[{index}]")
+def student_field(student_id: str) -> str:
+    """The field name under ``students`` that holds this student (reversible, collision-free)."""
+    if len(student_id) > 256:
+        raise invalid("student id is longer than 256 characters")
+    if "\x00" in student_id:
+        raise invalid("student id may not contain NUL")
+    return _FIELD_ESCAPE.sub(lambda m: _FIELD_ESCAPES[m[0]], student_id)
 
 
-def check_encodable(value: Mapping[str, Any], what: str) -> None:
-    """Refuse, before any driver sees it, what MongoDB would refuse: text that is not valid
-    UTF-8 (lone surrogates) and documents over the 16 MB limit."""
+def student_id_of(field: str) -> str:
+    return _FIELD_UNESCAPE.sub(lambda m: chr(int(m[1], 16)), field)
+
+
+def check_document(value: Any, what: str = "the document", *, size: bool = True) -> None:
+    """Refuse, before anything is written, what some engine could not store exactly.
+
+    Keys that MongoDB reads as operators or paths (``$x``, ``a.b``), nesting deeper than
+    ``MAX_DEPTH``, integers beyond 64 bits, text that is not valid UTF-8 (lone
+    surrogates), datetimes that are not aware, and documents over the 16 MB limit.
+    Iterative, so a hostile depth is an error, never a ``RecursionError``.
+    """
+    stack: list[tuple[Any, str, int]] = [(value, "", 0)]
+    while stack:
+        item, path, depth = stack.pop()
+        if isinstance(item, Mapping):
+            if depth >= MAX_DEPTH:
+                raise invalid(f"{what} is nested deeper than {MAX_DEPTH} levels (at {path or 'top level'})")
+            for key, child in item.items():
+                if type(key) is not str:
+                    raise invalid(f"key {key!r} at {path or 'top level'} is not a string")
+                if key.startswith("$") or "." in key or "\x00" in key:
+                    raise invalid(f"key {key!r} at {path or 'top level'} may not start with '$' or contain '.'")
+                stack.append((child, f"{path}.{key}" if path else key, depth + 1))
+        elif isinstance(item, list | tuple):
+            if depth >= MAX_DEPTH:
+                raise invalid(f"{what} is nested deeper than {MAX_DEPTH} levels (at {path or 'top level'})")
+            stack.extend((child, f"{path}[{index}]", depth + 1) for index, child in enumerate(item))
+        elif isinstance(item, bool) or item is None or isinstance(item, float):
+            continue
+        elif isinstance(item, int):
+            if not _INT64[0] <= item <= _INT64[1]:
+                raise invalid(f"{path or what}: integer {item} does not fit in 64 bits")
+        elif isinstance(item, datetime) and item.tzinfo is None:
+            raise invalid(f"{path or what}: datetime must be timezone-aware")
+    if size:
+        check_size(value, what)
+
+
+def check_size(value: Mapping[str, Any], what: str) -> None:
     try:
-        size = len(bson.encode(value))
-    except (bson.errors.BSONError, UnicodeError) as exc:
+        encoded = len(bson.encode(value))
+    except (bson.errors.BSONError, UnicodeError, OverflowError, ValueError) as exc:
         raise invalid(f"{what} cannot be stored: {exc}") from None
-    if size > MAX_DOCUMENT_BYTES:
-        raise invalid(f"{what} is {size:,} bytes; a stored document holds at most {MAX_DOCUMENT_BYTES:,}")
+    if encoded > MAX_DOCUMENT_BYTES:
+        raise invalid(f"{what} is {encoded:,} bytes; a stored document holds at most {MAX_DOCUMENT_BYTES:,}")
 
 
 def to_document(item: StoredItem) -> dict[str, Any]:
     if item.metadata is None:
         raise invalid("item has no metadata; repositories set it before writing")
     body = item.model_dump(exclude={"id", "metadata"})
-    check_keys(body)
+    if isinstance(item, Session):
+        body["students"] = {student_field(key): value for key, value in body["students"].items()}
     document = {"_id": item.id, **body, METADATA: item.metadata.model_dump()}
-    check_encodable(document, f"{type(item).__name__} {item.id!r}")
+    check_document(document, f"{type(item).__name__} {item.id!r}")
     return document
 
 
@@ -86,6 +143,8 @@ def from_document(model: type[T], raw: Mapping[str, Any]) -> T:
     data = {name: raw[name] for name in _field_names(model) if name in raw}
     data["id"] = raw["_id"]
     data["metadata"] = raw.get(METADATA)
+    if model is Session and isinstance(data.get("students"), Mapping):
+        data["students"] = {student_id_of(key): value for key, value in data["students"].items()}
     return model.model_validate(data)
 
 
@@ -109,7 +168,8 @@ def validate_updates(
     """Check a partial update against ``model``; return the values as they are stored.
 
     Everything is checked before anything is written: an unknown field, a wrong
-    type, ``id``/``metadata``, or an operator-looking key fails the whole update.
+    type, ``id``/``metadata``/``namespace_id``, or an operator-looking key fails the
+    whole update.
     """
     if not isinstance(updates, Mapping):
         raise invalid(f"updates must be a mapping, not {type(updates).__name__}")
@@ -131,6 +191,9 @@ def validate_updates(
             stored[key] = adapter.dump_python(adapter.validate_python(value))
         except ValidationError as exc:
             raise invalid(f"{key}: {exc.errors()[0]['msg']}") from None
-        check_keys(stored[key], key)
-    check_encodable(stored, "the update")
+        except (RecursionError, OverflowError) as exc:
+            raise invalid(f"{key}: {type(exc).__name__}") from None
+        if key == "students":
+            stored[key] = {student_field(sid): student for sid, student in stored[key].items()}
+    check_document(stored, "the update")
     return stored

@@ -96,7 +96,8 @@ class ExecutionResult(_Model):
 
 
 class Student(_Model):
-    id: str = Field(min_length=1)
+    # Any text up to 256 characters: e-mail addresses and the original tool's ids alike.
+    id: str = Field(min_length=1, max_length=256)
     name: str = ""
     code: str = ""
     last_update: UtcDateTime | None = None

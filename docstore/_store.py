@@ -1,162 +1,197 @@
-"""``Store`` and ``open_store``: lifecycle, namespaces, health."""
+"""``Store`` and ``open_store``: a backend picked by URL scheme, namespaces, lifecycle, health."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any
 
-from beanie import init_beanie
 from pydantic import ValidationError
-from pymongo.errors import ConfigurationError
 
 from ._config import StorageConfig, mask_secrets
-from ._documents import document_models
-from ._driver_errors import translate_error
-from ._engines import AtomicWork, Engine, make_engine
 from ._errors import ErrorCode, PersistenceError
+from ._interfaces import (
+    CollectionStats,
+    DocumentStore,
+    ProblemRepository,
+    Repositories,
+    RevisionRepository,
+    Scope,
+    SessionRepository,
+    StorageBackend,
+)
 from ._mapping import require_id
-from ._problems import ProblemRepository
-from ._revisions import RevisionRepository
-from ._sessions import SessionRepository
 
-__all__ = ["CollectionStats", "HealthReport", "Store", "open_store"]
-
-T = TypeVar("T")
+__all__ = ["HealthReport", "Store", "make_backend", "open_store"]
 
 
 @dataclass(frozen=True)
 class HealthReport:
+    """What ``Store.health()`` found: reachable or not, how fast, and facts about the engine."""
+
     ok: bool
     engine: str
     latency_ms: float
     details: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class CollectionStats:
-    documents: int
-    indexes: list[str]
+def make_backend(config: StorageConfig) -> StorageBackend:
+    """The backend for the config's URL scheme (imported on demand: a memory store loads no SQLite)."""
+    engine = config.engine
+    if engine in ("mongodb", "memory"):
+        from ._mongo import MongoBackend
+
+        return MongoBackend(config)
+    if engine == "local":
+        from ._mongo import MongoBackend as LocalBackend  # replaced by _sqlite in the next step
+
+        return LocalBackend(config)
+    raise PersistenceError(ErrorCode.INVALID_DATA, f"no backend for {config.masked_url!r}")
 
 
-class _State:
-    """What a store and all its namespace views share: one engine and its collections."""
+class _Shared:
+    """What a store and all its namespace views share: one backend and its state."""
 
     def __init__(self, config: StorageConfig) -> None:
         self.config = config
-        self.engine: Engine | None = None
-        self.collections: dict[str, Any] = {}
+        self.backend: StorageBackend | None = None
         self.status = "new"  # -> "open" -> "closed"
         self.lock = asyncio.Lock()
 
-    def open_engine(self) -> Engine:
-        """The engine, once initialized and until shut down; STORAGE_ERROR otherwise."""
-        if self.status != "open" or self.engine is None:
+    def open_backend(self) -> StorageBackend:
+        """The backend, once initialized and until shut down; STORAGE_ERROR otherwise."""
+        if self.status != "open" or self.backend is None:
             raise PersistenceError(
                 ErrorCode.STORAGE_ERROR,
                 "the store is shut down"
                 if self.status == "closed"
                 else "the store is not initialized; call `await store.initialize()` or use `async with store:`",
             )
-        return self.engine
+        return self.backend
 
-    def collection(self, name: str) -> Any:
-        self.open_engine()
-        return self.collections[name]
 
-    def raw_collection(self, name: str) -> Any:
-        """Any collection of the database, bound or not (the importer's ``legacy_*`` ones)."""
-        engine = self.open_engine()
-        bound = self.collections.get(name)
-        # `is not None`, not `or`: PyMongo collections refuse truth testing.
-        return bound if bound is not None else engine.database[name]
+class _Unopened:
+    """Stands in for every repository until the store is open: each call says why it cannot run."""
 
-    @property
-    def supports_text_search(self) -> bool:
-        return self.engine is not None and self.engine.supports_text_search
+    def __init__(self, shared: _Shared) -> None:
+        self._shared = shared
 
-    async def run_atomically(self, work: AtomicWork[T]) -> tuple[T, bool]:
-        return await self.open_engine().run_atomically(work)
+    def __getattr__(self, name: str) -> Any:
+        async def refuse(*_: Any, **__: Any) -> Any:
+            self._shared.open_backend()  # raises STORAGE_ERROR saying why
+            raise AssertionError("unreachable")
+
+        return refuse
 
 
 class Store:
-    """The three repositories over one engine. ``open_store()`` makes one."""
+    """The three repositories over one backend. ``open_store()`` makes one.
 
-    def __init__(
-        self,
-        config: StorageConfig,
-        *,
-        namespace: str | None = None,
-        actor: str | None = None,
-        _state: _State | None = None,
-    ) -> None:
-        self._state = _state or _State(config)
+    ``sessions``, ``problems`` and ``revisions`` are the repository interfaces; which
+    backend serves them (MongoDB, memory, local files, a remote server) is the URL's
+    business, never the caller's.
+    """
+
+    def __init__(self, config: StorageConfig, *, scope: Scope | None = None, _shared: _Shared | None = None) -> None:
+        self._shared = _shared or _Shared(config)
         self.config = config
-        self.namespace = namespace
-        self.actor = actor
-        self.sessions = SessionRepository(self._state, namespace, actor)
-        self.problems = ProblemRepository(self._state, namespace, actor)
-        self.revisions = RevisionRepository(self._state, namespace, actor)
+        self.scope = scope or Scope()
+        self._repositories: Repositories | None = None
+
+    @property
+    def sessions(self) -> SessionRepository:
+        """Sessions and their students."""
+        return self._repositories_now().sessions
+
+    @property
+    def problems(self) -> ProblemRepository:
+        """The problem library."""
+        return self._repositories_now().problems
+
+    @property
+    def revisions(self) -> RevisionRepository:
+        """Code revisions."""
+        return self._repositories_now().revisions
+
+    def _repositories_now(self) -> Repositories:
+        """The backend's repositories for this view, made on first use after opening."""
+        shared = self._shared
+        if shared.status != "open" or shared.backend is None:
+            self._repositories = None
+            unopened: Any = _Unopened(shared)  # every call on it raises STORAGE_ERROR saying why
+            return Repositories(unopened, unopened, unopened)
+        if self._repositories is None:
+            self._repositories = shared.backend.repositories(self.scope)
+        return self._repositories
+
+    @property
+    def namespace(self) -> str | None:
+        return self.scope.namespace
+
+    @property
+    def actor(self) -> str | None:
+        return self.scope.actor
 
     def __repr__(self) -> str:
-        scope = f", namespace={self.namespace!r}" if self.namespace else ""
-        return f"Store({self.config.masked_url!r}{scope}, {self._state.status})"
+        where = f", namespace={self.namespace!r}" if self.namespace else ""
+        return f"Store({self.config.masked_url!r}{where}, {self._shared.status})"
 
     def for_namespace(self, namespace: str, *, actor: str | None = None) -> Store:
         """A view on the same store: reads see only ``namespace``, writes are stamped with it."""
         require_id(namespace, "namespace")
-        return Store(self.config, namespace=namespace, actor=actor or self.actor, _state=self._state)
+        if self.namespace is not None and namespace != self.namespace:
+            raise PersistenceError(ErrorCode.PERMISSION_DENIED, "a namespace view cannot open another namespace")
+        return Store(self.config, scope=Scope(namespace, actor or self.actor), _shared=self._shared)
 
     def as_actor(self, actor: str) -> Store:
         """The same view, recording ``actor`` as created_by/modified_by of what it writes."""
-        return Store(self.config, namespace=self.namespace, actor=require_id(actor, "actor"), _state=self._state)
+        return Store(self.config, scope=Scope(self.namespace, require_id(actor, "actor")), _shared=self._shared)
 
     @property
     def engine_name(self) -> str:
-        return self.config.engine
+        """The backend's name: ``mongodb``, ``memory``, ``local`` or ``remote``."""
+        backend = self._shared.backend
+        return backend.name if backend is not None else self.config.engine
+
+    @property
+    def documents(self) -> DocumentStore:
+        """Whole collections of stored documents, for tools (import, export, restore).
+
+        Unscoped, so a namespace view may not have it (PERMISSION_DENIED).
+        """
+        if self.namespace is not None:
+            raise PersistenceError(ErrorCode.PERMISSION_DENIED, "a namespace view cannot reach whole collections")
+        return self._shared.open_backend().documents
 
     # -- lifecycle ---------------------------------------------------------------
     async def initialize(self) -> None:
-        """Connect (or open the files), create indexes, load data. Safe to call twice."""
-        state = self._state
-        async with state.lock:
-            if state.status == "open":
+        """Connect (or open the files), create indexes. Safe to call twice."""
+        shared = self._shared
+        async with shared.lock:
+            if shared.status == "open":
                 return
-            if state.status == "closed":
+            if shared.status == "closed":
                 raise PersistenceError(ErrorCode.STORAGE_ERROR, "the store is shut down; open a new one")
+            backend = make_backend(shared.config)
             try:
-                engine = make_engine(state.config)
-            except (ValueError, ConfigurationError) as exc:  # the driver refused the URL or an option
-                raise PersistenceError(
-                    ErrorCode.INVALID_DATA, f"invalid configuration: {mask_secrets(str(exc))}"
-                ) from None
-            try:
-                await engine.open()
-                models = document_models()
-                await init_beanie(database=engine.database, document_models=models.all())
-                await engine.load()
-            except BaseException as exc:
-                await _close_quietly(engine)
-                if isinstance(exc, Exception):
-                    raise translate_error(exc) from None
+                await backend.initialize()
+            except BaseException:
+                await backend.shutdown()
                 raise
-            state.engine = engine
-            state.collections = {model.get_collection_name(): model.get_pymongo_collection() for model in models.all()}
-            state.status = "open"
+            shared.backend = backend
+            shared.status = "open"
 
     async def shutdown(self) -> None:
         """Flush and release everything. Safe to call twice; calls afterwards fail."""
-        state = self._state
-        async with state.lock:
-            if state.status == "closed":
+        shared = self._shared
+        async with shared.lock:
+            if shared.status == "closed":
                 return
-            engine, state.engine, state.status = state.engine, None, "closed"
-            state.collections = {}
-            if engine is not None:
-                await engine.close()
+            backend, shared.backend, shared.status = shared.backend, None, "closed"
+            if backend is not None:
+                await backend.shutdown()
 
     async def __aenter__(self) -> Store:
         await self.initialize()
@@ -167,51 +202,30 @@ class Store:
     ) -> None:
         await self.shutdown()
 
-    def raw_collection(self, name: str) -> Any:
-        """A collection as the driver sees it (documents, not domain items).
-
-        For tools that move whole collections (import, export, restore); business
-        code uses the repositories.
-        """
-        return self._state.raw_collection(name)
-
     async def stats(self) -> dict[str, CollectionStats]:
         """Documents and indexes of every collection, by name."""
-        database = self._state.open_engine().database
-        result: dict[str, CollectionStats] = {}
-        for name in sorted(await database.list_collection_names()):
-            collection = self.raw_collection(name)
-            indexes = sorted(await collection.index_information())
-            # The collection metadata, not a scan: stats must stay cheap on a large server.
-            result[name] = CollectionStats(await collection.estimated_document_count(), indexes)
-        return result
+        return await self.documents.collection_stats()
 
     async def health(self) -> HealthReport:
-        """Ping the engine. Never raises: a failure is ``ok=False`` with the reason."""
-        engine = self._state.engine
+        """Ping the backend. Never raises: a failure is ``ok=False`` with the reason."""
+        backend = self._shared.backend
         started = time.perf_counter()
-        if engine is None:
-            return HealthReport(False, self.engine_name, 0.0, {"error": f"store is {self._state.status}"})
+        if backend is None:
+            return HealthReport(False, self.engine_name, 0.0, {"error": f"store is {self._shared.status}"})
         try:
-            details = await engine.server_info()
-        except Exception as exc:  # health reports, it does not raise
-            error = translate_error(exc)
+            details = await backend.server_info()
+        except PersistenceError as error:
             latency = (time.perf_counter() - started) * 1000
-            return HealthReport(False, engine.name, latency, {"error": error.message, "code": error.code.value})
+            return HealthReport(False, backend.name, latency, {"error": error.message, "code": error.code.value})
         latency = (time.perf_counter() - started) * 1000
-        return HealthReport(True, engine.name, latency, details)
-
-
-async def _close_quietly(engine: Engine) -> None:
-    with contextlib.suppress(Exception):  # the original error is the one worth reporting
-        await engine.close()
+        return HealthReport(True, backend.name, latency, details)
 
 
 def open_store(target: str | StorageConfig | None = None, *, actor: str | None = None, **settings: Any) -> Store:
     """A store for a URL or a ``StorageConfig``; with neither, from ``DOCSTORE_*`` (default local).
 
     The store is not connected yet: use ``async with open_store(...) as store:``
-    or ``await store.initialize()``.
+    or ``await store.initialize()``. A bad URL or setting is ``INVALID_DATA``.
     """
     try:
         if isinstance(target, StorageConfig):
@@ -221,8 +235,10 @@ def open_store(target: str | StorageConfig | None = None, *, actor: str | None =
         elif isinstance(target, str):
             config = StorageConfig(url=target, **settings)
         else:
-            raise TypeError(f"open_store takes a URL or a StorageConfig, not {type(target).__name__}")
+            raise PersistenceError(
+                ErrorCode.INVALID_DATA, f"open_store takes a URL or a StorageConfig, not {type(target).__name__}"
+            )
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise PersistenceError(ErrorCode.INVALID_DATA, f"invalid configuration: {mask_secrets(problems)}") from None
-    return Store(config, actor=actor)
+    return Store(config, scope=Scope(None, require_id(actor, "actor") if actor is not None else None))

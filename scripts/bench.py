@@ -28,11 +28,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from docstore._sessions import session_document
 from pymongo import ReturnDocument
 
 from docstore import CodeRevision, ProblemSpec, Session, Store, Student, open_store
 from docstore._mapping import to_document
-from docstore._sessions import session_document
 
 BASE = datetime(2026, 1, 6, tzinfo=UTC)
 

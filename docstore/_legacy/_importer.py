@@ -15,12 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .._bulk import upsert_batch
-from .._documents import PROBLEMS, REVISIONS, SESSIONS
 from .._errors import PersistenceError
-from .._mapping import check_keys, to_document
+from .._mapping import check_document, to_document
 from .._models import DEFAULT_NAMESPACE
-from .._sessions import session_document
 from .._store import Store
 from ._formats import (
     FORMAT_2025_12_18,
@@ -44,6 +41,7 @@ Progress = Callable[[str, int, int], None]
 # (key, record) -> (record id, document to store, format name); raises RecordError.
 _Convert = Callable[[str, dict[str, Any]], tuple[str, dict[str, Any], str]]
 
+SESSIONS, PROBLEMS, REVISIONS = "sessions", "problems", "revisions"
 SKIPPED_FILES = {
     "auth-sessions.json": "web login sessions with copies of user accounts: not imported (no value, holds secrets)",
 }
@@ -70,8 +68,8 @@ class _Batch:
     async def flush(self) -> None:
         if not self.documents:
             return
-        collection = self.importer.store.raw_collection(self.collection)
-        result = await upsert_batch(collection, self.documents, dry_run=self.importer.dry_run)
+        documents = self.importer.store.documents
+        result = await documents.upsert_documents(self.collection, self.documents, dry_run=self.importer.dry_run)
         counts = self.importer.report.kind(self.kind)
         counts.imported += result.inserted
         counts.updated += result.updated
@@ -193,7 +191,7 @@ class _Importer:
                 raise RecordError(f"id {session.id!r} differs from its key {key!r}")
             # Remembered for the revisions: a stream whose student is not here is an orphan.
             self.session_students[session.id] = frozenset(session.students)
-            return session.id, session_document(session), fmt
+            return session.id, to_document(session), fmt
 
         await self._keyed_file(path, "sessions", SESSIONS, convert)
 
@@ -215,7 +213,7 @@ class _Importer:
                 raise RecordError("record has no string id")
             document = decode_dates(raw)
             try:
-                check_keys(document)  # kept verbatim, so checked here: no key may look like an operator
+                check_document(document)  # kept verbatim, so checked here: no key may look like an operator
             except PersistenceError as error:
                 raise RecordError(error.message) from None
             return record_id, {"_id": record_id, **document}, "keyed by id"

@@ -118,7 +118,7 @@ async def test_a_torn_journal_tail_is_cut_not_applied(tmp_path: Path) -> None:
     await store.sessions.create_session(Session(id="whole", join_code="WHOLE1"))
     # Simulate a crash: no shutdown (no compaction), then half a record at the end.
     journal = next(tmp_path.glob("journal-*.bin"))
-    engine = store._state.engine
+    engine = store._shared.backend._engine  # type: ignore[union-attr]
     assert engine is not None
     engine._journal.close()  # type: ignore[attr-defined]
     os.close(engine._lock_fd)  # type: ignore[attr-defined]
@@ -195,7 +195,7 @@ async def test_an_unwritable_journal_refuses_writes_until_reopened(tmp_path: Pat
     url = f"local://{tmp_path}"
     async with open_store(url) as store:
         await store.sessions.create_session(Session(id="before", join_code="BEFORE"))
-        engine = store._state.engine
+        engine = store._shared.backend._engine  # type: ignore[union-attr]
         journal = engine._journal  # type: ignore[union-attr]
         real_fd = journal._fd
         journal._fd = os.open(os.devnull, os.O_RDONLY)  # writes to it fail, as on a broken disk
@@ -217,7 +217,8 @@ async def test_a_long_running_store_compacts_its_journal_while_open(
 ) -> None:
     import asyncio
 
-    from docstore import CodeRevision, _local_engine
+    from docstore import CodeRevision
+    from docstore._mongo import _local_engine
 
     monkeypatch.setattr(_local_engine, "COMPACT_WHILE_RUNNING_AFTER", 40)
     url = f"local://{tmp_path}"
@@ -229,7 +230,7 @@ async def test_a_long_running_store_compacts_its_journal_while_open(
                     for i in range(start, start + 30)
                 )
             )
-        engine = store._state.engine
+        engine = store._shared.backend._engine  # type: ignore[union-attr]
         assert engine._generation >= 5  # type: ignore[union-attr]  # it compacted, several times
         assert len(list(tmp_path.glob("journal-*.bin"))) == 1
         assert engine._journal.records < 80  # type: ignore[union-attr]

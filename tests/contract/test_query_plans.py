@@ -158,7 +158,7 @@ async def test_every_repository_query_uses_an_index(scoped: bool) -> None:
             await exercise(store.for_namespace("cs101") if scoped else store)
         finally:
             RECORDER.active = False
-        engine_database = store.raw_collection("sessions").database
+        engine_database = store._shared.backend.database  # type: ignore[union-attr]  # the Mongo backend
         scans: list[tuple[str, list[str]]] = []
         for command in RECORDER.commands:
             request = {key: value for key, value in command.items() if key not in DRIVER_FIELDS}

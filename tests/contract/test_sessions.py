@@ -266,14 +266,27 @@ async def test_students_change_in_place(store: Store) -> None:
     await store.sessions.upsert_student(session_id, Student(id="a", name="Ana"))
     await store.sessions.upsert_student(session_id, Student(id="b", name="Bo"))
     updated = await store.sessions.update_student_code(session_id, "a", "print('a')")
-    assert updated.students["a"].code == "print('a')"
-    assert updated.students["a"].name == "Ana"
-    assert updated.students["a"].last_update is not None
-    assert updated.students["b"].code == ""
-    assert updated.metadata is not None and updated.metadata.version == 4
+    assert updated.code == "print('a')"
+    assert updated.name == "Ana"
+    assert updated.last_update is not None
+    stored = await store.sessions.get_session(session_id)
+    assert stored is not None and stored.students["b"].code == ""
+    assert stored.metadata is not None and stored.metadata.version == 4
     await expect_error(ErrorCode.NOT_FOUND, store.sessions.update_student_code(session_id, "ghost", "x"))
-    await expect_error(ErrorCode.INVALID_DATA, store.sessions.update_student_code(session_id, "a.b", "x"))
-    await expect_error(ErrorCode.INVALID_DATA, store.sessions.upsert_student(session_id, Student(id="$where")))
+    await expect_error(ErrorCode.NOT_FOUND, store.sessions.update_student_code(session_id, "a.b", "x"))
+    await expect_error(ErrorCode.INVALID_DATA, store.sessions.update_student_code(session_id, "x" * 257, "x"))
+
+
+@pytest.mark.parametrize("student_id", ["ana@school.org", "$where", "a.b.c", "100%", "%2E", "ünï ✔"])
+async def test_any_student_id_up_to_256_characters_works(store: Store, student_id: str) -> None:
+    session_id = await store.sessions.create_session(Session(join_code="STU002"))
+    await store.sessions.upsert_student(session_id, Student(id="a.b", name="decoy"))
+    await store.sessions.upsert_student(session_id, Student(id=student_id, name="Ana"))
+    updated = await store.sessions.update_student_code(session_id, student_id, "x = 1")
+    assert (updated.id, updated.code) == (student_id, "x = 1")
+    stored = await store.sessions.get_session(session_id)
+    assert stored is not None and set(stored.students) == {"a.b", student_id}
+    assert stored.students[student_id].code == "x = 1" and stored.students["a.b"].code == ""
 
 
 async def test_thirty_students_typing_at_once_are_all_kept(store: Store) -> None:

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from docstore import ErrorCode, PersistenceError, ProblemSpec, open_store
-from docstore._bulk import upsert_batch
+from tests.documents import all_documents
 
 from .conftest import PausableProxy, SilentServer, WireServer
 
@@ -91,9 +91,9 @@ async def test_an_interrupted_bulk_write_rerun_leaves_no_duplicates(wire_server:
     async def write_all(store_url: str) -> None:
         nonlocal batches_done
         async with open_store(store_url, **SHORT) as store:
-            collection = store.raw_collection("legacy_faults")
             for start in range(0, len(documents), 100):
-                await upsert_batch(collection, [dict(d) for d in documents[start : start + 100]])
+                batch = [dict(d) for d in documents[start : start + 100]]
+                await store.documents.upsert_documents("legacy_faults", batch)
                 batches_done += 1
 
     writer = asyncio.create_task(write_all(wire_server.url))
@@ -107,7 +107,7 @@ async def test_an_interrupted_bulk_write_rerun_leaves_no_duplicates(wire_server:
     wire_server.start()
     await write_all(wire_server.url)  # the re-run finishes the job
     async with open_store(wire_server.url, **SHORT) as store:
-        stored = await store.raw_collection("legacy_faults").find({}).to_list(None)
+        stored = await all_documents(store, "legacy_faults")
     ids = [document["_id"] for document in stored]
     assert len(ids) == len(set(ids)) == len(documents)
 

@@ -58,7 +58,6 @@ async def test_dataset_imports_exactly(store: Store, legacy_data: Path, dataset:
 
 
 async def check_sessions(store: Store, expected: dict[str, Any]) -> None:
-    sections = store.raw_collection("legacy_sections")
     for session_id, want in expected["sessions"].items():
         session = await store.sessions.get_session(session_id)
         assert session is not None, session_id
@@ -87,7 +86,7 @@ async def check_sessions(store: Store, expected: dict[str, Any]) -> None:
             assert session.problem is not None
             assert (session.problem.id, session.problem.title) == (want["problem_id"], want["problem_title"])
         if want["section_id"] is not None:
-            section = await sections.find_one({"_id": want["section_id"]})
+            section = await store.documents.get_document("legacy_sections", want["section_id"])
             assert (section or {}).get("joinCode") == want["section_join_code"]
         assert sorted(session.students) == want["student_ids"]
         for student_id, student_want in want["students"].items():

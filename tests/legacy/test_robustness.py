@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from docstore import Store, import_legacy, open_store
+from tests.documents import all_documents
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "legacy-data"
@@ -40,8 +41,7 @@ def rejects(path: Path) -> list[dict[str, Any]]:
 async def dump_all(store: Store) -> dict[str, list[dict[str, Any]]]:
     dumped = {}
     for name in await store.stats():
-        collection = store.raw_collection(name)
-        dumped[name] = sorted(await collection.find({}).to_list(None), key=lambda d: str(d["_id"]))
+        dumped[name] = await all_documents(store, name)
     return dumped
 
 
@@ -240,7 +240,7 @@ async def test_verbatim_records_with_operator_keys_are_rejected(
     [line] = rejects(tmp_path / "r.jsonl")
     assert (line["file"], line["path"]) == ("users.json", f'$["{first}"]') and "'$'" in line["reason"]
     assert report.kinds["users"].imported == len(users) - 1
-    assert await store.raw_collection("legacy_users").count_documents({"_id": first}) == 0
+    assert await store.documents.get_document("legacy_users", first) is None
 
 
 async def test_a_snapshot_with_bad_metadata_still_anchors_the_diffs_after_it(

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from docstore import StorageConfig, export_store, import_legacy, open_store, restore_store
-from docstore._engines import MongoEngine
+from docstore._mongo._engines import MongoEngine
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "legacy-data"

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from docstore import CodeRevision, ErrorCode, PersistenceError, ProblemSpec, Session, Student
 from docstore._mapping import MAX_DOCUMENT_BYTES
+from tests.documents import all_documents
 
 from .conftest import StoreRunner
 
@@ -37,7 +38,7 @@ hostile_ids = st.one_of(
 async def snapshot(runner: StoreRunner) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     for name in ("sessions", "problems", "revisions"):
-        found += await runner.store.raw_collection(name).find({}).sort("_id", 1).to_list(None)
+        found += await all_documents(runner.store, name)
     return found
 
 

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from docstore import CodeRevision, PersistenceError, ProblemSpec, Session, Store, Student
+from tests.documents import all_documents
 
 from .conftest import StoreRunner
 
@@ -53,7 +54,7 @@ async def seed_b(store: Store) -> None:
 async def b_documents(store: Store) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     for name in ("sessions", "problems", "revisions"):
-        found += await store.raw_collection(name).find({"namespace_id": "b"}).sort("_id", 1).to_list(None)
+        found += await all_documents(store, name, namespace_id="b")
     return found
 
 
@@ -103,7 +104,7 @@ def test_namespace_b_is_untouchable_from_a(runner: StoreRunner, sequence: list[t
     a = store.for_namespace("a")
 
     def raw(collection: str) -> Any:
-        return store.raw_collection(collection).find({"namespace_id": "a"}).to_list(None)
+        return all_documents(store, collection, namespace_id="a")
 
     for operation in sequence:
         try:

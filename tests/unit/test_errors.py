@@ -9,7 +9,7 @@ import pytest
 from pymongo import errors
 
 from docstore import ErrorCode, PersistenceError, open_store
-from docstore._driver_errors import translate_error
+from docstore._mongo._driver_errors import translate_error
 
 
 @pytest.mark.parametrize(

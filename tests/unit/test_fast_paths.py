@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pymongo import IndexModel
 
-from docstore._mongomock_adapter import MockDatabase
+from docstore._mongo._mongomock_adapter import MockDatabase
 
 values = st.one_of(
     st.sampled_from(["a", "b", "c"]), st.none(), st.integers(0, 2), st.lists(st.sampled_from(["a", "b"]), max_size=2)

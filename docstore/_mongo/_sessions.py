@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
+from .._errors import ErrorCode, PersistenceError
+from .._interfaces import SessionDeletion, SessionSortKey, SortOrder
+from .._mapping import (
+    METADATA,
+    check_document,
+    invalid,
+    require_id,
+    student_field,
+    to_document,
+    validate_updates,
+)
+from .._models import CodeRevision, ExecutionResult, Session, Student, normalize_join_code
+from .._page import Page
+from .._time import utc_now
 from ._documents import ACTIVE_JOIN_CODE, REVISIONS, SESSIONS
 from ._driver_errors import translated
-from ._errors import ErrorCode, PersistenceError
-from ._mapping import METADATA, check_encodable, check_keys, invalid, require_id, to_document, validate_updates
-from ._models import Session, Student, normalize_join_code
-from ._page import Page
-from ._repository import Repository, SortOrder
-from ._time import utc_now
+from ._repository import Repository
 
-__all__ = ["SessionDeletion", "SessionRepository", "session_document"]
+__all__ = ["MongoSessionRepository", "session_document", "with_active_join_code", "without_derived_fields"]
 
-SessionSortKey = Literal["created_at", "last_activity", "join_code"]
 _SORT_KEYS = frozenset({"created_at", "last_activity", "join_code"})
 # Compare-and-set retries when an update must read before it writes (join code changes).
 _CAS_ATTEMPTS = 20
@@ -29,33 +36,29 @@ def _active_join_code(active: bool, join_code: str | None) -> str | None:
 
 
 def _student_key(student_id: object) -> str:
-    student_id = require_id(student_id, "student id")
-    if student_id.startswith("$") or "." in student_id:
-        raise invalid(f"student id {student_id!r} may not start with '$' or contain '.'")
-    return f"students.{student_id}"
+    return f"students.{student_field(require_id(student_id, 'student id'))}"
 
 
-@dataclass(frozen=True)
-class SessionDeletion:
-    """What ``delete_session`` did."""
+def with_active_join_code(document: dict[str, Any]) -> dict[str, Any]:
+    """A stored session document plus the derived field its unique index needs."""
+    stored = dict(document)
+    active_code = _active_join_code(bool(document.get("active")), document.get("join_code"))
+    if active_code is not None:
+        stored[ACTIVE_JOIN_CODE] = active_code
+    return stored
 
-    session_id: str
-    revisions_deleted: int
-    # True: both deletes ran in one transaction. False: the engine has none (memory,
-    # local, a standalone mongod), so they ran one after the other.
-    transactional: bool
+
+def without_derived_fields(document: dict[str, Any]) -> dict[str, Any]:
+    document.pop(ACTIVE_JOIN_CODE, None)
+    return document
 
 
 def session_document(session: Session) -> dict[str, Any]:
     """The stored form of a session, with the derived field the join-code index needs."""
-    document = to_document(session)
-    active_code = _active_join_code(session.active, session.join_code)
-    if active_code is not None:
-        document[ACTIVE_JOIN_CODE] = active_code
-    return document
+    return with_active_join_code(to_document(session))
 
 
-class SessionRepository(Repository[Session]):
+class MongoSessionRepository(Repository[Session]):
     collection_name = SESSIONS
     model = Session
 
@@ -148,12 +151,16 @@ class SessionRepository(Repository[Session]):
         return SessionDeletion(session_id, revisions_deleted, transactional)
 
     @translated
-    async def list_active_sessions(self, limit: int = 100) -> list[Session]:
+    async def list_active_sessions(self, limit: int = 100, *, cursor: str | None = None) -> Page[Session]:
         """Active sessions, most recently active first."""
-        page = await self._page(
-            {"active": True}, sort_by="last_activity", sort_order="desc", limit=limit, offset=0, cursor=None
+        return await self._page(
+            {"active": True}, sort_by="last_activity", sort_order="desc", limit=limit, offset=0, cursor=cursor
         )
-        return list(page)
+
+    @translated
+    async def end_session(self, session_id: str) -> Session:
+        """Mark the session inactive and set ``ended_at`` (its join code is free again)."""
+        return await self.update_session(session_id, {"active": False, "ended_at": utc_now()})
 
     @translated
     async def list_all_sessions(
@@ -201,21 +208,65 @@ class SessionRepository(Repository[Session]):
         student = Student.model_validate(student.model_dump())
         key = _student_key(student.id)
         body = student.model_dump()
-        check_keys(body, key)
-        check_encodable(body, f"student {student.id!r}")
+        check_document(body, f"student {student.id!r}")
         return await self._update_one(session_id, self._touch({key: body, "last_activity": utc_now()}))
 
     @translated
-    async def update_student_code(self, session_id: str, student_id: str, code: str) -> Session:
+    async def update_student_code(self, session_id: str, student_id: str, code: str) -> Student:
         """Set one student's code, in place; NOT_FOUND if the session or the student is missing."""
         key = _student_key(student_id)
         if not isinstance(code, str):
             raise invalid("code must be a string")
-        check_encodable({"code": code}, f"code of student {student_id!r}")
+        check_document({"code": code}, f"code of student {student_id!r}")
         now = utc_now()
-        return await self._update_one(
+        raw = await self._update_raw(
             session_id,
             self._touch({f"{key}.code": code, f"{key}.last_update": now, "last_activity": now}),
             condition={key: {"$exists": True}},
             what=f"student {student_id!r} not found in session {session_id!r}",
+            projection={key: 1},
         )
+        return Student.model_validate(raw["students"][student_field(student_id)])
+
+    @translated
+    async def record_code(
+        self, session_id: str, student_id: str, code: str, execution_result: ExecutionResult | None = None
+    ) -> CodeRevision:
+        """Save a revision and set the student's code: one transaction where the engine has them.
+
+        Without transactions the student's code is set first (that checks the student
+        exists), then the revision is saved.
+        """
+        key = _student_key(student_id)
+        revision = self._prepared_revision(session_id, student_id, code, execution_result)
+        revisions = self._state.collection(REVISIONS)
+        now = revision.timestamp
+
+        async def record(session: Any) -> None:
+            await self._update_raw(
+                session_id,
+                self._touch({f"{key}.code": code, f"{key}.last_update": now, "last_activity": now}),
+                condition={key: {"$exists": True}},
+                what=f"student {student_id!r} not found in session {session_id!r}",
+                projection={"_id": 1},
+                session=session,
+            )
+            await revisions.insert_one(to_document(revision), session=session)
+
+        await self._state.run_atomically(record)
+        return revision
+
+    def _prepared_revision(
+        self, session_id: str, student_id: str, code: str, execution_result: ExecutionResult | None
+    ) -> CodeRevision:
+        if not isinstance(code, str):
+            raise invalid("code must be a string")
+        if execution_result is not None and not isinstance(execution_result, ExecutionResult):
+            raise invalid(f"execution_result must be an ExecutionResult, not {type(execution_result).__name__}")
+        revision = CodeRevision(
+            session_id=require_id(session_id, "session id"),
+            student_id=require_id(student_id, "student id"),
+            code=code,
+            execution_result=execution_result,
+        )
+        return self._stamp(revision)

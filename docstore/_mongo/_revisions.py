@@ -9,21 +9,22 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from .._errors import ErrorCode, PersistenceError
+from .._mapping import from_document, invalid, require_id, to_document
+from .._models import CodeRevision
+from .._page import Page, decode_cursor, encode_cursor
+from .._time import parse_after
 from ._documents import REVISIONS
 from ._driver_errors import translated
-from ._errors import ErrorCode, PersistenceError
-from ._mapping import from_document, invalid, require_id, to_document
-from ._models import CodeRevision
 from ._repository import Repository
-from ._time import to_utc_ms
 
-__all__ = ["RevisionRepository"]
+__all__ = ["MongoRevisionRepository"]
 
 # Oldest first; ties (same millisecond) broken by id so every engine agrees.
 _CHRONOLOGICAL = [("timestamp", ASCENDING), ("_id", ASCENDING)]
 
 
-class RevisionRepository(Repository[CodeRevision]):
+class MongoRevisionRepository(Repository[CodeRevision]):
     collection_name = REVISIONS
     model = CodeRevision
 
@@ -63,20 +64,36 @@ class RevisionRepository(Repository[CodeRevision]):
         student_id: str,
         *,
         limit: int | None = None,
-        after: datetime | None = None,
-    ) -> list[CodeRevision]:
-        """One student's revisions in a session, oldest first (only those after ``after``)."""
+        after: datetime | str | None = None,
+        cursor: str | None = None,
+    ) -> Page[CodeRevision]:
+        """One student's revisions in a session, oldest first (only those after ``after``).
+
+        With ``limit``, the page's ``next_cursor`` continues the stream by keyset.
+        """
         filter: dict[str, Any] = self._stream(session_id, student_id)
+        conditions: list[dict[str, Any]] = [self._scoped(filter)]
         if after is not None:
-            if not isinstance(after, datetime):
-                raise invalid("after must be a datetime")
-            filter["timestamp"] = {"$gt": to_utc_ms(after)}
-        found = self._collection.find(self._scoped(filter)).sort(_CHRONOLOGICAL)
+            conditions.append({"timestamp": {"$gt": parse_after(after)}})
+        if cursor is not None:
+            timestamp, last_id = decode_cursor(cursor, "timestamp", "asc")
+            if not isinstance(timestamp, datetime):
+                raise invalid("malformed cursor")
+            conditions.append(
+                {"$or": [{"timestamp": {"$gt": timestamp}}, {"timestamp": timestamp, "_id": {"$gt": last_id}}]}
+            )
+        query = conditions[0] if len(conditions) == 1 else {"$and": conditions}
+        found = self._collection.find(query).sort(_CHRONOLOGICAL)
         if limit is not None:
             if type(limit) is not int or limit < 1:
                 raise invalid("limit must be a positive int")
-            found = found.limit(limit)
-        return [from_document(CodeRevision, raw) for raw in await found.to_list(None)]
+            found = found.limit(limit + 1)
+        raws = await found.to_list(None)
+        next_cursor = None
+        if limit is not None and len(raws) > limit:
+            raws = raws[:limit]
+            next_cursor = encode_cursor("timestamp", "asc", raws[-1]["timestamp"], raws[-1]["_id"])
+        return Page([from_document(CodeRevision, raw) for raw in raws], next_cursor)
 
     @translated
     async def get_latest_revision(self, session_id: str, student_id: str) -> CodeRevision | None:

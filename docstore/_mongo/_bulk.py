@@ -10,27 +10,19 @@ again.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import bson
 from pymongo import InsertOne, ReplaceOne
 from pymongo.errors import BulkWriteError
 
+from .._interfaces import BatchResult
 from ._driver_errors import translated
 
-__all__ = ["CONTENT_HASH", "BatchResult", "upsert_batch"]
+__all__ = ["CONTENT_HASH", "upsert_batch"]
 
 CONTENT_HASH = "_content_hash"
-
-
-@dataclass
-class BatchResult:
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    # (position in the batch, reason) of documents the database refused
-    failed: list[tuple[int, str]] = field(default_factory=list)
 
 
 def content_hash(document: dict[str, Any]) -> str:
@@ -38,16 +30,27 @@ def content_hash(document: dict[str, Any]) -> str:
 
 
 @translated
-async def upsert_batch(collection: Any, documents: list[dict[str, Any]], *, dry_run: bool = False) -> BatchResult:
+async def upsert_batch(
+    collection: Any,
+    given: Sequence[dict[str, Any]],
+    *,
+    dry_run: bool = False,
+    stored_form: Callable[[dict[str, Any]], dict[str, Any]] = dict,
+) -> BatchResult:
     """Insert new documents, replace changed ones, leave identical ones alone.
 
-    The documents must have passed ``check_keys`` already (``to_document`` does it).
+    The hash is taken of the document as given; ``stored_form`` then adds what the
+    engine derives (the active join code), so the same document hashes the same on
+    every engine. The documents must have passed ``check_document`` already.
     """
     result = BatchResult()
-    if not documents:
+    if not given:
         return result
-    for document in documents:
-        document[CONTENT_HASH] = content_hash(document)
+    documents = []
+    for document in given:
+        stored = stored_form(document)
+        stored[CONTENT_HASH] = content_hash(document)
+        documents.append(stored)
     ids = [document["_id"] for document in documents]
     stored = {
         row["_id"]: row.get(CONTENT_HASH)

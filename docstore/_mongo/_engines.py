@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from pymongo import AsyncMongoClient
 
-from ._config import StorageConfig
+from .._config import StorageConfig
 from ._mongomock_adapter import MockDatabase
 
 __all__ = ["AtomicWork", "Engine", "MemoryEngine", "MongoEngine", "make_engine", "without_transaction"]

@@ -24,9 +24,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ._config import StorageConfig
+from .._config import StorageConfig
+from .._errors import ErrorCode, PersistenceError
 from ._engines import MemoryEngine
-from ._errors import ErrorCode, PersistenceError
 from ._journal import NAIVE, Journal, fsync_dir, read_records, write_records
 
 __all__ = ["LocalEngine"]

@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Literal, get_args
+from typing import Any, get_args
 
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from .._errors import ErrorCode, PersistenceError
+from .._interfaces import ProblemSortKey, SortOrder, TagMatch
+from .._mapping import METADATA, from_document, invalid, require_id, to_document, validate_updates
+from .._models import Difficulty, ProblemSpec
+from .._page import Page
 from ._documents import PROBLEMS
 from ._driver_errors import translated
-from ._errors import ErrorCode, PersistenceError
-from ._mapping import METADATA, from_document, invalid, require_id, to_document, validate_updates
-from ._models import Difficulty, ProblemSpec
-from ._page import Page
-from ._repository import Repository, SortOrder
+from ._repository import Repository
 
-__all__ = ["ProblemRepository"]
+__all__ = ["MongoProblemRepository"]
 
-ProblemSortKey = Literal["created_at", "title"]
-TagMatch = Literal["any", "all"]
 _DIFFICULTIES = frozenset(get_args(Difficulty))
 _WORD = re.compile(r"\w+")
 _MAX_QUERY_WORDS = 16
@@ -31,7 +30,7 @@ def _words(text: str) -> set[str]:
     return {word.lower() for word in _WORD.findall(text)}
 
 
-class ProblemRepository(Repository[ProblemSpec]):
+class MongoProblemRepository(Repository[ProblemSpec]):
     collection_name = PROBLEMS
     model = ProblemSpec
 
@@ -114,7 +113,7 @@ class ProblemRepository(Repository[ProblemSpec]):
     def _filter(difficulty: str | None, tags: list[str] | None, match: str, created_by: str | None) -> dict[str, Any]:
         filter: dict[str, Any] = {}
         if difficulty is not None:
-            if difficulty not in _DIFFICULTIES:
+            if type(difficulty) is not str or difficulty not in _DIFFICULTIES:
                 raise invalid(f"difficulty must be one of {sorted(_DIFFICULTIES)}, not {difficulty!r}")
             filter["difficulty"] = difficulty
         if tags is not None:
@@ -129,7 +128,7 @@ class ProblemRepository(Repository[ProblemSpec]):
         return filter
 
     @translated
-    async def search_problems(self, query: str, limit: int = 20) -> list[ProblemSpec]:
+    async def search_problems(self, query: str, limit: int = 20) -> Page[ProblemSpec]:
         """Problems whose title or description contains any word of ``query``, title hits first.
 
         The query is split into words; it is never used as a pattern or an operator.
@@ -140,7 +139,7 @@ class ProblemRepository(Repository[ProblemSpec]):
             raise invalid("limit must be a positive int")
         words = sorted(_words(query))[:_MAX_QUERY_WORDS]
         if not words:
-            return []
+            return Page([])
         if self._state.supports_text_search:
             filter: dict[str, Any] = {"$text": {"$search": " ".join(words)}}
         else:
@@ -161,7 +160,7 @@ class ProblemRepository(Repository[ProblemSpec]):
                 problem = from_document(ProblemSpec, raw)
                 ranked.append((-in_title, -in_description, problem.title, problem.id, problem))
         ranked.sort(key=lambda entry: entry[:4])
-        return [entry[4] for entry in ranked[:limit]]
+        return Page([entry[4] for entry in ranked[:limit]])
 
     @translated
     async def tag_counts(self) -> dict[str, int]:

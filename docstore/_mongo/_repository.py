@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Generic, Literal, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 
-from ._errors import ErrorCode, PersistenceError
-from ._mapping import METADATA, from_document, invalid, require_id
-from ._models import StorageMetadata, StoredItem
-from ._page import Page, decode_cursor, encode_cursor
-from ._time import utc_now
+from .._errors import ErrorCode, PersistenceError
+from .._interfaces import SortOrder
+from .._mapping import METADATA, from_document, invalid, require_id
+from .._models import StorageMetadata, StoredItem
+from .._page import Page, check_page_arguments, decode_cursor, encode_cursor
+from .._time import utc_now
 
-__all__ = ["MAX_PAGE_SIZE", "Repository", "SortOrder", "StoreState"]
+__all__ = ["Repository", "StoreState"]
 
 T = TypeVar("T", bound=StoredItem)
+S = TypeVar("S", bound=StoredItem)
 R = TypeVar("R")
-SortOrder = Literal["asc", "desc"]
-MAX_PAGE_SIZE = 1000
 
 
 class StoreState(Protocol):
@@ -56,9 +56,9 @@ class Repository(Generic[T]):
 
     def _prepared(self, item: object) -> T:
         """A caller's new item, checked, with the view's namespace and fresh metadata."""
-        return self._stamped(self._check_item(item))
+        return self._stamp(self._check_item(item))
 
-    def _stamped(self, item: T) -> T:
+    def _stamp(self, item: S) -> S:
         """A copy of ``item`` ready to insert: namespace of the view, fresh metadata."""
         now = utc_now()
         changes: dict[str, Any] = {
@@ -98,16 +98,33 @@ class Repository(Generic[T]):
         what: str | None = None,
     ) -> T:
         """Apply ``update`` atomically to one item; NOT_FOUND or CONFLICT when it does not match."""
+        raw = await self._update_raw(item_id, update, expected_version=expected_version, condition=condition, what=what)
+        return from_document(self.model, raw)
+
+    async def _update_raw(
+        self,
+        item_id: object,
+        update: dict[str, Any],
+        *,
+        expected_version: int | None = None,
+        condition: Mapping[str, Any] | None = None,
+        what: str | None = None,
+        projection: Mapping[str, Any] | None = None,
+        session: Any = None,
+    ) -> dict[str, Any]:
+        """``_update_one`` returning the stored document (only ``projection`` of it, if given)."""
         item_id = require_id(item_id)
         filter = self._scoped({"_id": item_id, **(condition or {})})
         if expected_version is not None:
             if type(expected_version) is not int:
                 raise invalid("expected_version must be an int")
             filter[f"{METADATA}.version"] = expected_version
-        raw = await self._collection.find_one_and_update(filter, update, return_document=ReturnDocument.AFTER)
+        raw: dict[str, Any] | None = await self._collection.find_one_and_update(
+            filter, update, projection=projection, return_document=ReturnDocument.AFTER, session=session
+        )
         if raw is not None:
-            return from_document(self.model, raw)
-        current = await self._collection.find_one(self._scoped({"_id": item_id}), {METADATA: 1})
+            return raw
+        current = await self._collection.find_one(self._scoped({"_id": item_id}), {METADATA: 1}, session=session)
         if current is None:
             raise PersistenceError(ErrorCode.NOT_FOUND, f"{self.model.__name__} {item_id!r} not found")
         if expected_version is not None and current[METADATA]["version"] != expected_version:
@@ -143,16 +160,9 @@ class Repository(Generic[T]):
         cursor: str | None,
     ) -> Page[T]:
         """One page by keyset on (sort_by, _id): a deep page costs what the first one does."""
-        if sort_order not in ("asc", "desc"):
-            raise invalid(f"sort_order must be 'asc' or 'desc', not {sort_order!r}")
-        if type(limit) is not int or not 0 < limit <= MAX_PAGE_SIZE:
-            raise invalid(f"limit must be an int from 1 to {MAX_PAGE_SIZE}")
-        if type(offset) is not int or offset < 0:
-            raise invalid("offset must be an int >= 0")
+        check_page_arguments(sort_order, limit, offset)
         filter = self._scoped(filter)
         if cursor is not None:
-            if not isinstance(cursor, str):
-                raise invalid("cursor must be a string")
             value, last_id = decode_cursor(cursor, sort_by, sort_order)
             filter = {"$and": [filter, _after(sort_by, sort_order, value, last_id)]}
         direction = ASCENDING if sort_order == "asc" else DESCENDING

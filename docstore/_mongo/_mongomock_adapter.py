@@ -107,6 +107,9 @@ class MockCursor:
         self._cursor.limit(count)
         return self
 
+    def batch_size(self, _: int) -> MockCursor:
+        return self  # results are in memory already: nothing to batch
+
     def _all(self) -> list[Any]:
         if self._results is None:
             # mongomock's own result computation, called once rather than once per document.

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
-from typing import ParamSpec, TypeVar
+from collections.abc import Callable, Coroutine
+from typing import Any, ParamSpec, TypeVar
 
 import bson.errors
 from pydantic import ValidationError
 from pymongo import errors
 
-from ._config import mask_secrets
-from ._errors import ErrorCode, PersistenceError
+from .._config import mask_secrets
+from .._errors import ErrorCode, PersistenceError
 
 __all__ = ["translate_error", "translated"]
 
@@ -45,7 +45,7 @@ def _code_for(exc: BaseException) -> ErrorCode:
         return ErrorCode.INVALID_DATA
     if isinstance(exc, errors.DocumentTooLarge | bson.errors.InvalidDocument | bson.errors.InvalidStringData):
         return ErrorCode.INVALID_DATA
-    if isinstance(exc, UnicodeError | ValidationError):
+    if isinstance(exc, UnicodeError | ValidationError | OverflowError | RecursionError):
         return ErrorCode.INVALID_DATA
     if isinstance(exc, TimeoutError):
         return ErrorCode.TIMEOUT
@@ -64,10 +64,19 @@ def translate_error(exc: BaseException) -> PersistenceError:
 
 
 # OSError: the local engine's files (a full disk, an unwritable journal).
-_TRANSLATED = (errors.PyMongoError, bson.errors.BSONError, UnicodeError, ValidationError, TimeoutError, OSError)
+_TRANSLATED = (
+    errors.PyMongoError,
+    bson.errors.BSONError,
+    UnicodeError,
+    ValidationError,
+    TimeoutError,
+    OSError,
+    OverflowError,
+    RecursionError,
+)
 
 
-def translated(method: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+def translated(method: Callable[P, Coroutine[Any, Any, R]]) -> Callable[P, Coroutine[Any, Any, R]]:
     """Decorate a repository method so that only ``PersistenceError`` escapes it."""
 
     @functools.wraps(method)
