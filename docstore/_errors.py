@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["ErrorCode", "PersistenceError"]
+__all__ = ["HTTP_STATUS", "ErrorCode", "PersistenceError"]
 
 
 class ErrorCode(StrEnum):
@@ -36,12 +36,31 @@ class ErrorCode(StrEnum):
     STORAGE_ERROR = "STORAGE_ERROR"
 
 
+# How each code crosses HTTP (the remote backend and ``docstore serve``); a status
+# outside this table coming back from a server is STORAGE_ERROR.
+HTTP_STATUS: dict[ErrorCode, int] = {
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.ALREADY_EXISTS: 409,
+    ErrorCode.CONFLICT: 412,
+    ErrorCode.INVALID_DATA: 422,
+    ErrorCode.PERMISSION_DENIED: 403,
+    ErrorCode.UNAVAILABLE: 503,
+    ErrorCode.TIMEOUT: 504,
+    ErrorCode.STORAGE_ERROR: 500,
+}
+
 # Codes where trying the same call again later can succeed.
 _RETRYABLE = frozenset({ErrorCode.UNAVAILABLE, ErrorCode.TIMEOUT, ErrorCode.CONFLICT})
 
 
 class PersistenceError(Exception):
-    """The one error docstore raises for a failed storage call."""
+    """The one error docstore raises for a failed storage call.
+
+        raise PersistenceError(ErrorCode.NOT_FOUND, "session 's1' not found")
+
+    ``code`` is what to branch on; ``message`` says what happened (never a password);
+    ``retryable`` tells whether the same call may succeed later.
+    """
 
     def __init__(self, code: ErrorCode, message: str) -> None:
         super().__init__(f"{code.value}: {message}")

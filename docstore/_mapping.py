@@ -140,12 +140,25 @@ def to_document(item: StoredItem) -> dict[str, Any]:
 
 
 def from_document(model: type[T], raw: Mapping[str, Any]) -> T:
+    """The domain item of a stored document.
+
+    A stored document that does not validate is the store's problem, not the caller's:
+    STORAGE_ERROR naming the item, never INVALID_DATA.
+    """
     data = {name: raw[name] for name in _field_names(model) if name in raw}
-    data["id"] = raw["_id"]
+    data["id"] = raw.get("_id")
     data["metadata"] = raw.get(METADATA)
     if model is Session and isinstance(data.get("students"), Mapping):
         data["students"] = {student_id_of(key): value for key, value in data["students"].items()}
-    return model.model_validate(data)
+    try:
+        return model.model_validate(data)
+    except (ValidationError, RecursionError, OverflowError) as exc:
+        detail = exc.errors()[0] if isinstance(exc, ValidationError) else {"msg": type(exc).__name__, "loc": ()}
+        where = ".".join(map(str, detail["loc"])) or "document"
+        raise PersistenceError(
+            ErrorCode.STORAGE_ERROR,
+            f"stored {model.__name__} {raw.get('_id')!r} is damaged: {where}: {detail['msg']}",
+        ) from None
 
 
 @cache

@@ -1,0 +1,142 @@
+"""``docstore import``: a legacy data directory into the store, with progress and a report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from .._legacy import ImportReport, import_legacy
+from ._app import Failure, console, errors, main, open_from_url, run, url_option
+
+__all__ = ["import_command"]
+
+
+@main.command("import")
+@click.argument("legacy_dir", type=click.Path(path_type=Path))
+@url_option
+@click.option(
+    "--namespace", default="default", show_default=True, help="Namespace for records of formats that have none."
+)
+@click.option("--dry-run", is_flag=True, help="Validate and report everything; write nothing.")
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--report", "report_path", type=click.Path(path_type=Path), help="Also write the report as JSON.")
+@click.option(
+    "--rejects",
+    "rejects_path",
+    type=click.Path(path_type=Path),
+    help="Write rejected records here, one JSON line each (default: LEGACY_DIR-rejects.jsonl beside it).",
+)
+def import_command(
+    legacy_dir: Path,
+    url: str | None,
+    namespace: str,
+    dry_run: bool,
+    batch_size: int,
+    report_path: Path | None,
+    rejects_path: Path | None,
+) -> None:
+    """Import a legacy JSON data directory of the original tool (idempotent: run it again to resume)."""
+    run(_import(legacy_dir, url, namespace, dry_run, batch_size, report_path, rejects_path))
+
+
+async def _import(
+    legacy_dir: Path,
+    url: str | None,
+    namespace: str,
+    dry_run: bool,
+    batch_size: int,
+    report_path: Path | None,
+    rejects_path: Path | None,
+) -> int:
+    if not legacy_dir.is_dir():
+        raise Failure(f"{legacy_dir} is not a readable directory")
+    rejects = rejects_path or Path(f"{legacy_dir.resolve()}-rejects.jsonl")
+    async with open_from_url(url) as store:
+        with _ProgressReport() as progress:
+            report = await import_legacy(
+                legacy_dir,
+                store,
+                namespace=namespace,
+                dry_run=dry_run,
+                batch_size=batch_size,
+                rejects_path=rejects,
+                progress=progress,
+            )
+    _print_report(report)
+    if report.rejected:
+        console.print(f"{report.rejected} record(s) rejected: see {rejects}", highlight=False)
+    else:
+        rejects.unlink(missing_ok=True)
+    if report_path is not None:
+        report_path.write_text(json.dumps(report.to_dict(), indent=2, default=str) + "\n", encoding="utf-8")
+    return report.exit_code
+
+
+class _ProgressReport:
+    """A rich progress bar by file on a terminal; plain lines otherwise."""
+
+    def __init__(self) -> None:
+        self._bar = (
+            Progress(
+                TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(), console=errors
+            )
+            if errors.is_terminal
+            else None
+        )
+        self._tasks: dict[str, Any] = {}
+        self._reported: dict[str, int] = {}
+
+    def __enter__(self) -> _ProgressReport:
+        if self._bar is not None:
+            self._bar.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def __call__(self, name: str, done: int, size: int) -> None:
+        if self._bar is not None:
+            if name not in self._tasks:
+                self._tasks[name] = self._bar.add_task(name, total=size)
+            self._bar.update(self._tasks[name], completed=done)
+            return
+        tenth = done * 10 // max(size, 1)
+        if tenth > self._reported.get(name, -1) and (tenth % 5 == 0 or tenth == 10):
+            self._reported[name] = tenth
+            errors.print(f"{name}: {tenth * 10}% ({done:,} of {size:,} bytes)", highlight=False)
+
+
+def _print_report(report: ImportReport) -> None:
+    title = f"Import of {report.source} into {report.target}" + (
+        " (dry run: nothing written)" if report.dry_run else ""
+    )
+    table = Table(title=title)
+    for column in ("kind", "read", "imported", "updated", "unchanged", "rejected", "orphans"):
+        table.add_column(column, justify="left" if column == "kind" else "right")
+    for kind, counts in report.kinds.items():
+        table.add_row(
+            kind,
+            *(f"{getattr(counts, c):,}" for c in ("read", "imported", "updated", "unchanged", "rejected", "orphans")),
+        )
+    console.print(table)
+    files = Table(title="Files")
+    for column in ("file", "format", "status", "note"):
+        files.add_column(column)
+    for name, outcome in report.files.items():
+        if name.startswith("problems/") and name != "problems/index.json" and outcome.status == "imported":
+            continue  # one line per problem file says nothing; the problems row counts them
+        files.add_row(name, outcome.format or "-", outcome.status, outcome.reason or "")
+    console.print(files)
+    console.print(
+        f"{report.records_read:,} records in {report.elapsed_s:.2f} s "
+        f"({report.records_per_second:,.0f} records/s); orphan revision streams: {report.orphan_streams}",
+        highlight=False,
+    )
+
+

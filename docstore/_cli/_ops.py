@@ -1,0 +1,108 @@
+"""Operations commands: stats, health, init, export, restore."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from .._backup import export_store, restore_store
+from .._errors import PersistenceError
+from ._app import EXIT_FAILED, EXIT_OK, Failure, console, main, open_from_url, print_counts, run, url_option
+
+__all__ = ["export_command", "health", "init", "restore", "stats"]
+
+
+@main.command()
+@url_option
+def stats(url: str | None) -> None:
+    """Documents and indexes per collection."""
+    run(_stats(url))
+
+
+async def _stats(url: str | None) -> int:
+    async with open_from_url(url) as store:
+        collections = await store.stats()
+    table = Table(title=f"docstore at {store.config.masked_url}")
+    table.add_column("collection")
+    table.add_column("documents", justify="right")
+    table.add_column("indexes")
+    for name, info in collections.items():
+        table.add_row(name, f"{info.documents:,}", ", ".join(info.indexes))
+    console.print(table)
+    return EXIT_OK
+
+
+@main.command()
+@url_option
+def health(url: str | None) -> None:
+    """Ping the store: exit 0 when healthy, 2 when not (with the reason)."""
+    run(_health(url))
+
+
+async def _health(url: str | None) -> int:
+    store = open_from_url(url)
+    try:
+        await store.initialize()
+    except PersistenceError as error:
+        console.print(f"[red]unhealthy[/red] {store.config.masked_url}: {error.code.value}", highlight=False)
+        raise Failure(error.message) from None
+    try:
+        report = await store.health()
+    finally:
+        await store.shutdown()
+    state = "[green]healthy[/green]" if report.ok else "[red]unhealthy[/red]"
+    details = ", ".join(f"{key}: {value}" for key, value in report.details.items())
+    console.print(
+        f"{state} {report.engine} at {store.config.masked_url}: {report.latency_ms:.1f} ms; {details}", highlight=False
+    )
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+@main.command()
+@url_option
+def init(url: str | None) -> None:
+    """Create or update the indexes (safe to run again)."""
+    run(_init(url))
+
+
+async def _init(url: str | None) -> int:
+    async with open_from_url(url) as store:  # initializing a store is what creates the indexes
+        collections = await store.stats()
+    for name, info in collections.items():
+        console.print(f"{name}: {len(info.indexes)} indexes ({', '.join(info.indexes)})", highlight=False)
+    return EXIT_OK
+
+
+@main.command("export")
+@click.argument("directory", type=click.Path(path_type=Path))
+@url_option
+def export_command(directory: Path, url: str | None) -> None:
+    """Write every collection to DIRECTORY as JSON lines of MongoDB Extended JSON."""
+    run(_export(directory, url))
+
+
+async def _export(directory: Path, url: str | None) -> int:
+    async with open_from_url(url) as store:
+        counts = await export_store(store, directory)
+    print_counts(counts, f"exported {sum(counts.values()):,} documents to {directory}")
+    return EXIT_OK
+
+
+@main.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+@url_option
+def restore(directory: Path, url: str | None) -> None:
+    """Load an export from DIRECTORY (documents with the same id are replaced)."""
+    run(_restore(directory, url))
+
+
+async def _restore(directory: Path, url: str | None) -> int:
+    async with open_from_url(url) as store:
+        try:
+            counts = await restore_store(store, directory)
+        except (FileNotFoundError, ValueError) as error:
+            raise Failure(str(error)) from None
+    print_counts(counts, f"restored {sum(counts.values()):,} documents from {directory}")
+    return EXIT_OK
