@@ -1,0 +1,103 @@
+"""Values no engine can store exactly are INVALID_DATA before anything is written, on every engine."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from docstore import CodeRevision, ErrorCode, ProblemSpec, Session, Store, Student
+
+from .helpers import expect_error
+
+
+def nested(depth: int) -> Any:
+    value: Any = "leaf"
+    for _ in range(depth):
+        value = {"d": value}
+    return value
+
+
+def deep_list(depth: int) -> Any:
+    value: Any = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+HOSTILE_EXTRAS = [
+    pytest.param({"deep": nested(101)}, id="dict-nesting-101"),
+    pytest.param({"deep": nested(500)}, id="dict-nesting-500"),
+    pytest.param({"deep": deep_list(5000)}, id="list-nesting-5000"),
+    pytest.param({"n": 2**63}, id="int-2^63"),
+    pytest.param({"n": -(2**63) - 1}, id="int-below-int64"),
+    pytest.param({"text": "\ud83d"}, id="lone-surrogate"),
+]
+
+
+@pytest.mark.parametrize("extra", HOSTILE_EXTRAS)
+async def test_hostile_values_are_invalid_data_and_nothing_is_kept(store: Store, extra: dict[str, Any]) -> None:
+    await expect_error(ErrorCode.INVALID_DATA, store.sessions.create_session(Session(id="s", extra=extra)))
+    await expect_error(ErrorCode.INVALID_DATA, store.problems.save_problem(ProblemSpec(id="p", title="t", extra=extra)))
+    await expect_error(
+        ErrorCode.INVALID_DATA, store.sessions.upsert_student("s", Student(id="a", extra=extra))
+    )  # nothing to update either way; the value is refused first
+    assert await store.sessions.get_session("s") is None
+    assert await store.problems.get_problem("p") is None
+    session_id = await store.sessions.create_session(Session(join_code="VAL001", students={"a": Student(id="a")}))
+    await expect_error(ErrorCode.INVALID_DATA, store.sessions.update_session(session_id, {"extra": extra}))
+    await expect_error(ErrorCode.INVALID_DATA, store.sessions.upsert_student(session_id, Student(id="b", extra=extra)))
+    stored = await store.sessions.get_session(session_id)
+    assert stored is not None and stored.extra == {} and set(stored.students) == {"a"}
+    assert stored.metadata is not None and stored.metadata.version == 1
+
+
+async def test_nesting_of_exactly_the_limit_is_stored(store: Store) -> None:
+    # 100 levels in all: the document, "extra", "deep", then 97 more.
+    session_id = await store.sessions.create_session(Session(extra={"deep": nested(97)}))
+    stored = await store.sessions.get_session(session_id)
+    assert stored is not None and stored.extra == {"deep": nested(97)}
+
+
+async def test_datetimes_outside_years_1_to_9999_in_utc_are_invalid_data(store: Store) -> None:
+    early = datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=5)))
+    late = datetime(9999, 12, 31, 23, 0, tzinfo=timezone(timedelta(hours=-5)))
+    session_id = await store.sessions.create_session(Session(join_code="DT0001"))
+    for value in (early, late):
+        await expect_error(ErrorCode.INVALID_DATA, store.sessions.update_session(session_id, {"ended_at": value}))
+        await expect_error(ErrorCode.INVALID_DATA, store.revisions.get_revisions("s", "a", after=value))
+    edge = datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC)
+    updated = await store.sessions.update_session(session_id, {"ended_at": edge})
+    assert updated.ended_at == edge
+
+
+async def test_namespace_id_cannot_be_updated(store: Store) -> None:
+    evil = store.for_namespace("evil")
+    problem_id = await evil.problems.save_problem(ProblemSpec(title="mine"))
+    session_id = await evil.sessions.create_session(Session(join_code="EVIL01"))
+    await expect_error(ErrorCode.INVALID_DATA, evil.problems.update_problem(problem_id, {"namespace_id": "cs101"}))
+    await expect_error(ErrorCode.INVALID_DATA, evil.sessions.update_session(session_id, {"namespace_id": "cs101"}))
+    assert await store.for_namespace("cs101").problems.count_problems() == 0
+    assert await store.for_namespace("cs101").sessions.count_sessions() == 0
+    problem = await evil.problems.get_problem(problem_id)
+    assert problem is not None and problem.namespace_id == "evil"
+
+
+async def test_a_revision_with_a_hostile_execution_result_is_refused(store: Store) -> None:
+    revision = CodeRevision(session_id="s", student_id="a", code="\ud800")
+    await expect_error(ErrorCode.INVALID_DATA, store.revisions.save_revision(revision))
+    assert await store.revisions.count_revisions("s") == 0
+
+
+@pytest.mark.parametrize("difficulty", [{"$ne": 1}, ["beginner"], 3])
+async def test_operator_shaped_filters_are_invalid_data(store: Store, difficulty: Any) -> None:
+    await expect_error(ErrorCode.INVALID_DATA, store.problems.list_problems(difficulty=difficulty))
+    await expect_error(ErrorCode.INVALID_DATA, store.problems.count_problems(difficulty=difficulty))
+
+
+async def test_a_cursor_of_deep_brackets_is_invalid_data(store: Store) -> None:
+    import base64
+
+    cursor = base64.urlsafe_b64encode(b"[" * 100_000).decode()
+    await expect_error(ErrorCode.INVALID_DATA, store.sessions.list_all_sessions(cursor=cursor))
