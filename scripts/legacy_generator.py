@@ -153,7 +153,7 @@ class Generator:
         entries, first = [], None
         for title in ("FizzBuzz", "Temperature Conversion"):
             problem_id = uid(self.rng)
-            record = {
+            record: dict[str, Any] = {
                 "id": problem_id,
                 "namespaceId": NAMESPACE,
                 "title": title,

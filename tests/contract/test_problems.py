@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
-from docstore import ErrorCode, ProblemSpec, Store
+from docstore import ErrorCode, ProblemSortKey, ProblemSpec, SortOrder, Store
 
 from .helpers import expect_error
 
 
-def problem(title: str, **fields: object) -> ProblemSpec:
-    return ProblemSpec(title=title, **fields)  # type: ignore[arg-type]
+def problem(title: str, **fields: Any) -> ProblemSpec:
+    return ProblemSpec(title=title, **fields)
 
 
 async def test_save_inserts_then_replaces(store: Store) -> None:
@@ -78,7 +79,7 @@ async def test_filters_and_counts(store: Store) -> None:
 
 @pytest.mark.parametrize(("sort_by", "sort_order"), [("created_at", "desc"), ("title", "asc"), ("title", "desc")])
 async def test_cursor_paging_over_1000_problems_misses_and_repeats_nothing(
-    store: Store, sort_by: str, sort_order: str
+    store: Store, sort_by: ProblemSortKey, sort_order: SortOrder
 ) -> None:
     base = datetime(2026, 1, 1, tzinfo=UTC)
     # Ties on purpose (10 problems share each created_at and each title) so _id must break them.
@@ -93,7 +94,7 @@ async def test_cursor_paging_over_1000_problems_misses_and_repeats_nothing(
             sort_by=sort_by,
             sort_order=sort_order,
             limit=37,
-            cursor=cursor,  # type: ignore[arg-type]
+            cursor=cursor,
         )
         seen.extend(p.id for p in page)
         pages += 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from docstore import CodeRevision, ErrorCode, ExecutionResult, Store
 
@@ -11,13 +12,13 @@ from .helpers import expect_error
 BASE = datetime(2026, 1, 6, 13, 0, tzinfo=UTC)
 
 
-def revision(session: str, student: str, minute: int, code: str = "", **fields: object) -> CodeRevision:
+def revision(session: str, student: str, minute: int, code: str = "", **fields: Any) -> CodeRevision:
     return CodeRevision(
         session_id=session,
         student_id=student,
         code=code or f"# {minute}",
         timestamp=BASE + timedelta(minutes=minute),
-        **fields,  # type: ignore[arg-type]
+        **fields,
     )
 
 

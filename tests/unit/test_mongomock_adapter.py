@@ -66,8 +66,9 @@ async def test_unordered_bulk_write_reports_errors_and_keeps_the_rest() -> None:
 async def test_beanie_initializes_on_it_and_each_database_is_its_own() -> None:
     one, two = MockDatabase("docstore"), MockDatabase("docstore")
     models_one, models_two = document_models(), document_models()
-    await init_beanie(database=one, document_models=models_one.all())
-    await init_beanie(database=two, document_models=models_two.all())
+    # The adapter stands in for PyMongo's AsyncDatabase (duck-typed, as Beanie uses it).
+    await init_beanie(database=one, document_models=models_one.all())  # type: ignore[arg-type]
+    await init_beanie(database=two, document_models=models_two.all())  # type: ignore[arg-type]
     await models_one.sessions.get_pymongo_collection().insert_one({"_id": "x"})
     assert await models_two.sessions.get_pymongo_collection().count_documents({}) == 0
     info = await models_one.sessions.get_pymongo_collection().index_information()
