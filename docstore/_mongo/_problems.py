@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from typing import Any, get_args
 
 from pymongo import ReturnDocument
@@ -87,7 +88,7 @@ class MongoProblemRepository(Repository[ProblemSpec]):
         offset: int = 0,
         cursor: str | None = None,
     ) -> Page[ProblemSpec]:
-        if sort_by not in ("created_at", "title"):
+        if type(sort_by) is not str or sort_by not in ("created_at", "title"):
             raise invalid(f"sort_by must be 'created_at' or 'title', not {sort_by!r}")
         return await self._page(
             self._filter(difficulty, tags, match, created_by),
@@ -117,9 +118,14 @@ class MongoProblemRepository(Repository[ProblemSpec]):
                 raise invalid(f"difficulty must be one of {sorted(_DIFFICULTIES)}, not {difficulty!r}")
             filter["difficulty"] = difficulty
         if tags is not None:
-            if isinstance(tags, str) or not all(type(tag) is str for tag in tags):
+            # A str, a dict (its keys) or a number must not pass as tags; a generator is
+            # read once, here, so the filter below does not get an exhausted one.
+            if isinstance(tags, str | bytes | Mapping) or not isinstance(tags, Iterable):
                 raise invalid("tags must be a list of strings")
-            if match not in ("any", "all"):
+            tags = list(tags)
+            if not all(type(tag) is str for tag in tags):
+                raise invalid("tags must be a list of strings")
+            if type(match) is not str or match not in ("any", "all"):
                 raise invalid(f"match must be 'any' or 'all', not {match!r}")
             if tags:
                 filter["tags"] = {"$in" if match == "any" else "$all": list(tags)}

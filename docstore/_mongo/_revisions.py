@@ -40,6 +40,8 @@ class MongoRevisionRepository(Repository[CodeRevision]):
     @translated
     async def save_revisions(self, revisions: Sequence[CodeRevision]) -> list[str]:
         """Save many revisions in one bulk write; their ids in the order given."""
+        if isinstance(revisions, str | bytes) or not isinstance(revisions, Sequence):
+            raise invalid(f"revisions must be a sequence of CodeRevision, not {type(revisions).__name__}")
         items = [self._prepared(revision) for revision in revisions]
         if not items:
             return []

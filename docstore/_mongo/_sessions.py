@@ -174,7 +174,8 @@ class MongoSessionRepository(Repository[Session]):
         offset: int = 0,
         cursor: str | None = None,
     ) -> Page[Session]:
-        if sort_by not in _SORT_KEYS:
+        # type() first: an unhashable sort_by would make the set lookup raise TypeError.
+        if type(sort_by) is not str or sort_by not in _SORT_KEYS:
             raise invalid(f"sort_by must be one of {sorted(_SORT_KEYS)}, not {sort_by!r}")
         return await self._page(
             self._filter(active, instructor_id),
