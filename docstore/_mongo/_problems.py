@@ -16,7 +16,7 @@ from .._models import Difficulty, ProblemSpec
 from .._page import Page
 from ._documents import PROBLEMS
 from ._driver_errors import translated
-from ._repository import Repository
+from ._repository import Repository, damaged
 
 __all__ = ["MongoProblemRepository"]
 
@@ -160,10 +160,11 @@ class MongoProblemRepository(Repository[ProblemSpec]):
         wanted = set(words)
         ranked: list[tuple[int, int, str, str, ProblemSpec]] = []
         for raw in raws:
-            in_title = len(wanted & _words(raw.get("title", "")))
-            in_description = len(wanted & _words(raw.get("description", "")))
+            # Validated first: a damaged title is STORAGE_ERROR naming it, not a TypeError here.
+            problem = from_document(ProblemSpec, raw)
+            in_title = len(wanted & _words(problem.title))
+            in_description = len(wanted & _words(problem.description))
             if in_title or in_description:  # $text also matches across diacritics; we do not
-                problem = from_document(ProblemSpec, raw)
                 ranked.append((-in_title, -in_description, problem.title, problem.id, problem))
         ranked.sort(key=lambda entry: entry[:4])
         return Page([entry[4] for entry in ranked[:limit]])
@@ -174,10 +175,14 @@ class MongoProblemRepository(Repository[ProblemSpec]):
         pipeline: list[dict[str, Any]] = [
             {"$match": self._scoped({"tags": {"$exists": True}})},
             {"$unwind": "$tags"},
-            {"$group": {"_id": "$tags", "count": {"$sum": 1}}},
+            # "problem": one carrier of the tag, to name it if the tag turns out damaged.
+            {"$group": {"_id": "$tags", "count": {"$sum": 1}, "problem": {"$first": "$_id"}}},
         ]
         # The tags index holds every tagged problem: walking it beats scanning the collection.
         index = "ns_tags" if self._namespace is not None else "tags"
         rows = await (await self._collection.aggregate(pipeline, hint=index)).to_list(None)
+        for row in rows:
+            if type(row["_id"]) is not str:  # written through Store.documents, never checked
+                raise damaged("ProblemSpec", row.get("problem"), f"tag {row['_id']!r} is not a string")
         rows.sort(key=lambda row: (-row["count"], row["_id"]))
         return {row["_id"]: row["count"] for row in rows}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ValidationError
 from pymongo.errors import DuplicateKeyError
 
 from .._errors import ErrorCode, PersistenceError
@@ -22,7 +23,7 @@ from .._page import Page
 from .._time import utc_now
 from ._documents import ACTIVE_JOIN_CODE, REVISIONS, SESSIONS
 from ._driver_errors import translated
-from ._repository import Repository
+from ._repository import Repository, damaged, stored_version
 
 __all__ = ["MongoSessionRepository", "session_document", "with_active_join_code", "without_derived_fields"]
 
@@ -105,7 +106,7 @@ class MongoSessionRepository(Repository[Session]):
             )
             if current is None:
                 raise PersistenceError(ErrorCode.NOT_FOUND, f"Session {session_id!r} not found")
-            version = current[METADATA]["version"]
+            version = stored_version(current, "Session")
             if expected_version is not None and version != expected_version:
                 raise PersistenceError(
                     ErrorCode.CONFLICT, f"Session {session_id!r} is at version {version}, not {expected_version}"
@@ -227,7 +228,12 @@ class MongoSessionRepository(Repository[Session]):
             what=f"student {student_id!r} not found in session {session_id!r}",
             projection={key: 1},
         )
-        return Student.model_validate(raw["students"][student_field(student_id)])
+        try:
+            return Student.model_validate(raw["students"][student_field(student_id)])
+        except (ValidationError, KeyError, TypeError) as exc:
+            # The caller's values were checked above: what failed is the stored student.
+            detail = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else type(exc).__name__
+            raise damaged("Session", session_id, f"student {student_id!r}: {detail}") from None
 
     @translated
     async def record_code(
