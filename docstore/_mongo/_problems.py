@@ -47,12 +47,15 @@ class MongoProblemRepository(Repository[ProblemSpec]):
             f"{METADATA}.created_at": metadata["created_at"],
             f"{METADATA}.created_by": metadata["created_by"],
         }
+        # The item's namespace is part of the match even through the unscoped root store:
+        # namespace_id is frozen, so a replacement never moves a problem elsewhere.
+        match = {"_id": item.id, "namespace_id": item.namespace_id}
         try:
             await self._collection.find_one_and_update(
-                self._scoped({"_id": item.id}), update, upsert=True, return_document=ReturnDocument.AFTER
+                self._scoped(match), update, upsert=True, return_document=ReturnDocument.AFTER
             )
         except DuplicateKeyError:
-            # Same id, other namespace: this view may not overwrite it.
+            # Same id, other namespace: this view (or this replacement) may not overwrite it.
             raise PersistenceError(ErrorCode.ALREADY_EXISTS, f"problem {item.id!r} already exists") from None
         return item.id
 

@@ -70,14 +70,19 @@ class MongoSessionRepository(Repository[Session]):
         try:
             await self._collection.insert_one(session_document(item))
         except DuplicateKeyError as exc:
-            raise self._duplicate(exc, item.id, item.join_code) from None
+            raise await self._duplicate(exc, item.id, item.join_code) from None
         return item.id
 
-    def _duplicate(self, exc: DuplicateKeyError, session_id: str, join_code: str | None) -> PersistenceError:
-        key_pattern = (exc.details or {}).get("keyPattern", {})
-        if ACTIVE_JOIN_CODE in key_pattern or (key_pattern == {} and "_id" not in str(exc)):
-            return PersistenceError(ErrorCode.ALREADY_EXISTS, f"an active session already uses join code {join_code!r}")
-        return PersistenceError(ErrorCode.ALREADY_EXISTS, f"session {session_id!r} already exists")
+    async def _duplicate(self, exc: DuplicateKeyError, session_id: str, join_code: str | None) -> PersistenceError:
+        key_pattern = (exc.details or {}).get("keyPattern")
+        if key_pattern:
+            id_taken = ACTIVE_JOIN_CODE not in key_pattern
+        else:
+            # mongomock names no key: look. (_id is unique across namespaces, so unscoped.)
+            id_taken = await self._collection.find_one({"_id": session_id}, {"_id": 1}) is not None
+        if id_taken:
+            return PersistenceError(ErrorCode.ALREADY_EXISTS, f"session {session_id!r} already exists")
+        return PersistenceError(ErrorCode.ALREADY_EXISTS, f"an active session already uses join code {join_code!r}")
 
     @translated
     async def get_session(self, session_id: str) -> Session | None:
@@ -122,7 +127,7 @@ class MongoSessionRepository(Repository[Session]):
             try:
                 return await self._update_one(session_id, update, expected_version=version)
             except DuplicateKeyError as exc:
-                raise self._duplicate(exc, session_id, join_code) from None
+                raise await self._duplicate(exc, session_id, join_code) from None
             except PersistenceError as exc:
                 if exc.code is not ErrorCode.CONFLICT or expected_version is not None:
                     raise
@@ -249,19 +254,31 @@ class MongoSessionRepository(Repository[Session]):
         revisions = self._state.collection(REVISIONS)
         now = revision.timestamp
 
-        async def record(session: Any) -> None:
-            await self._update_raw(
+        async def record(session: Any) -> CodeRevision:
+            raw = await self._update_raw(
                 session_id,
                 self._touch({f"{key}.code": code, f"{key}.last_update": now, "last_activity": now}),
                 condition={key: {"$exists": True}},
                 what=f"student {student_id!r} not found in session {session_id!r}",
-                projection={"_id": 1},
+                projection={"_id": 1, "namespace_id": 1},
                 session=session,
             )
-            await revisions.insert_one(to_document(revision), session=session)
+            # The revision lives where its session lives: through the unscoped root store
+            # it would otherwise land in the default namespace, out of the session's sight.
+            filed = self._in_namespace_of(raw, revision)
+            await revisions.insert_one(to_document(filed), session=session)
+            return filed
 
-        await self._state.run_atomically(record)
-        return revision
+        recorded, _ = await self._state.run_atomically(record)
+        return recorded
+
+    def _in_namespace_of(self, session: dict[str, Any], revision: CodeRevision) -> CodeRevision:
+        if self._namespace is not None:
+            return revision  # stamped with the view's namespace, the only one it can reach
+        namespace = session.get("namespace_id")
+        if type(namespace) is not str or not namespace:
+            raise damaged("Session", session.get("_id"), f"namespace_id is {namespace!r}")
+        return revision.model_copy(update={"namespace_id": namespace})
 
     def _prepared_revision(
         self, session_id: str, student_id: str, code: str, execution_result: ExecutionResult | None
