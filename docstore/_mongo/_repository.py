@@ -92,7 +92,7 @@ class Repository(Generic[T]):
         if not isinstance(item, self.model):
             raise invalid(f"expected a {self.model.__name__}, got {type(item).__name__}")
         # Re-validate: pydantic models accept wrong types on attribute assignment.
-        return self.model.model_validate(item.model_dump())
+        return self.model.model_validate(item.model_dump(warnings=False))
 
     # -- writes ----------------------------------------------------------------
     def _touch(self, set_fields: Mapping[str, Any]) -> dict[str, Any]:

@@ -212,7 +212,7 @@ class MongoSessionRepository(Repository[Session]):
         """Add or replace one student, in place: other students' concurrent writes are kept."""
         if not isinstance(student, Student):
             raise invalid(f"expected a Student, got {type(student).__name__}")
-        student = Student.model_validate(student.model_dump())
+        student = Student.model_validate(student.model_dump(warnings=False))
         key = _student_key(student.id)
         body = student.model_dump()
         check_document(body, f"student {student.id!r}")
@@ -285,8 +285,11 @@ class MongoSessionRepository(Repository[Session]):
     ) -> CodeRevision:
         if not isinstance(code, str):
             raise invalid("code must be a string")
-        if execution_result is not None and not isinstance(execution_result, ExecutionResult):
-            raise invalid(f"execution_result must be an ExecutionResult, not {type(execution_result).__name__}")
+        if execution_result is not None:
+            if not isinstance(execution_result, ExecutionResult):
+                raise invalid(f"execution_result must be an ExecutionResult, not {type(execution_result).__name__}")
+            # Re-validated: attribute assignment is not, and a bad value would be stored as is.
+            execution_result = ExecutionResult.model_validate(execution_result.model_dump(warnings=False))
         revision = CodeRevision(
             session_id=require_id(session_id, "session id"),
             student_id=require_id(student_id, "student id"),
