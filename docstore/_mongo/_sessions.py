@@ -165,8 +165,27 @@ class MongoSessionRepository(Repository[Session]):
 
     @translated
     async def end_session(self, session_id: str) -> Session:
-        """Mark the session inactive and set ``ended_at`` (its join code is free again)."""
-        return await self.update_session(session_id, {"active": False, "ended_at": utc_now()})
+        """Mark the session inactive and set ``ended_at`` (its join code is free again).
+
+        Idempotent: a session already ended is returned as it is, so a retry never
+        moves ``ended_at``. One conditional write, no compare-and-set: ending frees the
+        join code, so unlike ``update_session`` it needs no read of the other fields
+        and never conflicts with students posting meanwhile.
+        """
+        session_id = require_id(session_id)
+        update = self._touch({"active": False, "ended_at": utc_now()})
+        update["$unset"] = {ACTIVE_JOIN_CODE: ""}
+        try:
+            return await self._update_one(session_id, update, condition={"active": True})
+        except PersistenceError as exc:
+            if exc.code is not ErrorCode.NOT_FOUND:
+                raise
+        ended = await self._find_one({"_id": session_id})
+        if ended is None:
+            raise PersistenceError(ErrorCode.NOT_FOUND, f"Session {session_id!r} not found")
+        if ended.active:  # reactivated between the two calls: end it the long way
+            return await self.update_session(session_id, {"active": False, "ended_at": utc_now()})
+        return ended
 
     @translated
     async def list_all_sessions(

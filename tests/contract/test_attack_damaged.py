@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from docstore import ErrorCode, ProblemSpec, Session, Store, Student
+from docstore import ErrorCode, PersistenceError, ProblemSpec, Session, Store, Student
 
 from .helpers import expect_error
 
@@ -51,7 +51,6 @@ SESSION_WRITES: list[Any] = [
     pytest.param(lambda s, i: s.sessions.update_session(i, {"problem_text": "p"}, expected_version=1), id="versioned"),
     pytest.param(lambda s, i: s.sessions.update_session(i, {"active": False}), id="active"),
     pytest.param(lambda s, i: s.sessions.update_session(i, {"join_code": "other"}), id="join-code"),
-    pytest.param(lambda s, i: s.sessions.end_session(i), id="end"),
 ]
 
 
@@ -63,6 +62,19 @@ async def test_write_to_a_session_with_damaged_metadata_is_storage_error(
     session_id = await damaged_session(store, damage)
     error = await expect_error(ErrorCode.STORAGE_ERROR, write(store, session_id))
     assert session_id in error.message
+
+
+@pytest.mark.parametrize("damage", METADATA_DAMAGE)
+async def test_end_session_with_damaged_metadata_is_storage_error_or_ends_it(store: Store, damage: Patch) -> None:
+    # A plain write may heal the metadata ($inc sets a missing version to 1); what it
+    # may not do is crash, or answer as if the session were fine without ending it.
+    session_id = await damaged_session(store, damage)
+    try:
+        ended = await store.sessions.end_session(session_id)
+    except PersistenceError as error:
+        assert error.code is ErrorCode.STORAGE_ERROR and session_id in error.message, error
+    else:
+        assert not ended.active and ended.ended_at is not None and ended.metadata is not None
 
 
 @pytest.mark.parametrize("damage", METADATA_DAMAGE)
