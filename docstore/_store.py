@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -72,18 +73,42 @@ class _Shared:
         return self.backend
 
 
-class _Unopened:
-    """Stands in for every repository until the store is open: each call says why it cannot run."""
+class _Guarded:
+    """What a store hands out for a repository or its documents: each call checks the store first.
 
-    def __init__(self, shared: _Shared) -> None:
+    The check runs when the call runs, not when the object was fetched: one fetched
+    before ``initialize()`` reaches the backend once the store is open, and one held
+    past ``shutdown()`` refuses (STORAGE_ERROR) instead of running on a closed engine.
+    """
+
+    # Methods that return an async iterator rather than a coroutine.
+    _STREAMS = frozenset({"iter_documents"})
+
+    def __init__(self, shared: _Shared, resolve: Callable[[], Any], what: str) -> None:
         self._shared = shared
+        self._resolve = resolve  # the backend's object for this view; raises unless open
+        self._what = what
 
     def __getattr__(self, name: str) -> Any:
-        async def refuse(*_: Any, **__: Any) -> Any:
-            self._shared.open_backend()  # raises STORAGE_ERROR saying why
-            raise AssertionError("unreachable")
+        if name.startswith("_"):
+            raise AttributeError(name)
+        resolve, shared = self._resolve, self._shared
+        if name in self._STREAMS:
 
-        return refuse
+            async def stream(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+                async for item in getattr(resolve(), name)(*args, **kwargs):
+                    shared.open_backend()  # shut down mid-stream: stop, saying why
+                    yield item
+
+            return stream
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            return await getattr(resolve(), name)(*args, **kwargs)
+
+        return call
+
+    def __repr__(self) -> str:
+        return f"<{self._what} of a {self._shared.status} store>"
 
 
 class Store:
@@ -98,33 +123,41 @@ class Store:
         self._shared = _shared or _Shared(config)
         self.config = config
         self.scope = scope or Scope()
-        self._repositories: Repositories | None = None
+        # (backend, its repositories for this view): made on first use after opening.
+        self._repositories: tuple[StorageBackend, Repositories] | None = None
+        shared = self._shared
+        # Typed as the Protocols: a _Guarded forwards every call to the backend's object.
+        self._guards: tuple[Any, Any, Any, Any] = (
+            _Guarded(shared, lambda: self._open_repositories().sessions, "sessions"),
+            _Guarded(shared, lambda: self._open_repositories().problems, "problems"),
+            _Guarded(shared, lambda: self._open_repositories().revisions, "revisions"),
+            _Guarded(shared, lambda: shared.open_backend().documents, "documents"),
+        )
 
     @property
     def sessions(self) -> SessionRepository:
         """Sessions and their students."""
-        return self._repositories_now().sessions
+        sessions: SessionRepository = self._guards[0]
+        return sessions
 
     @property
     def problems(self) -> ProblemRepository:
         """The problem library."""
-        return self._repositories_now().problems
+        problems: ProblemRepository = self._guards[1]
+        return problems
 
     @property
     def revisions(self) -> RevisionRepository:
         """Code revisions."""
-        return self._repositories_now().revisions
+        revisions: RevisionRepository = self._guards[2]
+        return revisions
 
-    def _repositories_now(self) -> Repositories:
-        """The backend's repositories for this view, made on first use after opening."""
-        shared = self._shared
-        if shared.status != "open" or shared.backend is None:
-            self._repositories = None
-            unopened: Any = _Unopened(shared)  # every call on it raises STORAGE_ERROR saying why
-            return Repositories(unopened, unopened, unopened)
-        if self._repositories is None:
-            self._repositories = shared.backend.repositories(self.scope)
-        return self._repositories
+    def _open_repositories(self) -> Repositories:
+        """The backend's repositories for this view; STORAGE_ERROR unless the store is open."""
+        backend = self._shared.open_backend()
+        if self._repositories is None or self._repositories[0] is not backend:
+            self._repositories = (backend, backend.repositories(self.scope))
+        return self._repositories[1]
 
     @property
     def namespace(self) -> str | None:
@@ -163,7 +196,9 @@ class Store:
         """
         if self.namespace is not None:
             raise PersistenceError(ErrorCode.PERMISSION_DENIED, "a namespace view cannot reach whole collections")
-        return self._shared.open_backend().documents
+        self._shared.open_backend()  # STORAGE_ERROR now, saying why, rather than at the first call
+        documents: DocumentStore = self._guards[3]
+        return documents
 
     # -- lifecycle ---------------------------------------------------------------
     async def initialize(self) -> None:
