@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -73,6 +75,17 @@ class _Shared:
         return self.backend
 
 
+def _like(wrapper: Callable[..., Any], declared: Callable[..., Any]) -> Callable[..., Any]:
+    """``wrapper`` with the name, docstring and signature (without ``self``) of the Protocol method."""
+    functools.update_wrapper(wrapper, declared)
+    del wrapper.__wrapped__  # type: ignore[attr-defined]  # else inspect shows the unbound `self`
+    signature = inspect.signature(declared)
+    wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=list(signature.parameters.values())[1:]
+    )
+    return wrapper
+
+
 class _Guarded:
     """What a store hands out for a repository or its documents: each call checks the store first.
 
@@ -84,14 +97,16 @@ class _Guarded:
     # Methods that return an async iterator rather than a coroutine.
     _STREAMS = frozenset({"iter_documents"})
 
-    def __init__(self, shared: _Shared, resolve: Callable[[], Any], what: str) -> None:
+    def __init__(self, shared: _Shared, resolve: Callable[[], Any], protocol: type) -> None:
         self._shared = shared
         self._resolve = resolve  # the backend's object for this view; raises unless open
-        self._what = what
+        self._protocol = protocol  # the public surface: nothing else is forwarded
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
+        declared = getattr(self._protocol, name, None) if not name.startswith("_") else None
+        if declared is None:
+            # A misspelt method fails here, not as a coroutine that fails when awaited.
+            raise AttributeError(f"{self._protocol.__name__} has no method {name!r}")
         resolve, shared = self._resolve, self._shared
         if name in self._STREAMS:
 
@@ -100,15 +115,25 @@ class _Guarded:
                     shared.open_backend()  # shut down mid-stream: stop, saying why
                     yield item
 
-            return stream
+            return self._keep(name, _like(stream, declared))
 
         async def call(*args: Any, **kwargs: Any) -> Any:
             return await getattr(resolve(), name)(*args, **kwargs)
 
-        return call
+        # help() and IDEs show the Protocol's signature and docstring, not (*args, **kwargs).
+        return self._keep(name, _like(call, declared))
+
+    def _keep(self, name: str, method: Callable[..., Any]) -> Callable[..., Any]:
+        # Made once per name: later lookups find it in the instance and skip __getattr__.
+        # It stays valid: what it checks and reaches is decided when it is called.
+        self.__dict__[name] = method
+        return method
+
+    def __dir__(self) -> list[str]:
+        return sorted(name for name in dir(self._protocol) if not name.startswith("_"))
 
     def __repr__(self) -> str:
-        return f"<{self._what} of a {self._shared.status} store>"
+        return f"<{self._protocol.__name__} of a {self._shared.status} store>"
 
 
 class Store:
@@ -128,10 +153,10 @@ class Store:
         shared = self._shared
         # Typed as the Protocols: a _Guarded forwards every call to the backend's object.
         self._guards: tuple[Any, Any, Any, Any] = (
-            _Guarded(shared, lambda: self._open_repositories().sessions, "sessions"),
-            _Guarded(shared, lambda: self._open_repositories().problems, "problems"),
-            _Guarded(shared, lambda: self._open_repositories().revisions, "revisions"),
-            _Guarded(shared, lambda: shared.open_backend().documents, "documents"),
+            _Guarded(shared, lambda: self._open_repositories().sessions, SessionRepository),
+            _Guarded(shared, lambda: self._open_repositories().problems, ProblemRepository),
+            _Guarded(shared, lambda: self._open_repositories().revisions, RevisionRepository),
+            _Guarded(shared, lambda: shared.open_backend().documents, DocumentStore),
         )
 
     @property
