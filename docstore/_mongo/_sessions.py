@@ -104,7 +104,9 @@ class MongoSessionRepository(Repository[Session]):
         if "active" not in fields and "join_code" not in fields:
             return await self._update_one(session_id, self._touch(fields), expected_version=expected_version)
         # Whether the session holds its join code depends on both fields, so read the
-        # other one and write on condition that nothing changed in between.
+        # other one and write on condition that *those two* did not change in between.
+        # Not the version: every student post bumps it, and a busy class would make the
+        # instructor's join-code change lose every attempt (CONFLICT).
         for _ in range(_CAS_ATTEMPTS):
             current = await self._collection.find_one(
                 self._scoped({"_id": require_id(session_id)}), {"active": 1, "join_code": 1, METADATA: 1}
@@ -124,12 +126,16 @@ class MongoSessionRepository(Repository[Session]):
                 update["$unset"] = {ACTIVE_JOIN_CODE: ""}
             else:
                 update["$set"][ACTIVE_JOIN_CODE] = active_code
+            unchanged = {"active": current.get("active"), "join_code": current.get("join_code")}
             try:
-                return await self._update_one(session_id, update, expected_version=version)
+                return await self._update_one(
+                    session_id, update, expected_version=expected_version, condition=unchanged
+                )
             except DuplicateKeyError as exc:
                 raise await self._duplicate(exc, session_id, join_code) from None
             except PersistenceError as exc:
-                if exc.code is not ErrorCode.CONFLICT or expected_version is not None:
+                # NOT_FOUND: gone, or the two fields changed; the next read tells which.
+                if exc.code is not ErrorCode.NOT_FOUND:
                     raise
         raise PersistenceError(ErrorCode.CONFLICT, f"Session {session_id!r} kept changing; try again")
 
