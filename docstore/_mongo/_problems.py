@@ -159,7 +159,14 @@ class MongoProblemRepository(Repository[ProblemSpec]):
                     for field in ("title", "description")
                 ]
             }
-        raws = await self._collection.find(self._scoped(filter)).limit(_MAX_SEARCH_CANDIDATES).to_list(None)
+        # Title hits first, in a query of their own: ranking happens on at most the cap
+        # of candidates, and a title hit must not be cut off by description hits that
+        # happen to come first in storage order.
+        in_title_filter = {"$or": [{"title": {"$regex": rf"\b{re.escape(word)}\b", "$options": "i"}} for word in words]}
+        raws = await self._candidates({"$and": [filter, in_title_filter]})
+        if len(raws) < limit:
+            seen = {raw["_id"] for raw in raws}
+            raws += [raw for raw in await self._candidates(filter, extra=len(seen)) if raw["_id"] not in seen]
         wanted = set(words)
         ranked: list[tuple[int, int, str, str, ProblemSpec]] = []
         for raw in raws:
@@ -171,6 +178,12 @@ class MongoProblemRepository(Repository[ProblemSpec]):
                 ranked.append((-in_title, -in_description, problem.title, problem.id, problem))
         ranked.sort(key=lambda entry: entry[:4])
         return Page([entry[4] for entry in ranked[:limit]])
+
+    async def _candidates(self, filter: dict[str, Any], *, extra: int = 0) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = await (
+            self._collection.find(self._scoped(filter)).limit(_MAX_SEARCH_CANDIDATES + extra).to_list(None)
+        )
+        return found
 
     @translated
     async def tag_counts(self) -> dict[str, int]:
