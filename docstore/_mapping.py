@@ -201,7 +201,11 @@ def validate_updates(
             raise invalid(f"{model.__name__} has no field {key!r}")
         adapter = _field_adapter(model, key)
         try:
-            stored[key] = adapter.dump_python(adapter.validate_python(value))
+            # Twice: pydantic takes a model instance as valid without looking inside, and
+            # one changed by attribute assignment (or model_construct) may hold anything.
+            # Its plain dump is validated in full, so a bad value never reaches storage.
+            plain = adapter.dump_python(adapter.validate_python(value), warnings=False)
+            stored[key] = adapter.dump_python(adapter.validate_python(plain))
         except ValidationError as exc:
             raise invalid(f"{key}: {exc.errors()[0]['msg']}") from None
         except (RecursionError, OverflowError) as exc:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -72,18 +75,65 @@ class _Shared:
         return self.backend
 
 
-class _Unopened:
-    """Stands in for every repository until the store is open: each call says why it cannot run."""
+def _like(wrapper: Callable[..., Any], declared: Callable[..., Any]) -> Callable[..., Any]:
+    """``wrapper`` with the name, docstring and signature (without ``self``) of the Protocol method."""
+    functools.update_wrapper(wrapper, declared)
+    del wrapper.__wrapped__  # type: ignore[attr-defined]  # else inspect shows the unbound `self`
+    signature = inspect.signature(declared)
+    wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=list(signature.parameters.values())[1:]
+    )
+    return wrapper
 
-    def __init__(self, shared: _Shared) -> None:
+
+class _Guarded:
+    """What a store hands out for a repository or its documents: each call checks the store first.
+
+    The check runs when the call runs, not when the object was fetched: one fetched
+    before ``initialize()`` reaches the backend once the store is open, and one held
+    past ``shutdown()`` refuses (STORAGE_ERROR) instead of running on a closed engine.
+    """
+
+    # Methods that return an async iterator rather than a coroutine.
+    _STREAMS = frozenset({"iter_documents"})
+
+    def __init__(self, shared: _Shared, resolve: Callable[[], Any], protocol: type) -> None:
         self._shared = shared
+        self._resolve = resolve  # the backend's object for this view; raises unless open
+        self._protocol = protocol  # the public surface: nothing else is forwarded
 
     def __getattr__(self, name: str) -> Any:
-        async def refuse(*_: Any, **__: Any) -> Any:
-            self._shared.open_backend()  # raises STORAGE_ERROR saying why
-            raise AssertionError("unreachable")
+        declared = getattr(self._protocol, name, None) if not name.startswith("_") else None
+        if declared is None:
+            # A misspelt method fails here, not as a coroutine that fails when awaited.
+            raise AttributeError(f"{self._protocol.__name__} has no method {name!r}")
+        resolve, shared = self._resolve, self._shared
+        if name in self._STREAMS:
 
-        return refuse
+            async def stream(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+                async for item in getattr(resolve(), name)(*args, **kwargs):
+                    shared.open_backend()  # shut down mid-stream: stop, saying why
+                    yield item
+
+            return self._keep(name, _like(stream, declared))
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            return await getattr(resolve(), name)(*args, **kwargs)
+
+        # help() and IDEs show the Protocol's signature and docstring, not (*args, **kwargs).
+        return self._keep(name, _like(call, declared))
+
+    def _keep(self, name: str, method: Callable[..., Any]) -> Callable[..., Any]:
+        # Made once per name: later lookups find it in the instance and skip __getattr__.
+        # It stays valid: what it checks and reaches is decided when it is called.
+        self.__dict__[name] = method
+        return method
+
+    def __dir__(self) -> list[str]:
+        return sorted(name for name in dir(self._protocol) if not name.startswith("_"))
+
+    def __repr__(self) -> str:
+        return f"<{self._protocol.__name__} of a {self._shared.status} store>"
 
 
 class Store:
@@ -98,33 +148,41 @@ class Store:
         self._shared = _shared or _Shared(config)
         self.config = config
         self.scope = scope or Scope()
-        self._repositories: Repositories | None = None
+        # (backend, its repositories for this view): made on first use after opening.
+        self._repositories: tuple[StorageBackend, Repositories] | None = None
+        shared = self._shared
+        # Typed as the Protocols: a _Guarded forwards every call to the backend's object.
+        self._guards: tuple[Any, Any, Any, Any] = (
+            _Guarded(shared, lambda: self._open_repositories().sessions, SessionRepository),
+            _Guarded(shared, lambda: self._open_repositories().problems, ProblemRepository),
+            _Guarded(shared, lambda: self._open_repositories().revisions, RevisionRepository),
+            _Guarded(shared, lambda: shared.open_backend().documents, DocumentStore),
+        )
 
     @property
     def sessions(self) -> SessionRepository:
         """Sessions and their students."""
-        return self._repositories_now().sessions
+        sessions: SessionRepository = self._guards[0]
+        return sessions
 
     @property
     def problems(self) -> ProblemRepository:
         """The problem library."""
-        return self._repositories_now().problems
+        problems: ProblemRepository = self._guards[1]
+        return problems
 
     @property
     def revisions(self) -> RevisionRepository:
         """Code revisions."""
-        return self._repositories_now().revisions
+        revisions: RevisionRepository = self._guards[2]
+        return revisions
 
-    def _repositories_now(self) -> Repositories:
-        """The backend's repositories for this view, made on first use after opening."""
-        shared = self._shared
-        if shared.status != "open" or shared.backend is None:
-            self._repositories = None
-            unopened: Any = _Unopened(shared)  # every call on it raises STORAGE_ERROR saying why
-            return Repositories(unopened, unopened, unopened)
-        if self._repositories is None:
-            self._repositories = shared.backend.repositories(self.scope)
-        return self._repositories
+    def _open_repositories(self) -> Repositories:
+        """The backend's repositories for this view; STORAGE_ERROR unless the store is open."""
+        backend = self._shared.open_backend()
+        if self._repositories is None or self._repositories[0] is not backend:
+            self._repositories = (backend, backend.repositories(self.scope))
+        return self._repositories[1]
 
     @property
     def namespace(self) -> str | None:
@@ -163,7 +221,9 @@ class Store:
         """
         if self.namespace is not None:
             raise PersistenceError(ErrorCode.PERMISSION_DENIED, "a namespace view cannot reach whole collections")
-        return self._shared.open_backend().documents
+        self._shared.open_backend()  # STORAGE_ERROR now, saying why, rather than at the first call
+        documents: DocumentStore = self._guards[3]
+        return documents
 
     # -- lifecycle ---------------------------------------------------------------
     async def initialize(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from typing import Any, get_args
 
 from pymongo import ReturnDocument
@@ -15,7 +16,7 @@ from .._models import Difficulty, ProblemSpec
 from .._page import Page
 from ._documents import PROBLEMS
 from ._driver_errors import translated
-from ._repository import Repository
+from ._repository import Repository, damaged
 
 __all__ = ["MongoProblemRepository"]
 
@@ -46,12 +47,15 @@ class MongoProblemRepository(Repository[ProblemSpec]):
             f"{METADATA}.created_at": metadata["created_at"],
             f"{METADATA}.created_by": metadata["created_by"],
         }
+        # The item's namespace is part of the match even through the unscoped root store:
+        # namespace_id is frozen, so a replacement never moves a problem elsewhere.
+        match = {"_id": item.id, "namespace_id": item.namespace_id}
         try:
             await self._collection.find_one_and_update(
-                self._scoped({"_id": item.id}), update, upsert=True, return_document=ReturnDocument.AFTER
+                self._scoped(match), update, upsert=True, return_document=ReturnDocument.AFTER
             )
         except DuplicateKeyError:
-            # Same id, other namespace: this view may not overwrite it.
+            # Same id, other namespace: this view (or this replacement) may not overwrite it.
             raise PersistenceError(ErrorCode.ALREADY_EXISTS, f"problem {item.id!r} already exists") from None
         return item.id
 
@@ -87,7 +91,7 @@ class MongoProblemRepository(Repository[ProblemSpec]):
         offset: int = 0,
         cursor: str | None = None,
     ) -> Page[ProblemSpec]:
-        if sort_by not in ("created_at", "title"):
+        if type(sort_by) is not str or sort_by not in ("created_at", "title"):
             raise invalid(f"sort_by must be 'created_at' or 'title', not {sort_by!r}")
         return await self._page(
             self._filter(difficulty, tags, match, created_by),
@@ -117,9 +121,14 @@ class MongoProblemRepository(Repository[ProblemSpec]):
                 raise invalid(f"difficulty must be one of {sorted(_DIFFICULTIES)}, not {difficulty!r}")
             filter["difficulty"] = difficulty
         if tags is not None:
-            if isinstance(tags, str) or not all(type(tag) is str for tag in tags):
+            # A str, a dict (its keys) or a number must not pass as tags; a generator is
+            # read once, here, so the filter below does not get an exhausted one.
+            if isinstance(tags, str | bytes | Mapping) or not isinstance(tags, Iterable):
                 raise invalid("tags must be a list of strings")
-            if match not in ("any", "all"):
+            tags = list(tags)
+            if not all(type(tag) is str for tag in tags):
+                raise invalid("tags must be a list of strings")
+            if type(match) is not str or match not in ("any", "all"):
                 raise invalid(f"match must be 'any' or 'all', not {match!r}")
             if tags:
                 filter["tags"] = {"$in" if match == "any" else "$all": list(tags)}
@@ -150,17 +159,31 @@ class MongoProblemRepository(Repository[ProblemSpec]):
                     for field in ("title", "description")
                 ]
             }
-        raws = await self._collection.find(self._scoped(filter)).limit(_MAX_SEARCH_CANDIDATES).to_list(None)
+        # Title hits first, in a query of their own: ranking happens on at most the cap
+        # of candidates, and a title hit must not be cut off by description hits that
+        # happen to come first in storage order.
+        in_title_filter = {"$or": [{"title": {"$regex": rf"\b{re.escape(word)}\b", "$options": "i"}} for word in words]}
+        raws = await self._candidates({"$and": [filter, in_title_filter]})
+        if len(raws) < limit:
+            seen = {raw["_id"] for raw in raws}
+            raws += [raw for raw in await self._candidates(filter, extra=len(seen)) if raw["_id"] not in seen]
         wanted = set(words)
         ranked: list[tuple[int, int, str, str, ProblemSpec]] = []
         for raw in raws:
-            in_title = len(wanted & _words(raw.get("title", "")))
-            in_description = len(wanted & _words(raw.get("description", "")))
+            # Validated first: a damaged title is STORAGE_ERROR naming it, not a TypeError here.
+            problem = from_document(ProblemSpec, raw)
+            in_title = len(wanted & _words(problem.title))
+            in_description = len(wanted & _words(problem.description))
             if in_title or in_description:  # $text also matches across diacritics; we do not
-                problem = from_document(ProblemSpec, raw)
                 ranked.append((-in_title, -in_description, problem.title, problem.id, problem))
         ranked.sort(key=lambda entry: entry[:4])
         return Page([entry[4] for entry in ranked[:limit]])
+
+    async def _candidates(self, filter: dict[str, Any], *, extra: int = 0) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = await (
+            self._collection.find(self._scoped(filter)).limit(_MAX_SEARCH_CANDIDATES + extra).to_list(None)
+        )
+        return found
 
     @translated
     async def tag_counts(self) -> dict[str, int]:
@@ -168,10 +191,14 @@ class MongoProblemRepository(Repository[ProblemSpec]):
         pipeline: list[dict[str, Any]] = [
             {"$match": self._scoped({"tags": {"$exists": True}})},
             {"$unwind": "$tags"},
-            {"$group": {"_id": "$tags", "count": {"$sum": 1}}},
+            # "problem": one carrier of the tag, to name it if the tag turns out damaged.
+            {"$group": {"_id": "$tags", "count": {"$sum": 1}, "problem": {"$first": "$_id"}}},
         ]
         # The tags index holds every tagged problem: walking it beats scanning the collection.
         index = "ns_tags" if self._namespace is not None else "tags"
         rows = await (await self._collection.aggregate(pipeline, hint=index)).to_list(None)
+        for row in rows:
+            if type(row["_id"]) is not str:  # written through Store.documents, never checked
+                raise damaged("ProblemSpec", row.get("problem"), f"tag {row['_id']!r} is not a string")
         rows.sort(key=lambda row: (-row["count"], row["_id"]))
         return {row["_id"]: row["count"] for row in rows}

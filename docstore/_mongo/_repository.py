@@ -14,11 +14,29 @@ from .._models import StorageMetadata, StoredItem
 from .._page import Page, check_page_arguments, decode_cursor, encode_cursor
 from .._time import utc_now
 
-__all__ = ["Repository", "StoreState"]
+__all__ = ["Repository", "StoreState", "damaged", "stored_version"]
 
 T = TypeVar("T", bound=StoredItem)
 S = TypeVar("S", bound=StoredItem)
 R = TypeVar("R")
+
+
+def damaged(what: str, item_id: object, detail: str) -> PersistenceError:
+    """A stored document the code cannot work with: the store's problem (STORAGE_ERROR), named."""
+    return PersistenceError(ErrorCode.STORAGE_ERROR, f"stored {what} {item_id!r} is damaged: {detail}")
+
+
+def stored_version(raw: Mapping[str, Any], what: str) -> int:
+    """The version in a stored document's metadata; STORAGE_ERROR naming it when that is damaged.
+
+    Documents written through ``Store.documents`` are not checked against the domain
+    types, so the metadata may be missing or of the wrong shape.
+    """
+    metadata = raw.get(METADATA)
+    version = metadata.get("version") if isinstance(metadata, Mapping) else None
+    if type(version) is not int:
+        raise damaged(what, raw.get("_id"), f"{METADATA}.version is {version!r}")
+    return version
 
 
 class StoreState(Protocol):
@@ -74,7 +92,7 @@ class Repository(Generic[T]):
         if not isinstance(item, self.model):
             raise invalid(f"expected a {self.model.__name__}, got {type(item).__name__}")
         # Re-validate: pydantic models accept wrong types on attribute assignment.
-        return self.model.model_validate(item.model_dump())
+        return self.model.model_validate(item.model_dump(warnings=False))
 
     # -- writes ----------------------------------------------------------------
     def _touch(self, set_fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -119,20 +137,26 @@ class Repository(Generic[T]):
             if type(expected_version) is not int:
                 raise invalid("expected_version must be an int")
             filter[f"{METADATA}.version"] = expected_version
-        raw: dict[str, Any] | None = await self._collection.find_one_and_update(
-            filter, update, projection=projection, return_document=ReturnDocument.AFTER, session=session
-        )
+        try:
+            raw: dict[str, Any] | None = await self._collection.find_one_and_update(
+                filter, update, projection=projection, return_document=ReturnDocument.AFTER, session=session
+            )
+        except (TypeError, ValueError, KeyError) as exc:
+            # The arguments were checked before: the engine choked on the stored document
+            # (an update path through a list, say). MongoDB says so with a WriteError.
+            raise damaged(self.model.__name__, item_id, f"cannot apply the update: {exc}") from None
         if raw is not None:
             return raw
         current = await self._collection.find_one(self._scoped({"_id": item_id}), {METADATA: 1}, session=session)
         if current is None:
             raise PersistenceError(ErrorCode.NOT_FOUND, f"{self.model.__name__} {item_id!r} not found")
-        if expected_version is not None and current[METADATA]["version"] != expected_version:
-            raise PersistenceError(
-                ErrorCode.CONFLICT,
-                f"{self.model.__name__} {item_id!r} is at version {current[METADATA]['version']}, "
-                f"not {expected_version}",
-            )
+        if expected_version is not None:
+            version = stored_version(current, self.model.__name__)
+            if version != expected_version:
+                raise PersistenceError(
+                    ErrorCode.CONFLICT,
+                    f"{self.model.__name__} {item_id!r} is at version {version}, not {expected_version}",
+                )
         raise PersistenceError(ErrorCode.NOT_FOUND, what or f"{self.model.__name__} {item_id!r} not found")
 
     # -- reads -----------------------------------------------------------------

@@ -40,6 +40,8 @@ class MongoRevisionRepository(Repository[CodeRevision]):
     @translated
     async def save_revisions(self, revisions: Sequence[CodeRevision]) -> list[str]:
         """Save many revisions in one bulk write; their ids in the order given."""
+        if isinstance(revisions, str | bytes) or not isinstance(revisions, Sequence):
+            raise invalid(f"revisions must be a sequence of CodeRevision, not {type(revisions).__name__}")
         items = [self._prepared(revision) for revision in revisions]
         if not items:
             return []
@@ -117,7 +119,8 @@ class MongoRevisionRepository(Repository[CodeRevision]):
             {"$group": {"_id": "$student_id", "latest": {"$first": "$$ROOT"}}},
         ]
         rows = await (await self._collection.aggregate(pipeline)).to_list(None)
-        return {row["_id"]: from_document(CodeRevision, row["latest"]) for row in sorted(rows, key=_by_id)}
+        latest = [from_document(CodeRevision, row["latest"]) for row in sorted(rows, key=_by_id)]
+        return {revision.student_id: revision for revision in latest}
 
     @translated
     async def get_all_session_revisions(self, session_id: str) -> dict[str, list[CodeRevision]]:
@@ -126,7 +129,9 @@ class MongoRevisionRepository(Repository[CodeRevision]):
         found = self._collection.find(filter).sort([("student_id", ASCENDING), *_CHRONOLOGICAL])
         streams: dict[str, list[CodeRevision]] = {}
         async for raw in found:
-            streams.setdefault(raw["student_id"], []).append(from_document(CodeRevision, raw))
+            # Validated before it is keyed: a damaged student_id is STORAGE_ERROR naming the revision.
+            revision = from_document(CodeRevision, raw)
+            streams.setdefault(revision.student_id, []).append(revision)
         return streams
 
     @translated

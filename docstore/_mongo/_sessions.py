@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ValidationError
 from pymongo.errors import DuplicateKeyError
 
 from .._errors import ErrorCode, PersistenceError
@@ -22,7 +23,7 @@ from .._page import Page
 from .._time import utc_now
 from ._documents import ACTIVE_JOIN_CODE, REVISIONS, SESSIONS
 from ._driver_errors import translated
-from ._repository import Repository
+from ._repository import Repository, damaged, stored_version
 
 __all__ = ["MongoSessionRepository", "session_document", "with_active_join_code", "without_derived_fields"]
 
@@ -69,14 +70,19 @@ class MongoSessionRepository(Repository[Session]):
         try:
             await self._collection.insert_one(session_document(item))
         except DuplicateKeyError as exc:
-            raise self._duplicate(exc, item.id, item.join_code) from None
+            raise await self._duplicate(exc, item.id, item.join_code) from None
         return item.id
 
-    def _duplicate(self, exc: DuplicateKeyError, session_id: str, join_code: str | None) -> PersistenceError:
-        key_pattern = (exc.details or {}).get("keyPattern", {})
-        if ACTIVE_JOIN_CODE in key_pattern or (key_pattern == {} and "_id" not in str(exc)):
-            return PersistenceError(ErrorCode.ALREADY_EXISTS, f"an active session already uses join code {join_code!r}")
-        return PersistenceError(ErrorCode.ALREADY_EXISTS, f"session {session_id!r} already exists")
+    async def _duplicate(self, exc: DuplicateKeyError, session_id: str, join_code: str | None) -> PersistenceError:
+        key_pattern = (exc.details or {}).get("keyPattern")
+        if key_pattern:
+            id_taken = ACTIVE_JOIN_CODE not in key_pattern
+        else:
+            # mongomock names no key: look. (_id is unique across namespaces, so unscoped.)
+            id_taken = await self._collection.find_one({"_id": session_id}, {"_id": 1}) is not None
+        if id_taken:
+            return PersistenceError(ErrorCode.ALREADY_EXISTS, f"session {session_id!r} already exists")
+        return PersistenceError(ErrorCode.ALREADY_EXISTS, f"an active session already uses join code {join_code!r}")
 
     @translated
     async def get_session(self, session_id: str) -> Session | None:
@@ -98,14 +104,16 @@ class MongoSessionRepository(Repository[Session]):
         if "active" not in fields and "join_code" not in fields:
             return await self._update_one(session_id, self._touch(fields), expected_version=expected_version)
         # Whether the session holds its join code depends on both fields, so read the
-        # other one and write on condition that nothing changed in between.
+        # other one and write on condition that *those two* did not change in between.
+        # Not the version: every student post bumps it, and a busy class would make the
+        # instructor's join-code change lose every attempt (CONFLICT).
         for _ in range(_CAS_ATTEMPTS):
             current = await self._collection.find_one(
                 self._scoped({"_id": require_id(session_id)}), {"active": 1, "join_code": 1, METADATA: 1}
             )
             if current is None:
                 raise PersistenceError(ErrorCode.NOT_FOUND, f"Session {session_id!r} not found")
-            version = current[METADATA]["version"]
+            version = stored_version(current, "Session")
             if expected_version is not None and version != expected_version:
                 raise PersistenceError(
                     ErrorCode.CONFLICT, f"Session {session_id!r} is at version {version}, not {expected_version}"
@@ -118,12 +126,16 @@ class MongoSessionRepository(Repository[Session]):
                 update["$unset"] = {ACTIVE_JOIN_CODE: ""}
             else:
                 update["$set"][ACTIVE_JOIN_CODE] = active_code
+            unchanged = {"active": current.get("active"), "join_code": current.get("join_code")}
             try:
-                return await self._update_one(session_id, update, expected_version=version)
+                return await self._update_one(
+                    session_id, update, expected_version=expected_version, condition=unchanged
+                )
             except DuplicateKeyError as exc:
-                raise self._duplicate(exc, session_id, join_code) from None
+                raise await self._duplicate(exc, session_id, join_code) from None
             except PersistenceError as exc:
-                if exc.code is not ErrorCode.CONFLICT or expected_version is not None:
+                # NOT_FOUND: gone, or the two fields changed; the next read tells which.
+                if exc.code is not ErrorCode.NOT_FOUND:
                     raise
         raise PersistenceError(ErrorCode.CONFLICT, f"Session {session_id!r} kept changing; try again")
 
@@ -159,8 +171,27 @@ class MongoSessionRepository(Repository[Session]):
 
     @translated
     async def end_session(self, session_id: str) -> Session:
-        """Mark the session inactive and set ``ended_at`` (its join code is free again)."""
-        return await self.update_session(session_id, {"active": False, "ended_at": utc_now()})
+        """Mark the session inactive and set ``ended_at`` (its join code is free again).
+
+        Idempotent: a session already ended is returned as it is, so a retry never
+        moves ``ended_at``. One conditional write, no compare-and-set: ending frees the
+        join code, so unlike ``update_session`` it needs no read of the other fields
+        and never conflicts with students posting meanwhile.
+        """
+        session_id = require_id(session_id)
+        update = self._touch({"active": False, "ended_at": utc_now()})
+        update["$unset"] = {ACTIVE_JOIN_CODE: ""}
+        try:
+            return await self._update_one(session_id, update, condition={"active": True})
+        except PersistenceError as exc:
+            if exc.code is not ErrorCode.NOT_FOUND:
+                raise
+        ended = await self._find_one({"_id": session_id})
+        if ended is None:
+            raise PersistenceError(ErrorCode.NOT_FOUND, f"Session {session_id!r} not found")
+        if ended.active:  # reactivated between the two calls: end it the long way
+            return await self.update_session(session_id, {"active": False, "ended_at": utc_now()})
+        return ended
 
     @translated
     async def list_all_sessions(
@@ -174,7 +205,8 @@ class MongoSessionRepository(Repository[Session]):
         offset: int = 0,
         cursor: str | None = None,
     ) -> Page[Session]:
-        if sort_by not in _SORT_KEYS:
+        # type() first: an unhashable sort_by would make the set lookup raise TypeError.
+        if type(sort_by) is not str or sort_by not in _SORT_KEYS:
             raise invalid(f"sort_by must be one of {sorted(_SORT_KEYS)}, not {sort_by!r}")
         return await self._page(
             self._filter(active, instructor_id),
@@ -205,7 +237,7 @@ class MongoSessionRepository(Repository[Session]):
         """Add or replace one student, in place: other students' concurrent writes are kept."""
         if not isinstance(student, Student):
             raise invalid(f"expected a Student, got {type(student).__name__}")
-        student = Student.model_validate(student.model_dump())
+        student = Student.model_validate(student.model_dump(warnings=False))
         key = _student_key(student.id)
         body = student.model_dump()
         check_document(body, f"student {student.id!r}")
@@ -226,7 +258,12 @@ class MongoSessionRepository(Repository[Session]):
             what=f"student {student_id!r} not found in session {session_id!r}",
             projection={key: 1},
         )
-        return Student.model_validate(raw["students"][student_field(student_id)])
+        try:
+            return Student.model_validate(raw["students"][student_field(student_id)])
+        except (ValidationError, KeyError, TypeError) as exc:
+            # The caller's values were checked above: what failed is the stored student.
+            detail = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else type(exc).__name__
+            raise damaged("Session", session_id, f"student {student_id!r}: {detail}") from None
 
     @translated
     async def record_code(
@@ -242,27 +279,42 @@ class MongoSessionRepository(Repository[Session]):
         revisions = self._state.collection(REVISIONS)
         now = revision.timestamp
 
-        async def record(session: Any) -> None:
-            await self._update_raw(
+        async def record(session: Any) -> CodeRevision:
+            raw = await self._update_raw(
                 session_id,
                 self._touch({f"{key}.code": code, f"{key}.last_update": now, "last_activity": now}),
                 condition={key: {"$exists": True}},
                 what=f"student {student_id!r} not found in session {session_id!r}",
-                projection={"_id": 1},
+                projection={"_id": 1, "namespace_id": 1},
                 session=session,
             )
-            await revisions.insert_one(to_document(revision), session=session)
+            # The revision lives where its session lives: through the unscoped root store
+            # it would otherwise land in the default namespace, out of the session's sight.
+            filed = self._in_namespace_of(raw, revision)
+            await revisions.insert_one(to_document(filed), session=session)
+            return filed
 
-        await self._state.run_atomically(record)
-        return revision
+        recorded, _ = await self._state.run_atomically(record)
+        return recorded
+
+    def _in_namespace_of(self, session: dict[str, Any], revision: CodeRevision) -> CodeRevision:
+        if self._namespace is not None:
+            return revision  # stamped with the view's namespace, the only one it can reach
+        namespace = session.get("namespace_id")
+        if type(namespace) is not str or not namespace:
+            raise damaged("Session", session.get("_id"), f"namespace_id is {namespace!r}")
+        return revision.model_copy(update={"namespace_id": namespace})
 
     def _prepared_revision(
         self, session_id: str, student_id: str, code: str, execution_result: ExecutionResult | None
     ) -> CodeRevision:
         if not isinstance(code, str):
             raise invalid("code must be a string")
-        if execution_result is not None and not isinstance(execution_result, ExecutionResult):
-            raise invalid(f"execution_result must be an ExecutionResult, not {type(execution_result).__name__}")
+        if execution_result is not None:
+            if not isinstance(execution_result, ExecutionResult):
+                raise invalid(f"execution_result must be an ExecutionResult, not {type(execution_result).__name__}")
+            # Re-validated: attribute assignment is not, and a bad value would be stored as is.
+            execution_result = ExecutionResult.model_validate(execution_result.model_dump(warnings=False))
         revision = CodeRevision(
             session_id=require_id(session_id, "session id"),
             student_id=require_id(student_id, "student id"),
