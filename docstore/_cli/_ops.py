@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
 
 import click
 from rich.table import Table
@@ -60,15 +61,38 @@ async def _health(url: str | None) -> int:
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
+@runtime_checkable
+class IndexAdministration(Protocol):
+    """What a backend's document store offers when it keeps indexes of its own (MongoDB)."""
+
+    async def upgrade_indexes(self, *, drop_unknown: bool = False) -> list[Any]: ...
+
+    async def shard_collections(self) -> list[str]: ...
+
+
 @main.command()
 @url_option
-def init(url: str | None) -> None:
-    """Create or update the indexes (safe to run again)."""
-    run(_init(url))
+@click.option("--drop-unknown", is_flag=True, help="Also drop indexes that docstore no longer declares.")
+@click.option("--shard", is_flag=True, help="Shard the collections that have a shard key (on a mongos).")
+def init(url: str | None, drop_unknown: bool, shard: bool) -> None:
+    """Create missing indexes and rebuild changed ones (safe to run again); print what was done."""
+    run(_init(url, drop_unknown=drop_unknown, shard=shard))
 
 
-async def _init(url: str | None) -> int:
-    async with open_from_url(url) as store:  # initializing a store is what creates the indexes
+async def _init(url: str | None, *, drop_unknown: bool, shard: bool) -> int:
+    async with open_from_url(url) as store:  # initializing a store creates the missing indexes
+        documents = store.documents
+        if isinstance(documents, IndexAdministration):
+            changes = await documents.upgrade_indexes(drop_unknown=drop_unknown)
+            for change in changes:
+                console.print(change.describe(), highlight=False)
+            if not any(change.pending for change in changes):
+                console.print("indexes: up to date", highlight=False)
+            if shard:
+                for line in await documents.shard_collections():
+                    console.print(line, highlight=False)
+        elif shard:
+            raise Failure(f"--shard needs a MongoDB store, not {store.engine_name}")
         collections = await store.stats()
     for name, info in collections.items():
         console.print(f"{name}: {len(info.indexes)} indexes ({', '.join(info.indexes)})", highlight=False)

@@ -51,8 +51,14 @@ class MongoProblemRepository(Repository[ProblemSpec]):
                 self._scoped({"_id": item.id}), update, upsert=True, return_document=ReturnDocument.AFTER
             )
         except DuplicateKeyError:
-            # Same id, other namespace: this view may not overwrite it.
-            raise PersistenceError(ErrorCode.ALREADY_EXISTS, f"problem {item.id!r} already exists") from None
+            # Either another save of this id in this view won the race to insert it (then
+            # this save replaces that one, as it would have a moment later), or the id
+            # belongs to another namespace, which this view may not overwrite.
+            replaced = await self._collection.find_one_and_update(
+                self._scoped({"_id": item.id}), update, projection={"_id": 1}
+            )
+            if replaced is None:
+                raise PersistenceError(ErrorCode.ALREADY_EXISTS, f"problem {item.id!r} already exists") from None
         return item.id
 
     @translated
@@ -150,7 +156,12 @@ class MongoProblemRepository(Repository[ProblemSpec]):
                     for field in ("title", "description")
                 ]
             }
-        raws = await self._collection.find(self._scoped(filter)).limit(_MAX_SEARCH_CANDIDATES).to_list(None)
+        found = self._collection.find(self._scoped(filter))
+        if self._state.supports_text_search:
+            # Best matches first (a title word weighs ten description words), so the cap
+            # keeps the title hits of a broad query instead of any 2,000 candidates.
+            found = found.sort([("score", {"$meta": "textScore"})])
+        raws = await found.limit(_MAX_SEARCH_CANDIDATES).to_list(None)
         wanted = set(words)
         ranked: list[tuple[int, int, str, str, ProblemSpec]] = []
         for raw in raws:
@@ -171,7 +182,7 @@ class MongoProblemRepository(Repository[ProblemSpec]):
             {"$group": {"_id": "$tags", "count": {"$sum": 1}}},
         ]
         # The tags index holds every tagged problem: walking it beats scanning the collection.
-        index = "ns_tags" if self._namespace is not None else "tags"
+        index = "ns_tags_by_created_at" if self._namespace is not None else "tags_by_created_at"
         rows = await (await self._collection.aggregate(pipeline, hint=index)).to_list(None)
         rows.sort(key=lambda row: (-row["count"], row["_id"]))
         return {row["_id"]: row["count"] for row in rows}

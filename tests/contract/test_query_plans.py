@@ -101,46 +101,91 @@ def test_the_plan_walker_finds_collection_scans() -> None:
     assert collection_scans(indexed) == []
 
 
-async def exercise(store: Store) -> None:
-    """Every read and conditional write of the three repositories."""
+async def exercise(store: Store, *, thorough: bool = False) -> None:
+    """Every read and conditional write of the three repositories.
+
+    ``thorough``: every combination of listing filters, sort keys and orders, with a
+    second page by cursor (what ``tests/unit/test_indexes.py`` checks without a server).
+    """
     when = datetime(2026, 1, 6, tzinfo=UTC)
-    session_id = await store.sessions.create_session(Session(join_code="PLAN01", students={"s": Student(id="s")}))
+    session_id = await store.sessions.create_session(
+        Session(join_code="PLAN01", instructor_id="t", students={"s": Student(id="s")})
+    )
+    await store.sessions.create_session(Session(join_code="PLAN02", instructor_id="t", active=False))
     problem_id = await store.problems.save_problem(ProblemSpec(title="Loops", tags=["loops"], difficulty="beginner"))
+    await store.problems.save_problem(ProblemSpec(title="Lists", tags=["loops", "lists"], difficulty="beginner"))
     await store.revisions.save_revisions(
         [CodeRevision(session_id=session_id, student_id="s", code=str(i), timestamp=when) for i in range(3)]
     )
+    await store.revisions.save_revision(CodeRevision(session_id=session_id, student_id="u", code="u", timestamp=when))
     await store.sessions.get_session(session_id)
     await store.sessions.get_session_by_join_code("plan01")
     await store.sessions.update_session(session_id, {"problem_text": "x"})
     await store.sessions.update_session(session_id, {"active": True})
     await store.sessions.upsert_student(session_id, Student(id="t"))
     await store.sessions.update_student_code(session_id, "s", "y")
-    await store.sessions.list_active_sessions()
-    for sort_by in ("created_at", "last_activity", "join_code"):
-        page = await store.sessions.list_all_sessions(sort_by=sort_by, limit=1)  # type: ignore[arg-type]
-        if page.next_cursor:
-            await store.sessions.list_all_sessions(sort_by=sort_by, limit=1, cursor=page.next_cursor)  # type: ignore[arg-type]
-    await store.sessions.list_all_sessions(active=True, instructor_id="t")
-    await store.sessions.count_sessions(active=True)
+    await store.sessions.record_code(session_id, "s", "z")
+    await store.sessions.list_active_sessions(limit=1)
+    session_filters: list[dict[str, Any]] = [{}, {"active": True}, {"instructor_id": "t"}]
+    if thorough:
+        session_filters += [{"active": False}, {"active": True, "instructor_id": "t"}]
+    orders = ("desc", "asc") if thorough else ("desc",)
+    for filters in session_filters:
+        for sort_by in ("created_at", "last_activity", "join_code"):
+            for order in orders:
+                page = await store.sessions.list_all_sessions(**filters, sort_by=sort_by, sort_order=order, limit=1)  # type: ignore[arg-type]
+                if page.next_cursor:
+                    await store.sessions.list_all_sessions(
+                        **filters,
+                        sort_by=sort_by,  # type: ignore[arg-type]
+                        sort_order=order,  # type: ignore[arg-type]
+                        limit=1,
+                        cursor=page.next_cursor,
+                    )
+        await store.sessions.count_sessions(**filters)
     await store.problems.get_problem(problem_id)
     await store.problems.update_problem(problem_id, {"title": "Loops 2"})
-    for filters in (
+    problem_filters: list[dict[str, Any]] = [
         {},
         {"difficulty": "beginner"},
         {"tags": ["loops"]},
         {"tags": ["loops"], "match": "all"},
         {"created_by": "x"},
-    ):
-        await store.problems.list_problems(**filters)  # type: ignore[arg-type]
-        await store.problems.count_problems(**filters)  # type: ignore[arg-type]
+    ]
+    if thorough:
+        problem_filters += [
+            {"tags": ["loops", "lists"]},
+            {"tags": ["loops", "lists"], "match": "all"},
+            {"difficulty": "beginner", "tags": ["loops"]},
+            {"difficulty": "beginner", "created_by": "x"},
+            {"difficulty": "beginner", "tags": ["loops"], "created_by": "x"},
+        ]
+    for filters in problem_filters:
+        for sort_by in ("created_at", "title") if thorough else ("created_at",):
+            for order in orders:
+                page = await store.problems.list_problems(**filters, sort_by=sort_by, sort_order=order, limit=1)  # type: ignore[arg-type]
+                if page.next_cursor:
+                    await store.problems.list_problems(
+                        **filters,
+                        sort_by=sort_by,  # type: ignore[arg-type]
+                        sort_order=order,  # type: ignore[arg-type]
+                        limit=1,
+                        cursor=page.next_cursor,
+                    )
+        await store.problems.count_problems(**filters)
     await store.problems.list_problems(sort_by="title", limit=1)
     await store.problems.search_problems("loops")
     await store.problems.tag_counts()
-    await store.revisions.get_revisions(session_id, "s", after=when)
+    page = await store.revisions.get_revisions(session_id, "s", after=when, limit=1)
+    await store.revisions.get_revisions(session_id, "s", limit=1)
+    first = await store.revisions.get_revisions(session_id, "s", limit=1)
+    if first.next_cursor:
+        await store.revisions.get_revisions(session_id, "s", limit=1, cursor=first.next_cursor)
     await store.revisions.get_latest_revision(session_id, "s")
     await store.revisions.get_latest_revisions(session_id)
     await store.revisions.get_all_session_revisions(session_id)
     await store.revisions.count_revisions(session_id, "s")
+    await store.revisions.count_revisions(session_id)
     await store.revisions.delete_revisions(session_id, "nobody")
     await store.sessions.delete_session(session_id)
     await store.problems.delete_problem(problem_id)
