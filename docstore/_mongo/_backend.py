@@ -140,7 +140,7 @@ class MongoBackend:
         Safe to run again: a collection already sharded on the same key is left as it is.
         """
         try:
-            hello = await self.database.command("hello")
+            hello = await self.database.command("hello") if self.name == "mongodb" else {}
             if hello.get("msg") != "isdbgrid":
                 raise PersistenceError(
                     ErrorCode.INVALID_DATA, "--shard needs a sharded cluster: connect to a mongos, not a replica set"
