@@ -13,7 +13,7 @@ import contextlib
 from typing import Any, TypeVar
 
 from beanie import init_beanie
-from pymongo.errors import ConfigurationError
+from pymongo.errors import ConfigurationError, OperationFailure
 
 from .._config import StorageConfig, mask_secrets
 from .._errors import ErrorCode, PersistenceError
@@ -73,7 +73,7 @@ class MongoBackend:
             self._collections = {model.get_collection_name(): model.get_pymongo_collection() for model in models.all()}
             # Only what cannot break a running service: missing indexes are made; a changed
             # or renamed one waits for `docstore init` and `health()` says so.
-            await self._apply([change for change in await self.index_plan() if change.safe_at_startup])
+            await self._apply([change for change in await self.index_plan() if change.safe_at_startup], at_startup=True)
             await self._engine.load()
         except asyncio.CancelledError:
             raise
@@ -126,13 +126,20 @@ class MongoBackend:
             raise translate_error(exc) from None
         return plan
 
-    async def _apply(self, plan: list[IndexChange]) -> None:
+    async def _apply(self, plan: list[IndexChange], *, at_startup: bool = False) -> None:
         for change in plan:
             collection = self.collection(change.collection)
             if change.action in ("drop", "replace", "rebuild"):
                 await collection.drop_index(change.name)
             if change.action in ("create", "rebuild") and change.spec is not None:
-                await collection.create_indexes([change.spec.model()])
+                try:
+                    await collection.create_indexes([change.spec.model()])
+                except OperationFailure:
+                    # At startup an index the server refuses (an equivalent one under
+                    # another name, duplicates under a new unique key) must not stop the
+                    # service: health() still lists it, and `docstore init` says why.
+                    if not at_startup:
+                        raise
 
     async def shard_collections(self) -> list[str]:
         """Shard the collections that have a shard key (``SHARD_KEYS``); needs a mongos.

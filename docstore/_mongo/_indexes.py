@@ -30,6 +30,7 @@ __all__ = [
     "PROBLEM_INDEXES",
     "REVISIONS",
     "REVISION_INDEXES",
+    "SCATTER_GATHER",
     "SESSIONS",
     "SESSION_INDEXES",
     "SHARD_KEYS",
@@ -40,6 +41,7 @@ __all__ = [
     "serves",
     "serving_index",
     "shape_of",
+    "targets_one_shard",
 ]
 
 SESSIONS = "sessions"
@@ -214,6 +216,19 @@ DECLARED: dict[str, list[IndexSpec]] = {
 SHARD_KEYS: dict[str, tuple[tuple[str, Direction], ...]] = {
     REVISIONS: (("session_id", ASCENDING), ("student_id", ASCENDING)),
 }
+
+
+# Repository queries on a sharded collection that do not name the start of its shard
+# key: mongos sends them to every shard (README lists them).
+SCATTER_GATHER: dict[str, tuple[str, ...]] = {
+    REVISIONS: ("get_revision(revision_id): one revision by its id alone",),
+}
+
+
+def targets_one_shard(shape: QueryShape) -> bool:
+    """Whether mongos can route ``shape`` by the shard key (always, when unsharded)."""
+    key = SHARD_KEYS.get(shape.collection)
+    return key is None or key[0][0] in shape.equality
 
 
 # -- the upgrade planner ---------------------------------------------------------------

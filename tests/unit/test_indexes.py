@@ -19,12 +19,14 @@ from docstore._mongo import _mongomock_adapter
 from docstore._mongo._indexes import (
     DECLARED,
     REVISION_INDEXES,
+    SCATTER_GATHER,
     SHARD_KEYS,
     IndexSpec,
     QueryShape,
     serves,
     serving_index,
     shape_of,
+    targets_one_shard,
 )
 
 from ..contract.test_query_plans import exercise
@@ -103,6 +105,11 @@ async def test_every_recorded_query_shape_has_a_serving_index(recorder: ShapeRec
     assert len(shapes) > 100, "the exercise recorded too few queries"
     unserved = sorted({str(shape) for shape in shapes if serving_index(shape) is None})
     assert not unserved, "\n".join(unserved)
+    # On a sharded collection every query names the shard key, but the one README lists
+    # as scatter-gather (a revision by its id alone).
+    scattered = {str(shape) for shape in shapes if not targets_one_shard(shape)}
+    assert scattered and all(shape.startswith("revisions: {_id") for shape in scattered), scattered
+    assert len(SCATTER_GATHER["revisions"]) == 1 and "get_revision" in SCATTER_GATHER["revisions"][0]
 
 
 def test_the_coverage_rule_can_fail() -> None:
