@@ -11,6 +11,7 @@ against the declared indexes.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import os
 import uuid
@@ -291,3 +292,19 @@ async def test_a_replica_set_runs_the_transaction_path() -> None:
         deletion = await store.sessions.delete_session(session_id)
         assert deletion.transactional and deletion.revisions_deleted == 1
         await engine_database.client.drop_database(database)
+
+
+async def test_a_broad_search_keeps_its_title_hits() -> None:
+    """More $text candidates than the cap: the best scored (title hits) are the ones kept."""
+    skip_without_mongodb()
+    url = os.environ[MONGODB_URL_VARIABLE]
+    database = f"docstore_search_{uuid.uuid4().hex[:8]}"
+    async with open_store(url, database=database) as store:
+        problems = [ProblemSpec(title=f"Exercise {i}", description="practise loops") for i in range(2100)]
+        problems.append(ProblemSpec(title="Loops", description="the title says it"))
+        for start in range(0, len(problems), 100):
+            await asyncio.gather(*(store.problems.save_problem(problem) for problem in problems[start : start + 100]))
+        found = await store.problems.search_problems("loops", limit=1)
+        engine_database = store._shared.backend.database  # type: ignore[union-attr]  # the Mongo backend
+        await engine_database.client.drop_database(database)
+    assert [problem.title for problem in found] == ["Loops"]
