@@ -185,3 +185,54 @@ async def test_shard_needs_a_mongos(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(PersistenceError) as caught:
         await _ops._init(None, drop_unknown=False, shard=True)  # the memory engine has no shards
     assert caught.value.code is ErrorCode.INVALID_DATA and "mongos" in caught.value.message
+
+
+# The previous release's indexes (Beanie sent them at each start), as they were declared.
+PREVIOUS_RELEASE = {
+    "sessions": [
+        ("ns_active_created", [("namespace_id", 1), ("active", 1), ("created_at", -1), ("_id", -1)]),
+        ("ns_active_last_activity", [("namespace_id", 1), ("active", 1), ("last_activity", -1)]),
+        ("ns_instructor_created", [("namespace_id", 1), ("instructor_id", 1), ("created_at", -1)]),
+        ("created", [("created_at", -1), ("_id", -1)]),
+        ("last_activity", [("last_activity", -1), ("_id", -1)]),
+        ("join_code", [("join_code", 1), ("_id", 1)]),
+    ],
+    "problems": [
+        ("ns_created", [("namespace_id", 1), ("created_at", -1), ("_id", -1)]),
+        ("ns_title", [("namespace_id", 1), ("title", 1), ("_id", 1)]),
+        ("ns_tags", [("namespace_id", 1), ("tags", 1)]),
+        ("created", [("created_at", -1), ("_id", -1)]),
+        ("title", [("title", 1), ("_id", 1)]),
+        ("tags", [("tags", 1)]),
+    ],
+    "revisions": [
+        ("session_student_timestamp", [("session_id", 1), ("student_id", 1), ("timestamp", 1), ("_id", 1)]),
+        ("ns_session", [("namespace_id", 1), ("session_id", 1)]),
+    ],
+}
+
+
+async def test_a_database_of_the_previous_release_opens_and_upgrades() -> None:
+    store = open_store("memory://")
+    await store.initialize()
+    backend: Any = store._shared.backend
+    try:
+        for collection, indexes in PREVIOUS_RELEASE.items():
+            target = backend.collection(collection)
+            for name in set(await target.index_information()) - {"_id_", "active_join_code_unique"}:
+                await target.drop_index(name)
+            await target.create_indexes([IndexModel(keys, name=name) for name, keys in indexes])
+        await backend.initialize()  # the new release's first start: no conflict, missing ones made
+        status = (await store.health()).details["indexes"]
+        assert "problems.created: replace" in status and "sessions.ns_active_created: replace" in status
+        steps = await store.documents.upgrade_indexes(drop_unknown=True)  # type: ignore[attr-defined]
+        assert {name for action, name in actions(steps) if action == "replace"} == {
+            "ns_active_created",
+            "created",
+            "title",
+            "ns_created",
+            "ns_title",
+        }
+        assert (await store.health()).details["indexes"] == "up to date"
+    finally:
+        await store.shutdown()
