@@ -106,8 +106,11 @@ class IndexSpec:
         return changes
 
     def same_keys(self, existing: Mapping[str, Any]) -> bool:
+        """Whether MongoDB would refuse this index next to ``existing`` (same keys; any two text indexes)."""
         stored = [(name, _direction(direction)) for name, direction in existing.get("key", [])]
-        return not self.is_text and stored == [(name, _direction(direction)) for name, direction in self.keys]
+        if self.is_text:
+            return any(name == "_fts" for name, _ in stored)  # one text index per collection
+        return stored == [(name, _direction(direction)) for name, direction in self.keys]
 
 
 def _direction(value: Any) -> Direction:

@@ -74,6 +74,14 @@ def test_the_same_keys_under_an_old_name_are_replaced() -> None:
     assert not plan[1].safe_at_startup  # it would clash with the old one until that is gone
 
 
+def test_a_text_index_under_another_name_is_replaced() -> None:
+    existing = {"title_text": info(("_fts", "text"), ("_ftsx", 1), weights={"title": 1})}
+    assert actions(plan_index_changes("c", [TEXT], existing)) == [
+        ("replace", "title_text"),
+        ("create", "text_title_description"),
+    ]
+
+
 def test_undeclared_indexes_are_dropped_only_when_asked() -> None:
     existing = {"_id_": info(("_id", 1)), "ns_session": info(("namespace_id", 1), ("session_id", 1))}
     kept = plan_index_changes("c", [], existing)
