@@ -19,8 +19,9 @@ _CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s'\"]
 # ?tlsCertificateKeyFilePassword=..., &password=..., token=...: any option that names a secret.
 _SECRET_OPTIONS = re.compile(r"(?P<name>\b\w*(?:password|passwd|pwd|secret|token)\w*=)(?P<value>[^&\s'\"]*)", re.I)
 # A user name or password as PyMongo reads it: RFC 3986 userinfo characters or %HH.
-# "+" is in: PyMongo unquotes userinfo as a form value (quote_plus writes a space as "+").
-_USERINFO_PART = re.compile(r"(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})*")
+# "+" is out: PyMongo unquotes userinfo as a form value, so a "+" would become a space
+# (a password holding "+" writes it %2B; a space, %20).
+_USERINFO_PART = re.compile(r"(?:[A-Za-z0-9\-._~!$&'()*,;=]|%[0-9A-Fa-f]{2})*")
 _MONGODB_SCHEMES = ("mongodb://", "mongodb+srv://")
 # Settings whose value is never shown, whatever form it takes.
 _SECRET_FIELDS = frozenset({"password", "token"})
@@ -45,7 +46,7 @@ def check_mongodb_credentials(url: str) -> None:
     """Refuse a MongoDB URL whose user name or password PyMongo would misread.
 
     PyMongo splits the URL at the first "/" and the last "@" of what precedes it, and
-    unquotes what it finds: an unescaped "@", "/", ":", "%" or space in a
+    unquotes what it finds: an unescaped "@", "/", ":", "%", "+" or space in a
     password silently changes the host, the database or the password itself.
     """
     rest = url.split("://", 1)[1]
@@ -56,7 +57,8 @@ def check_mongodb_credentials(url: str) -> None:
     if not all(_USERINFO_PART.fullmatch(part) for part in (user, password)):
         raise ValueError(
             "the user name or password in the URL has characters that must be percent-encoded "
-            "(urllib.parse.quote_plus: '@' is %40, '/' is %2F, ':' is %3A, '%' is %25, ' ' is +), "
+            "(urllib.parse.quote(password, safe=''): '@' is %40, '/' is %2F, ':' is %3A, '%' is %25, "
+            "'+' is %2B, ' ' is %20), "
             "or pass them as DOCSTORE_USERNAME and DOCSTORE_PASSWORD instead"
         )
 
