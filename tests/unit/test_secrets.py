@@ -110,6 +110,7 @@ def test_cli_output_never_shows_the_password(url: str) -> None:
     )
     assert result.returncode == 2
     assert SECRET not in result.stdout + result.stderr and "Traceback" not in result.stderr
+    assert "url: Value error" in result.stderr  # says what is wrong, not only where to read about it
 
 
 # "%41" in a URL *is* the percent-encoding of "A": a raw password holding "%" and two hex
