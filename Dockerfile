@@ -14,6 +14,11 @@ COPY pyproject.toml README.md ./
 COPY docstore ./docstore
 RUN pip install --no-cache-dir .
 
+# Where the compose file's importer writes its reports. Docker makes a new named volume
+# with the ownership of the directory it is mounted on: without this directory the
+# volume would be root's, and the importer (uid 10001) could not write to it.
+RUN mkdir -p /reports && chown 10001:10001 /reports
+
 USER 10001:10001
 ENTRYPOINT ["docstore"]
 CMD ["--help"]

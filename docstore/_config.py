@@ -5,21 +5,62 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["DEFAULT_URL", "StorageConfig", "mask_secrets"]
+__all__ = ["DEFAULT_URL", "StorageConfig", "check_mongodb_credentials", "mask_secrets", "mask_url"]
 
 DEFAULT_URL = "local://./.docstore"
 _SCHEMES = ("mongodb://", "mongodb+srv://", "memory://", "local://", "http://", "https://")
 
-# user:password@ in any URL-looking text -> user:***@
-_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<pw>[^@\s]*)@", re.I)
+# scheme://user: then everything up to the last "@" of the line: the password, even
+# one with unescaped "@", "/", ":" or spaces in it (masking a host too is harmless).
+_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s'\"]*):(?P<pw>[^\n]*)@", re.I)
+# ?tlsCertificateKeyFilePassword=..., &password=..., token=...: any option that names a secret.
+_SECRET_OPTIONS = re.compile(r"(?P<name>\b\w*(?:password|passwd|pwd|secret|token)\w*=)(?P<value>[^&\s'\"]*)", re.I)
+# A user name or password as PyMongo reads it: RFC 3986 userinfo characters or %HH.
+# "+" is out: PyMongo unquotes userinfo as a form value, so a "+" would become a space
+# (a password holding "+" writes it %2B; a space, %20).
+_USERINFO_PART = re.compile(r"(?:[A-Za-z0-9\-._~!$&'()*,;=]|%[0-9A-Fa-f]{2})*")
+_MONGODB_SCHEMES = ("mongodb://", "mongodb+srv://")
+# Settings whose value is never shown, whatever form it takes.
+_SECRET_FIELDS = frozenset({"password", "token"})
+
+
+_URL_CREDENTIALS = re.compile(_CREDENTIALS.pattern.replace(r"[^\n]*", ".*"), re.I | re.S)
 
 
 def mask_secrets(text: str) -> str:
-    """Hide the password of every URL in ``text`` (for logs, reprs and errors)."""
-    return _CREDENTIALS.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text)
+    """Hide the password of every URL and every secret option in ``text`` (logs, reprs, errors)."""
+    text = _CREDENTIALS.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text)
+    return _SECRET_OPTIONS.sub(lambda m: f"{m['name']}***", text)
+
+
+def mask_url(url: str) -> str:
+    """``mask_secrets`` for one URL: its password may hold anything, line breaks included."""
+    url = _URL_CREDENTIALS.sub(lambda m: f"{m['scheme']}{m['user']}:***@", url)
+    return _SECRET_OPTIONS.sub(lambda m: f"{m['name']}***", url)
+
+
+def check_mongodb_credentials(url: str) -> None:
+    """Refuse a MongoDB URL whose user name or password PyMongo would misread.
+
+    PyMongo splits the URL at the first "/" and the last "@" of what precedes it, and
+    unquotes what it finds: an unescaped "@", "/", ":", "%", "+" or space in a
+    password silently changes the host, the database or the password itself.
+    """
+    rest = url.split("://", 1)[1]
+    if "@" not in rest:
+        return
+    userinfo = rest.rpartition("@")[0]
+    user, _, password = userinfo.partition(":")
+    if not all(_USERINFO_PART.fullmatch(part) for part in (user, password)):
+        raise ValueError(
+            "the user name or password in the URL has characters that must be percent-encoded "
+            "(urllib.parse.quote(password, safe=''): '@' is %40, '/' is %2F, ':' is %3A, '%' is %25, "
+            "'+' is %2B, ' ' is %20), "
+            "or pass them as DOCSTORE_USERNAME and DOCSTORE_PASSWORD instead"
+        )
 
 
 class StorageConfig(BaseSettings):
@@ -55,15 +96,35 @@ class StorageConfig(BaseSettings):
     # (``docstore health``, ``import --dry-run``).
     create: bool = Field(default=True, description="create the store (local://: its directory) if missing")
 
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            # pydantic quotes every rejected input: never a password, in any form.
+            raise _masked(exc) from None
+
     @field_validator("url")
     @classmethod
     def _known_scheme(cls, value: str) -> str:
         if not value.startswith(_SCHEMES):
-            raise ValueError(f"unsupported URL {mask_secrets(value)!r}: expected one of {', '.join(_SCHEMES)}")
+            raise ValueError(f"unsupported URL {mask_url(value)!r}: expected one of {', '.join(_SCHEMES)}")
         if value.startswith("local://") and not value[len("local://") :].strip():
             # Never the current directory by accident: say where the store lives.
             raise ValueError("local:// needs a directory, e.g. local://./.docstore")
+        if value.startswith(_MONGODB_SCHEMES):
+            check_mongodb_credentials(value)
         return value
+
+    @model_validator(mode="after")
+    def _credentials_once(self) -> StorageConfig:
+        if self.password is not None and self.username is None:
+            raise ValueError("a password needs a user name (DOCSTORE_USERNAME)")
+        if self.username is not None:
+            if not self.url.startswith(_MONGODB_SCHEMES):
+                raise ValueError("username and password are settings of mongodb:// stores")
+            if "@" in self.url.split("://", 1)[1].split("/", 1)[0]:
+                raise ValueError("give the credentials in the URL or as DOCSTORE_USERNAME/PASSWORD, not both")
+        return self
 
     @property
     def engine(self) -> str:
@@ -79,8 +140,31 @@ class StorageConfig(BaseSettings):
 
     @property
     def masked_url(self) -> str:
-        return mask_secrets(self.url)
+        return mask_url(self.url)
 
     def __repr_args__(self) -> Any:
         for name, value in super().__repr_args__():
-            yield name, mask_secrets(value) if name == "url" and isinstance(value, str) else value
+            yield name, mask_url(value) if name == "url" and isinstance(value, str) else value
+
+
+def _masked(exc: ValidationError) -> ValidationError:
+    """The same validation errors, with every input that could hold a secret masked."""
+    errors: list[Any] = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else ""
+        value = error.get("input")
+        if field in _SECRET_FIELDS:
+            value = "***"
+        elif isinstance(value, str):
+            value = mask_url(value)
+        elif isinstance(value, dict):
+            # A model-level error quotes every setting at once.
+            value = {
+                key: "***" if key in _SECRET_FIELDS else mask_url(item) if isinstance(item, str) else item
+                for key, item in value.items()
+            }
+        masked: dict[str, Any] = {"type": error["type"], "loc": error["loc"], "input": value}
+        if "ctx" in error:
+            masked["ctx"] = error["ctx"]
+        errors.append(masked)
+    return ValidationError.from_exception_data(exc.title, errors)

@@ -39,6 +39,8 @@ __all__ = [
     "BatchResult",
     "CollectionStats",
     "DocumentStore",
+    "IndexAdministration",
+    "IndexStep",
     "ProblemRepository",
     "ProblemSortKey",
     "Repositories",
@@ -317,6 +319,35 @@ class DocumentStore(Protocol):
 
     async def delete_document(self, collection: str, document_id: str) -> bool:
         """Delete one document; whether it was there."""
+        ...
+
+
+class IndexStep(Protocol):
+    """One step of an index upgrade, as ``docstore init`` prints it."""
+
+    @property
+    def pending(self) -> bool:
+        """True while the step still has something to do (the store is out of date)."""
+        ...
+
+    def describe(self) -> str:
+        """One line for a person."""
+        ...
+
+
+@runtime_checkable
+class IndexAdministration(Protocol):
+    """What a backend's ``DocumentStore`` offers when its indexes are the operator's to manage (MongoDB).
+
+    Backends that keep their own schema up to date on open (``local://``) do not have it.
+    """
+
+    async def upgrade_indexes(self, *, drop_unknown: bool = False) -> Sequence[IndexStep]:
+        """Create missing indexes, rebuild changed ones by name, drop undeclared ones if asked."""
+        ...
+
+    async def shard_collections(self) -> list[str]:
+        """Shard the collections that have a shard key (a sharded cluster only)."""
         ...
 
 

@@ -18,6 +18,7 @@ from ._errors import ErrorCode, PersistenceError
 from ._interfaces import (
     CollectionStats,
     DocumentStore,
+    IndexAdministration,
     ProblemRepository,
     Repositories,
     RevisionRepository,
@@ -224,6 +225,13 @@ class Store:
         self._shared.open_backend()  # STORAGE_ERROR now, saying why, rather than at the first call
         documents: DocumentStore = self._guards[3]
         return documents
+
+    def index_administration(self) -> IndexAdministration | None:
+        """The backend's index management (``docstore init``), or None where the backend keeps its own."""
+        if self.namespace is not None:
+            raise PersistenceError(ErrorCode.PERMISSION_DENIED, "a namespace view cannot manage indexes")
+        documents = self._shared.open_backend().documents
+        return documents if isinstance(documents, IndexAdministration) else None
 
     # -- lifecycle ---------------------------------------------------------------
     async def initialize(self) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 import click
+from pydantic import ValidationError
 from rich.console import Console
 
 from .._config import StorageConfig
@@ -54,6 +55,10 @@ def run(coroutine: Coroutine[Any, Any, int]) -> None:
 def open_from_url(url: str | None) -> Store:
     try:
         return open_store(StorageConfig(url=url) if url else StorageConfig())
+    except ValidationError as exc:
+        # What was wrong, not pydantic's link (the last line); inputs are masked already.
+        problems = ("".join(f"{'.'.join(map(str, e['loc']))}: " if e["loc"] else "") + e["msg"] for e in exc.errors())
+        raise Failure("; ".join(problems)) from None
     except ValueError as exc:
         raise Failure(str(exc).splitlines()[-1]) from None
 

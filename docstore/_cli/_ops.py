@@ -62,13 +62,27 @@ async def _health(url: str | None) -> int:
 
 @main.command()
 @url_option
-def init(url: str | None) -> None:
-    """Create or update the indexes (safe to run again)."""
-    run(_init(url))
+@click.option("--drop-unknown", is_flag=True, help="Also drop indexes that docstore no longer declares.")
+@click.option("--shard", is_flag=True, help="Shard the collections that have a shard key (on a mongos).")
+def init(url: str | None, drop_unknown: bool, shard: bool) -> None:
+    """Create missing indexes and rebuild changed ones (safe to run again); print what was done."""
+    run(_init(url, drop_unknown=drop_unknown, shard=shard))
 
 
-async def _init(url: str | None) -> int:
-    async with open_from_url(url) as store:  # initializing a store is what creates the indexes
+async def _init(url: str | None, *, drop_unknown: bool, shard: bool) -> int:
+    async with open_from_url(url) as store:  # initializing a store creates the missing indexes
+        indexes = store.index_administration()
+        if indexes is not None:
+            changes = await indexes.upgrade_indexes(drop_unknown=drop_unknown)
+            for change in changes:
+                console.print(change.describe(), highlight=False)
+            if not any(change.pending for change in changes):
+                console.print("indexes: up to date", highlight=False)
+            if shard:
+                for line in await indexes.shard_collections():
+                    console.print(line, highlight=False)
+        elif shard:
+            raise Failure(f"--shard needs a MongoDB store, not {store.engine_name}")
         collections = await store.stats()
     for name, info in collections.items():
         console.print(f"{name}: {len(info.indexes)} indexes ({', '.join(info.indexes)})", highlight=False)

@@ -13,7 +13,7 @@ import contextlib
 from typing import Any, TypeVar
 
 from beanie import init_beanie
-from pymongo.errors import ConfigurationError
+from pymongo.errors import ConfigurationError, OperationFailure
 
 from .._config import StorageConfig, mask_secrets
 from .._errors import ErrorCode, PersistenceError
@@ -22,6 +22,7 @@ from ._document_store import MongoDocumentStore
 from ._documents import document_models
 from ._driver_errors import translate_error
 from ._engines import AtomicWork, Engine, make_engine
+from ._indexes import DECLARED, SHARD_KEYS, IndexChange, plan_index_changes
 from ._problems import MongoProblemRepository
 from ._revisions import MongoRevisionRepository
 from ._sessions import MongoSessionRepository
@@ -69,12 +70,15 @@ class MongoBackend:
             await self._engine.open()
             models = document_models()
             await init_beanie(database=self._engine.database, document_models=models.all())
+            self._collections = {model.get_collection_name(): model.get_pymongo_collection() for model in models.all()}
+            # Only what cannot break a running service: missing indexes are made; a changed
+            # or renamed one waits for `docstore init` and `health()` says so.
+            await self._apply([change for change in await self.index_plan() if change.safe_at_startup], at_startup=True)
             await self._engine.load()
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             raise translate_error(exc) from None
-        self._collections = {model.get_collection_name(): model.get_pymongo_collection() for model in models.all()}
         self._open = True
 
     async def shutdown(self) -> None:
@@ -84,7 +88,81 @@ class MongoBackend:
 
     async def server_info(self) -> dict[str, Any]:
         try:
-            return await self._engine.server_info()
+            info = await self._engine.server_info()
+            pending = [change for change in await self.index_plan() if change.pending]
+        except Exception as exc:
+            raise translate_error(exc) from None
+        info["indexes"] = (
+            "up to date"
+            if not pending
+            else "out of date, run `docstore init`: " + "; ".join(change.describe() for change in pending)
+        )
+        return info
+
+    # -- index upgrades (``docstore init``) -------------------------------------------
+    async def index_plan(self, *, drop_unknown: bool = False) -> list[IndexChange]:
+        """What would bring this database's indexes up to date (see ``_indexes``)."""
+        plan: list[IndexChange] = []
+        for name, declared in DECLARED.items():
+            existing = await self.collection(name).index_information()
+            plan += plan_index_changes(
+                name,
+                declared,
+                existing,
+                drop_unknown=drop_unknown,
+                text_indexes=self._engine.supports_text_search,
+            )
+        return plan
+
+    async def upgrade_indexes(self, *, drop_unknown: bool = False) -> list[IndexChange]:
+        """Create missing indexes, rebuild changed ones by name, drop undeclared ones if asked.
+
+        Returns the steps taken (unknown indexes that were kept included).
+        """
+        try:
+            plan = await self.index_plan(drop_unknown=drop_unknown)
+            await self._apply(plan)
+        except Exception as exc:
+            raise translate_error(exc) from None
+        return plan
+
+    async def _apply(self, plan: list[IndexChange], *, at_startup: bool = False) -> None:
+        for change in plan:
+            collection = self.collection(change.collection)
+            if change.action in ("drop", "replace", "rebuild"):
+                await collection.drop_index(change.name)
+            if change.action in ("create", "rebuild") and change.spec is not None:
+                try:
+                    await collection.create_indexes([change.spec.model()])
+                except OperationFailure:
+                    # At startup an index the server refuses (an equivalent one under
+                    # another name, duplicates under a new unique key) must not stop the
+                    # service: health() still lists it, and `docstore init` says why.
+                    if not at_startup:
+                        raise
+
+    async def shard_collections(self) -> list[str]:
+        """Shard the collections that have a shard key (``SHARD_KEYS``); needs a mongos.
+
+        Safe to run again: a collection already sharded on the same key is left as it is.
+        """
+        try:
+            hello = await self.database.command("hello") if self.name == "mongodb" else {}
+            if hello.get("msg") != "isdbgrid":
+                raise PersistenceError(
+                    ErrorCode.INVALID_DATA, "--shard needs a sharded cluster: connect to a mongos, not a replica set"
+                )
+            admin = self.database.client.admin
+            done: list[str] = []
+            for name, key in SHARD_KEYS.items():
+                namespace = f"{self.database.name}.{name}"
+                # shardCollection needs an index that starts with the key: the declared
+                # revision indexes do (``_indexes.REVISION_INDEXES``).
+                await admin.command("shardCollection", namespace, key=dict(key))
+                done.append(f"{namespace} sharded on {{{', '.join(f'{k}: {v}' for k, v in key)}}}")
+            return done
+        except PersistenceError:
+            raise
         except Exception as exc:
             raise translate_error(exc) from None
 

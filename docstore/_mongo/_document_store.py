@@ -10,6 +10,7 @@ from .._mapping import check_collection_name, require_id
 from ._bulk import CONTENT_HASH, upsert_batch
 from ._documents import SESSIONS
 from ._driver_errors import translate_error, translated
+from ._indexes import IndexChange
 from ._sessions import with_active_join_code, without_derived_fields
 
 if TYPE_CHECKING:
@@ -23,6 +24,15 @@ class MongoDocumentStore:
 
     def __init__(self, backend: MongoBackend) -> None:
         self._backend = backend
+
+    # -- index administration (``docstore init``; not part of ``DocumentStore``) ------
+    async def upgrade_indexes(self, *, drop_unknown: bool = False) -> list[IndexChange]:
+        """Bring the indexes up to date (see ``MongoBackend.upgrade_indexes``)."""
+        return await self._backend.upgrade_indexes(drop_unknown=drop_unknown)
+
+    async def shard_collections(self) -> list[str]:
+        """Shard the collections that have a shard key (a mongos only)."""
+        return await self._backend.shard_collections()
 
     @translated
     async def collection_names(self) -> list[str]:

@@ -20,6 +20,7 @@ R = TypeVar("R")
 
 _MAX_MESSAGE = 500
 _AUTH_CODES = frozenset({13, 18, 8000})  # Unauthorized, AuthenticationFailed, Atlas auth
+_WRITE_CONCERN_TIMEOUT = 64  # WriteConcernFailed: wtimeout expired
 _TOO_LARGE_CODES = frozenset({10334, 17419, 17420})  # an update would grow a document past 16 MB
 
 
@@ -29,6 +30,14 @@ def _code_for(exc: BaseException) -> ErrorCode:
         return ErrorCode.ALREADY_EXISTS
     if isinstance(exc, errors.BulkWriteError):
         write_errors = exc.details.get("writeErrors", [])
+        concern_errors = exc.details.get("writeConcernErrors", [])
+        if concern_errors:
+            # The writes happened but are not known to be durable (no majority in time):
+            # never "already exists", which would tell the caller nothing was written.
+            timed_out = any(
+                e.get("code") == _WRITE_CONCERN_TIMEOUT or e.get("errInfo", {}).get("wtimeout") for e in concern_errors
+            )
+            return ErrorCode.TIMEOUT if timed_out else ErrorCode.STORAGE_ERROR
         if write_errors and all(e.get("code") == 11000 for e in write_errors):
             return ErrorCode.ALREADY_EXISTS
         return ErrorCode.STORAGE_ERROR

@@ -77,6 +77,12 @@ class MongoEngine:
         # Options written in the URL win over the settings' defaults.
         in_url = {key.lower() for key in parse_qs(urlsplit(config.url).query)}
         options = {key: value for key, value in options.items() if key.lower() not in in_url or key == "tz_aware"}
+        if config.username is not None:
+            # Apart from the URL, so that any password works as it is (no percent-encoding);
+            # the settings refuse credentials given both ways.
+            options["username"] = config.username
+            if config.password is not None:
+                options["password"] = config.password.get_secret_value()
         self._client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(config.url, **options)
         self._database = self._client[config.database]
 

@@ -55,8 +55,13 @@ class MongoProblemRepository(Repository[ProblemSpec]):
                 self._scoped(match), update, upsert=True, return_document=ReturnDocument.AFTER
             )
         except DuplicateKeyError:
-            # Same id, other namespace: this view (or this replacement) may not overwrite it.
-            raise PersistenceError(ErrorCode.ALREADY_EXISTS, f"problem {item.id!r} already exists") from None
+            # Either another save of this id in this view won the race to insert it (then
+            # this save replaces that one, as it would have a moment later), or the id
+            # belongs to another namespace, which this view (or this replacement) may not
+            # overwrite.
+            replaced = await self._collection.find_one_and_update(self._scoped(match), update, projection={"_id": 1})
+            if replaced is None:
+                raise PersistenceError(ErrorCode.ALREADY_EXISTS, f"problem {item.id!r} already exists") from None
         return item.id
 
     @translated
@@ -180,10 +185,13 @@ class MongoProblemRepository(Repository[ProblemSpec]):
         return Page([entry[4] for entry in ranked[:limit]])
 
     async def _candidates(self, filter: dict[str, Any], *, extra: int = 0) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = await (
-            self._collection.find(self._scoped(filter)).limit(_MAX_SEARCH_CANDIDATES + extra).to_list(None)
-        )
-        return found
+        found = self._collection.find(self._scoped(filter))
+        if self._state.supports_text_search:
+            # Best matches first (a title word weighs ten description words), so the cap
+            # keeps the best candidates of a broad query instead of any 2,000.
+            found = found.sort([("score", {"$meta": "textScore"})])
+        candidates: list[dict[str, Any]] = await found.limit(_MAX_SEARCH_CANDIDATES + extra).to_list(None)
+        return candidates
 
     @translated
     async def tag_counts(self) -> dict[str, int]:
@@ -195,7 +203,7 @@ class MongoProblemRepository(Repository[ProblemSpec]):
             {"$group": {"_id": "$tags", "count": {"$sum": 1}, "problem": {"$first": "$_id"}}},
         ]
         # The tags index holds every tagged problem: walking it beats scanning the collection.
-        index = "ns_tags" if self._namespace is not None else "tags"
+        index = "ns_tags_by_created_at" if self._namespace is not None else "tags_by_created_at"
         rows = await (await self._collection.aggregate(pipeline, hint=index)).to_list(None)
         for row in rows:
             if type(row["_id"]) is not str:  # written through Store.documents, never checked

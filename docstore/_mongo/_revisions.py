@@ -22,6 +22,7 @@ __all__ = ["MongoRevisionRepository"]
 
 # Oldest first; ties (same millisecond) broken by id so every engine agrees.
 _CHRONOLOGICAL = [("timestamp", ASCENDING), ("_id", ASCENDING)]
+_DUPLICATE_KEY = 11000
 
 
 class MongoRevisionRepository(Repository[CodeRevision]):
@@ -48,8 +49,14 @@ class MongoRevisionRepository(Repository[CodeRevision]):
         try:
             await self._collection.insert_many([to_document(item) for item in items], ordered=False)
         except BulkWriteError as exc:
+            write_errors = exc.details.get("writeErrors", [])
+            concern_errors = exc.details.get("writeConcernErrors", [])
+            if concern_errors or not write_errors or any(e.get("code") != _DUPLICATE_KEY for e in write_errors):
+                # A write-concern error (every write done, not yet safe) or another failure:
+                # not a duplicate, whatever else went wrong (``translate_error`` tells).
+                raise
             # Unordered: every other revision was written; name the ones that were not.
-            taken = [items[error["index"]].id for error in exc.details.get("writeErrors", [])]
+            taken = [items[error["index"]].id for error in write_errors]
             raise PersistenceError(
                 ErrorCode.ALREADY_EXISTS, f"{len(taken)} revision(s) already exist: {taken[:10]}"
             ) from None
@@ -113,9 +120,15 @@ class MongoRevisionRepository(Repository[CodeRevision]):
 
         One aggregation that walks the (session, student, timestamp) index backwards.
         """
+        # The $sort matches an index exactly (the scoped one starts with the namespace),
+        # which lets MongoDB answer $group/$first with a DISTINCT_SCAN: one index probe per
+        # student instead of reading every revision of the session.
+        order = {"session_id": 1, "student_id": 1, "timestamp": -1, "_id": -1}
+        if self._namespace is not None:
+            order = {"namespace_id": 1, **order}
         pipeline: list[dict[str, Any]] = [
             {"$match": self._scoped({"session_id": require_id(session_id, "session id")})},
-            {"$sort": {"session_id": 1, "student_id": 1, "timestamp": -1, "_id": -1}},
+            {"$sort": order},
             {"$group": {"_id": "$student_id", "latest": {"$first": "$$ROOT"}}},
         ]
         rows = await (await self._collection.aggregate(pipeline)).to_list(None)
@@ -126,13 +139,15 @@ class MongoRevisionRepository(Repository[CodeRevision]):
     async def get_all_session_revisions(self, session_id: str) -> dict[str, list[CodeRevision]]:
         """Every revision of a session, per student, oldest first."""
         filter = self._scoped({"session_id": require_id(session_id, "session id")})
-        found = self._collection.find(filter).sort([("student_id", ASCENDING), *_CHRONOLOGICAL])
+        # Students in descending order: that is the (student, newest first) index read
+        # backwards, so each student's revisions come oldest first without a sort.
+        found = self._collection.find(filter).sort([("student_id", DESCENDING), *_CHRONOLOGICAL])
         streams: dict[str, list[CodeRevision]] = {}
         async for raw in found:
             # Validated before it is keyed: a damaged student_id is STORAGE_ERROR naming the revision.
             revision = from_document(CodeRevision, raw)
             streams.setdefault(revision.student_id, []).append(revision)
-        return streams
+        return {student: streams[student] for student in sorted(streams)}
 
     @translated
     async def count_revisions(self, session_id: str, student_id: str | None = None) -> int:

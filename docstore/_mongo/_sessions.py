@@ -208,8 +208,12 @@ class MongoSessionRepository(Repository[Session]):
         # type() first: an unhashable sort_by would make the set lookup raise TypeError.
         if type(sort_by) is not str or sort_by not in _SORT_KEYS:
             raise invalid(f"sort_by must be one of {sorted(_SORT_KEYS)}, not {sort_by!r}")
+        filter = self._filter(active, instructor_id)
+        # Both values of `active` as two point ranges: the (active, [instructor], sort key)
+        # indexes then give the order by merging two sorted runs, never by sorting.
+        filter.setdefault("active", {"$in": [False, True]})
         return await self._page(
-            self._filter(active, instructor_id),
+            filter,
             sort_by=sort_by,
             sort_order=sort_order,
             limit=limit,
@@ -219,7 +223,11 @@ class MongoSessionRepository(Repository[Session]):
 
     @translated
     async def count_sessions(self, *, active: bool | None = None, instructor_id: str | None = None) -> int:
-        return await self._count(self._filter(active, instructor_id))
+        filter = self._filter(active, instructor_id)
+        if "instructor_id" in filter:
+            # Every index that holds instructor_id starts with active (after the namespace).
+            filter.setdefault("active", {"$in": [False, True]})
+        return await self._count(filter)
 
     @staticmethod
     def _filter(active: bool | None, instructor_id: str | None) -> dict[str, Any]:

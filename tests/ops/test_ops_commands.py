@@ -28,7 +28,7 @@ def test_health_init_and_stats_on_the_embedded_engine(tmp_path: Path) -> None:
     url = f"local://{tmp_path / 'store'}"
     first = docstore("init", url=url)
     assert first.returncode == 0, first.stderr
-    assert "sessions: 8 indexes" in first.stdout and "active_join_code_unique" in first.stdout
+    assert "sessions: 14 indexes" in first.stdout and "active_join_code_unique" in first.stdout
     assert docstore("init", url=url).stdout == first.stdout  # safe to run twice
 
     health = docstore("health", url=url)

@@ -48,3 +48,18 @@ async def test_a_bad_url_or_setting_is_invalid_data_without_the_password() -> No
     with pytest.raises(PersistenceError) as caught:
         await store.initialize()
     assert caught.value.code is ErrorCode.INVALID_DATA and "pw123" not in str(caught.value)
+
+
+def test_credentials_come_from_the_environment_apart_from_the_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCSTORE_URL", "mongodb://localhost:27017/docstore?directConnection=true&authSource=docstore")
+    monkeypatch.setenv("DOCSTORE_USERNAME", "docstore")
+    monkeypatch.setenv("DOCSTORE_PASSWORD", "p/@:%ss w0rd")
+    config = StorageConfig()
+    assert config.username == "docstore" and config.password is not None
+    assert config.password.get_secret_value() == "p/@:%ss w0rd"
+    assert "p/@:%ss" not in repr(config) and "@" not in config.masked_url
+
+
+def test_a_percent_encoded_password_in_the_url_is_accepted() -> None:
+    config = StorageConfig(url="mongodb://u:p%2F%40%3A%25ss@db.example:27017/docstore")
+    assert config.masked_url == "mongodb://u:***@db.example:27017/docstore"

@@ -10,6 +10,7 @@ from pymongo import DeleteOne, IndexModel, InsertOne, ReplaceOne, UpdateOne
 from pymongo.errors import BulkWriteError
 
 from docstore._mongo._documents import document_models
+from docstore._mongo._indexes import SESSION_INDEXES
 from docstore._mongo._mongomock_adapter import MockDatabase
 
 
@@ -71,7 +72,11 @@ async def test_beanie_initializes_on_it_and_each_database_is_its_own() -> None:
     await init_beanie(database=two, document_models=models_two.all())  # type: ignore[arg-type]
     await models_one.sessions.get_pymongo_collection().insert_one({"_id": "x"})
     assert await models_two.sessions.get_pymongo_collection().count_documents({}) == 0
-    info = await models_one.sessions.get_pymongo_collection().index_information()
+    # The indexes are not Beanie's (``_indexes.py`` plans them); the adapter holds them.
+    collection = models_one.sessions.get_pymongo_collection()
+    assert "active_join_code_unique" not in await collection.index_information()
+    await collection.create_indexes([SESSION_INDEXES[0].model()])
+    info = await collection.index_information()
     assert info["active_join_code_unique"]["unique"] is True
 
 
