@@ -28,7 +28,7 @@ from ._interfaces import (
 from ._legacy import ImportReport, import_legacy
 from ._models import CodeRevision, Difficulty, ExecutionResult, ProblemSpec, Session, StorageMetadata, Student
 from ._page import Page
-from ._store import HealthReport, Store, open_store
+from ._store import HealthReport, Store, StoreSettings, open_store
 
 __all__ = [
     "BatchResult",
@@ -57,6 +57,7 @@ __all__ = [
     "StorageConfig",
     "StorageMetadata",
     "Store",
+    "StoreSettings",
     "Student",
     "TagMatch",
     "export_store",
