@@ -42,7 +42,7 @@ def health(url: str | None) -> None:
 
 
 async def _health(url: str | None) -> int:
-    store = open_from_url(url)
+    store = open_from_url(url, create=False)  # asking whether a store is healthy must not make one
     try:
         await store.initialize()
     except PersistenceError as error:

@@ -7,8 +7,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
-from docstore import StorageConfig, export_store, import_legacy, open_store, restore_store
+import pytest
+from click.testing import CliRunner
+
+from docstore import PersistenceError, StorageConfig, Store, export_store, import_legacy, open_store, restore_store
+from docstore._cli import main
 from docstore._mongo._engines import MongoEngine
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,3 +104,54 @@ async def test_mongodb_engine_uses_the_settings_and_the_url_wins() -> None:
         assert options.pool_options.metadata["application"]["name"] == "mine"  # from the URL
     finally:
         await engine.close()
+
+
+def test_a_bad_url_says_why_not_where_to_read_about_it() -> None:
+    result = docstore("stats", "--url", "foo://bar")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "unsupported URL 'foo://bar'" in result.stderr and "pydantic.dev" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "create"),
+    [
+        (["health"], False),
+        (["import", str(EXAMPLE), "--dry-run"], False),
+        (["import", str(EXAMPLE)], True),
+        (["stats"], True),
+    ],
+)
+def test_health_and_dry_runs_never_create_a_store(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, args: list[str], create: bool
+) -> None:
+    from docstore._cli import _app
+
+    asked: list[bool] = []
+
+    def spy(url: str | None, **settings: Any) -> Store:
+        asked.append(settings["create"])
+        return open_store("memory://", **settings)
+
+    monkeypatch.setattr(_app, "open_store", spy)
+    monkeypatch.chdir(tmp_path)  # the rejects file of an import lands beside the source, not here
+    CliRunner().invoke(main, [*args, "--url", f"local://{tmp_path / 'store'}"])
+    assert asked == [create]
+
+
+async def test_health_of_a_store_that_does_not_exist_leaves_it_absent(tmp_path: Path) -> None:
+    target = tmp_path / "never"
+    probe = open_store(f"local://{tmp_path / 'probe'}", create=False)
+    try:
+        await probe.initialize()
+    except PersistenceError:
+        pass
+    finally:
+        await probe.shutdown()
+    if (tmp_path / "probe").exists():
+        pytest.skip("this local:// backend does not honour create=False yet")
+    result = docstore("health", url=f"local://{target}")
+    assert result.returncode == 2 and "unhealthy" in result.stdout
+    assert not target.exists()
+    dry = docstore("import", str(EXAMPLE), "--dry-run", url=f"local://{target}")
+    assert dry.returncode == 2 and not target.exists()
