@@ -97,6 +97,8 @@ class ExecutionResult(_Model):
     output: str = ""
     error: str = ""
     execution_time_ms: float | None = None
+    # Fields of the original tool that docstore does not model (kept, not lost).
+    extra: dict[str, Any] = Field(default_factory=dict)
 
 
 class Student(_Model):
@@ -170,6 +172,8 @@ class CodeRevision(StoredItem):
     timestamp: UtcDateTime = Field(default_factory=utc_now)
     execution_result: ExecutionResult | None = None
     namespace_id: str = DEFAULT_NAMESPACE
+    # Fields of the original tool that docstore does not model (kept, not lost).
+    extra: dict[str, Any] = Field(default_factory=dict)
 
 
 def _without_metadata(data: dict[str, Any], model: type[BaseModel]) -> dict[str, Any]:

@@ -79,10 +79,27 @@ class RejectSink:
     def reject(self, file: str, json_path: str, reason: str, record: Any = None) -> None:
         self.count += 1
         if self._handle is not None:
-            line = {"file": file, "path": json_path, "reason": reason, "record": record}
-            self._handle.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
+            self._handle.write(_reject_line(file, json_path, reason, record) + "\n")
 
     def close(self) -> None:
         if self._handle is not None:
             self._handle.close()
             self._handle = None
+
+
+def _reject_line(file: str, json_path: str, reason: str, record: Any) -> str:
+    """One line of the rejects file; the raw record as it was whenever JSON can say it."""
+    line = {"file": file, "path": json_path, "reason": reason, "record": record}
+    try:
+        text = json.dumps(line, ensure_ascii=False, default=str)
+    except (RecursionError, ValueError):
+        # Nested too deep for the encoder (a hostile file): the path says where to look.
+        line["record"] = None
+        line["record_omitted"] = "nested too deep to write here; see the file at the path"
+        return json.dumps(line, ensure_ascii=False, default=str)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate cannot be written as UTF-8; as an escape it is kept exactly.
+        text = json.dumps(line, ensure_ascii=True, default=str)
+    return text
