@@ -6,7 +6,7 @@
 The public surface is exactly what this module exports.
 """
 
-from ._backup import export_store, restore_store
+from ._backup import InvalidBackup, export_store, restore_store
 from ._config import StorageConfig
 from ._errors import ErrorCode, PersistenceError
 from ._interfaces import (
@@ -40,6 +40,7 @@ __all__ = [
     "ExecutionResult",
     "HealthReport",
     "ImportReport",
+    "InvalidBackup",
     "Page",
     "PersistenceError",
     "ProblemRepository",
