@@ -5,6 +5,16 @@ orphans), then problems, revisions, and every other file into ``legacy_<name>``.
 Every record is read, mapped, and written in batches of unordered upserts with
 its own id, so running the import again finishes an interrupted one and
 changes nothing after a complete one.
+
+What it promises about bad input: each record that cannot be stored exactly on
+every engine (a document over 16 MB, a value nested too deep, a lone UTF-16
+surrogate, an integer beyond 64 bits, a date outside years 1-9999, an operator
+key in a verbatim record) is one reject line and the import goes on; nothing is
+replaced or dropped silently (a problem in both ``problems.json`` and
+``problems/``, two files for one ``legacy_`` collection, a verbatim record with
+its own ``_id``: the second is a reject; fields docstore does not model go to
+``extra``); and no input raises out of ``import_legacy`` but a directory that
+does not exist and a store that fails.
 """
 
 from __future__ import annotations
