@@ -10,6 +10,7 @@ import itertools
 import json
 import re
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -32,7 +33,7 @@ def json_path(*parts: str | int) -> str:
 
 # The C parser is fast but has limits the pure-Python one has not: it turns a lone
 # surrogate escape ("\\ud83d") into "?" without a word, fails on a lone low surrogate,
-# and stops at an integer beyond 64 bits. A file that needs it is read with the
+# and stops at an integer beyond 64 bits or a float beyond 1e308. A file that needs it is read with the
 # Python parser, whose values are exact (and then refused, record by record, if no
 # engine can store them).
 _PYTHON_BACKEND = ijson.get_backend("python")
@@ -58,15 +59,19 @@ def _has_surrogate_escapes(path: Path) -> bool:
 def _events(handle: BinaryIO, exact: bool) -> Iterator[tuple[str, Any]]:
     # basic_parse, not parse: parse builds a path string per event, which for a value
     # nested 100,000 deep costs gigabytes.
-    backend: Any = _PYTHON_BACKEND if exact else ijson
     try:
-        yield from backend.basic_parse(handle, use_float=True)
+        if not exact:
+            yield from ijson.basic_parse(handle, use_float=True)
+            return
+        # Numbers as Decimal (exact, any size), then as Python reads JSON: 1e400 is inf.
+        for event, value in _PYTHON_BACKEND.basic_parse(handle, use_float=False):
+            yield event, float(value) if type(value) is Decimal else value
     except UnicodeDecodeError as exc:
         if not exact:
             raise _NeedsExactParser from None
         raise ijson.JSONError(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except ijson.JSONError as exc:
-        if not exact and "integer overflow" in str(exc):
+        if not exact and "overflow" in str(exc):  # an integer beyond 64 bits, a float beyond 1e308
             raise _NeedsExactParser from None
         raise
 

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from docstore import Store, import_legacy, open_store
+from tests.documents import all_documents
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "legacy-data"
@@ -173,14 +174,23 @@ async def test_lone_surrogates_are_rejected_not_replaced(store: Store, legacy: P
     text += ', "after": {"id": "after"}}'
     (legacy / "users.json").write_text(text, encoding="utf-8")
 
+    # No surrogate escape here: the fast parser starts, stops at the overflow, and hands over.
+    classes = (legacy / "classes.json").read_text(encoding="utf-8")[:-1]
+    classes += ', "big": {"id": "big", "n": 123456789012345678901234}, "inf": {"id": "inf", "n": 1e400}}'
+    (legacy / "classes.json").write_text(classes, encoding="utf-8")
+
     report, lines = await run(store, legacy, tmp_path)
+    assert "64 bits" in lines[("classes.json", '$["big"]')]["reason"]
+    infinite = await store.documents.get_document("legacy_classes", "inf")
+    assert infinite is not None and infinite["n"] == float("inf")  # as Python's json reads it
+    assert len(await all_documents(store, "legacy_classes")) == len(load(EXAMPLE / "classes.json")) + 1
     assert lines[("users.json", '$["hi"]')]["record"]["name"] == "x\ud83dy"  # exactly as it was
     assert ("users.json", '$["lo"]') in lines and "64 bits" in lines[("users.json", '$["huge"]')]["reason"]
     assert await store.documents.get_document("legacy_users", "hi") is None
     pair = await store.documents.get_document("legacy_users", "pair")
     assert pair is not None and pair["name"] == "\U0001f600"
     assert await store.documents.get_document("legacy_users", "after") is not None
-    assert report.rejected == len(lines) == 3
+    assert report.rejected == len(lines) == 4
 
 
 async def test_every_kept_document_has_the_key_of_its_record(legacy: Path) -> None:
