@@ -145,7 +145,9 @@ def _metadata(record: Mapping[str, Any]) -> StorageMetadata:
 
 
 def _extra(record: Mapping[str, Any], modelled: frozenset[str]) -> dict[str, Any]:
-    return {key: value for key, value in decode_dates(record).items() if key not in modelled}
+    """The record's fields docstore does not model, dates decoded (the modelled ones are not walked)."""
+    unmodelled = {key: value for key, value in record.items() if key not in modelled}
+    return decode_dates(unmodelled) if unmodelled else {}
 
 
 def _students(value: Any) -> dict[str, Student]:
