@@ -6,7 +6,7 @@
 The public surface is exactly what this module exports.
 """
 
-from ._backup import export_store, restore_store
+from ._backup import InvalidBackup, export_store, restore_store
 from ._config import StorageConfig
 from ._errors import ErrorCode, PersistenceError
 from ._interfaces import (
@@ -28,7 +28,7 @@ from ._interfaces import (
 from ._legacy import ImportReport, import_legacy
 from ._models import CodeRevision, Difficulty, ExecutionResult, ProblemSpec, Session, StorageMetadata, Student
 from ._page import Page
-from ._store import HealthReport, Store, open_store
+from ._store import HealthReport, Store, StoreSettings, open_store
 
 __all__ = [
     "BatchResult",
@@ -40,6 +40,7 @@ __all__ = [
     "ExecutionResult",
     "HealthReport",
     "ImportReport",
+    "InvalidBackup",
     "Page",
     "PersistenceError",
     "ProblemRepository",
@@ -57,6 +58,7 @@ __all__ = [
     "StorageConfig",
     "StorageMetadata",
     "Store",
+    "StoreSettings",
     "Student",
     "TagMatch",
     "export_store",

@@ -26,6 +26,8 @@ __all__ = ["HTTP_STATUS", "ErrorCode", "PersistenceError"]
 
 
 class ErrorCode(StrEnum):
+    """Why a storage call failed: what callers branch on (see the module docstring for each)."""
+
     NOT_FOUND = "NOT_FOUND"
     ALREADY_EXISTS = "ALREADY_EXISTS"
     UNAVAILABLE = "UNAVAILABLE"

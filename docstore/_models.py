@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 import time
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -62,6 +62,8 @@ JoinCode = Annotated[str | None, AfterValidator(normalize_join_code)]
 
 
 class _Model(BaseModel):
+    """Base of the domain types: strict about unknown fields."""
+
     # Unknown keys are refused so a typo never silently vanishes.
     model_config = ConfigDict(extra="forbid")
 
@@ -84,18 +86,24 @@ class StoredItem(_Model):
     metadata: StorageMetadata | None = None
 
     def public(self) -> dict[str, Any]:
-        """The item as plain JSON-ready data, without ``metadata``: what a client may see."""
-        return self.model_dump(mode="json", exclude={"metadata"})
+        """The item as plain JSON-ready data, without ``metadata`` at any depth: what a client may see."""
+        return _without_metadata(self.model_dump(mode="json", exclude={"metadata"}), type(self))
 
 
 class ExecutionResult(_Model):
+    """What running a student's code produced: success, printed output, error text, duration."""
+
     success: bool
     output: str = ""
     error: str = ""
     execution_time_ms: float | None = None
+    # Fields of the original tool that docstore does not model (kept, not lost).
+    extra: dict[str, Any] = Field(default_factory=dict)
 
 
 class Student(_Model):
+    """One student in a session: who they are and the code they have now."""
+
     # Any text up to 256 characters: e-mail addresses and the original tool's ids alike.
     id: str = Field(min_length=1, max_length=256)
     name: str = ""
@@ -106,6 +114,8 @@ class Student(_Model):
 
 
 class ProblemSpec(StoredItem):
+    """An exercise of the library: text, starter code, solution, difficulty and tags."""
+
     title: str
     description: str = ""
     starter_code: str = ""
@@ -117,8 +127,20 @@ class ProblemSpec(StoredItem):
     namespace_id: str = DEFAULT_NAMESPACE
     extra: dict[str, Any] = Field(default_factory=dict)
 
+    def public(self, *, include_solution: bool = False) -> dict[str, Any]:
+        """What a client may see: no ``metadata``, and no ``solution`` unless ``include_solution``.
+
+        The default is the student's view; an instructor's tool asks for the solution.
+        """
+        data = super().public()
+        if not include_solution:
+            data.pop("solution", None)
+        return data
+
 
 class Session(StoredItem):
+    """An instructor's live session: its join code, problem and students."""
+
     join_code: JoinCode = None
     problem_text: str = ""
     problem: ProblemSpec | None = None
@@ -133,11 +155,70 @@ class Session(StoredItem):
     ended_at: UtcDateTime | None = None
     extra: dict[str, Any] = Field(default_factory=dict)
 
+    def public(self) -> dict[str, Any]:
+        """What the session's students may see: no ``metadata`` at any depth, no problem ``solution``."""
+        data = super().public()
+        if isinstance(data.get("problem"), dict):
+            data["problem"].pop("solution", None)
+        return data
+
 
 class CodeRevision(StoredItem):
+    """One snapshot of a student's code in a session, with the result of running it, if it ran."""
+
     session_id: str
     student_id: str
     code: str
     timestamp: UtcDateTime = Field(default_factory=utc_now)
     execution_result: ExecutionResult | None = None
     namespace_id: str = DEFAULT_NAMESPACE
+    # Fields of the original tool that docstore does not model (kept, not lost).
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+def _without_metadata(data: dict[str, Any], model: type[BaseModel]) -> dict[str, Any]:
+    """``data`` (a dump of ``model``) without the metadata of the stored items nested in it.
+
+    Walks the model's declared fields, not the data's keys: a student's own ``extra`` field
+    that happens to be called ``metadata`` is their data and is left alone, while the
+    bookkeeping key ``_metadata`` is removed wherever free-form data (``extra``) carries it,
+    since a legacy record may hold a copy of another item's bookkeeping (author e-mail).
+    """
+    for name, field in model.model_fields.items():
+        value = data.get(name)
+        if value is None:
+            continue
+        inner = _stored_item_type(field.annotation)
+        if inner is not None and isinstance(value, dict):
+            value.pop("metadata", None)
+            data[name] = _without_metadata(value, inner)
+        elif name == "students" and isinstance(value, dict):
+            for student in value.values():
+                if isinstance(student, dict):
+                    _without_metadata(student, Student)
+        elif name == "extra" and isinstance(value, dict):
+            data[name] = _strip_key(value, "_metadata")
+    return data
+
+
+def _stored_item_type(annotation: Any) -> type[StoredItem] | None:
+    """The ``StoredItem`` subclass a field holds (``ProblemSpec | None`` -> ``ProblemSpec``), if any."""
+    candidates = get_args(annotation) or (annotation,)
+    for candidate in candidates:
+        if isinstance(candidate, type) and issubclass(candidate, StoredItem):
+            return candidate
+    return None
+
+
+def _strip_key(value: Any, key: str) -> Any:
+    """``value`` with ``key`` removed from every mapping at any depth (iterative: no recursion limit)."""
+    stack: list[Any] = [value]
+    while stack:
+        container = stack.pop()
+        if isinstance(container, dict):
+            container.pop(key, None)
+            children: Any = container.values()
+        else:
+            children = container
+        stack.extend(child for child in children if isinstance(child, dict | list))
+    return value

@@ -77,6 +77,7 @@ class Page(BaseModel, Generic[T]):
 
 
 def encode_cursor(sort_by: str, sort_order: str, value: Any, item_id: str) -> str:
+    """The opaque cursor that continues a listing after the item (``value``, ``item_id``)."""
     if isinstance(value, datetime):
         packed: Any = {"dt": value.isoformat()}
     else:

@@ -9,9 +9,9 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from ._config import StorageConfig, mask_secrets
 from ._errors import ErrorCode, PersistenceError
@@ -28,7 +28,7 @@ from ._interfaces import (
 )
 from ._mapping import require_id
 
-__all__ = ["HealthReport", "Store", "make_backend", "open_store"]
+__all__ = ["HealthReport", "Store", "StoreSettings", "make_backend", "open_store"]
 
 
 @dataclass(frozen=True)
@@ -187,10 +187,12 @@ class Store:
 
     @property
     def namespace(self) -> str | None:
+        """The namespace this view is confined to; None for the whole store."""
         return self.scope.namespace
 
     @property
     def actor(self) -> str | None:
+        """Who this view records as created_by/modified_by; None when nobody was named."""
         return self.scope.actor
 
     def __repr__(self) -> str:
@@ -289,11 +291,42 @@ class Store:
         return HealthReport(True, backend.name, latency, details)
 
 
-def open_store(target: str | StorageConfig | None = None, *, actor: str | None = None, **settings: Any) -> Store:
+class StoreSettings(TypedDict, total=False):
+    """The keyword settings of ``open_store``: every ``StorageConfig`` field but ``url``.
+
+    Spelled out so that a type checker catches a misspelled or mistyped setting
+    (``open_store("memory://", databse="x")``); at run time a misspelling is
+    INVALID_DATA all the same. See ``StorageConfig`` for what each one means.
+    """
+
+    database: str
+    server_selection_timeout_ms: int
+    connect_timeout_ms: int
+    socket_timeout_ms: int
+    max_pool_size: int
+    min_pool_size: int
+    tls_ca_file: str | None
+    app_name: str
+    write_concern: str | None
+    retry_writes: bool
+    retry_reads: bool
+    username: str | None
+    password: str | SecretStr | None
+    token: str | SecretStr | None
+    cache_ttl_s: float
+    cache_max_entries: int
+    create: bool
+
+
+def open_store(
+    target: str | StorageConfig | None = None, *, actor: str | None = None, **settings: Unpack[StoreSettings]
+) -> Store:
     """A store for a URL or a ``StorageConfig``; with neither, from ``DOCSTORE_*`` (default local).
 
-    The store is not connected yet: use ``async with open_store(...) as store:``
-    or ``await store.initialize()``. A bad URL or setting is ``INVALID_DATA``.
+    ``settings`` override the config's fields (``StoreSettings``); ``actor`` is recorded
+    as created_by/modified_by of what the store writes. The store is not connected yet:
+    use ``async with open_store(...) as store:`` or ``await store.initialize()``. A bad
+    URL or setting is ``INVALID_DATA``.
     """
     try:
         if isinstance(target, StorageConfig):

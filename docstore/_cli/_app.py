@@ -12,15 +12,14 @@ from collections.abc import Coroutine
 from typing import Any
 
 import click
-from pydantic import ValidationError
 from rich.console import Console
 
-from .._config import StorageConfig
 from .._errors import PersistenceError
 from .._store import Store, open_store
 
 __all__ = [
     "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_REJECTS",
     "Failure",
@@ -42,25 +41,44 @@ class Failure(Exception):
     """Stops a command with a one-line message and exit code 2."""
 
 
-def run(coroutine: Coroutine[Any, Any, int]) -> None:
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
+
+
+def run(coroutine: Coroutine[Any, Any, int], *, on_interrupt: str = "interrupted") -> None:
+    """Run a command's coroutine and exit with its code; every failure is one line on stderr.
+
+    A failure the command expects (``Failure``, ``PersistenceError``, ``OSError``) and any
+    other exception alike end with exit 2, never a traceback and never exit 1 (which
+    means "finished, with rejects"). Ctrl-C exits 130 with ``on_interrupt``.
+    """
     try:
         code = asyncio.run(coroutine)
     except (Failure, PersistenceError, OSError) as exc:
         message = exc.message if isinstance(exc, PersistenceError) else str(exc)
-        print(f"docstore: {' '.join(message.split())}", file=sys.stderr)  # one line, whatever the terminal
+        _say(message)
+        code = EXIT_FAILED
+    except KeyboardInterrupt:
+        _say(on_interrupt)
+        code = EXIT_INTERRUPTED
+    except Exception as exc:  # a bug, not an input: still one line and exit 2, for scripts
+        _say(f"unexpected error ({type(exc).__name__}): {exc}")
         code = EXIT_FAILED
     sys.exit(code)
 
 
-def open_from_url(url: str | None) -> Store:
+def _say(message: str) -> None:
+    print(f"docstore: {' '.join(message.split())}", file=sys.stderr)  # one line, whatever the terminal
+
+
+def open_from_url(url: str | None, *, create: bool = True) -> Store:
+    """The store at ``url`` (else ``$DOCSTORE_URL``, else the default); ``create=False``: never make one.
+
+    A bad URL or setting stops the command with the reason (never pydantic's help link).
+    """
     try:
-        return open_store(StorageConfig(url=url) if url else StorageConfig())
-    except ValidationError as exc:
-        # What was wrong, not pydantic's link (the last line); inputs are masked already.
-        problems = ("".join(f"{'.'.join(map(str, e['loc']))}: " if e["loc"] else "") + e["msg"] for e in exc.errors())
-        raise Failure("; ".join(problems)) from None
-    except ValueError as exc:
-        raise Failure(str(exc).splitlines()[-1]) from None
+        return open_store(url, create=create)
+    except PersistenceError as error:
+        raise Failure(error.message) from None
 
 
 url_option = click.option(

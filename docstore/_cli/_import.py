@@ -41,7 +41,11 @@ def import_command(
     rejects_path: Path | None,
 ) -> None:
     """Import a legacy JSON data directory of the original tool (idempotent: run it again to resume)."""
-    run(_import(legacy_dir, url, namespace, dry_run, batch_size, report_path, rejects_path))
+    run(
+        _import(legacy_dir, url, namespace, dry_run, batch_size, report_path, rejects_path),
+        on_interrupt="import interrupted; run the same command again to finish it "
+        "(the import is idempotent: what was written is kept, nothing is written twice)",
+    )
 
 
 async def _import(
@@ -56,7 +60,8 @@ async def _import(
     if not legacy_dir.is_dir():
         raise Failure(f"{legacy_dir} is not a readable directory")
     rejects = rejects_path or Path(f"{legacy_dir.resolve()}-rejects.jsonl")
-    async with open_from_url(url) as store:
+    # A dry run changes nothing, not even by creating the store it would write to.
+    async with open_from_url(url, create=not dry_run) as store:
         with _ProgressReport() as progress:
             report = await import_legacy(
                 legacy_dir,
@@ -138,5 +143,3 @@ def _print_report(report: ImportReport) -> None:
         f"({report.records_per_second:,.0f} records/s); orphan revision streams: {report.orphan_streams}",
         highlight=False,
     )
-
-

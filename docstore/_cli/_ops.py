@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 from rich.table import Table
 
-from .._backup import export_store, restore_store
+from .._backup import InvalidBackup, export_store, restore_store
 from .._errors import PersistenceError
 from ._app import EXIT_FAILED, EXIT_OK, Failure, console, main, open_from_url, print_counts, run, url_option
 
@@ -42,7 +43,7 @@ def health(url: str | None) -> None:
 
 
 async def _health(url: str | None) -> int:
-    store = open_from_url(url)
+    store = open_from_url(url, create=False)  # asking whether a store is healthy must not make one
     try:
         await store.initialize()
     except PersistenceError as error:
@@ -108,7 +109,11 @@ async def _export(directory: Path, url: str | None) -> int:
 @click.argument("directory", type=click.Path(path_type=Path))
 @url_option
 def restore(directory: Path, url: str | None) -> None:
-    """Load an export from DIRECTORY (documents with the same id are replaced)."""
+    """Load an export from DIRECTORY, all or nothing (documents with the same id are replaced).
+
+    The whole export is checked first; if anything is wrong, every problem is listed,
+    nothing is written and the exit code is 2.
+    """
     run(_restore(directory, url))
 
 
@@ -116,7 +121,15 @@ async def _restore(directory: Path, url: str | None) -> int:
     async with open_from_url(url) as store:
         try:
             counts = await restore_store(store, directory)
-        except (FileNotFoundError, ValueError) as error:
-            raise Failure(str(error)) from None
+        except InvalidBackup as invalid:
+            # Every problem, one per line: whoever fixes the backup needs all of them at once.
+            total = len(invalid.problems) + invalid.more
+            summary = f"{directory} cannot be restored; the store is unchanged. {total} problem(s):"
+            print(f"docstore: {summary}", file=sys.stderr)
+            for problem in invalid.problems:
+                print(f"  - {' '.join(problem.split())}", file=sys.stderr)
+            if invalid.more:
+                print(f"  ... and {invalid.more} more", file=sys.stderr)
+            return EXIT_FAILED
     print_counts(counts, f"restored {sum(counts.values()):,} documents from {directory}")
     return EXIT_OK

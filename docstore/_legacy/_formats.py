@@ -59,7 +59,11 @@ def parse_date(value: Any, field: str) -> datetime:
     if isinstance(value, bool):
         raise RecordError(f"{field}: expected a date, got {value!r}")
     if isinstance(value, int | float):
-        return to_utc_ms(datetime.fromtimestamp(value / 1000, UTC))  # epoch milliseconds
+        try:
+            return to_utc_ms(datetime.fromtimestamp(value / 1000, UTC))  # epoch milliseconds
+        except (OverflowError, OSError, ValueError):
+            # 1e20, NaN: the platform's "[Errno 75] Value too large" is no reason to give a reader.
+            raise RecordError(f"{field}: epoch milliseconds {value!r} are outside years 1-9999") from None
     if isinstance(value, str):
         try:
             return to_utc_ms(datetime.fromisoformat(value.replace("Z", "+00:00")))
@@ -141,7 +145,9 @@ def _metadata(record: Mapping[str, Any]) -> StorageMetadata:
 
 
 def _extra(record: Mapping[str, Any], modelled: frozenset[str]) -> dict[str, Any]:
-    return {key: value for key, value in decode_dates(record).items() if key not in modelled}
+    """The record's fields docstore does not model, dates decoded (the modelled ones are not walked)."""
+    unmodelled = {key: value for key, value in record.items() if key not in modelled}
+    return decode_dates(unmodelled) if unmodelled else {}
 
 
 def _students(value: Any) -> dict[str, Student]:
@@ -187,6 +193,16 @@ _PROBLEM_FIELDS = frozenset(
 )
 _OLD_PROBLEM_FIELDS = _PROBLEM_FIELDS | {"createdBy", "_metadata"}
 _NEW_PROBLEM_FIELDS = _PROBLEM_FIELDS | {"authorId"}
+_EXECUTION_RESULT_FIELDS = frozenset({"success", "output", "error", "executionTimeMs"})
+# The code fields of every format: the code is rebuilt from them (``_patches``).
+_REVISION_FIELDS = frozenset(
+    {"id", "sessionId", "studentId", "code", "isDiff", "fullCode", "diff", "timestamp", "executionResult"}
+) | {"namespaceId", "_metadata"}
+
+
+def _revision_fields(record: Mapping[str, Any]) -> frozenset[str]:
+    """The fields a revision's item is built from: createdAt/updatedAt only when there is no _metadata."""
+    return _REVISION_FIELDS if "_metadata" in record else _REVISION_FIELDS | {"createdAt", "updatedAt"}
 
 
 def _validated(build: Callable[[], T]) -> T:
@@ -288,8 +304,10 @@ def revision_from_legacy(
                 output=result.get("output", ""),
                 error=result.get("error", ""),
                 execution_time_ms=result.get("executionTimeMs"),
+                extra=_extra(result, _EXECUTION_RESULT_FIELDS),
             ),
             namespace_id=record.get("namespaceId") or default_namespace,
+            extra=_extra(record, _revision_fields(record)),
             metadata=_metadata(record)
             if "_metadata" in record or "createdAt" in record
             else StorageMetadata(

@@ -5,19 +5,30 @@ orphans), then problems, revisions, and every other file into ``legacy_<name>``.
 Every record is read, mapped, and written in batches of unordered upserts with
 its own id, so running the import again finishes an interrupted one and
 changes nothing after a complete one.
+
+What it promises about bad input: each record that cannot be stored exactly on
+every engine (a document over 16 MB, a value nested too deep, a lone UTF-16
+surrogate, an integer beyond 64 bits, a date outside years 1-9999, an operator
+key in a verbatim record) is one reject line and the import goes on; nothing is
+replaced or dropped silently (a problem in both ``problems.json`` and
+``problems/``, two files for one ``legacy_`` collection, a verbatim record with
+its own ``_id``: the second is a reject; fields docstore does not model go to
+``extra``); and no input raises out of ``import_legacy`` but a directory that
+does not exist and a store that fails.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from .._errors import PersistenceError
-from .._mapping import check_document, to_document
-from .._models import DEFAULT_NAMESPACE
+from .._mapping import MAX_DEPTH, check_collection_name, check_document, to_document
+from .._models import DEFAULT_NAMESPACE, StoredItem
 from .._store import Store
 from ._formats import (
     FORMAT_2025_12_18,
@@ -46,6 +57,10 @@ SKIPPED_FILES = {
     "auth-sessions.json": "web login sessions with copies of user accounts: not imported (no value, holds secrets)",
 }
 _LEGACY_PREFIX = "legacy_"
+# A raw record may be deeper than what it becomes (a Map entry is two levels of lists),
+# but never this deep: beyond it, it is refused before anything walks it recursively.
+_MAX_RAW_DEPTH = 4 * MAX_DEPTH
+_NOT_A_NAME_CHARACTER = re.compile(r"[^A-Za-z0-9_]")
 
 
 class _Batch:
@@ -103,6 +118,10 @@ class _Importer:
             source=str(directory), target=store.config.masked_url, dry_run=dry_run, namespace=namespace
         )
         self.session_students: dict[str, frozenset[str]] = {}
+        # Problem id -> the file that brought it (problems.json and problems/ may both hold one).
+        self.problem_sources: dict[str, str] = {}
+        # legacy_<name> collection -> the file written into it (two files never share one).
+        self.other_collections: dict[str, str] = {}
 
     def reject(self, kind: str, file: str, path: str, reason: str, record: Any = None) -> None:
         self.report.kind(kind).rejected += 1
@@ -169,11 +188,12 @@ class _Importer:
                 try:
                     if not isinstance(raw, dict):
                         raise RecordError(f"expected an object, got {type(raw).__name__}")
+                    check_depth(raw)
                     record_id, document, fmt = convert(key, raw)
                     if record_id in seen:
                         raise RecordError(f"duplicate id {record_id!r}")
-                except RecordError as error:
-                    self.reject(kind, name, where, str(error), raw)
+                except Exception as error:  # every bad record is a reject, whatever broke on it
+                    self.reject(kind, name, where, reason(error), raw)
                     continue
                 seen.add(record_id)
                 formats.add(fmt)
@@ -190,8 +210,9 @@ class _Importer:
             if session.id != key:
                 raise RecordError(f"id {session.id!r} differs from its key {key!r}")
             # Remembered for the revisions: a stream whose student is not here is an orphan.
+            document = stored(session)
             self.session_students[session.id] = frozenset(session.students)
-            return session.id, to_document(session), fmt
+            return session.id, document, fmt
 
         await self._keyed_file(path, "sessions", SESSIONS, convert)
 
@@ -200,25 +221,42 @@ class _Importer:
             if "_metadata" not in raw and "authorId" in raw:
                 raise RecordError("unknown problem shape (newest-format problem in problems.json)")
             problem = problem_from_list(raw, self.namespace)
-            return problem.id, to_document(problem), "2025-12-18/2025-12-20"
+            document = stored(problem)
+            self.problem_sources.setdefault(problem.id, self._name(path))
+            return problem.id, document, "2025-12-18/2025-12-20"
 
         await self._keyed_file(path, "problems", PROBLEMS, convert)
 
     async def _other(self, path: Path) -> None:
         """A file the repositories do not model: each record verbatim into ``legacy_<name>``."""
+        name = self._name(path)
+        collection = _LEGACY_PREFIX + _NOT_A_NAME_CHARACTER.sub("_", path.stem)
+        try:
+            check_collection_name(collection)
+            if collection in self.other_collections:
+                raise RecordError(
+                    f"its records would go to {collection}, where those of {self.other_collections[collection]} "
+                    "went; rename one of the two files and import again"
+                )
+        except (RecordError, PersistenceError) as error:
+            self.report.files[name] = FileOutcome(kind="unknown", status="failed", reason=reason(error))
+            self.reject(path.stem, name, "$", f"file not imported: {reason(error)}")
+            return
+        self.other_collections[collection] = name
 
         def convert(key: str, raw: dict[str, Any]) -> tuple[str, dict[str, Any], str]:
             record_id = raw.get("id", key)
             if not isinstance(record_id, str) or not record_id:
                 raise RecordError("record has no string id")
+            if "_id" in raw:
+                # Kept verbatim under its id, so its own _id would be overwritten (or win).
+                raise RecordError("record has its own '_id' field, which docstore keeps for the record id")
             document = decode_dates(raw)
-            try:
-                check_document(document)  # kept verbatim, so checked here: no key may look like an operator
-            except PersistenceError as error:
-                raise RecordError(error.message) from None
-            return record_id, {"_id": record_id, **document}, "keyed by id"
+            document = {"_id": record_id, **document}
+            check_document(document)  # kept verbatim, so checked here: no key may look like an operator
+            return record_id, document, "keyed by id"
 
-        await self._keyed_file(path, path.stem, _LEGACY_PREFIX + path.stem.replace("-", "_"), convert)
+        await self._keyed_file(path, path.stem, collection, convert)
 
     async def _problem_folder(self, folder: Path) -> set[Path]:
         """``problems/index.json`` plus one file per problem (2026-01-05)."""
@@ -241,14 +279,22 @@ class _Importer:
             raw: Any = None
             try:
                 raw = _small_file(path)
+                check_depth(raw)
                 problem = problem_from_file(raw, self.namespace)
                 if problem.id != path.stem:
                     raise RecordError(f"id {problem.id!r} differs from its file name")
-            except (RecordError, ReadError) as error:
-                self.reject("problems", name, "$", str(error), raw)
+                document = stored(problem)
+                found.add(problem.id)
+                if problem.id in self.problem_sources:
+                    raise RecordError(
+                        f"problem {problem.id!r} is also in {self.problem_sources[problem.id]}, "
+                        "which was imported; this copy was not"
+                    )
+            except Exception as error:  # every bad file is a reject, whatever broke on it
+                self.reject("problems", name, "$", reason(error), raw)
                 continue
-            found.add(problem.id)
-            await batch.add(to_document(problem), (name, "$", raw))
+            self.problem_sources[problem.id] = name
+            await batch.add(document, (name, "$", raw))
         await batch.flush()
         for missing in sorted(index_ids - found):
             self.reject(
@@ -267,8 +313,17 @@ class _Importer:
         ids: set[str] = set()
         try:
             for key, value in iter_object(index):
-                if key == "problems" and isinstance(value, list):
-                    ids |= {entry["id"] for entry in value if isinstance(entry, dict) and "id" in entry}
+                if key != "problems":
+                    continue
+                if not isinstance(value, list):
+                    self.reject("problems", name, json_path(key), "expected a list of problems", value)
+                    continue
+                for position, entry in enumerate(value):
+                    problem_id = entry.get("id") if isinstance(entry, dict) else None
+                    if isinstance(problem_id, str) and problem_id:
+                        ids.add(problem_id)
+                    else:
+                        self.reject("problems", name, json_path(key, position), "index entry has no string id", entry)
         except ReadError as error:
             self._broken_file(outcome, "problems", name, error)
         return ids
@@ -299,11 +354,12 @@ class _Importer:
                     session_id, student_id = _split_stream_key(key)
                     if not isinstance(raw, dict):
                         raise RecordError(f"expected an object, got {type(raw).__name__}")
+                    check_depth(raw)
                     fmt = detect_revision_format(raw)
                     try:
                         code = self._rebuild(raw, fmt, code, broken_base)
                         broken_base = False
-                    except (RecordError, PatchError):
+                    except Exception:
                         # This revision's code is unknown, so are those of the diffs after it.
                         broken_base = True
                         raise
@@ -314,14 +370,15 @@ class _Importer:
                     fingerprint = hash(revision.id)
                     if fingerprint in seen:
                         raise RecordError(f"duplicate id {revision.id!r}")
-                except (RecordError, PatchError) as error:
-                    self.reject("revisions", name, where, str(error), raw)
+                    document = stored(revision)
+                except Exception as error:  # every bad record is a reject, whatever broke on it
+                    self.reject("revisions", name, where, reason(error), raw)
                     continue
                 seen.add(fingerprint)
                 formats.add(fmt)
                 if orphan_stream:
                     counts.orphans += 1
-                await batch.add(to_document(revision), (name, where, raw))
+                await batch.add(document, (name, where, raw))
         except ReadError as error:
             self._broken_file(outcome, "revisions", name, error)
         await batch.flush()
@@ -363,11 +420,46 @@ class _Importer:
         self.reject(kind, name, error.path, f"file is unreadable from here on: {error.reason}")
 
 
+def stored(item: StoredItem) -> dict[str, Any]:
+    """The document to write for ``item``; ``RecordError`` when no engine could store it."""
+    try:
+        return to_document(item)
+    except PersistenceError as error:
+        raise RecordError(error.message) from None
+
+
+def check_depth(value: Any) -> None:
+    """``RecordError`` for a value nested deeper than any record may be (iterative: never a RecursionError)."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > _MAX_RAW_DEPTH:
+            raise RecordError(f"nested deeper than {_MAX_RAW_DEPTH} levels")
+        if isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values() if isinstance(child, dict | list))
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item if isinstance(child, dict | list))
+
+
+def reason(error: BaseException) -> str:
+    """What a reject line says about ``error``."""
+    if isinstance(error, PersistenceError):
+        return error.message
+    if isinstance(error, RecordError | PatchError | ReadError):
+        return str(error)
+    if isinstance(error, RecursionError):
+        return f"nested deeper than {_MAX_RAW_DEPTH} levels"
+    # Not foreseen: still one record's problem, never the import's.
+    return f"cannot be imported ({type(error).__name__}: {error})"
+
+
 def _small_file(path: Path) -> Any:
     """A file that holds one record (one problem): read whole, it is small."""
     try:
         with open(path, encoding="utf-8") as handle:
             return json.load(handle)
+    except RecursionError:
+        raise ReadError(f"nested deeper than {_MAX_RAW_DEPTH} levels", "$") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise ReadError(f"malformed JSON: {exc}", "$") from None
     except OSError as exc:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -29,9 +31,49 @@ def json_path(*parts: str | int) -> str:
     return "$" + "".join(f"[{p}]" if isinstance(p, int) else f"[{json.dumps(p, ensure_ascii=False)}]" for p in parts)
 
 
-def _events(handle: BinaryIO) -> Iterator[tuple[str, Any]]:
-    for _prefix, event, value in ijson.parse(handle, use_float=True):
-        yield event, value
+# The C parser is fast but has limits the pure-Python one has not: it turns a lone
+# surrogate escape ("\\ud83d") into "?" without a word, fails on a lone low surrogate,
+# and stops at an integer beyond 64 bits or a float beyond 1e308. A file that needs it is read with the
+# Python parser, whose values are exact (and then refused, record by record, if no
+# engine can store them).
+_PYTHON_BACKEND = ijson.get_backend("python")
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_CHUNK = 1 << 20
+
+
+class _NeedsExactParser(Exception):
+    """The fast parser cannot read this file exactly; read it again with the exact one."""
+
+
+def _has_surrogate_escapes(path: Path) -> bool:
+    """Whether the file spells a UTF-16 surrogate as an escape (one pass, in chunks)."""
+    with open(path, "rb") as handle:
+        tail = b""
+        while chunk := handle.read(_CHUNK):
+            if _SURROGATE_ESCAPE.search(tail + chunk):
+                return True
+            tail = chunk[-5:]  # an escape split between two chunks
+    return False
+
+
+def _events(handle: BinaryIO, exact: bool) -> Iterator[tuple[str, Any]]:
+    # basic_parse, not parse: parse builds a path string per event, which for a value
+    # nested 100,000 deep costs gigabytes.
+    try:
+        if not exact:
+            yield from ijson.basic_parse(handle, use_float=True)
+            return
+        # Numbers as Decimal (exact, any size), then as Python reads JSON: 1e400 is inf.
+        for event, value in _PYTHON_BACKEND.basic_parse(handle, use_float=False):
+            yield event, float(value) if type(value) is Decimal else value
+    except UnicodeDecodeError as exc:
+        if not exact:
+            raise _NeedsExactParser from None
+        raise ijson.JSONError(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except ijson.JSONError as exc:
+        if not exact and "overflow" in str(exc):  # an integer beyond 64 bits, a float beyond 1e308
+            raise _NeedsExactParser from None
+        raise
 
 
 def iter_object(path: Path, progress: Callable[[int], None] | None = None) -> Iterator[tuple[str, Any]]:
@@ -48,6 +90,27 @@ def iter_streams(path: Path, progress: Callable[[int], None] | None = None) -> I
 def _walk(
     path: Path, progress: Callable[[int], None] | None, *, into_arrays: bool
 ) -> Iterator[tuple[str, int | None, Any]]:
+    try:
+        exact = _has_surrogate_escapes(path)
+    except OSError as exc:
+        raise ReadError(f"cannot read the file: {exc.strerror}", json_path()) from None
+    handed_out = 0
+    try:
+        for item in _walk_once(path, progress, into_arrays=into_arrays, exact=exact):
+            handed_out += 1
+            yield item
+    except _NeedsExactParser:
+        # Read again with the exact parser, skipping what was already handed out.
+        for item in _walk_once(path, progress, into_arrays=into_arrays, exact=True):
+            if handed_out:
+                handed_out -= 1
+                continue
+            yield item
+
+
+def _walk_once(
+    path: Path, progress: Callable[[int], None] | None, *, into_arrays: bool, exact: bool
+) -> Iterator[tuple[str, int | None, Any]]:
     last = json_path()
     try:
         handle = open(path, "rb")  # noqa: SIM115 - closed by the with below, after the error mapping
@@ -55,7 +118,7 @@ def _walk(
         raise ReadError(f"cannot read the file: {exc.strerror}", last) from None
     with handle:
         try:
-            events = _events(handle)
+            events = _events(handle, exact)
             event, _ = next(events)
             if event != "start_map":
                 raise ReadError(f"top level is not a JSON object ({event})", last)

@@ -12,6 +12,8 @@ __all__ = ["FileOutcome", "ImportReport", "KindCounts", "RejectSink"]
 
 @dataclass
 class KindCounts:
+    """What happened to the records of one kind (sessions, problems, revisions, users, ...)."""
+
     read: int = 0
     imported: int = 0
     updated: int = 0
@@ -22,6 +24,8 @@ class KindCounts:
 
 @dataclass
 class FileOutcome:
+    """What happened to one file: its kind, the format it was read as, and whether it was imported."""
+
     kind: str
     format: str | None = None
     status: str = "imported"  # imported | skipped | failed
@@ -30,6 +34,12 @@ class FileOutcome:
 
 @dataclass
 class ImportReport:
+    """What an import did: counts per kind of record, the outcome of each file, and timing.
+
+    Every record read is counted once as imported, updated, unchanged or rejected; each
+    rejected one is a line of the rejects file (file, JSON path, reason, raw record).
+    """
+
     source: str
     target: str
     dry_run: bool
@@ -40,18 +50,22 @@ class ImportReport:
     elapsed_s: float = 0.0
 
     def kind(self, name: str) -> KindCounts:
+        """The counts of one kind of record (made on first use)."""
         return self.kinds.setdefault(name, KindCounts())
 
     @property
     def records_read(self) -> int:
+        """Records read from every file."""
         return sum(counts.read for counts in self.kinds.values())
 
     @property
     def rejected(self) -> int:
+        """Records rejected (each one a line of the rejects file)."""
         return sum(counts.rejected for counts in self.kinds.values())
 
     @property
     def records_per_second(self) -> float:
+        """Records read per second of the whole import."""
         return self.records_read / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
     @property
@@ -60,6 +74,7 @@ class ImportReport:
         return 1 if self.rejected else 0
 
     def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready data (``docstore import --report``)."""
         data = asdict(self)
         data["records_read"] = self.records_read
         data["rejected"] = self.rejected
@@ -69,7 +84,11 @@ class ImportReport:
 
 
 class RejectSink:
-    """Rejected records, one JSON line each: file, JSON path, reason, and the raw record."""
+    """Rejected records, one JSON line each: file, JSON path, reason, and the raw record.
+
+    A record that JSON cannot write as it was (nested too deep) has ``record`` null and a
+    ``record_omitted`` note; a lone surrogate is written as its ``\\uXXXX`` escape, exactly.
+    """
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
@@ -79,10 +98,27 @@ class RejectSink:
     def reject(self, file: str, json_path: str, reason: str, record: Any = None) -> None:
         self.count += 1
         if self._handle is not None:
-            line = {"file": file, "path": json_path, "reason": reason, "record": record}
-            self._handle.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
+            self._handle.write(_reject_line(file, json_path, reason, record) + "\n")
 
     def close(self) -> None:
         if self._handle is not None:
             self._handle.close()
             self._handle = None
+
+
+def _reject_line(file: str, json_path: str, reason: str, record: Any) -> str:
+    """One line of the rejects file; the raw record as it was whenever JSON can say it."""
+    line = {"file": file, "path": json_path, "reason": reason, "record": record}
+    try:
+        text = json.dumps(line, ensure_ascii=False, default=str)
+    except (RecursionError, ValueError):
+        # Nested too deep for the encoder (a hostile file): the path says where to look.
+        line["record"] = None
+        line["record_omitted"] = "nested too deep to write here; see the file at the path"
+        return json.dumps(line, ensure_ascii=False, default=str)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate cannot be written as UTF-8; as an escape it is kept exactly.
+        text = json.dumps(line, ensure_ascii=True, default=str)
+    return text

@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 
 from docstore import Store, open_store
+from tests.conftest import ENGINES, StoreFactory, skip_without_mongodb
 
 T = TypeVar("T")
 
 
 class StoreRunner:
-    """A memory store and the loop it lives on, for synchronous hypothesis tests."""
+    """A store (memory unless a factory is given) and the loop it lives on, for synchronous hypothesis tests."""
 
-    def __init__(self) -> None:
+    def __init__(self, factory: StoreFactory | None = None) -> None:
         self._runner = asyncio.Runner()
-        self.store: Store = open_store("memory://")
+        self._factory = factory
+        self.store: Store = factory.open() if factory is not None else open_store("memory://")
         self.run(self.store.initialize())
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
@@ -26,11 +29,23 @@ class StoreRunner:
 
     def close(self) -> None:
         self.run(self.store.shutdown())
+        if self._factory is not None:
+            self.run(self._factory.drop())
         self._runner.close()
 
 
 @pytest.fixture
 def runner() -> Iterator[StoreRunner]:
     made = StoreRunner()
+    yield made
+    made.close()
+
+
+@pytest.fixture(params=ENGINES)
+def engine_runner(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreRunner]:
+    """A runner on each engine the ``factory`` fixture offers (MongoDB when a server is configured)."""
+    if request.param == "mongodb":
+        skip_without_mongodb()
+    made = StoreRunner(StoreFactory(request.param, tmp_path))
     yield made
     made.close()
