@@ -28,6 +28,7 @@ __all__ = [
     "time_key",
 ]
 
+# tzinfo=UTC: datetimes come back as the domain types make them (and it decodes fastest).
 _CODEC: CodecOptions[dict[str, Any]] = CodecOptions(tz_aware=True, tzinfo=UTC)
 # Sort keys of a missing value. MongoDB sorts null before every other value; SQLite sorts
 # an INTEGER before any TEXT, and this integer before every millisecond timestamp of

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -11,6 +12,7 @@ from .._interfaces import BatchResult, CollectionStats
 from .._mapping import check_collection_name, check_document, require_id
 from ._codec import checksum, encode
 from ._database import Database
+from ._repository import OFF_LOOP_BATCH
 from ._schema import INDEXES, REPOSITORY_COLLECTIONS
 from ._tables import decode_row, delete_document, get_document, put_document, stored_checksums
 
@@ -89,19 +91,26 @@ class SqliteDocumentStore:
         session's join code held by another active session) is an entry in ``failed``.
         """
         check_collection_name(collection)
-        prepared: list[tuple[int, dict[str, Any], bytes]] = []
+        given = list(documents)
         result = BatchResult()
-        for position, document in enumerate(documents):
-            if not isinstance(document, dict) or type(document.get("_id")) is not str or not document["_id"]:
-                result.failed.append((position, "_id must be a non-empty string"))
-                continue
-            try:
-                check_document(document, f"document {document['_id']!r}")
-                blob, _ = encode(document)
-            except PersistenceError as exc:
-                result.failed.append((position, exc.message))
-                continue
-            prepared.append((position, document, checksum(blob)))
+
+        def prepare() -> list[tuple[int, dict[str, Any], bytes]]:
+            prepared: list[tuple[int, dict[str, Any], bytes]] = []
+            for position, document in enumerate(given):
+                if not isinstance(document, dict) or type(document.get("_id")) is not str or not document["_id"]:
+                    result.failed.append((position, "_id must be a non-empty string"))
+                    continue
+                try:
+                    check_document(document, f"document {document['_id']!r}")
+                    blob, _ = encode(document)
+                except PersistenceError as exc:
+                    result.failed.append((position, exc.message))
+                    continue
+                prepared.append((position, document, checksum(blob)))
+            return prepared
+
+        # Checking and encoding a large batch takes a while: not on the event loop.
+        prepared = await asyncio.to_thread(prepare) if len(given) > OFF_LOOP_BATCH else prepare()
         if not prepared:
             return result
 

@@ -17,13 +17,16 @@ from ._codec import text_key, time_key
 from ._database import Database
 from ._tables import Row, decode_row, get_document, put_document
 
-__all__ = ["Filter", "SqliteRepository", "check_version"]
+__all__ = ["OFF_LOOP_BATCH", "Filter", "SqliteRepository", "check_version"]
 
 T = TypeVar("T", bound=StoredItem)
 S = TypeVar("S", bound=StoredItem)
 # A WHERE clause and its arguments.
 Filter = tuple[list[str], list[Any]]
 _TIME_COLUMNS = frozenset({"created_at", "last_activity", "timestamp"})
+# Batches larger than this are checked and encoded in a thread: at ~50 us a document,
+# a few hundred would hold the event loop for tens of milliseconds.
+OFF_LOOP_BATCH = 32
 
 
 def check_version(expected_version: object) -> int | None:

@@ -6,19 +6,20 @@ overview takes, per student of the session, the last entry of that student's ran
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from .._errors import ErrorCode, PersistenceError
-from .._mapping import from_document, invalid, require_id, to_document
+from .._mapping import invalid, require_id, to_document
 from .._models import CodeRevision
 from .._page import Page, decode_cursor, encode_cursor
 from .._time import parse_after
 from ._codec import time_key
-from ._repository import SqliteRepository
-from ._tables import decode_row, insert_document
+from ._repository import OFF_LOOP_BATCH, SqliteRepository
+from ._tables import insert_document
 
 __all__ = ["SqliteRevisionRepository"]
 
@@ -39,10 +40,15 @@ class SqliteRevisionRepository(SqliteRepository[CodeRevision]):
         As on MongoDB (an unordered bulk insert), a revision whose id is taken is
         refused and the others are written; the error names the refused ones.
         """
-        items = [self._prepared(revision) for revision in revisions]
-        if not items:
+        given = list(revisions)
+        if not given:
             return []
-        documents = [to_document(item) for item in items]
+
+        def prepare() -> list[dict[str, Any]]:
+            return [to_document(self._prepared(revision)) for revision in given]
+
+        # Checking and encoding a large batch takes a while: not on the event loop.
+        documents = await asyncio.to_thread(prepare) if len(given) > OFF_LOOP_BATCH else prepare()
 
         def insert(connection: sqlite3.Connection) -> list[str]:
             taken: list[str] = []
@@ -58,7 +64,7 @@ class SqliteRevisionRepository(SqliteRepository[CodeRevision]):
         taken = await self._db.write(insert)
         if taken:
             raise PersistenceError(ErrorCode.ALREADY_EXISTS, f"{len(taken)} revision(s) already exist: {taken[:10]}")
-        return [item.id for item in items]
+        return [document["_id"] for document in documents]
 
     async def get_revision(self, revision_id: str) -> CodeRevision | None:
         return await self._get(require_id(revision_id))
@@ -116,27 +122,32 @@ class SqliteRevisionRepository(SqliteRepository[CodeRevision]):
     async def get_latest_revisions(self, session_id: str) -> dict[str, CodeRevision]:
         """The newest revision of every student of a session: the instructor's overview.
 
-        The students come from the index (a skip from one student's range to the next),
-        then one seek per student to the end of its range: the cost follows the number
-        of students, not of revisions.
+        One statement on the (session, student, timestamp, id) index: the cost follows
+        the number of students, not of revisions.
         """
         session_id = require_id(session_id, "session id")
-        scope = "" if self._namespace is None else " AND namespace_id = ?"
-        scope_arguments = [] if self._namespace is None else [self._namespace]
-        students_sql = f"SELECT DISTINCT student_id FROM revisions WHERE session_id = ?{scope}"
-        latest_sql = (
-            f"SELECT doc, checksum FROM revisions WHERE session_id = ? AND student_id = ?{scope} "
-            "ORDER BY timestamp DESC, id DESC LIMIT 1"
-        )
+        scope = "" if self._namespace is None else " AND namespace_id = ?2"
+        arguments = [session_id] if self._namespace is None else [session_id, self._namespace]
+        # A loose index scan: each student is one seek past the previous one, not a walk
+        # over all its revisions; then one seek to the end of each student's range.
+        sql = f"""
+            WITH RECURSIVE students(student_id) AS (
+                SELECT min(student_id) FROM revisions WHERE session_id = ?1{scope}
+                UNION ALL
+                SELECT (SELECT min(student_id) FROM revisions
+                        WHERE session_id = ?1 AND student_id > students.student_id{scope})
+                FROM students WHERE students.student_id IS NOT NULL
+            )
+            SELECT revisions.doc, revisions.checksum FROM students JOIN revisions ON revisions.id = (
+                SELECT id FROM revisions WHERE session_id = ?1 AND student_id = students.student_id{scope}
+                ORDER BY timestamp DESC, id DESC LIMIT 1
+            )
+            WHERE students.student_id IS NOT NULL
+        """
 
         def read(connection: sqlite3.Connection) -> dict[str, CodeRevision]:
-            students = [row[0] for row in connection.execute(students_sql, [session_id, *scope_arguments])]
-            latest: dict[str, CodeRevision] = {}
-            for student_id in sorted(students):
-                row = connection.execute(latest_sql, [session_id, student_id, *scope_arguments]).fetchone()
-                if row is not None:
-                    latest[student_id] = from_document(CodeRevision, decode_row(row, self._path, "revisions"))
-            return latest
+            revisions = self._items(connection.execute(sql, arguments).fetchall())
+            return {revision.student_id: revision for revision in sorted(revisions, key=lambda r: r.student_id)}
 
         return await self._db.read(read)
 
