@@ -94,12 +94,14 @@ class Database:
 
     def close(self) -> None:
         """Finish queued writes, stop the threads, close every connection (blocking: run in a thread)."""
-        if self._closed:
-            return
-        self._closed = True
-        if self._writer is not None:
+        with self._lock:  # after this, no write can be queued behind the stop
+            if self._closed:
+                return
+            self._closed = True
             self._queue.put(_STOP)
+        if self._writer is not None:
             self._writer.join()
+        self._refuse_queued()
         self._readers.shutdown(wait=True)
         with self._lock:
             connections, self._reader_connections = self._reader_connections, []
@@ -108,6 +110,16 @@ class Database:
         if self._writer_connection is not None:
             self._writer_connection.close()
             self._writer_connection = None
+
+    def _refuse_queued(self) -> None:
+        """Fail what was queued but never taken (the writer never started, or stopped)."""
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(item, _Job):
+                item.settle(error=PersistenceError(ErrorCode.STORAGE_ERROR, "the store is shut down"))
 
     # -- reads -----------------------------------------------------------------------
     async def read(self, work: Work[T]) -> T:
@@ -144,11 +156,12 @@ class Database:
     # -- writes ----------------------------------------------------------------------
     async def write(self, work: Work[T]) -> T:
         """``work(connection)`` in the writer thread, committed (durably) before this returns."""
-        if self._closed:
-            raise PersistenceError(ErrorCode.STORAGE_ERROR, "the store is shut down")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._queue.put(_Job(work, loop, future))
+        with self._lock:
+            if self._closed:
+                raise PersistenceError(ErrorCode.STORAGE_ERROR, "the store is shut down")
+            self._queue.put(_Job(work, loop, future))
         # Shielded: a cancelled caller must not leave a write half-known; it is done or not as a whole.
         return await asyncio.shield(future)
 

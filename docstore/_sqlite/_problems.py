@@ -150,7 +150,7 @@ class SqliteProblemRepository(SqliteRepository[ProblemSpec]):
         if not words:
             return Page([])
         conditions, arguments = self._scope(
-            ["problems.rowid IN (SELECT rowid FROM problem_text WHERE problem_text MATCH ?)"], [_fts_query(words)]
+            ["pk IN (SELECT rowid FROM problem_text WHERE problem_text MATCH ?)"], [_fts_query(words)]
         )
         sql = f"SELECT doc, checksum FROM problems WHERE {' AND '.join(conditions)} LIMIT {_MAX_SEARCH_CANDIDATES}"
         wanted = set(words)

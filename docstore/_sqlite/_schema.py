@@ -40,7 +40,9 @@ CREATE TABLE IF NOT EXISTS sessions (
     checksum BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS problems (
-    id TEXT PRIMARY KEY NOT NULL,
+    -- An explicit rowid: the FTS5 rows point at it, and VACUUM may renumber implicit ones.
+    pk INTEGER PRIMARY KEY,
+    id TEXT UNIQUE NOT NULL,
     namespace_id TEXT,
     title NOT NULL,
     difficulty TEXT,

@@ -96,7 +96,7 @@ def _write(connection: sqlite3.Connection, collection: str, document: dict[str, 
         sql += " ON CONFLICT(id) DO UPDATE SET " + ", ".join(f"{name} = excluded.{name}" for name in names[1:])
     try:
         if collection == "problems":
-            rowid = connection.execute(sql + " RETURNING rowid", values).fetchone()[0]
+            rowid = connection.execute(sql + " RETURNING pk", values).fetchone()[0]
             _index_problem(connection, rowid, document)
         else:
             connection.execute(sql, values)
@@ -172,7 +172,7 @@ def delete_document(
     where, arguments = _where(collection, namespace)
     table = _table(collection)
     row = connection.execute(
-        f"DELETE FROM {table} WHERE id = ? AND {where} RETURNING rowid"
+        f"DELETE FROM {table} WHERE id = ? AND {where} RETURNING pk"
         if table == "problems"
         else f"DELETE FROM {table} WHERE id = ? AND {where} RETURNING id",
         [document_id, *arguments],
