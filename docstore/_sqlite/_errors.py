@@ -15,6 +15,9 @@ def translate(exc: BaseException, path: Path) -> PersistenceError:
     if isinstance(exc, PersistenceError):
         return exc
     text = str(exc) or type(exc).__name__
+    if isinstance(exc, UnicodeError):
+        # Text SQLite cannot hold (a lone surrogate in an id): the caller's value, not the file.
+        return PersistenceError(ErrorCode.INVALID_DATA, f"text that cannot be stored: {type(exc).__name__}")
     if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
         # busy_timeout ran out: another process held the write lock all that time.
         return PersistenceError(ErrorCode.TIMEOUT, f"{path}: {text}")

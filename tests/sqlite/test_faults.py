@@ -186,3 +186,26 @@ async def test_values_no_engine_stores_exactly_are_refused_before_anything_is_wr
         session = await reopened.sessions.get_session(session_id)
         assert session is not None and session.students == {} and session.metadata is not None
         assert session.metadata.version == 1
+
+
+@pytest.mark.parametrize("weird", ["\ud800", "a\x00b", "x" * 5000, "🙂", "' OR 1=1 --"])
+async def test_odd_ids_are_answered_never_raised_raw(tmp_path: Path, weird: str) -> None:
+    async with open_store(f"local://{tmp_path}") as store:
+        try:
+            assert await store.sessions.get_session(weird) is None
+            assert await store.problems.get_problem(weird) is None
+            assert await store.documents.get_document("legacy_x", weird) is None
+        except PersistenceError as error:
+            assert error.code is ErrorCode.INVALID_DATA, error
+        try:
+            session = Session(id=weird)
+        except ValueError:
+            return  # the domain type refuses it already (lone surrogate)
+        try:
+            created = await store.sessions.create_session(session)
+        except PersistenceError as error:
+            assert error.code is ErrorCode.INVALID_DATA, error
+        else:
+            stored = await store.sessions.get_session(created)
+            assert stored is not None and stored.id == weird
+            assert await store.sessions.get_session(weird[:1]) is None or len(weird) == 1
