@@ -10,7 +10,7 @@ from typing import Any
 from .._errors import ErrorCode, PersistenceError
 from .._interfaces import BatchResult, CollectionStats
 from .._mapping import check_collection_name, check_document, require_id
-from ._codec import checksum, encode
+from ._codec import checksum, encode, yielding
 from ._database import Database
 from ._repository import OFF_LOOP_BATCH
 from ._schema import INDEXES, REPOSITORY_COLLECTIONS
@@ -67,7 +67,7 @@ class SqliteDocumentStore:
 
             def read(connection: sqlite3.Connection, sql: str = sql, values: list[Any] = values) -> list[Any]:
                 rows = connection.execute(sql, values).fetchall()
-                return [(row[0], decode_row((row[1], row[2]), path, collection)) for row in rows]
+                return [(row[0], decode_row((row[1], row[2]), path, collection)) for row in yielding(rows)]
 
             batch = await self._db.read(read)
             for _, document in batch:

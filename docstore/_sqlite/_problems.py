@@ -11,6 +11,7 @@ from .._interfaces import ProblemSortKey, SortOrder, TagMatch
 from .._mapping import METADATA, from_document, invalid, require_id, to_document, validate_updates
 from .._models import Difficulty, ProblemSpec
 from .._page import Page
+from ._codec import yielding
 from ._repository import Filter, SqliteRepository
 from ._tables import decode_row, delete_document, get_document, put_document
 
@@ -157,7 +158,7 @@ class SqliteProblemRepository(SqliteRepository[ProblemSpec]):
 
         def search(connection: sqlite3.Connection) -> Page[ProblemSpec]:
             ranked: list[tuple[int, int, str, str, ProblemSpec]] = []
-            for row in connection.execute(sql, arguments).fetchall():
+            for row in yielding(connection.execute(sql, arguments).fetchall()):
                 raw = decode_row(row, self._path, "problems")
                 in_title = len(wanted & _words(str(raw.get("title", ""))))
                 in_description = len(wanted & _words(str(raw.get("description", ""))))

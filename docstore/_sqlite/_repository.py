@@ -13,7 +13,7 @@ from .._mapping import METADATA, from_document, invalid
 from .._models import StorageMetadata, StoredItem
 from .._page import Page, check_page_arguments, decode_cursor, encode_cursor
 from .._time import utc_now
-from ._codec import text_key, time_key
+from ._codec import text_key, time_key, yielding
 from ._database import Database
 from ._tables import Row, decode_row, get_document, put_document
 
@@ -128,7 +128,7 @@ class SqliteRepository(Generic[T]):
         return await self._db.read(get)
 
     def _items(self, rows: list[Row]) -> list[T]:
-        return [from_document(self.model, decode_row(row, self._path, self.collection_name)) for row in rows]
+        return [from_document(self.model, decode_row(row, self._path, self.collection_name)) for row in yielding(rows)]
 
     async def _count(self, where: Filter, table: str | None = None) -> int:
         conditions, arguments = self._scope(*where)
