@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -14,11 +15,11 @@ T = TypeVar("T")
 
 
 class StoreRunner:
-    """A memory store and the loop it lives on, for synchronous hypothesis tests."""
+    """A store (memory or local) and the loop it lives on, for synchronous hypothesis tests."""
 
-    def __init__(self) -> None:
+    def __init__(self, url: str) -> None:
         self._runner = asyncio.Runner()
-        self.store: Store = open_store("memory://")
+        self.store: Store = open_store(url)
         self.run(self.store.initialize())
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
@@ -29,8 +30,8 @@ class StoreRunner:
         self._runner.close()
 
 
-@pytest.fixture
-def runner() -> Iterator[StoreRunner]:
-    made = StoreRunner()
+@pytest.fixture(params=["memory", "local"])
+def runner(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreRunner]:
+    made = StoreRunner("memory://" if request.param == "memory" else f"local://{tmp_path / 'store'}")
     yield made
     made.close()
