@@ -8,7 +8,7 @@ the text index always agree with the blob.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +19,10 @@ from ._schema import REPOSITORY_COLLECTIONS
 __all__ = [
     "Row",
     "active_join_code",
+    "decode_row",
     "delete_document",
     "duplicate_error",
     "get_document",
-    "get_documents",
     "insert_document",
     "put_document",
     "stored_checksums",
@@ -153,12 +153,6 @@ def get_document(
         f"SELECT doc, checksum FROM {_table(collection)} WHERE id = ? AND {where}", [document_id, *arguments]
     ).fetchone()
     return None if row is None else decode_row(row, path, collection)
-
-
-def get_documents(
-    connection: sqlite3.Connection, path: Path, collection: str, rows: Iterable[Row]
-) -> list[dict[str, Any]]:
-    return [decode_row(row, path, collection) for row in rows]
 
 
 def decode_row(row: Row, path: Path, collection: str) -> dict[str, Any]:
