@@ -12,6 +12,7 @@ import textwrap
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -190,3 +191,30 @@ async def _check_round(store, lines: list[str]) -> None:  # type: ignore[no-unty
             assert [p.id for p in found] == [key]
         elif kind == "document":
             assert await store.documents.get_document("legacy_things", key) is not None
+
+
+def test_a_write_whose_event_loop_closed_does_not_stop_the_writer(tmp_path: Path) -> None:
+    url = f"local://{tmp_path}"
+    store = open_store(url)
+    first, second = asyncio.new_event_loop(), asyncio.new_event_loop()
+    try:
+        first.run_until_complete(store.initialize())
+        backend: Any = store._shared.backend
+        gate = __import__("threading").Event()
+
+        def slow(connection: Any) -> None:
+            gate.wait(10)  # holds the writer until the loop that asked is gone
+
+        first.run_until_complete(asyncio.sleep(0))
+        task = first.create_task(backend._database.write(slow))
+        first.run_until_complete(asyncio.sleep(0.01))
+        task.cancel()
+        first.run_until_complete(asyncio.gather(task, return_exceptions=True))
+        first.close()
+        gate.set()
+        # The writer settled a future on a closed loop; it must still serve the next write.
+        second.run_until_complete(asyncio.wait_for(store.sessions.create_session(Session(id="after")), 10))
+        assert second.run_until_complete(store.sessions.get_session("after")) is not None
+    finally:
+        second.run_until_complete(store.shutdown())
+        second.close()
