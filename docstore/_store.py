@@ -49,9 +49,9 @@ def make_backend(config: StorageConfig) -> StorageBackend:
 
         return MongoBackend(config)
     if engine == "local":
-        from ._mongo import MongoBackend as LocalBackend  # replaced by _sqlite in the next step
+        from ._sqlite import SqliteBackend
 
-        return LocalBackend(config)
+        return SqliteBackend(config)
     raise PersistenceError(ErrorCode.INVALID_DATA, f"no backend for {config.masked_url!r}")
 
 

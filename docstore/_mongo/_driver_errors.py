@@ -72,7 +72,7 @@ def translate_error(exc: BaseException) -> PersistenceError:
     return PersistenceError(code, mask_secrets(f"{type(exc).__name__}: {text}")[:_MAX_MESSAGE])
 
 
-# OSError: the local engine's files (a full disk, an unwritable journal).
+# OSError: a socket or file error below the driver.
 _TRANSLATED = (
     errors.PyMongoError,
     bson.errors.BSONError,

@@ -5,7 +5,8 @@ and Beanie do not know which one they talk to.
 
 - ``mongodb://``, ``mongodb+srv://``: PyMongo's ``AsyncMongoClient``.
 - ``memory://``: mongomock-motor through ``_mongomock_adapter``; gone on shutdown.
-- ``local://DIR``: the memory engine made durable in DIR (``_local_engine``).
+
+``local://DIR`` is not a MongoDB dialect any more: it is ``docstore._sqlite``.
 """
 
 from __future__ import annotations
@@ -151,6 +152,4 @@ def make_engine(config: StorageConfig) -> Engine:
         return MongoEngine(config)
     if config.engine == "memory":
         return MemoryEngine(config)
-    from ._local_engine import LocalEngine
-
-    return LocalEngine(config)
+    raise ValueError(f"the MongoDB dialect does not serve {config.engine!r} stores")

@@ -22,16 +22,12 @@ objects, so nothing global is patched:
   documents one by one (an import's upserts) is O(n^2) and the instructor
   overview scans the whole collection. ``_mongomock_fast_paths`` gives each
   collection id lookups and equality indexes; mongomock still applies the filter.
-
-Every write passes through ``MockCollection._write``, which also feeds an
-optional journal: that is how the ``local://`` engine makes this engine durable.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import AsyncIterator, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from mongomock.aggregate import process_pipeline
 from mongomock_motor import AsyncMongoMockClient
@@ -50,38 +46,7 @@ from pymongo.results import BulkWriteResult
 
 from ._mongomock_fast_paths import FastPaths
 
-__all__ = ["WRITE_METHODS", "MockCollection", "MockDatabase", "WriteJournal"]
-
-# Methods that change data. Their calls are what a journal must replay.
-WRITE_METHODS = frozenset(
-    {
-        "insert_one",
-        "insert_many",
-        "update_one",
-        "update_many",
-        "replace_one",
-        "delete_one",
-        "delete_many",
-        "find_one_and_update",
-        "find_one_and_replace",
-        "find_one_and_delete",
-        "drop",
-    }
-)
-
-
-class WriteJournal(Protocol):
-    """Receives every write, in the order it was applied (see ``_local_engine.py``)."""
-
-    def prepare(self, collection: str, method: str, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
-        """Encode a write before it is applied; raising here refuses the write."""
-
-    def append(self, prepared: Any) -> None:
-        """Add a prepared write, just applied, to the journal."""
-
-    async def commit(self) -> None:
-        """Return once everything appended so far is durable."""
-
+__all__ = ["MockCollection", "MockDatabase"]
 
 class _ClientShim:
     def append_metadata(self, *_: Any, **__: Any) -> None:
@@ -200,53 +165,17 @@ class MockCollection:
 
     # -- writes ----------------------------------------------------------------
     async def _write(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return await self._apply(method, *args, **kwargs)
-        finally:
-            if self.database.journal is not None:
-                await self.database.journal.commit()
-
-    async def _apply(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        """Apply one write and journal it; the caller commits the journal."""
-        kwargs.pop("session", None)  # no sessions in mongomock; the journal keeps none
-        journal = self.database.journal
-        # Encoded first: a write the journal cannot hold must not change memory either.
-        prepared = journal.prepare(self.name, method, args, kwargs) if journal is not None else None
+        kwargs.pop("session", None)  # no sessions (nor transactions) in mongomock
         inserting = method in ("insert_one", "insert_many")
         if inserting:
             self._fast.before_insert([args[0]] if method == "insert_one" else args[0])
         else:
             self._fast.changed()
         try:
-            # A synchronous call: nothing runs between the write and its journal
-            # record, so the journal order is the apply order.
             return getattr(self._sync, method)(*args, **kwargs)
         finally:
             if not inserting:
                 self._fast.changed()
-            # Appended even when it failed: a failed write may have done part of its
-            # work (insert_many), and replaying it against the same state fails the same way.
-            if journal is not None:
-                journal.append(prepared)
-
-    def load_trusted(self, documents: list[dict[str, Any]]) -> None:
-        """Put documents that this engine wrote before (a snapshot) straight into the store.
-
-        mongomock's insert re-checks every key, re-encodes every document and walks
-        every datetime: two thirds of the time it takes to open a large local store.
-        Snapshot documents passed those checks when they were first written; they
-        carry naive UTC datetimes, as mongomock keeps them.
-        """
-        store = self._sync._store
-        for document in documents:
-            store[document["_id"]] = document
-        self._fast.changed()
-
-    async def replay(self, method: str, args: Sequence[Any], kwargs: dict[str, Any]) -> None:
-        """Apply a journaled write again, without journaling it; it fails as it did then."""
-        with contextlib.suppress(PyMongoError):
-            getattr(self._sync, method)(*args, **kwargs)
-        self._fast.changed()
 
     async def insert_one(self, document: Any, **kwargs: Any) -> Any:
         return await self._write("insert_one", document, **kwargs)
@@ -285,20 +214,14 @@ class MockCollection:
         counts = {"nInserted": 0, "nUpserted": 0, "nMatched": 0, "nModified": 0, "nRemoved": 0}
         upserted: list[dict[str, Any]] = []
         errors: list[dict[str, Any]] = []
-        try:
-            for index, request in enumerate(requests):
-                try:
-                    await self._apply_bulk_request(index, request, counts, upserted)
-                except PyMongoError as exc:
-                    details = getattr(exc, "details", None) or {}
-                    errors.append(
-                        {"index": index, "code": getattr(exc, "code", None) or 1, "errmsg": str(exc), **details}
-                    )
-                    if ordered:
-                        break
-        finally:
-            if self.database.journal is not None:
-                await self.database.journal.commit()  # one commit for the whole batch
+        for index, request in enumerate(requests):
+            try:
+                await self._apply_bulk_request(index, request, counts, upserted)
+            except PyMongoError as exc:
+                details = getattr(exc, "details", None) or {}
+                errors.append({"index": index, "code": getattr(exc, "code", None) or 1, "errmsg": str(exc), **details})
+                if ordered:
+                    break
         result = {**counts, "upserted": upserted, "writeErrors": errors, "writeConcernErrors": []}
         if errors:
             raise BulkWriteError(result)
@@ -308,18 +231,18 @@ class MockCollection:
         self, index: int, request: Any, counts: dict[str, int], upserted: list[dict[str, Any]]
     ) -> None:
         if isinstance(request, InsertOne):
-            await self._apply("insert_one", request._doc)
+            await self._write("insert_one", request._doc)
             counts["nInserted"] += 1
             return
         if isinstance(request, DeleteOne | DeleteMany):
             method = "delete_one" if isinstance(request, DeleteOne) else "delete_many"
-            counts["nRemoved"] += (await self._apply(method, request._filter)).deleted_count
+            counts["nRemoved"] += (await self._write(method, request._filter)).deleted_count
             return
         if isinstance(request, ReplaceOne):
-            result = await self._apply("replace_one", request._filter, request._doc, upsert=bool(request._upsert))
+            result = await self._write("replace_one", request._filter, request._doc, upsert=bool(request._upsert))
         elif isinstance(request, UpdateOne | UpdateMany):
             method = "update_one" if isinstance(request, UpdateOne) else "update_many"
-            result = await self._apply(method, request._filter, request._doc, upsert=bool(request._upsert))
+            result = await self._write(method, request._filter, request._doc, upsert=bool(request._upsert))
         else:
             raise TypeError(f"unsupported bulk request {request!r}")
         if result.upserted_id is not None:
@@ -333,11 +256,10 @@ class MockCollection:
 class MockDatabase:
     """An in-memory database with PyMongo's async surface (what Beanie and docstore use)."""
 
-    def __init__(self, name: str, journal: WriteJournal | None = None) -> None:
+    def __init__(self, name: str) -> None:
         self._inner: Any = AsyncMongoMockClient(tz_aware=True)[name]
         self.name = name
         self.client = _ClientShim()
-        self.journal = journal
         self._collections: dict[str, MockCollection] = {}
 
     def __getitem__(self, name: str) -> MockCollection:

@@ -9,19 +9,19 @@ from typing import Any, TypeVar
 
 import pytest
 
-from docstore import Store, open_store
+from docstore import Store
 from tests.conftest import ENGINES, StoreFactory, skip_without_mongodb
 
 T = TypeVar("T")
 
 
 class StoreRunner:
-    """A store (memory unless a factory is given) and the loop it lives on, for synchronous hypothesis tests."""
+    """A store on one engine and the loop it lives on, for synchronous hypothesis tests."""
 
-    def __init__(self, factory: StoreFactory | None = None) -> None:
+    def __init__(self, factory: StoreFactory) -> None:
         self._runner = asyncio.Runner()
         self._factory = factory
-        self.store: Store = factory.open() if factory is not None else open_store("memory://")
+        self.store: Store = factory.open()
         self.run(self.store.initialize())
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
@@ -29,14 +29,14 @@ class StoreRunner:
 
     def close(self) -> None:
         self.run(self.store.shutdown())
-        if self._factory is not None:
-            self.run(self._factory.drop())
+        self.run(self._factory.drop())
         self._runner.close()
 
 
-@pytest.fixture
-def runner() -> Iterator[StoreRunner]:
-    made = StoreRunner()
+@pytest.fixture(params=["memory", "local"])
+def runner(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreRunner]:
+    """A runner on each embedded engine (the hostile-input properties)."""
+    made = StoreRunner(StoreFactory(request.param, tmp_path))
     yield made
     made.close()
 

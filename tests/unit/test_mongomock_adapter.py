@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from beanie import init_beanie
 from pymongo import DeleteOne, IndexModel, InsertOne, ReplaceOne, UpdateOne
@@ -78,29 +76,3 @@ async def test_beanie_initializes_on_it_and_each_database_is_its_own() -> None:
     await collection.create_indexes([SESSION_INDEXES[0].model()])
     info = await collection.index_information()
     assert info["active_join_code_unique"]["unique"] is True
-
-
-class RecordingJournal:
-    def __init__(self) -> None:
-        self.entries: list[tuple[str, str]] = []
-        self.commits = 0
-
-    def prepare(self, collection: str, method: str, args: Any, kwargs: Any) -> tuple[str, str]:
-        return (collection, method)
-
-    def append(self, prepared: tuple[str, str]) -> None:
-        self.entries.append(prepared)
-
-    async def commit(self) -> None:
-        self.commits += 1
-
-
-async def test_every_write_reaches_the_journal_and_reads_do_not() -> None:
-    journal = RecordingJournal()
-    collection = MockDatabase("t", journal)["c"]
-    await collection.insert_one({"_id": 1})
-    await collection.find_one({"_id": 1})
-    await collection.update_one({"_id": 1}, {"$set": {"x": 1}})
-    await collection.bulk_write([InsertOne({"_id": 2}), DeleteOne({"_id": 1})])
-    assert journal.entries == [("c", "insert_one"), ("c", "update_one"), ("c", "insert_one"), ("c", "delete_one")]
-    assert journal.commits == 3  # the bulk write commits once

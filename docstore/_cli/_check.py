@@ -1,0 +1,37 @@
+"""``docstore check``: verify a ``local://`` store (SQLite's integrity check and every document's checksum)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from .._config import StorageConfig
+from ._app import EXIT_OK, EXIT_REJECTS, Failure, console, main, run, url_option
+
+__all__ = ["check"]
+
+
+@main.command()
+@url_option
+def check(url: str | None) -> None:
+    """Verify every page and every document of a local:// store: exit 0 when sound, 1 when damaged."""
+    run(_check(url))
+
+
+async def _check(url: str | None) -> int:
+    try:
+        config = StorageConfig(url=url) if url else StorageConfig()
+    except ValueError as exc:
+        raise Failure(str(exc).splitlines()[-1]) from None
+    if config.engine != "local":
+        raise Failure(f"check verifies local:// stores; {config.masked_url} is a {config.engine} store")
+    from .._sqlite._verify import verify_store
+
+    path, problems = await asyncio.to_thread(verify_store, Path(config.local_path).expanduser())
+    for problem in problems:
+        console.print(f"[red]damaged[/red] {problem}", highlight=False)
+    if problems:
+        console.print(f"{len(problems)} problem(s) in {path}", highlight=False)
+        return EXIT_REJECTS
+    console.print(f"[green]sound[/green] {path}", highlight=False)
+    return EXIT_OK

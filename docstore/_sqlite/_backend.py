@@ -1,0 +1,83 @@
+"""``SqliteBackend``: ``local://DIR`` on one SQLite file in WAL mode, ``DIR/docstore.sqlite3``.
+
+Any number of processes may open the same store: SQLite's own locks order their
+writes, WAL lets every reader go on meanwhile, and the unique index on the active
+join code holds across all of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from .._config import StorageConfig
+from .._errors import ErrorCode, PersistenceError
+from .._interfaces import DocumentStore, Repositories, Scope
+from ._database import Database
+from ._document_store import SqliteDocumentStore
+from ._files import open_database_file
+from ._problems import SqliteProblemRepository
+from ._revisions import SqliteRevisionRepository
+from ._schema import DATABASE_FILE
+from ._sessions import SqliteSessionRepository
+from ._upgrade import upgrade_if_needed
+
+__all__ = ["SqliteBackend"]
+
+
+class SqliteBackend:
+    """``StorageBackend`` for ``local://DIR``."""
+
+    name = "local"
+
+    def __init__(self, config: StorageConfig) -> None:
+        self.config = config
+        self.directory = Path(config.local_path).expanduser()
+        self._database = Database(self.directory / DATABASE_FILE)
+        self._documents = SqliteDocumentStore(self._database)
+
+    async def initialize(self) -> None:
+        connection = await asyncio.to_thread(self._open)
+        self._database.start(connection)
+
+    def _open(self) -> sqlite3.Connection:
+        directory = self.directory
+        if not directory.exists():
+            if not self.config.create:
+                raise PersistenceError(ErrorCode.UNAVAILABLE, f"no docstore store at {directory} (create=False)")
+            try:
+                directory.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise PersistenceError(ErrorCode.UNAVAILABLE, f"cannot create {directory}: {exc.strerror}") from None
+        elif not directory.is_dir():
+            raise PersistenceError(ErrorCode.STORAGE_ERROR, f"{directory} is not a directory")
+        upgrade_if_needed(directory)
+        return open_database_file(directory, create=self.config.create)
+
+    async def shutdown(self) -> None:
+        await asyncio.to_thread(self._database.close)
+
+    async def server_info(self) -> dict[str, Any]:
+        def info(connection: sqlite3.Connection) -> dict[str, Any]:
+            mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
+            return {
+                "path": str(self._database.path.resolve()),
+                "sqlite_version": sqlite3.sqlite_version,
+                "journal_mode": mode,
+                "transactions": True,
+            }
+
+        return await self._database.read(info)
+
+    def repositories(self, scope: Scope) -> Repositories:
+        return Repositories(
+            SqliteSessionRepository(self._database, scope.namespace, scope.actor),
+            SqliteProblemRepository(self._database, scope.namespace, scope.actor),
+            SqliteRevisionRepository(self._database, scope.namespace, scope.actor),
+        )
+
+    @property
+    def documents(self) -> DocumentStore:
+        return self._documents

@@ -1,0 +1,219 @@
+"""One SQLite database file, used off the event loop: a writer thread with group commit, reader threads.
+
+Why threads: ``sqlite3`` calls block, and a store must never stall the application's
+event loop. Every call (query, decoding, validation into domain types) runs as a
+function of a connection in a thread; the loop only awaits its future.
+
+Writes: one thread owns the write connection. It takes every write queued so far
+and runs them in one ``BEGIN IMMEDIATE`` transaction, each inside its own savepoint
+(a write that fails is rolled back alone), then commits once: concurrent writers
+share one fsync (``synchronous=FULL``: acknowledged means on disk). A failed commit
+fails every write of the group, and none of them is visible.
+
+Reads: a small pool of threads, each with its own connection; WAL lets them read
+while a write commits, in this process or any other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from .._errors import ErrorCode, PersistenceError
+from ._errors import translate
+
+__all__ = ["BUSY_TIMEOUT_MS", "Database", "connect"]
+
+T = TypeVar("T")
+Work = Callable[[sqlite3.Connection], T]
+
+# How long a write waits for another process's transaction before it is TIMEOUT.
+BUSY_TIMEOUT_MS = 30_000
+_READERS = 4
+_MAX_GROUP = 500  # writes committed together at most
+_STOP = object()
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection with docstore's settings (autocommit mode: transactions are explicit)."""
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
+    connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    # FULL: the WAL is fsync'd at every commit, so an acknowledged write survives power loss.
+    connection.execute("PRAGMA synchronous = FULL")
+    connection.execute("PRAGMA cache_size = -16000")  # 16 MB per connection
+    return connection
+
+
+class _Job:
+    __slots__ = ("future", "loop", "work")
+
+    def __init__(self, work: Work[Any], loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any]) -> None:
+        self.work = work
+        self.loop = loop
+        self.future = future
+
+    def settle(self, result: Any = None, error: BaseException | None = None) -> None:
+        # RuntimeError: the caller's event loop is closed; no one is waiting, and the writer must go on.
+        with contextlib.suppress(RuntimeError):
+            self.loop.call_soon_threadsafe(_settle, self.future, result, error)
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.done():
+        return  # the caller gave up waiting; the write itself was done (or not) all the same
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
+class Database:
+    """The open file: ``read(work)`` and ``write(work)`` run ``work(connection)`` in a thread."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._writer_connection: sqlite3.Connection | None = None
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
+        self._readers = ThreadPoolExecutor(_READERS, thread_name_prefix="docstore-sqlite-read")
+        self._local = threading.local()
+        self._reader_connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    # -- lifecycle -----------------------------------------------------------------
+    def start(self, writer_connection: sqlite3.Connection) -> None:
+        self._writer_connection = writer_connection
+        self._writer = threading.Thread(target=self._write_loop, name="docstore-sqlite-write", daemon=True)
+        self._writer.start()
+
+    def close(self) -> None:
+        """Finish queued writes, stop the threads, close every connection (blocking: run in a thread)."""
+        with self._lock:  # after this, no write can be queued behind the stop
+            if self._closed:
+                return
+            self._closed = True
+            self._queue.put(_STOP)
+        if self._writer is not None:
+            self._writer.join()
+        self._refuse_queued()
+        self._readers.shutdown(wait=True)
+        with self._lock:
+            connections, self._reader_connections = self._reader_connections, []
+        for connection in connections:
+            connection.close()
+        if self._writer_connection is not None:
+            self._writer_connection.close()
+            self._writer_connection = None
+
+    def _refuse_queued(self) -> None:
+        """Fail what was queued but never taken (the writer never started, or stopped)."""
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(item, _Job):
+                item.settle(error=PersistenceError(ErrorCode.STORAGE_ERROR, "the store is shut down"))
+
+    # -- reads -----------------------------------------------------------------------
+    async def read(self, work: Work[T]) -> T:
+        """``work(connection)`` in a reader thread, inside one read transaction (a consistent snapshot)."""
+        if self._closed:
+            raise PersistenceError(ErrorCode.STORAGE_ERROR, "the store is shut down")
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._readers, self._read, work)
+        except RuntimeError as exc:  # the executor was shut down meanwhile
+            raise PersistenceError(ErrorCode.STORAGE_ERROR, f"the store is shut down ({exc})") from None
+
+    def _reader(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = connect(self.path)
+            connection.execute("PRAGMA query_only = ON")
+            self._local.connection = connection
+            with self._lock:
+                self._reader_connections.append(connection)
+        return connection
+
+    def _read(self, work: Work[T]) -> T:
+        try:
+            connection = self._reader()
+            connection.execute("BEGIN")
+            try:
+                return work(connection)
+            finally:
+                connection.execute("COMMIT")
+        except BaseException as exc:
+            raise translate(exc, self.path) from None
+
+    # -- writes ----------------------------------------------------------------------
+    async def write(self, work: Work[T]) -> T:
+        """``work(connection)`` in the writer thread, committed (durably) before this returns."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        with self._lock:
+            if self._closed:
+                raise PersistenceError(ErrorCode.STORAGE_ERROR, "the store is shut down")
+            self._queue.put(_Job(work, loop, future))
+        # Shielded: a cancelled caller must not leave a write half-known; it is done or not as a whole.
+        return await asyncio.shield(future)
+
+    def _write_loop(self) -> None:
+        stopping = False
+        while not stopping:
+            group: list[_Job] = []
+            item = self._queue.get()
+            while True:
+                if item is _STOP:
+                    stopping = True
+                    break
+                group.append(item)
+                if len(group) >= _MAX_GROUP:
+                    break
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            if group:
+                self._commit_group(group)
+
+    def _commit_group(self, group: list[_Job]) -> None:
+        connection = self._writer_connection
+        assert connection is not None
+        outcomes: list[tuple[_Job, Any, BaseException | None]] = []
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            for job in group:
+                connection.execute("SAVEPOINT job")
+                try:
+                    result = job.work(connection)
+                except BaseException as exc:
+                    # Only this write is undone. If SQLite already rolled back the whole
+                    # transaction (a full disk can), the savepoint is gone: the group fails below.
+                    connection.execute("ROLLBACK TO job")
+                    connection.execute("RELEASE job")
+                    outcomes.append((job, None, translate(exc, self.path)))
+                    continue
+                connection.execute("RELEASE job")
+                outcomes.append((job, result, None))
+            connection.execute("COMMIT")
+        except BaseException as exc:
+            error = translate(exc, self.path)
+            if connection.in_transaction:
+                # If this fails too, there is nothing more to undo: the transaction is gone either way.
+                with contextlib.suppress(sqlite3.Error):
+                    connection.execute("ROLLBACK")
+            # Nothing of the group was committed: every write in it fails.
+            outcomes = [(job, None, own or error) for job, _, own in outcomes]
+            outcomes += [(job, None, error) for job in group[len(outcomes) :]]
+        for job, result, failure in outcomes:
+            job.settle(result, failure)

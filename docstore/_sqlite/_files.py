@@ -1,0 +1,70 @@
+"""Opening the database file of a ``local://DIR`` store: create it, or recognize it, never clobber it."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from .._errors import ErrorCode, PersistenceError
+from ._database import connect
+from ._errors import translate
+from ._schema import APPLICATION_ID, DATABASE_FILE, SCHEMA_VERSION, create_schema
+
+__all__ = ["SQLITE_HEADER", "open_database_file"]
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _refuse(path: Path, why: str) -> PersistenceError:
+    return PersistenceError(ErrorCode.STORAGE_ERROR, f"{path} {why}; refusing to open it (nothing was changed)")
+
+
+def check_identity(path: Path) -> None:
+    """Refuse a file that is not an SQLite database (before SQLite could write to it)."""
+    with open(path, "rb") as file:
+        header = file.read(len(SQLITE_HEADER))
+    if header and header != SQLITE_HEADER:
+        raise _refuse(path, "is not a docstore store (not an SQLite database)")
+
+
+def open_database_file(directory: Path, *, create: bool) -> sqlite3.Connection:
+    """The write connection of the store in ``directory``, schema in place (blocking)."""
+    path = directory / DATABASE_FILE
+    if not path.exists():
+        if not create:
+            raise PersistenceError(ErrorCode.UNAVAILABLE, f"no docstore store at {directory} (create=False)")
+    else:
+        check_identity(path)
+    try:
+        connection = connect(path)
+    except sqlite3.Error as exc:
+        raise translate(exc, path) from None
+    try:
+        _prepare(connection, path)
+    except BaseException as exc:
+        connection.close()
+        raise translate(exc, path) from None
+    return connection
+
+
+def _prepare(connection: sqlite3.Connection, path: Path) -> None:
+    application_id = connection.execute("PRAGMA application_id").fetchone()[0]
+    version = connection.execute("PRAGMA user_version").fetchone()[0]
+    if application_id not in (0, APPLICATION_ID):
+        raise _refuse(path, f"is an SQLite database of another application (application_id {application_id:#x})")
+    if application_id == 0:
+        tables = connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        if tables:
+            raise _refuse(path, "is an SQLite database that docstore did not write")
+    if version > SCHEMA_VERSION:
+        raise _refuse(path, f"was written by a newer docstore (schema {version}, this one knows {SCHEMA_VERSION})")
+    mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    if mode != "wal":
+        raise PersistenceError(ErrorCode.STORAGE_ERROR, f"{path}: cannot use WAL mode (journal_mode is {mode})")
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        create_schema(connection)
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise

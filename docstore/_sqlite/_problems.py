@@ -1,0 +1,184 @@
+"""The problems repository on SQLite: tags in their own indexed table, text in FTS5."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from typing import Any, get_args
+
+from .._errors import ErrorCode, PersistenceError
+from .._interfaces import ProblemSortKey, SortOrder, TagMatch
+from .._mapping import METADATA, from_document, invalid, require_id, to_document, validate_updates
+from .._models import Difficulty, ProblemSpec
+from .._page import Page
+from ._codec import yielding
+from ._repository import Filter, SqliteRepository
+from ._tables import decode_row, delete_document, get_document, put_document
+
+__all__ = ["SqliteProblemRepository"]
+
+_DIFFICULTIES = frozenset(get_args(Difficulty))
+_WORD = re.compile(r"\w+")
+_MAX_QUERY_WORDS = 16
+# As on MongoDB: the index finds candidates, ranking happens here, on at most this many.
+_MAX_SEARCH_CANDIDATES = 2000
+
+
+def _words(text: str) -> set[str]:
+    return {word.lower() for word in _WORD.findall(text)}
+
+
+def _fts_query(words: list[str]) -> str:
+    """Each word as an FTS5 string (quoted, quotes doubled): never an operator, prefix or column."""
+    return " OR ".join('"' + word.replace('"', '""') + '"' for word in words)
+
+
+class SqliteProblemRepository(SqliteRepository[ProblemSpec]):
+    collection_name = "problems"
+    model = ProblemSpec
+
+    async def save_problem(self, problem: ProblemSpec) -> str:
+        """Insert the problem, or replace the stored one with the same id (version + 1)."""
+        item = self._prepared(problem)
+        document = to_document(item)
+
+        def save(connection: sqlite3.Connection) -> None:
+            stored = get_document(connection, self._path, "problems", item.id)
+            if stored is not None:
+                if self._namespace is not None and stored.get("namespace_id") != self._namespace:
+                    # Same id, other namespace: this view may not overwrite it.
+                    raise PersistenceError(ErrorCode.ALREADY_EXISTS, f"problem {item.id!r} already exists")
+                before = stored.get(METADATA, {})
+                document[METADATA].update(
+                    created_at=before.get("created_at", document[METADATA]["created_at"]),
+                    created_by=before.get("created_by"),
+                    version=int(before.get("version") or 0) + 1,
+                )
+            put_document(connection, "problems", document)
+
+        await self._db.write(save)
+        return item.id
+
+    async def get_problem(self, problem_id: str) -> ProblemSpec | None:
+        return await self._get(require_id(problem_id))
+
+    async def update_problem(
+        self, problem_id: str, updates: dict[str, Any], *, expected_version: int | None = None
+    ) -> ProblemSpec:
+        fields = validate_updates(ProblemSpec, updates)
+        return await self._update_fields(require_id(problem_id), fields, expected_version)
+
+    async def delete_problem(self, problem_id: str) -> None:
+        problem_id = require_id(problem_id)
+
+        def delete(connection: sqlite3.Connection) -> None:
+            if not delete_document(connection, "problems", problem_id, self._namespace):
+                raise PersistenceError(ErrorCode.NOT_FOUND, f"ProblemSpec {problem_id!r} not found")
+
+        await self._db.write(delete)
+
+    async def list_problems(
+        self,
+        *,
+        difficulty: Difficulty | None = None,
+        tags: list[str] | None = None,
+        match: TagMatch = "any",
+        created_by: str | None = None,
+        sort_by: ProblemSortKey = "created_at",
+        sort_order: SortOrder = "desc",
+        limit: int = 50,
+        offset: int = 0,
+        cursor: str | None = None,
+    ) -> Page[ProblemSpec]:
+        if sort_by not in ("created_at", "title"):
+            raise invalid(f"sort_by must be 'created_at' or 'title', not {sort_by!r}")
+        return await self._page(
+            self._filter(difficulty, tags, match, created_by),
+            sort_by=sort_by,
+            sort_order=sort_order,
+            limit=limit,
+            offset=offset,
+            cursor=cursor,
+        )
+
+    async def count_problems(
+        self,
+        *,
+        difficulty: Difficulty | None = None,
+        tags: list[str] | None = None,
+        match: TagMatch = "any",
+        created_by: str | None = None,
+    ) -> int:
+        return await self._count(self._filter(difficulty, tags, match, created_by))
+
+    @staticmethod
+    def _filter(difficulty: str | None, tags: list[str] | None, match: str, created_by: str | None) -> Filter:
+        conditions: list[str] = []
+        arguments: list[Any] = []
+        if difficulty is not None:
+            if type(difficulty) is not str or difficulty not in _DIFFICULTIES:
+                raise invalid(f"difficulty must be one of {sorted(_DIFFICULTIES)}, not {difficulty!r}")
+            conditions.append("difficulty = ?")
+            arguments.append(difficulty)
+        if tags is not None:
+            if isinstance(tags, str) or not all(type(tag) is str for tag in tags):
+                raise invalid("tags must be a list of strings")
+            if match not in ("any", "all"):
+                raise invalid(f"match must be 'any' or 'all', not {match!r}")
+            wanted = sorted(set(tags))
+            if wanted:
+                marks = ", ".join("?" * len(wanted))
+                subquery = f"SELECT problem_id FROM problem_tags WHERE tag IN ({marks})"
+                if match == "all":
+                    subquery += f" GROUP BY problem_id HAVING count(DISTINCT tag) = {len(wanted)}"
+                conditions.append(f"id IN ({subquery})")
+                arguments += wanted
+        if created_by is not None:
+            conditions.append("created_by = ?")
+            arguments.append(require_id(created_by, "created_by"))
+        return conditions, arguments
+
+    async def search_problems(self, query: str, limit: int = 20) -> Page[ProblemSpec]:
+        """Problems whose title or description contains any word of ``query``, title hits first.
+
+        The query is split into words, each quoted for FTS5: never a pattern or an operator.
+        """
+        if not isinstance(query, str):
+            raise invalid("query must be a string")
+        if type(limit) is not int or limit < 1:
+            raise invalid("limit must be a positive int")
+        words = sorted(_words(query))[:_MAX_QUERY_WORDS]
+        if not words:
+            return Page([])
+        conditions, arguments = self._scope(
+            ["pk IN (SELECT rowid FROM problem_text WHERE problem_text MATCH ?)"], [_fts_query(words)]
+        )
+        sql = f"SELECT doc, checksum FROM problems WHERE {' AND '.join(conditions)} LIMIT {_MAX_SEARCH_CANDIDATES}"
+        wanted = set(words)
+
+        def search(connection: sqlite3.Connection) -> Page[ProblemSpec]:
+            ranked: list[tuple[int, int, str, str, ProblemSpec]] = []
+            for row in yielding(connection.execute(sql, arguments).fetchall()):
+                raw = decode_row(row, self._path, "problems")
+                in_title = len(wanted & _words(str(raw.get("title", ""))))
+                in_description = len(wanted & _words(str(raw.get("description", ""))))
+                if in_title or in_description:  # the tokenizer and \w may disagree at the edges; \w decides
+                    problem = from_document(ProblemSpec, raw)
+                    ranked.append((-in_title, -in_description, problem.title, problem.id, problem))
+            ranked.sort(key=lambda entry: entry[:4])
+            return Page([entry[4] for entry in ranked[:limit]])
+
+        return await self._db.read(search)
+
+    async def tag_counts(self) -> dict[str, int]:
+        """How many problems carry each tag, most used first."""
+        conditions, arguments = self._scope()
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        sql = f"SELECT tag, count(*) FROM problem_tags{where} GROUP BY tag"
+
+        def count(connection: sqlite3.Connection) -> dict[str, int]:
+            rows = connection.execute(sql, arguments).fetchall()
+            rows.sort(key=lambda row: (-row[1], row[0]))
+            return {tag: number for tag, number in rows}
+
+        return await self._db.read(count)

@@ -1,0 +1,181 @@
+"""What the three SQLite repositories share: scope, metadata stamping, read-modify-write, paging."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from .._errors import ErrorCode, PersistenceError
+from .._interfaces import SortOrder
+from .._mapping import METADATA, from_document, invalid
+from .._models import StorageMetadata, StoredItem
+from .._page import Page, check_page_arguments, decode_cursor, encode_cursor
+from .._time import utc_now
+from ._codec import text_key, time_key, yielding
+from ._database import Database
+from ._tables import Row, decode_row, get_document, put_document
+
+__all__ = ["OFF_LOOP_BATCH", "Filter", "SqliteRepository", "check_version"]
+
+T = TypeVar("T", bound=StoredItem)
+S = TypeVar("S", bound=StoredItem)
+# A WHERE clause and its arguments.
+Filter = tuple[list[str], list[Any]]
+_TIME_COLUMNS = frozenset({"created_at", "last_activity", "timestamp"})
+# Batches larger than this are checked and encoded in a thread: at ~50 us a document,
+# a few hundred would hold the event loop for tens of milliseconds.
+OFF_LOOP_BATCH = 32
+
+
+def check_version(expected_version: object) -> int | None:
+    if expected_version is not None and type(expected_version) is not int:
+        raise invalid("expected_version must be an int")
+    return expected_version
+
+
+def sort_key(column: str, value: Any) -> Any:
+    return time_key(value) if column in _TIME_COLUMNS else text_key(value)
+
+
+class SqliteRepository(Generic[T]):
+    collection_name: str
+    model: type[T]
+
+    def __init__(self, database: Database, namespace: str | None, actor: str | None) -> None:
+        self._db = database
+        self._namespace = namespace
+        self._actor = actor
+
+    @property
+    def _path(self) -> Path:
+        return self._db.path
+
+    # -- namespace scope -------------------------------------------------------------
+    def _scope(self, conditions: list[str] | None = None, arguments: list[Any] | None = None) -> Filter:
+        """Add the namespace condition: a scoped view never sees another namespace."""
+        conditions = list(conditions or [])
+        arguments = list(arguments or [])
+        if self._namespace is not None:
+            conditions.append("namespace_id = ?")
+            arguments.append(self._namespace)
+        return conditions, arguments
+
+    # -- new items -------------------------------------------------------------------
+    def _prepared(self, item: object) -> T:
+        """A caller's new item, checked, with the view's namespace and fresh metadata."""
+        if not isinstance(item, self.model):
+            raise invalid(f"expected a {self.model.__name__}, got {type(item).__name__}")
+        # Re-validate: pydantic models accept wrong types on attribute assignment.
+        return self._stamp(self.model.model_validate(item.model_dump()))
+
+    def _stamp(self, item: S) -> S:
+        now = utc_now()
+        changes: dict[str, Any] = {
+            "metadata": StorageMetadata(
+                created_at=now, updated_at=now, version=1, created_by=self._actor, modified_by=self._actor
+            )
+        }
+        if self._namespace is not None:
+            changes["namespace_id"] = self._namespace
+        return item.model_copy(update=changes)
+
+    def _touch(self, document: dict[str, Any]) -> None:
+        """Bookkeeping of a write: version + 1, updated_at, modified_by."""
+        metadata = document.setdefault(METADATA, {})
+        metadata["updated_at"] = utc_now()
+        metadata["modified_by"] = self._actor
+        metadata["version"] = int(metadata.get("version") or 0) + 1
+
+    # -- read-modify-write (runs in the writer thread, inside the write's transaction) --
+    def _modify(
+        self,
+        connection: sqlite3.Connection,
+        item_id: str,
+        change: Callable[[dict[str, Any]], None],
+        expected_version: int | None = None,
+    ) -> dict[str, Any]:
+        """Apply ``change`` to the stored document and write it back; NOT_FOUND / CONFLICT."""
+        document = get_document(connection, self._path, self.collection_name, item_id, self._namespace)
+        if document is None:
+            raise PersistenceError(ErrorCode.NOT_FOUND, f"{self.model.__name__} {item_id!r} not found")
+        version = document.get(METADATA, {}).get("version")
+        if expected_version is not None and version != expected_version:
+            raise PersistenceError(
+                ErrorCode.CONFLICT, f"{self.model.__name__} {item_id!r} is at version {version}, not {expected_version}"
+            )
+        change(document)
+        self._touch(document)
+        put_document(connection, self.collection_name, document)
+        return document
+
+    async def _update_fields(self, item_id: str, fields: dict[str, Any], expected_version: int | None) -> T:
+        expected_version = check_version(expected_version)
+
+        def update(connection: sqlite3.Connection) -> T:
+            document = self._modify(connection, item_id, lambda doc: doc.update(fields), expected_version)
+            return from_document(self.model, document)
+
+        return await self._db.write(update)
+
+    # -- reads -----------------------------------------------------------------------
+    async def _get(self, item_id: str) -> T | None:
+        def get(connection: sqlite3.Connection) -> T | None:
+            document = get_document(connection, self._path, self.collection_name, item_id, self._namespace)
+            return None if document is None else from_document(self.model, document)
+
+        return await self._db.read(get)
+
+    def _items(self, rows: list[Row]) -> list[T]:
+        return [from_document(self.model, decode_row(row, self._path, self.collection_name)) for row in yielding(rows)]
+
+    async def _count(self, where: Filter, table: str | None = None) -> int:
+        conditions, arguments = self._scope(*where)
+        sql = f"SELECT count(*) FROM {table or self.collection_name}"
+        if conditions:
+            sql += " WHERE " + " AND ".join(conditions)
+
+        def count(connection: sqlite3.Connection) -> int:
+            result: int = connection.execute(sql, arguments).fetchone()[0]
+            return result
+
+        return await self._db.read(count)
+
+    async def _page(
+        self,
+        where: Filter,
+        *,
+        sort_by: str,
+        sort_order: SortOrder,
+        limit: int,
+        offset: int,
+        cursor: str | None,
+    ) -> Page[T]:
+        """One page by keyset on (sort_by, id), ordered as the MongoDB dialect orders (null first)."""
+        check_page_arguments(sort_order, limit, offset)
+        conditions, arguments = self._scope(*where)
+        comparison = ">" if sort_order == "asc" else "<"
+        if cursor is not None:
+            value, last_id = decode_cursor(cursor, sort_by, sort_order)
+            # A row-value comparison: SQLite seeks the (sort_by, id) index to it.
+            conditions.append(f"({sort_by}, id) {comparison} (?, ?)")
+            arguments += [sort_key(sort_by, value), last_id]
+        direction = "ASC" if sort_order == "asc" else "DESC"
+        sql = f"SELECT doc, checksum FROM {self.collection_name}"
+        if conditions:
+            sql += " WHERE " + " AND ".join(conditions)
+        sql += f" ORDER BY {sort_by} {direction}, id {direction} LIMIT ? OFFSET ?"
+        arguments += [limit + 1, offset]  # one more tells whether a next page exists
+
+        def page(connection: sqlite3.Connection) -> Page[T]:
+            rows = connection.execute(sql, arguments).fetchall()
+            documents = [decode_row(row, self._path, self.collection_name) for row in rows]
+            items = [from_document(self.model, document) for document in documents[:limit]]
+            next_cursor = None
+            if len(documents) > limit:
+                last = documents[limit - 1]
+                next_cursor = encode_cursor(sort_by, sort_order, last.get(sort_by), last["_id"])
+            return Page(items, next_cursor)
+
+        return await self._db.read(page)

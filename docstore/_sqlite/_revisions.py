@@ -1,0 +1,193 @@
+"""The revisions repository on SQLite: every snapshot of a student's code.
+
+All reads walk the (session_id, student_id, timestamp, id) index; the instructor's
+overview takes, per student of the session, the last entry of that student's range.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from .._errors import ErrorCode, PersistenceError
+from .._mapping import invalid, require_id, to_document
+from .._models import CodeRevision
+from .._page import Page, decode_cursor, encode_cursor
+from .._time import parse_after
+from ._codec import time_key
+from ._repository import OFF_LOOP_BATCH, SqliteRepository
+from ._tables import insert_document
+
+__all__ = ["SqliteRevisionRepository"]
+
+
+class SqliteRevisionRepository(SqliteRepository[CodeRevision]):
+    collection_name = "revisions"
+    model = CodeRevision
+
+    async def save_revision(self, revision: CodeRevision) -> str:
+        item = self._prepared(revision)
+        document = to_document(item)
+        await self._db.write(lambda connection: insert_document(connection, "revisions", document))
+        return item.id
+
+    async def save_revisions(self, revisions: Sequence[CodeRevision]) -> list[str]:
+        """Save many revisions in one transaction; their ids in the order given.
+
+        As on MongoDB (an unordered bulk insert), a revision whose id is taken is
+        refused and the others are written; the error names the refused ones.
+        """
+        given = list(revisions)
+        if not given:
+            return []
+
+        def prepare() -> list[dict[str, Any]]:
+            return [to_document(self._prepared(revision)) for revision in given]
+
+        # Checking and encoding a large batch takes a while: not on the event loop.
+        documents = await asyncio.to_thread(prepare) if len(given) > OFF_LOOP_BATCH else prepare()
+
+        def insert(connection: sqlite3.Connection) -> list[str]:
+            taken: list[str] = []
+            for document in documents:
+                try:
+                    insert_document(connection, "revisions", document)
+                except PersistenceError as exc:
+                    if exc.code is not ErrorCode.ALREADY_EXISTS:
+                        raise
+                    taken.append(document["_id"])
+            return taken
+
+        taken = await self._db.write(insert)
+        if taken:
+            raise PersistenceError(ErrorCode.ALREADY_EXISTS, f"{len(taken)} revision(s) already exist: {taken[:10]}")
+        return [document["_id"] for document in documents]
+
+    async def get_revision(self, revision_id: str) -> CodeRevision | None:
+        return await self._get(require_id(revision_id))
+
+    async def get_revisions(
+        self,
+        session_id: str,
+        student_id: str,
+        *,
+        limit: int | None = None,
+        after: datetime | str | None = None,
+        cursor: str | None = None,
+    ) -> Page[CodeRevision]:
+        """One student's revisions in a session, oldest first; with ``limit``, a keyset cursor continues."""
+        conditions, arguments = self._stream(session_id, student_id)
+        if after is not None:
+            conditions.append("timestamp > ?")
+            arguments.append(time_key(parse_after(after)))
+        if cursor is not None:
+            timestamp, last_id = decode_cursor(cursor, "timestamp", "asc")
+            if not isinstance(timestamp, datetime):
+                raise invalid("malformed cursor")
+            conditions.append("(timestamp, id) > (?, ?)")
+            arguments += [time_key(timestamp), last_id]
+        sql = f"SELECT doc, checksum FROM revisions WHERE {' AND '.join(conditions)} ORDER BY timestamp, id"
+        if limit is not None:
+            if type(limit) is not int or limit < 1:
+                raise invalid("limit must be a positive int")
+            sql += " LIMIT ?"
+            arguments.append(limit + 1)
+
+        def read(connection: sqlite3.Connection) -> Page[CodeRevision]:
+            items = self._items(connection.execute(sql, arguments).fetchall())
+            next_cursor = None
+            if limit is not None and len(items) > limit:
+                items = items[:limit]
+                next_cursor = encode_cursor("timestamp", "asc", items[-1].timestamp, items[-1].id)
+            return Page(items, next_cursor)
+
+        return await self._db.read(read)
+
+    async def get_latest_revision(self, session_id: str, student_id: str) -> CodeRevision | None:
+        conditions, arguments = self._stream(session_id, student_id)
+        sql = (
+            f"SELECT doc, checksum FROM revisions WHERE {' AND '.join(conditions)} "
+            "ORDER BY timestamp DESC, id DESC LIMIT 1"
+        )
+
+        def read(connection: sqlite3.Connection) -> CodeRevision | None:
+            items = self._items(connection.execute(sql, arguments).fetchall())
+            return items[0] if items else None
+
+        return await self._db.read(read)
+
+    async def get_latest_revisions(self, session_id: str) -> dict[str, CodeRevision]:
+        """The newest revision of every student of a session: the instructor's overview.
+
+        One statement on the (session, student, timestamp, id) index: the cost follows
+        the number of students, not of revisions.
+        """
+        session_id = require_id(session_id, "session id")
+        scope = "" if self._namespace is None else " AND namespace_id = ?2"
+        arguments = [session_id] if self._namespace is None else [session_id, self._namespace]
+        # A loose index scan: each student is one seek past the previous one, not a walk
+        # over all its revisions; then one seek to the end of each student's range.
+        sql = f"""
+            WITH RECURSIVE students(student_id) AS (
+                SELECT min(student_id) FROM revisions WHERE session_id = ?1{scope}
+                UNION ALL
+                SELECT (SELECT min(student_id) FROM revisions
+                        WHERE session_id = ?1 AND student_id > students.student_id{scope})
+                FROM students WHERE students.student_id IS NOT NULL
+            )
+            SELECT revisions.doc, revisions.checksum FROM students JOIN revisions ON revisions.id = (
+                SELECT id FROM revisions WHERE session_id = ?1 AND student_id = students.student_id{scope}
+                ORDER BY timestamp DESC, id DESC LIMIT 1
+            )
+            WHERE students.student_id IS NOT NULL
+        """
+
+        def read(connection: sqlite3.Connection) -> dict[str, CodeRevision]:
+            revisions = self._items(connection.execute(sql, arguments).fetchall())
+            return {revision.student_id: revision for revision in sorted(revisions, key=lambda r: r.student_id)}
+
+        return await self._db.read(read)
+
+    async def get_all_session_revisions(self, session_id: str) -> dict[str, list[CodeRevision]]:
+        """Every revision of a session, per student, oldest first."""
+        conditions, arguments = self._scope(["session_id = ?"], [require_id(session_id, "session id")])
+        sql = f"SELECT doc, checksum FROM revisions WHERE {' AND '.join(conditions)} ORDER BY student_id, timestamp, id"
+
+        def read(connection: sqlite3.Connection) -> dict[str, list[CodeRevision]]:
+            streams: dict[str, list[CodeRevision]] = {}
+            for revision in self._items(connection.execute(sql, arguments).fetchall()):
+                streams.setdefault(revision.student_id, []).append(revision)
+            return streams
+
+        return await self._db.read(read)
+
+    async def count_revisions(self, session_id: str, student_id: str | None = None) -> int:
+        return await self._count(self._session_filter(session_id, student_id))
+
+    async def delete_revisions(self, session_id: str, student_id: str | None = None) -> int:
+        """Delete a session's revisions (or one student's); how many were deleted."""
+        conditions, arguments = self._scope(*self._session_filter(session_id, student_id))
+        sql = f"DELETE FROM revisions WHERE {' AND '.join(conditions)}"
+
+        def delete(connection: sqlite3.Connection) -> int:
+            return connection.execute(sql, arguments).rowcount
+
+        return await self._db.write(delete)
+
+    @staticmethod
+    def _session_filter(session_id: str, student_id: str | None) -> tuple[list[str], list[Any]]:
+        conditions = ["session_id = ?"]
+        arguments: list[Any] = [require_id(session_id, "session id")]
+        if student_id is not None:
+            conditions.append("student_id = ?")
+            arguments.append(require_id(student_id, "student id"))
+        return conditions, arguments
+
+    def _stream(self, session_id: str, student_id: str) -> tuple[list[str], list[Any]]:
+        return self._scope(
+            ["session_id = ?", "student_id = ?"],
+            [require_id(session_id, "session id"), require_id(student_id, "student id")],
+        )

@@ -1,0 +1,126 @@
+"""The database file: its identity, tables and indexes.
+
+One table per repository collection, each row the whole document as a BSON blob
+with its checksum, plus real columns for every field a repository filters or sorts
+on (each with the index its queries need). Other collections (``legacy_*``, tokens)
+share one table keyed by (collection, id). Problem tags get a table of their own
+(``tag = ?`` is an index seek) and titles/descriptions an FTS5 index.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+__all__ = [
+    "APPLICATION_ID",
+    "DATABASE_FILE",
+    "INDEXES",
+    "REPOSITORY_COLLECTIONS",
+    "SCHEMA_VERSION",
+    "create_schema",
+]
+
+DATABASE_FILE = "docstore.sqlite3"
+# "dSt1" in the file header: how a docstore file is told from any other SQLite file.
+APPLICATION_ID = 0x64537431
+SCHEMA_VERSION = 1
+REPOSITORY_COLLECTIONS = ("problems", "revisions", "sessions")
+
+_TABLES = """
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY NOT NULL,
+    namespace_id TEXT,
+    active INTEGER NOT NULL,
+    active_join_code TEXT,
+    join_code NOT NULL,
+    instructor_id TEXT,
+    created_at NOT NULL,
+    last_activity NOT NULL,
+    doc BLOB NOT NULL,
+    checksum BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS problems (
+    -- An explicit rowid: the FTS5 rows point at it, and VACUUM may renumber implicit ones.
+    pk INTEGER PRIMARY KEY,
+    id TEXT UNIQUE NOT NULL,
+    namespace_id TEXT,
+    title NOT NULL,
+    difficulty TEXT,
+    created_by TEXT,
+    created_at NOT NULL,
+    doc BLOB NOT NULL,
+    checksum BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS problem_tags (
+    problem_id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    namespace_id TEXT,
+    tag TEXT NOT NULL,
+    PRIMARY KEY (problem_id, position)
+) WITHOUT ROWID;
+CREATE VIRTUAL TABLE IF NOT EXISTS problem_text USING fts5(
+    title, description, tokenize = "unicode61 remove_diacritics 0 tokenchars '_'"
+);
+CREATE TABLE IF NOT EXISTS revisions (
+    id TEXT PRIMARY KEY NOT NULL,
+    namespace_id TEXT,
+    session_id TEXT,
+    student_id TEXT,
+    timestamp NOT NULL,
+    doc BLOB NOT NULL,
+    checksum BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS documents (
+    collection TEXT NOT NULL,
+    id TEXT NOT NULL,
+    doc BLOB NOT NULL,
+    checksum BLOB NOT NULL,
+    PRIMARY KEY (collection, id)
+) WITHOUT ROWID;
+"""
+
+# Index names as ``stats`` shows them (the MongoDB dialect's names where the query is the
+# same); in the file each is prefixed with its table, since SQLite index names are global.
+INDEXES: dict[str, dict[str, str]] = {
+    "sessions": {
+        # One active session per join code: a partial unique index, so the file itself holds it.
+        "active_join_code_unique": "UNIQUE INDEX {name} ON sessions(active_join_code) "
+        "WHERE active_join_code IS NOT NULL",
+        "ns_active_created": "INDEX {name} ON sessions(namespace_id, active, created_at, id)",
+        "ns_active_last_activity": "INDEX {name} ON sessions(namespace_id, active, last_activity, id)",
+        "ns_instructor_created": "INDEX {name} ON sessions(namespace_id, instructor_id, created_at, id)",
+        "created": "INDEX {name} ON sessions(created_at, id)",
+        "last_activity": "INDEX {name} ON sessions(last_activity, id)",
+        "join_code": "INDEX {name} ON sessions(join_code, id)",
+    },
+    "problems": {
+        "ns_created": "INDEX {name} ON problems(namespace_id, created_at, id)",
+        "ns_title": "INDEX {name} ON problems(namespace_id, title, id)",
+        "ns_difficulty_created": "INDEX {name} ON problems(namespace_id, difficulty, created_at, id)",
+        "ns_created_by": "INDEX {name} ON problems(namespace_id, created_by)",
+        "created": "INDEX {name} ON problems(created_at, id)",
+        "title": "INDEX {name} ON problems(title, id)",
+        "difficulty_created": "INDEX {name} ON problems(difficulty, created_at, id)",
+        "created_by": "INDEX {name} ON problems(created_by)",
+        "tags": "INDEX {name} ON problem_tags(tag, namespace_id, problem_id)",
+        "text_title_description": "",  # the FTS5 table problem_text
+    },
+    "revisions": {
+        # namespace_id last: a scoped overview is answered from the index alone.
+        "session_student_timestamp": "INDEX {name} ON revisions(session_id, student_id, timestamp, id, namespace_id)",
+        "ns_session": "INDEX {name} ON revisions(namespace_id, session_id)",
+    },
+}
+
+
+def create_schema(connection: sqlite3.Connection) -> None:
+    """Create what is missing, in the caller's transaction (safe to run in every process)."""
+    for statement in _TABLES.split(";"):
+        if statement.strip():
+            connection.execute(statement)
+    for table, indexes in INDEXES.items():
+        for name, definition in indexes.items():
+            if definition:
+                connection.execute(f"CREATE {definition.replace('{name}', f'IF NOT EXISTS {table}__{name}', 1)}")
+    connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

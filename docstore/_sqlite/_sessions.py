@@ -1,0 +1,203 @@
+"""The sessions repository on SQLite: students live inside the session document.
+
+Every change to a session is a read-modify-write of its document inside one
+``BEGIN IMMEDIATE`` transaction (the writer thread's), so two students saving at
+once never overwrite each other, in this process or another one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from .._errors import ErrorCode, PersistenceError
+from .._interfaces import SessionDeletion, SessionSortKey, SortOrder
+from .._mapping import check_document, from_document, invalid, require_id, student_field, to_document, validate_updates
+from .._models import CodeRevision, ExecutionResult, Session, Student, normalize_join_code
+from .._page import Page
+from .._time import utc_now
+from ._repository import Filter, SqliteRepository
+from ._tables import delete_document, insert_document
+
+__all__ = ["SqliteSessionRepository"]
+
+_SORT_KEYS = frozenset({"created_at", "last_activity", "join_code"})
+
+
+class SqliteSessionRepository(SqliteRepository[Session]):
+    collection_name = "sessions"
+    model = Session
+
+    async def create_session(self, session: Session) -> str:
+        """Store a new session; ALREADY_EXISTS if its id or active join code is taken."""
+        item = self._prepared(session)
+        document = to_document(item)
+        await self._db.write(lambda connection: insert_document(connection, "sessions", document))
+        return item.id
+
+    async def get_session(self, session_id: str) -> Session | None:
+        return await self._get(require_id(session_id))
+
+    async def get_session_by_join_code(self, join_code: str) -> Session | None:
+        """The active session with this join code (case and surrounding spaces ignored)."""
+        code = normalize_join_code(require_id(join_code, "join code"))
+        if not code:
+            return None
+        conditions, arguments = self._scope(["active_join_code = ?"], [code])
+        sql = f"SELECT doc, checksum FROM sessions WHERE {' AND '.join(conditions)}"
+
+        def find(connection: sqlite3.Connection) -> Session | None:
+            items = self._items(connection.execute(sql, arguments).fetchall())
+            return items[0] if items else None
+
+        return await self._db.read(find)
+
+    async def update_session(
+        self, session_id: str, updates: dict[str, Any], *, expected_version: int | None = None
+    ) -> Session:
+        fields = validate_updates(Session, updates)
+        return await self._update_fields(require_id(session_id), fields, expected_version)
+
+    async def end_session(self, session_id: str) -> Session:
+        """Mark the session inactive and set ``ended_at`` (its join code is free again)."""
+        return await self.update_session(session_id, {"active": False, "ended_at": utc_now()})
+
+    async def delete_session(self, session_id: str, *, cascade: bool = True) -> SessionDeletion:
+        """Delete a session and (``cascade``) its revisions, in one transaction."""
+        session_id = require_id(session_id)
+        conditions, arguments = self._scope(["session_id = ?"], [session_id])
+
+        def delete(connection: sqlite3.Connection) -> int:
+            if not delete_document(connection, "sessions", session_id, self._namespace):
+                raise PersistenceError(ErrorCode.NOT_FOUND, f"Session {session_id!r} not found")
+            if not cascade:
+                return 0
+            return connection.execute(f"DELETE FROM revisions WHERE {' AND '.join(conditions)}", arguments).rowcount
+
+        return SessionDeletion(session_id, await self._db.write(delete), True)
+
+    async def list_active_sessions(self, limit: int = 100, *, cursor: str | None = None) -> Page[Session]:
+        """Active sessions, most recently active first."""
+        return await self._page(
+            (["active = 1"], []), sort_by="last_activity", sort_order="desc", limit=limit, offset=0, cursor=cursor
+        )
+
+    async def list_all_sessions(
+        self,
+        *,
+        active: bool | None = None,
+        instructor_id: str | None = None,
+        sort_by: SessionSortKey = "created_at",
+        sort_order: SortOrder = "desc",
+        limit: int = 50,
+        offset: int = 0,
+        cursor: str | None = None,
+    ) -> Page[Session]:
+        if sort_by not in _SORT_KEYS:
+            raise invalid(f"sort_by must be one of {sorted(_SORT_KEYS)}, not {sort_by!r}")
+        return await self._page(
+            self._filter(active, instructor_id),
+            sort_by=sort_by,
+            sort_order=sort_order,
+            limit=limit,
+            offset=offset,
+            cursor=cursor,
+        )
+
+    async def count_sessions(self, *, active: bool | None = None, instructor_id: str | None = None) -> int:
+        return await self._count(self._filter(active, instructor_id))
+
+    @staticmethod
+    def _filter(active: bool | None, instructor_id: str | None) -> Filter:
+        conditions: list[str] = []
+        arguments: list[Any] = []
+        if active is not None:
+            if type(active) is not bool:
+                raise invalid("active must be a bool or None")
+            conditions.append("active = ?")
+            arguments.append(int(active))
+        if instructor_id is not None:
+            conditions.append("instructor_id = ?")
+            arguments.append(require_id(instructor_id, "instructor_id"))
+        return conditions, arguments
+
+    async def upsert_student(self, session_id: str, student: Student) -> Session:
+        """Add or replace one student, in place: other students' concurrent writes are kept."""
+        if not isinstance(student, Student):
+            raise invalid(f"expected a Student, got {type(student).__name__}")
+        student = Student.model_validate(student.model_dump())
+        key = student_field(student.id)
+        body = student.model_dump()
+        check_document(body, f"student {student.id!r}")
+        session_id = require_id(session_id)
+
+        def change(document: dict[str, Any]) -> None:
+            students = document.get("students")
+            document["students"] = {**(students if isinstance(students, dict) else {}), key: body}
+            document["last_activity"] = utc_now()
+
+        def upsert(connection: sqlite3.Connection) -> Session:
+            return from_document(Session, self._modify(connection, session_id, change))
+
+        return await self._db.write(upsert)
+
+    def _set_code(self, session_id: str, student_id: str, code: str, now: Any) -> Any:
+        """The change that sets one student's code (NOT_FOUND when the student is not there)."""
+        key = student_field(require_id(student_id, "student id"))
+
+        def change(document: dict[str, Any]) -> None:
+            students = document.get("students")
+            student = students.get(key) if isinstance(students, dict) else None
+            if not isinstance(student, dict):
+                raise PersistenceError(
+                    ErrorCode.NOT_FOUND, f"student {student_id!r} not found in session {session_id!r}"
+                )
+            student["code"] = code
+            student["last_update"] = now
+            document["last_activity"] = now
+
+        return key, change
+
+    async def update_student_code(self, session_id: str, student_id: str, code: str) -> Student:
+        """Set one student's code, in place; NOT_FOUND if the session or the student is missing."""
+        session_id = require_id(session_id)
+        if not isinstance(code, str):
+            raise invalid("code must be a string")
+        check_document({"code": code}, f"code of student {student_id!r}")
+        key, change = self._set_code(session_id, student_id, code, utc_now())
+
+        def update(connection: sqlite3.Connection) -> Student:
+            document = self._modify(connection, session_id, change)
+            return Student.model_validate(document["students"][key])
+
+        return await self._db.write(update)
+
+    async def record_code(
+        self, session_id: str, student_id: str, code: str, execution_result: ExecutionResult | None = None
+    ) -> CodeRevision:
+        """Save a revision and set the student's code, in one transaction."""
+        revision = self._prepared_revision(session_id, student_id, code, execution_result)
+        document = to_document(revision)
+        _, change = self._set_code(revision.session_id, student_id, code, revision.timestamp)
+
+        def record(connection: sqlite3.Connection) -> None:
+            self._modify(connection, revision.session_id, change)
+            insert_document(connection, "revisions", document)
+
+        await self._db.write(record)
+        return revision
+
+    def _prepared_revision(
+        self, session_id: str, student_id: str, code: str, execution_result: ExecutionResult | None
+    ) -> CodeRevision:
+        if not isinstance(code, str):
+            raise invalid("code must be a string")
+        if execution_result is not None and not isinstance(execution_result, ExecutionResult):
+            raise invalid(f"execution_result must be an ExecutionResult, not {type(execution_result).__name__}")
+        revision = CodeRevision(
+            session_id=require_id(session_id, "session id"),
+            student_id=require_id(student_id, "student id"),
+            code=code,
+            execution_result=execution_result,
+        )
+        return self._stamp(revision)

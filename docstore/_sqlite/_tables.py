@@ -1,0 +1,193 @@
+"""Documents in and out of the tables, with their derived columns (sync: runs in a database thread).
+
+Every write of a document, from a repository, a tool or the upgrade, goes through
+``put_document``/``insert_document``, so the indexed columns, the tags table and
+the text index always agree with the blob.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .._errors import ErrorCode, PersistenceError
+from ._codec import decode, encode, text_key, time_key
+from ._schema import REPOSITORY_COLLECTIONS
+
+__all__ = [
+    "Row",
+    "active_join_code",
+    "decode_row",
+    "delete_document",
+    "duplicate_error",
+    "get_document",
+    "insert_document",
+    "put_document",
+    "stored_checksums",
+]
+
+Row = tuple[bytes, bytes]  # (doc, checksum)
+
+
+def active_join_code(document: dict[str, Any]) -> str | None:
+    """The join code a session holds: only while it is active (the unique index's column)."""
+    code = document.get("join_code")
+    return code if document.get("active") and isinstance(code, str) and code else None
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _columns(collection: str, document: dict[str, Any]) -> dict[str, Any]:
+    """The indexed columns of a repository collection's row, derived from its document."""
+    if collection == "sessions":
+        return {
+            "namespace_id": _text(document.get("namespace_id")),
+            "active": 1 if document.get("active") else 0,
+            "active_join_code": active_join_code(document),
+            "join_code": text_key(document.get("join_code")),
+            "instructor_id": _text(document.get("instructor_id")),
+            "created_at": time_key(document.get("created_at")),
+            "last_activity": time_key(document.get("last_activity")),
+        }
+    if collection == "problems":
+        return {
+            "namespace_id": _text(document.get("namespace_id")),
+            "title": text_key(document.get("title")),
+            "difficulty": _text(document.get("difficulty")),
+            "created_by": _text(document.get("created_by")),
+            "created_at": time_key(document.get("created_at")),
+        }
+    return {
+        "namespace_id": _text(document.get("namespace_id")),
+        "session_id": _text(document.get("session_id")),
+        "student_id": _text(document.get("student_id")),
+        "timestamp": time_key(document.get("timestamp")),
+    }
+
+
+def duplicate_error(exc: sqlite3.IntegrityError, collection: str, document: dict[str, Any]) -> PersistenceError:
+    """ALREADY_EXISTS saying which key was taken."""
+    if "active_join_code" in str(exc):
+        return PersistenceError(
+            ErrorCode.ALREADY_EXISTS, f"an active session already uses join code {document.get('join_code')!r}"
+        )
+    return PersistenceError(ErrorCode.ALREADY_EXISTS, f"{collection} document {document.get('_id')!r} already exists")
+
+
+def _write(connection: sqlite3.Connection, collection: str, document: dict[str, Any], *, replace: bool) -> None:
+    blob, digest = encode(document)
+    document_id = document["_id"]
+    if collection not in REPOSITORY_COLLECTIONS:
+        verb = "INSERT OR REPLACE" if replace else "INSERT"
+        connection.execute(
+            f"{verb} INTO documents (collection, id, doc, checksum) VALUES (?, ?, ?, ?)",
+            (collection, document_id, blob, digest),
+        )
+        return
+    columns = _columns(collection, document)
+    names = ["id", *columns, "doc", "checksum"]
+    values = [document_id, *columns.values(), blob, digest]
+    sql = f"INSERT INTO {collection} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+    if replace:
+        sql += " ON CONFLICT(id) DO UPDATE SET " + ", ".join(f"{name} = excluded.{name}" for name in names[1:])
+    try:
+        if collection == "problems":
+            rowid = connection.execute(sql + " RETURNING pk", values).fetchone()[0]
+            _index_problem(connection, rowid, document)
+        else:
+            connection.execute(sql, values)
+    except sqlite3.IntegrityError as exc:
+        raise duplicate_error(exc, collection, document) from None
+
+
+def _index_problem(connection: sqlite3.Connection, rowid: int, document: dict[str, Any]) -> None:
+    """Tags and text of a problem, in their own tables (replacing what an older version left)."""
+    document_id = document["_id"]
+    connection.execute("DELETE FROM problem_tags WHERE problem_id = ?", (document_id,))
+    tags = document.get("tags")
+    if isinstance(tags, list):
+        namespace = _text(document.get("namespace_id"))
+        connection.executemany(
+            "INSERT INTO problem_tags (problem_id, position, namespace_id, tag) VALUES (?, ?, ?, ?)",
+            [(document_id, i, namespace, tag) for i, tag in enumerate(tags) if isinstance(tag, str)],
+        )
+    connection.execute("DELETE FROM problem_text WHERE rowid = ?", (rowid,))
+    connection.execute(
+        "INSERT INTO problem_text (rowid, title, description) VALUES (?, ?, ?)",
+        (rowid, _text(document.get("title")) or "", _text(document.get("description")) or ""),
+    )
+
+
+def insert_document(connection: sqlite3.Connection, collection: str, document: dict[str, Any]) -> None:
+    """Insert a new document; ALREADY_EXISTS if its id (or a session's active join code) is taken."""
+    _write(connection, collection, document, replace=False)
+
+
+def put_document(connection: sqlite3.Connection, collection: str, document: dict[str, Any]) -> None:
+    """Insert or replace a document by id."""
+    _write(connection, collection, document, replace=True)
+
+
+def _where(collection: str, namespace: str | None) -> tuple[str, list[Any]]:
+    if collection not in REPOSITORY_COLLECTIONS:
+        return "collection = ?", [collection]
+    if namespace is None:
+        return "1", []
+    return "namespace_id = ?", [namespace]
+
+
+def _table(collection: str) -> str:
+    return collection if collection in REPOSITORY_COLLECTIONS else "documents"
+
+
+def get_document(
+    connection: sqlite3.Connection, path: Path, collection: str, document_id: str, namespace: str | None = None
+) -> dict[str, Any] | None:
+    """One document by id (within ``namespace``, if given), checksum verified; or None."""
+    where, arguments = _where(collection, namespace)
+    row = connection.execute(
+        f"SELECT doc, checksum FROM {_table(collection)} WHERE id = ? AND {where}", [document_id, *arguments]
+    ).fetchone()
+    return None if row is None else decode_row(row, path, collection)
+
+
+def decode_row(row: Row, path: Path, collection: str) -> dict[str, Any]:
+    return decode(row[0], row[1], f"a {collection} document in {path}")
+
+
+def delete_document(
+    connection: sqlite3.Connection, collection: str, document_id: str, namespace: str | None = None
+) -> bool:
+    """Delete one document by id (within ``namespace``); whether it was there."""
+    where, arguments = _where(collection, namespace)
+    table = _table(collection)
+    row = connection.execute(
+        f"DELETE FROM {table} WHERE id = ? AND {where} RETURNING pk"
+        if table == "problems"
+        else f"DELETE FROM {table} WHERE id = ? AND {where} RETURNING id",
+        [document_id, *arguments],
+    ).fetchone()
+    if row is None:
+        return False
+    if collection == "problems":
+        connection.execute("DELETE FROM problem_tags WHERE problem_id = ?", (document_id,))
+        connection.execute("DELETE FROM problem_text WHERE rowid = ?", (row[0],))
+    return True
+
+
+def stored_checksums(connection: sqlite3.Connection, collection: str, ids: Sequence[str]) -> dict[str, bytes]:
+    """The checksum stored under each of ``ids`` that exists."""
+    found: dict[str, bytes] = {}
+    where, arguments = _where(collection, None)
+    for start in range(0, len(ids), 500):
+        chunk = list(ids[start : start + 500])
+        marks = ", ".join("?" * len(chunk))
+        for document_id, digest in connection.execute(
+            f"SELECT id, checksum FROM {_table(collection)} WHERE {where} AND id IN ({marks})", [*arguments, *chunk]
+        ):
+            found[document_id] = digest
+    return found
