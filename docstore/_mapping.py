@@ -28,6 +28,7 @@ __all__ = [
     "METADATA",
     "check_collection_name",
     "check_document",
+    "check_stored_document",
     "from_document",
     "invalid",
     "require_id",
@@ -117,6 +118,29 @@ def check_document(value: Any, what: str = "the document", *, size: bool = True)
             raise invalid(f"{path or what}: datetime must be timezone-aware")
     if size:
         check_size(value, what)
+
+
+def check_stored_document(document: object) -> str | None:
+    """Why a whole stored document (a tool's, for ``upsert_documents``) cannot be written, or None.
+
+    What every backend's ``upsert_documents`` asks of each document of a batch, so that
+    one bad document is a ``BatchResult.failed`` entry, never a failed batch: a dict,
+    an ``_id`` that is a non-empty string, and everything ``check_document`` refuses.
+    A reason, not an exception: the caller keeps going with the rest of the batch.
+    """
+    if type(document) is not dict:
+        return f"a document must be a dict, not {type(document).__name__}"
+    if "_id" not in document:
+        return "the document has no _id"
+    if type(document["_id"]) is not str or not document["_id"]:
+        return f"_id must be a non-empty string, not {type(document['_id']).__name__}"
+    try:
+        check_document(document, f"document {document['_id']!r}")
+    except PersistenceError as error:
+        return error.message
+    except RecursionError:  # a cycle or a depth bson.encode cannot walk; check_document is iterative
+        return "the document cannot be encoded (RecursionError)"
+    return None
 
 
 def check_size(value: Mapping[str, Any], what: str) -> None:
