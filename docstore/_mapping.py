@@ -9,6 +9,7 @@ every engine and can be addressed in an update path.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -89,7 +90,8 @@ def check_document(value: Any, what: str = "the document", *, size: bool = True)
     """Refuse, before anything is written, what some engine could not store exactly.
 
     Keys that MongoDB reads as operators or paths (``$x``, ``a.b``), nesting deeper than
-    ``MAX_DEPTH``, integers beyond 64 bits, text that is not valid UTF-8 (lone
+    ``MAX_DEPTH``, integers beyond 64 bits, NaN and infinite floats (``public()``
+    promises JSON, which has neither), text that is not valid UTF-8 (lone
     surrogates), datetimes that are not aware, and documents over the 16 MB limit.
     Iterative, so a hostile depth is an error, never a ``RecursionError``.
     """
@@ -109,8 +111,11 @@ def check_document(value: Any, what: str = "the document", *, size: bool = True)
             if depth >= MAX_DEPTH:
                 raise invalid(f"{what} is nested deeper than {MAX_DEPTH} levels (at {path or 'top level'})")
             stack.extend((child, f"{path}[{index}]", depth + 1) for index, child in enumerate(item))
-        elif isinstance(item, bool) or item is None or isinstance(item, float):
+        elif isinstance(item, bool) or item is None:
             continue
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                raise invalid(f"{path or what}: {item} is not a finite number (not JSON)")
         elif isinstance(item, int):
             if not _INT64[0] <= item <= _INT64[1]:
                 raise invalid(f"{path or what}: integer {item} does not fit in 64 bits")

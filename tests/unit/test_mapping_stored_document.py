@@ -42,6 +42,8 @@ BAD = [
     ({"_id": "x", "deep": nested(MAX_DEPTH + 1)}, "deeper"),
     ({"_id": "x", "n": 2**63}, "64 bits"),
     ({"_id": "x", "n": -(2**63) - 1}, "64 bits"),
+    ({"_id": "x", "f": float("nan")}, "finite"),
+    ({"_id": "x", "f": [float("-inf")]}, "finite"),
     ({"_id": "x", "s": "\ud800"}, "cannot be stored"),
     ({"_id": "x", "when": datetime(2026, 1, 1)}, "timezone-aware"),
     ({"_id": "x", "o": object()}, "cannot be stored"),
