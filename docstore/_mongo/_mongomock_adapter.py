@@ -23,6 +23,11 @@ objects, so nothing global is patched:
   overview scans the whole collection. ``_mongomock_fast_paths`` gives each
   collection id lookups and equality indexes; mongomock still applies the filter.
 
+- document size: mongomock lets an update grow a document without limit;
+  MongoDB refuses one whose result passes 16 MB (``OperationFailure`` 17419,
+  INVALID_DATA). ``_limit_document_size`` refuses it here too, with the stored
+  document left as it was.
+
 Every write passes through ``MockCollection._write``, which also feeds an
 optional journal: that is how the ``local://`` engine makes this engine durable.
 """
@@ -30,9 +35,11 @@ optional journal: that is how the ``local://`` engine makes this engine durable.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, Protocol
 
+import bson
+import bson.errors
 from mongomock.aggregate import process_pipeline
 from mongomock_motor import AsyncMongoMockClient
 from mongomock_motor.patches import _patch_collection_internals
@@ -45,9 +52,10 @@ from pymongo import (
     UpdateMany,
     UpdateOne,
 )
-from pymongo.errors import BulkWriteError, PyMongoError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure, PyMongoError
 from pymongo.results import BulkWriteResult
 
+from .._mapping import MAX_DOCUMENT_BYTES
 from ._mongomock_fast_paths import FastPaths
 
 __all__ = ["WRITE_METHODS", "MockCollection", "MockDatabase", "WriteJournal"]
@@ -86,6 +94,49 @@ class WriteJournal(Protocol):
 class _ClientShim:
     def append_metadata(self, *_: Any, **__: Any) -> None:
         """Beanie announces itself to the driver; nothing to announce to here."""
+
+
+# What MongoDB answers an update whose result is too large ("BSONObjectTooLarge").
+_TOO_LARGE = 17419
+
+
+class _Refused(DuplicateKeyError):
+    """Carries a refusal out of mongomock's uniqueness check.
+
+    That check runs on every inserted or changed document, once it is in the store,
+    and mongomock puts the document back as it was when it raises DuplicateKeyError:
+    the one place where a refusal after the fact leaves nothing changed.
+    ``MockCollection`` re-raises ``error``, what MongoDB would have raised.
+    """
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error), getattr(error, "code", None))
+        self.error = error
+
+
+def _limit_document_size(sync: Any) -> None:
+    """Refuse, on this mongomock collection object, a write that leaves a document too large.
+
+    One ``bson.encode`` of the written document: mongomock has just deep-copied it
+    for its own rollback, which costs more (measured in ``scripts/bench_size_check.py``).
+    """
+    ensure_uniques: Callable[[dict[str, Any]], None] = sync._ensure_uniques
+
+    def checked(document: dict[str, Any]) -> None:
+        try:
+            size = len(bson.encode(document))
+        except (bson.errors.BSONError, UnicodeError, OverflowError, ValueError) as exc:
+            raise _Refused(exc) from None
+        if size > MAX_DOCUMENT_BYTES:
+            raise _Refused(
+                OperationFailure(
+                    f"Resulting document after update is larger than {MAX_DOCUMENT_BYTES} ({size:,} bytes)",
+                    _TOO_LARGE,
+                )
+            )
+        ensure_uniques(document)
+
+    sync._ensure_uniques = checked  # this collection object only, like the fast paths
 
 
 class MockCursor:
@@ -152,6 +203,7 @@ class MockCollection:
         # mongomock's collection, with mongomock-motor's fixes (duplicate-key details) and the fast paths.
         self._sync: Any = _patch_collection_internals(sync)
         self._fast = FastPaths(self._sync)
+        _limit_document_size(self._sync)
 
     # -- reads ---------------------------------------------------------------
     def find(self, filter: Any = None, *args: Any, **kwargs: Any) -> MockCursor:
@@ -221,6 +273,9 @@ class MockCollection:
             # A synchronous call: nothing runs between the write and its journal
             # record, so the journal order is the apply order.
             return getattr(self._sync, method)(*args, **kwargs)
+        except _Refused as refused:
+            # Rolled back by mongomock; replayed from the journal, it is refused again.
+            raise refused.error from None
         finally:
             if not inserting:
                 self._fast.changed()
