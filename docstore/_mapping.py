@@ -9,6 +9,7 @@ every engine and can be addressed in an update path.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -28,6 +29,7 @@ __all__ = [
     "METADATA",
     "check_collection_name",
     "check_document",
+    "check_stored_document",
     "from_document",
     "invalid",
     "require_id",
@@ -88,35 +90,90 @@ def check_document(value: Any, what: str = "the document", *, size: bool = True)
     """Refuse, before anything is written, what some engine could not store exactly.
 
     Keys that MongoDB reads as operators or paths (``$x``, ``a.b``), nesting deeper than
-    ``MAX_DEPTH``, integers beyond 64 bits, text that is not valid UTF-8 (lone
+    ``MAX_DEPTH``, integers beyond 64 bits, NaN and infinite floats (``public()``
+    promises JSON, which has neither), text that is not valid UTF-8 (lone
     surrogates), datetimes that are not aware, and documents over the 16 MB limit.
     Iterative, so a hostile depth is an error, never a ``RecursionError``.
     """
-    stack: list[tuple[Any, str, int]] = [(value, "", 0)]
+    # Paths are kept as links (parent, key or index) and spelt out only for an error:
+    # formatting one per value was most of the cost of every write. Text, None and
+    # booleans need no check of their own (bson.encode finds lone surrogates), so they
+    # are never stacked.
+    stack: list[tuple[Any, _Where, int]] = [(value, None, 0)]
     while stack:
-        item, path, depth = stack.pop()
+        item, where, depth = stack.pop()
         if isinstance(item, Mapping):
             if depth >= MAX_DEPTH:
-                raise invalid(f"{what} is nested deeper than {MAX_DEPTH} levels (at {path or 'top level'})")
+                raise invalid(f"{what} is nested deeper than {MAX_DEPTH} levels (at {_path(where) or 'top level'})")
             for key, child in item.items():
                 if type(key) is not str:
-                    raise invalid(f"key {key!r} at {path or 'top level'} is not a string")
+                    raise invalid(f"key {key!r} at {_path(where) or 'top level'} is not a string")
                 if key.startswith("$") or "." in key or "\x00" in key:
-                    raise invalid(f"key {key!r} at {path or 'top level'} may not start with '$' or contain '.'")
-                stack.append((child, f"{path}.{key}" if path else key, depth + 1))
+                    raise invalid(f"key {key!r} at {_path(where) or 'top level'} may not start with '$' or contain '.'")
+                if type(child) is not str and child is not None and type(child) is not bool:
+                    stack.append((child, (where, key), depth + 1))
         elif isinstance(item, list | tuple):
             if depth >= MAX_DEPTH:
-                raise invalid(f"{what} is nested deeper than {MAX_DEPTH} levels (at {path or 'top level'})")
-            stack.extend((child, f"{path}[{index}]", depth + 1) for index, child in enumerate(item))
-        elif isinstance(item, bool) or item is None or isinstance(item, float):
+                raise invalid(f"{what} is nested deeper than {MAX_DEPTH} levels (at {_path(where) or 'top level'})")
+            stack.extend(
+                (child, (where, index), depth + 1)
+                for index, child in enumerate(item)
+                if type(child) is not str and child is not None and type(child) is not bool
+            )
+        elif isinstance(item, bool) or item is None:
             continue
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                raise invalid(f"{_path(where) or what}: {item} is not a finite number (not JSON)")
         elif isinstance(item, int):
             if not _INT64[0] <= item <= _INT64[1]:
-                raise invalid(f"{path or what}: integer {item} does not fit in 64 bits")
+                raise invalid(f"{_path(where) or what}: integer {item} does not fit in 64 bits")
         elif isinstance(item, datetime) and item.tzinfo is None:
-            raise invalid(f"{path or what}: datetime must be timezone-aware")
+            raise invalid(f"{_path(where) or what}: datetime must be timezone-aware")
     if size:
         check_size(value, what)
+
+
+def check_stored_document(document: object) -> str | None:
+    """Why a whole stored document (a tool's, for ``upsert_documents``) cannot be written, or None.
+
+    What every backend's ``upsert_documents`` asks of each document of a batch, so that
+    one bad document is a ``BatchResult.failed`` entry, never a failed batch: a dict,
+    an ``_id`` that is a non-empty string, and everything ``check_document`` refuses.
+    A reason, not an exception: the caller keeps going with the rest of the batch.
+    """
+    if type(document) is not dict:
+        return f"a document must be a dict, not {type(document).__name__}"
+    if "_id" not in document:
+        return "the document has no _id"
+    if type(document["_id"]) is not str or not document["_id"]:
+        return f"_id must be a non-empty string, not {type(document['_id']).__name__}"
+    try:
+        check_document(document, f"document {document['_id']!r}")
+    except PersistenceError as error:
+        return error.message
+    except RecursionError:  # a cycle or a depth bson.encode cannot walk; check_document is iterative
+        return "the document cannot be encoded (RecursionError)"
+    return None
+
+
+# Where a value sits: None at the top, else (where its parent sits, its key or index).
+_Where = tuple[Any, str | int] | None
+
+
+def _path(where: _Where) -> str:
+    """``a.b[0].c`` for the links of ``where``: spelt out only for an error message."""
+    steps: list[str | int] = []
+    while where is not None:
+        where, step = where
+        steps.append(step)
+    path = ""
+    for step in reversed(steps):
+        if isinstance(step, int):
+            path += f"[{step}]"
+        else:
+            path = f"{path}.{step}" if path else step
+    return path
 
 
 def check_size(value: Mapping[str, Any], what: str) -> None:

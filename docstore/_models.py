@@ -138,13 +138,26 @@ class ProblemSpec(StoredItem):
         return data
 
 
+def _keyed_by_id(students: dict[str, Student]) -> dict[str, Student]:
+    """A session reaches a student by id: a student kept under another key is unreachable."""
+    for key, student in students.items():
+        if key != student.id:
+            raise ValueError(f"student {student.id!r} is under the key {key!r}; a student's key is its id")
+    return students
+
+
+# A field validator rather than a model validator: a partial update of ``students``
+# validates this field alone (``_mapping.validate_updates``) and must be refused too.
+StudentsById = Annotated[dict[str, Student], AfterValidator(_keyed_by_id)]
+
+
 class Session(StoredItem):
     """An instructor's live session: its join code, problem and students."""
 
     join_code: JoinCode = None
     problem_text: str = ""
     problem: ProblemSpec | None = None
-    students: dict[str, Student] = Field(default_factory=dict)
+    students: StudentsById = Field(default_factory=dict)
     featured_student_id: str | None = None
     featured_code: str | None = None
     instructor_id: str | None = None

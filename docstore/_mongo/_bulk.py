@@ -18,6 +18,7 @@ from pymongo import InsertOne, ReplaceOne
 from pymongo.errors import BulkWriteError
 
 from .._interfaces import BatchResult
+from .._mapping import check_stored_document, invalid
 from ._driver_errors import translated
 
 __all__ = ["CONTENT_HASH", "upsert_batch"]
@@ -41,26 +42,35 @@ async def upsert_batch(
 
     The hash is taken of the document as given; ``stored_form`` then adds what the
     engine derives (the active join code), so the same document hashes the same on
-    every engine. The documents must have passed ``check_document`` already.
+    every engine. Each document passes ``check_stored_document`` first: one that does
+    not is a ``failed`` entry and the others are written. ``given`` must be a sequence
+    (a string or a single dict is INVALID_DATA, not a batch of characters or keys).
     """
+    if not isinstance(given, Sequence) or isinstance(given, str | bytes | bytearray):
+        raise invalid(f"documents must be a sequence of dicts, not {type(given).__name__}")
     result = BatchResult()
-    if not given:
-        return result
-    documents = []
-    for document in given:
+    # (batch position, stored form): only documents that passed the shared check.
+    documents: list[tuple[int, dict[str, Any]]] = []
+    for position, document in enumerate(given):
+        reason = check_stored_document(document)
+        if reason is not None:
+            result.failed.append((position, reason))
+            continue
         stored = stored_form(document)
         stored[CONTENT_HASH] = content_hash(document)
-        documents.append(stored)
-    ids = [document["_id"] for document in documents]
-    stored = {
+        documents.append((position, stored))
+    if not documents:
+        return result
+    ids = [document["_id"] for _, document in documents]
+    stored_hashes = {
         row["_id"]: row.get(CONTENT_HASH)
         for row in await collection.find({"_id": {"$in": ids}}, {CONTENT_HASH: 1}).to_list(None)
     }
     requests: list[InsertOne[dict[str, Any]] | ReplaceOne[dict[str, Any]]] = []
     planned: list[tuple[int, str]] = []  # (batch position, "inserted" | "updated"), one per request
-    for position, document in enumerate(documents):
-        known = document["_id"] in stored
-        if known and stored[document["_id"]] == document[CONTENT_HASH]:
+    for position, document in documents:
+        known = document["_id"] in stored_hashes
+        if known and stored_hashes[document["_id"]] == document[CONTENT_HASH]:
             result.unchanged += 1
         elif known:
             requests.append(ReplaceOne({"_id": document["_id"]}, document))
@@ -83,6 +93,7 @@ async def upsert_batch(
             result.inserted += 1
         else:
             result.updated += 1
+    result.failed.sort()  # refused before and during the write: in batch order
     return result
 
 

@@ -22,13 +22,20 @@ objects, so nothing global is patched:
   documents one by one (an import's upserts) is O(n^2) and the instructor
   overview scans the whole collection. ``_mongomock_fast_paths`` gives each
   collection id lookups and equality indexes; mongomock still applies the filter.
+
+- document size: mongomock lets an update grow a document without limit;
+  MongoDB refuses one whose result passes 16 MB (``OperationFailure`` 17419,
+  INVALID_DATA). ``_limit_document_size`` refuses it here too, with the stored
+  document left as it was.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
+import bson
+import bson.errors
 from mongomock.aggregate import process_pipeline
 from mongomock_motor import AsyncMongoMockClient
 from mongomock_motor.patches import _patch_collection_internals
@@ -41,9 +48,10 @@ from pymongo import (
     UpdateMany,
     UpdateOne,
 )
-from pymongo.errors import BulkWriteError, PyMongoError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure, PyMongoError
 from pymongo.results import BulkWriteResult
 
+from .._mapping import MAX_DOCUMENT_BYTES
 from ._mongomock_fast_paths import FastPaths
 
 __all__ = ["MockCollection", "MockDatabase"]
@@ -51,6 +59,49 @@ __all__ = ["MockCollection", "MockDatabase"]
 class _ClientShim:
     def append_metadata(self, *_: Any, **__: Any) -> None:
         """Beanie announces itself to the driver; nothing to announce to here."""
+
+
+# What MongoDB answers an update whose result is too large ("BSONObjectTooLarge").
+_TOO_LARGE = 17419
+
+
+class _Refused(DuplicateKeyError):
+    """Carries a refusal out of mongomock's uniqueness check.
+
+    That check runs on every inserted or changed document, once it is in the store,
+    and mongomock puts the document back as it was when it raises DuplicateKeyError:
+    the one place where a refusal after the fact leaves nothing changed.
+    ``MockCollection`` re-raises ``error``, what MongoDB would have raised.
+    """
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error), getattr(error, "code", None))
+        self.error = error
+
+
+def _limit_document_size(sync: Any) -> None:
+    """Refuse, on this mongomock collection object, a write that leaves a document too large.
+
+    One ``bson.encode`` of the written document: mongomock has just deep-copied it
+    for its own rollback, which costs more (measured in ``scripts/bench_size_check.py``).
+    """
+    ensure_uniques: Callable[[dict[str, Any]], None] = sync._ensure_uniques
+
+    def checked(document: dict[str, Any]) -> None:
+        try:
+            size = len(bson.encode(document))
+        except (bson.errors.BSONError, UnicodeError, OverflowError, ValueError) as exc:
+            raise _Refused(exc) from None
+        if size > MAX_DOCUMENT_BYTES:
+            raise _Refused(
+                OperationFailure(
+                    f"Resulting document after update is larger than {MAX_DOCUMENT_BYTES} ({size:,} bytes)",
+                    _TOO_LARGE,
+                )
+            )
+        ensure_uniques(document)
+
+    sync._ensure_uniques = checked  # this collection object only, like the fast paths
 
 
 class MockCursor:
@@ -117,6 +168,7 @@ class MockCollection:
         # mongomock's collection, with mongomock-motor's fixes (duplicate-key details) and the fast paths.
         self._sync: Any = _patch_collection_internals(sync)
         self._fast = FastPaths(self._sync)
+        _limit_document_size(self._sync)
 
     # -- reads ---------------------------------------------------------------
     def find(self, filter: Any = None, *args: Any, **kwargs: Any) -> MockCursor:
@@ -173,6 +225,9 @@ class MockCollection:
             self._fast.changed()
         try:
             return getattr(self._sync, method)(*args, **kwargs)
+        except _Refused as refused:
+            # Rolled back by mongomock: the stored document is as it was.
+            raise refused.error from None
         finally:
             if not inserting:
                 self._fast.changed()

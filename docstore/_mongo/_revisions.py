@@ -14,7 +14,7 @@ from .._mapping import from_document, invalid, require_id, to_document
 from .._models import CodeRevision
 from .._page import Page, decode_cursor, encode_cursor
 from .._time import parse_after
-from ._documents import REVISIONS
+from ._documents import REVISIONS, SESSIONS
 from ._driver_errors import translated
 from ._repository import Repository
 
@@ -32,6 +32,7 @@ class MongoRevisionRepository(Repository[CodeRevision]):
     @translated
     async def save_revision(self, revision: CodeRevision) -> str:
         item = self._prepared(revision)
+        await self._refuse_other_namespaces_sessions([item])
         try:
             await self._collection.insert_one(to_document(item))
         except DuplicateKeyError:
@@ -46,6 +47,7 @@ class MongoRevisionRepository(Repository[CodeRevision]):
         items = [self._prepared(revision) for revision in revisions]
         if not items:
             return []
+        await self._refuse_other_namespaces_sessions(items)
         try:
             await self._collection.insert_many([to_document(item) for item in items], ordered=False)
         except BulkWriteError as exc:
@@ -61,6 +63,26 @@ class MongoRevisionRepository(Repository[CodeRevision]):
                 ErrorCode.ALREADY_EXISTS, f"{len(taken)} revision(s) already exist: {taken[:10]}"
             ) from None
         return [item.id for item in items]
+
+    async def _refuse_other_namespaces_sessions(self, items: Sequence[CodeRevision]) -> None:
+        """A namespace view files no revision under a session of another namespace.
+
+        Such a revision would be invisible to its own session's namespace, yet show in the
+        root store's overview of that session and go with its ``delete_session``. One
+        lookup by ``_id`` for the whole call. A session that does not exist (yet) is no
+        refusal: ``save_revision`` has never required its session.
+        """
+        if self._namespace is None:
+            return  # the root store reaches every namespace; record_code files by the session's
+        ids = list(dict.fromkeys(item.session_id for item in items))
+        other = await self._state.collection(SESSIONS).find_one(
+            {"_id": {"$in": ids}, "namespace_id": {"$ne": self._namespace}}, {"_id": 1}
+        )
+        if other is not None:
+            raise PersistenceError(
+                ErrorCode.PERMISSION_DENIED,
+                f"session {other['_id']!r} is not in namespace {self._namespace!r}: a view cannot file revisions there",
+            )
 
     @translated
     async def get_revision(self, revision_id: str) -> CodeRevision | None:

@@ -318,11 +318,15 @@ class MongoSessionRepository(Repository[Session]):
     ) -> CodeRevision:
         if not isinstance(code, str):
             raise invalid("code must be a string")
+        # Checked before the student's code is set: a value the revision cannot hold
+        # (NaN, a lone surrogate) must fail the whole call, not leave the code half-recorded.
+        check_document({"code": code}, f"code of student {student_id!r}")
         if execution_result is not None:
             if not isinstance(execution_result, ExecutionResult):
                 raise invalid(f"execution_result must be an ExecutionResult, not {type(execution_result).__name__}")
             # Re-validated: attribute assignment is not, and a bad value would be stored as is.
             execution_result = ExecutionResult.model_validate(execution_result.model_dump(warnings=False))
+            check_document(execution_result.model_dump(), "execution_result")
         revision = CodeRevision(
             session_id=require_id(session_id, "session id"),
             student_id=require_id(student_id, "student id"),

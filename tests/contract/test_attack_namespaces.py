@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from docstore import ErrorCode, ProblemSpec, Session, Store, Student
+from docstore import CodeRevision, ErrorCode, ProblemSpec, Session, Store, Student
 
 from .helpers import expect_error
 
@@ -43,3 +43,21 @@ async def test_create_session_with_a_taken_id_says_the_id_is_taken_not_a_join_co
         assert session_id in error.message and "join code" not in error.message
     error = await expect_error(ErrorCode.ALREADY_EXISTS, store.sessions.create_session(Session(join_code="IDT")))
     assert "join code" in error.message
+
+
+async def test_a_view_cannot_file_revisions_under_a_session_of_another_namespace(store: Store) -> None:
+    # Finding 13: such a revision was invisible to the session's namespace, yet counted in
+    # the root store's overview of that session and deleted with it.
+    school = store.for_namespace("school")
+    other = store.for_namespace("other")
+    session_id = await school.sessions.create_session(Session(join_code="ns13", students={"s": Student(id="s")}))
+    stray = CodeRevision(session_id=session_id, student_id="s", code="x")
+    await expect_error(ErrorCode.PERMISSION_DENIED, other.revisions.save_revision(stray))
+    own = CodeRevision(session_id="elsewhere", student_id="s", code="y")
+    await expect_error(ErrorCode.PERMISSION_DENIED, other.revisions.save_revisions([own, stray]))
+    assert await store.revisions.count_revisions(session_id) == 0
+    assert await store.revisions.count_revisions("elsewhere") == 0  # refused whole, before any write
+    # Its own namespace's sessions, and sessions that do not exist (yet), are as before.
+    assert await school.revisions.save_revision(stray)
+    assert await other.revisions.save_revisions([own]) and await other.revisions.count_revisions("elsewhere") == 1
+    assert await store.revisions.save_revision(CodeRevision(session_id=session_id, student_id="s", code="root"))

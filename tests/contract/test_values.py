@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 
-from docstore import CodeRevision, ErrorCode, ProblemSpec, Session, Store, Student
+from docstore import CodeRevision, ErrorCode, ExecutionResult, ProblemSpec, Session, Store, Student
 
 from .helpers import expect_error
 
@@ -33,6 +34,9 @@ HOSTILE_EXTRAS = [
     pytest.param({"n": 2**63}, id="int-2^63"),
     pytest.param({"n": -(2**63) - 1}, id="int-below-int64"),
     pytest.param({"text": "\ud83d"}, id="lone-surrogate"),
+    pytest.param({"f": float("nan")}, id="nan"),
+    pytest.param({"f": [1.0, float("inf")]}, id="inf-in-list"),
+    pytest.param({"f": {"g": float("-inf")}}, id="minus-inf-nested"),
 ]
 
 
@@ -101,3 +105,43 @@ async def test_a_cursor_of_deep_brackets_is_invalid_data(store: Store) -> None:
 
     cursor = base64.urlsafe_b64encode(b"[" * 100_000).decode()
     await expect_error(ErrorCode.INVALID_DATA, store.sessions.list_all_sessions(cursor=cursor))
+
+
+NOT_FINITE = [float("nan"), float("inf"), float("-inf")]
+
+
+@pytest.mark.parametrize("value", NOT_FINITE, ids=["nan", "inf", "-inf"])
+async def test_a_not_finite_execution_time_is_invalid_data_and_nothing_is_kept(store: Store, value: float) -> None:
+    # public() promises JSON, which has no NaN or Infinity: such a float is never stored.
+    result = ExecutionResult(success=True, execution_time_ms=value)
+    revision = CodeRevision(session_id="s", student_id="a", code="x", execution_result=result)
+    await expect_error(ErrorCode.INVALID_DATA, store.revisions.save_revision(revision))
+    await expect_error(ErrorCode.INVALID_DATA, store.revisions.save_revisions([revision]))
+    session_id = await store.sessions.create_session(Session(join_code="NAN001", students={"a": Student(id="a")}))
+    await expect_error(ErrorCode.INVALID_DATA, store.sessions.record_code(session_id, "a", "x", result))
+    # Refused whole: neither the student's code nor a revision was written.
+    stored = await store.sessions.get_session(session_id)
+    assert stored is not None and stored.students["a"].code == ""
+    assert stored.metadata is not None and stored.metadata.version == 1
+    assert await store.revisions.count_revisions("s") == 0
+    assert await store.revisions.count_revisions(session_id) == 0
+
+
+async def test_a_lone_surrogate_in_recorded_code_is_invalid_data_and_nothing_is_kept(store: Store) -> None:
+    session_id = await store.sessions.create_session(Session(join_code="SUR001", students={"a": Student(id="a")}))
+    await expect_error(ErrorCode.INVALID_DATA, store.sessions.record_code(session_id, "a", "x\ud800"))
+    stored = await store.sessions.get_session(session_id)
+    assert stored is not None and stored.students["a"].code == ""
+    assert await store.revisions.count_revisions(session_id) == 0
+
+
+async def test_public_of_everything_stored_is_strict_json(store: Store) -> None:
+    result = ExecutionResult(success=True, execution_time_ms=1.5)
+    session_id = await store.sessions.create_session(
+        Session(join_code="JSON01", students={"a": Student(id="a")}, extra={"f": 0.1, "big": 1e308})
+    )
+    recorded = await store.sessions.record_code(session_id, "a", "x", result)
+    session = await store.sessions.get_session(session_id)
+    assert session is not None
+    for item in (session, recorded, *(await store.revisions.get_revisions(session_id, "a"))):
+        json.dumps(item.public(), allow_nan=False)  # raises ValueError on NaN/Infinity
