@@ -48,6 +48,10 @@ def make_backend(config: StorageConfig) -> StorageBackend:
         from ._mongo import MongoBackend as LocalBackend  # replaced by _sqlite in the next step
 
         return LocalBackend(config)
+    if engine == "remote":
+        from ._remote import RemoteBackend
+
+        return RemoteBackend(config)
     raise PersistenceError(ErrorCode.INVALID_DATA, f"no backend for {config.masked_url!r}")
 
 
