@@ -21,8 +21,8 @@ _numbers = itertools.count(1)
 def in_process(app: Any) -> Iterator[str]:
     """A URL that reaches the ASGI ``app`` in this process, without a socket (tests, embedding).
 
-        with in_process(create_app(server_store)) as url:
-            async with open_store(url, token=...) as store: ...
+    with in_process(create_app(server_store)) as url:
+        async with open_store(url, token=...) as store: ...
     """
     url = f"http://in-process-{next(_numbers)}.invalid"
     IN_PROCESS[url] = httpx.ASGITransport(app=app)

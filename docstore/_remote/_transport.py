@@ -42,7 +42,9 @@ class Transport:
             connect=config.connect_timeout_ms / 1000,
             pool=config.server_selection_timeout_ms / 1000,
         )
-        self._limits = httpx.Limits(max_connections=config.max_pool_size, max_keepalive_connections=config.max_pool_size)
+        self._limits = httpx.Limits(
+            max_connections=config.max_pool_size, max_keepalive_connections=config.max_pool_size
+        )
         self._retry_reads = config.retry_reads
         self._verify: str | bool = config.tls_ca_file or True
         self._client: httpx.AsyncClient | None = None

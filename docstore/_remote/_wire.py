@@ -12,6 +12,7 @@ Headers: ``Authorization: Bearer <token>``; ``X-Docstore-Namespace`` and
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import typing
@@ -128,10 +129,9 @@ def error_from_response(status: int, content: bytes) -> PersistenceError:
     if isinstance(body, dict):
         if isinstance(body.get("message"), str):
             message = body["message"]
-        try:
-            code = ErrorCode(body.get("code"))
-        except ValueError:
-            pass  # a proxy's or a foreign server's error: the status says enough
+        # A proxy's or a foreign server's error has no code: its status says enough.
+        with contextlib.suppress(ValueError):
+            code = ErrorCode(str(body.get("code")))
     return PersistenceError(code, message)
 
 

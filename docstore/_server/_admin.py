@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from pydantic_core import to_jsonable_python
@@ -37,6 +37,10 @@ async def _admin(request: Request) -> Grant:
     return grant
 
 
+AnyGrant = Annotated[Grant, Depends(_grant)]
+AdminGrant = Annotated[Grant, Depends(_admin)]
+
+
 def add_admin_routes(app: FastAPI) -> None:
     public = APIRouter(tags=["health"])
 
@@ -51,7 +55,7 @@ def add_admin_routes(app: FastAPI) -> None:
         return _json({"ok": ok}) if ok else Response('{"ok":false}', 503, media_type="application/json")
 
     @public.get(f"{API_PREFIX}/info", summary="The engine behind this server and its facts (any token)")
-    async def info(grant: Grant = Depends(_grant)) -> Response:
+    async def info(grant: AnyGrant) -> Response:
         report = await grant.view.health()
         if not report.ok:
             raise PersistenceError(ErrorCode(report.details.get("code", "UNAVAILABLE")), str(report.details))
@@ -60,16 +64,16 @@ def add_admin_routes(app: FastAPI) -> None:
     admin = APIRouter(prefix=ADMIN_PREFIX, tags=["admin"])
 
     @admin.get("/collections", summary="Collection names")
-    async def collections(grant: Grant = Depends(_admin)) -> Response:
+    async def collections(grant: AdminGrant) -> Response:
         return _json(await grant.view.documents.collection_names())
 
     @admin.get("/stats", summary="Documents and indexes per collection")
-    async def stats(grant: Grant = Depends(_admin)) -> Response:
+    async def stats(grant: AdminGrant) -> Response:
         found = await grant.view.documents.collection_stats()
         return _json({name: {"documents": s.documents, "indexes": s.indexes} for name, s in found.items()})
 
     @admin.get("/documents/{collection}", summary="Every document, one canonical Extended JSON line each")
-    async def documents(collection: str, grant: Grant = Depends(_admin)) -> Response:
+    async def documents(collection: str, grant: AdminGrant) -> Response:
         source = grant.view.documents.iter_documents(collection)
         # Fetch the first one now: a bad collection name is a 422, not a broken stream.
         try:
@@ -85,12 +89,12 @@ def add_admin_routes(app: FastAPI) -> None:
         return StreamingResponse(lines(), media_type="application/x-ndjson")
 
     @admin.get("/documents/{collection}/one", summary="One document by _id (null when there is none)")
-    async def get_one(collection: str, id: str, grant: Grant = Depends(_admin)) -> Response:
+    async def get_one(collection: str, id: str, grant: AdminGrant) -> Response:
         found = await grant.view.documents.get_document(collection, id)
         return Response(encode_document(found), media_type="application/json")
 
     @admin.delete("/documents/{collection}/one", summary="Delete one document by _id; whether it was there")
-    async def delete_one(request: Request, collection: str, id: str, grant: Grant = Depends(_admin)) -> Response:
+    async def delete_one(request: Request, collection: str, id: str, grant: AdminGrant) -> Response:
         deleted = await grant.view.documents.delete_document(collection, id)
         if collection == TOKENS:
             context_of(request).auth.forget()
@@ -101,7 +105,7 @@ def add_admin_routes(app: FastAPI) -> None:
         summary="Upsert a batch of documents (a canonical Extended JSON array)",
         openapi_extra={"requestBody": {"content": {"application/json": {"schema": {"type": "array"}}}}},
     )
-    async def upsert(request: Request, collection: str, dry_run: bool = False, grant: Grant = Depends(_admin)) -> Response:
+    async def upsert(request: Request, collection: str, grant: AdminGrant, dry_run: bool = False) -> Response:
         try:
             batch = decode_documents(await request.body())
         except (ValueError, TypeError) as exc:

@@ -83,7 +83,9 @@ class TokenStore:
     def __init__(self, documents: DocumentStore) -> None:
         self._documents = documents
 
-    async def create(self, namespace: str, *, read_only: bool = False, name: str | None = None) -> tuple[str, TokenInfo]:
+    async def create(
+        self, namespace: str, *, read_only: bool = False, name: str | None = None
+    ) -> tuple[str, TokenInfo]:
         """A new token for ``namespace`` (returned once, never stored) and what is kept of it."""
         require_id(namespace, "namespace")
         name = name or f"{namespace}-{secrets.token_hex(4)}"
