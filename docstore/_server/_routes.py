@@ -35,9 +35,7 @@ def _body_model(method: WireMethod) -> type[BaseModel]:
         for name, annotation, default in method.parameters
     }
     title = "".join(part.title() for part in f"{method.repository}_{method.name}".split("_"))
-    model: type[BaseModel] = create_model(
-        title, __config__=ConfigDict(extra="forbid", strict=True), **fields
-    )
+    model: type[BaseModel] = create_model(title, __config__=ConfigDict(extra="forbid", strict=True), **fields)
     return model
 
 
