@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ._cache import ReadCache, cached_repositories
 from ._config import StorageConfig, mask_secrets
 from ._errors import ErrorCode, PersistenceError
 from ._interfaces import (
@@ -63,6 +64,8 @@ class _Shared:
         self.backend: StorageBackend | None = None
         self.status = "new"  # -> "open" -> "closed"
         self.lock = asyncio.Lock()
+        # One read cache for the store and all its views (their entries are keyed by namespace).
+        self.cache = ReadCache(config.cache_ttl_s, config.cache_max_entries) if config.cache_ttl_s > 0 else None
 
     def open_backend(self) -> StorageBackend:
         """The backend, once initialized and until shut down; STORAGE_ERROR otherwise."""
@@ -127,7 +130,10 @@ class Store:
             unopened: Any = _Unopened(shared)  # every call on it raises STORAGE_ERROR saying why
             return Repositories(unopened, unopened, unopened)
         if self._repositories is None:
-            self._repositories = shared.backend.repositories(self.scope)
+            repositories = shared.backend.repositories(self.scope)
+            if shared.cache is not None:
+                repositories = cached_repositories(repositories, shared.cache, self.scope.namespace)
+            self._repositories = repositories
         return self._repositories
 
     @property
@@ -194,6 +200,8 @@ class Store:
             if shared.status == "closed":
                 return
             backend, shared.backend, shared.status = shared.backend, None, "closed"
+            if shared.cache is not None:
+                shared.cache.clear()
             if backend is not None:
                 await backend.shutdown()
 
@@ -222,6 +230,8 @@ class Store:
             latency = (time.perf_counter() - started) * 1000
             return HealthReport(False, backend.name, latency, {"error": error.message, "code": error.code.value})
         latency = (time.perf_counter() - started) * 1000
+        if self._shared.cache is not None:
+            details = {**details, "cache": self._shared.cache.stats()}
         return HealthReport(True, backend.name, latency, details)
 
 
