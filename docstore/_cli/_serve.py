@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 
@@ -19,16 +20,27 @@ __all__ = ["serve"]
 @click.option(
     "--max-body-mb", default=16.0, show_default=True, type=click.FloatRange(min=0, min_open=True), help="Largest body."
 )
-def serve(url: str | None, host: str, port: int, max_body_mb: float) -> None:
+@click.option("--access-log/--no-access-log", default=False, show_default=True, help="One log line per request.")
+def serve(url: str | None, host: str, port: int, max_body_mb: float, access_log: bool) -> None:
     """Serve the store over HTTP: /v1/... (token needed), /v1/health, /docs.
 
     Tokens: DOCSTORE_ADMIN_TOKEN (every namespace) and those of `docstore token create`.
     The server refuses to start when no one could authenticate.
     """
-    run(_serve(url, host, port, int(max_body_mb * 1024 * 1024)))
+    _use_uvloop()
+    run(_serve(url, host, port, int(max_body_mb * 1024 * 1024), access_log))
 
 
-async def _serve(url: str | None, host: str, port: int, max_body_bytes: int) -> int:
+def _use_uvloop() -> None:
+    """uvloop where it is installed (as uvicorn itself would pick it): about twice the requests per second."""
+    try:
+        import uvloop
+    except ImportError:
+        return
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
+async def _serve(url: str | None, host: str, port: int, max_body_bytes: int, access_log: bool) -> int:
     import uvicorn
 
     # Refusals are logged by "docstore.server" (who, never the token), beside uvicorn's lines.
@@ -43,6 +55,6 @@ async def _serve(url: str | None, host: str, port: int, max_body_bytes: int) -> 
         app = create_app(store, admin_token=os.environ.get(ADMIN_TOKEN_VARIABLE), max_body_bytes=max_body_bytes)
         await ensure_someone_can_authenticate(app)  # PERMISSION_DENIED: exit 2 with the reason
         errors.print(f"docstore serving {store.config.masked_url} on http://{host}:{port}", highlight=False)
-        config = uvicorn.Config(app, host=host, port=port, log_level="info", proxy_headers=True)
+        config = uvicorn.Config(app, host=host, port=port, log_level="info", proxy_headers=True, access_log=access_log)
         await uvicorn.Server(config).serve()
     return EXIT_OK

@@ -49,6 +49,14 @@ class Transport:
         self._retry_reads = config.retry_reads
         self._verify: str | bool = config.tls_ca_file or True
         self._client: httpx.AsyncClient | None = None
+        # Absolute URLs, parsed once: httpx re-parses and merges a relative path on every call.
+        self._urls: dict[str, httpx.URL] = {}
+
+    def _url(self, path: str) -> httpx.URL:
+        found = self._urls.get(path)
+        if found is None:
+            found = self._urls[path] = httpx.URL(self.base_url + path)
+        return found
 
     def open(self) -> None:
         self._client = httpx.AsyncClient(
@@ -105,7 +113,9 @@ class Transport:
         for attempt in range(1, attempts + 1):
             try:
                 with self._translated(path, read):
-                    response = await client.request(method, path, content=body, params=params, headers=headers)
+                    response = await client.request(
+                        method, self._url(path), content=body, params=params, headers=headers
+                    )
             except _Dropped:
                 if attempt < attempts:
                     continue  # a read changes nothing: ask again, once
