@@ -18,7 +18,7 @@ import httpx
 
 from .._config import StorageConfig
 from .._errors import ErrorCode, PersistenceError
-from ._wire import ACTOR_HEADER, NAMESPACE_HEADER, error_from_response
+from ._wire import ACTOR_HEADER, NAMESPACE_HEADER, error_from_response, header_value
 
 __all__ = ["IN_PROCESS", "Transport"]
 
@@ -90,9 +90,9 @@ class Transport:
         if body is not None:
             headers["Content-Type"] = "application/json"
         if namespace is not None:
-            headers[NAMESPACE_HEADER] = namespace
+            headers[NAMESPACE_HEADER] = header_value(namespace)
         if actor is not None:
-            headers[ACTOR_HEADER] = actor
+            headers[ACTOR_HEADER] = header_value(actor)
         return headers
 
     async def request(

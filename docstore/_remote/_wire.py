@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC
 from functools import cache
 from typing import Any
+from urllib.parse import quote, unquote
 
 from bson import json_util
 from pydantic import TypeAdapter
@@ -38,6 +39,8 @@ __all__ = [
     "encode_document",
     "error_body",
     "error_from_response",
+    "from_header",
+    "header_value",
     "is_read",
     "methods",
 ]
@@ -60,6 +63,15 @@ _STATUS_CODES: dict[int, ErrorCode] = {status: code for code, status in HTTP_STA
 # Statuses a server or a proxy answers on its own, outside the table.
 _STATUS_CODES.update({400: ErrorCode.INVALID_DATA, 401: ErrorCode.PERMISSION_DENIED, 405: ErrorCode.INVALID_DATA})
 _STATUS_CODES.update({413: ErrorCode.INVALID_DATA, 415: ErrorCode.INVALID_DATA, 502: ErrorCode.UNAVAILABLE})
+
+
+def header_value(text: str) -> str:
+    """A namespace or actor as a header value: percent-encoded UTF-8 (any text, no line breaks)."""
+    return quote(text, safe="")
+
+
+def from_header(value: str | None) -> str | None:
+    return None if value is None else unquote(value)
 
 
 def is_read(method: str) -> bool:

@@ -7,7 +7,7 @@ from collections import OrderedDict
 
 from fastapi import Request
 
-from .._remote._wire import ACTOR_HEADER, NAMESPACE_HEADER
+from .._remote._wire import ACTOR_HEADER, NAMESPACE_HEADER, from_header
 from .._store import Store
 from ._auth import Authenticator, Caller
 
@@ -47,7 +47,7 @@ class Context:
         await self.ready()
         client = request.client.host if request.client else "unknown client"
         caller = await self.auth.caller(request.headers.get("authorization"), client)
-        asked = request.headers.get(NAMESPACE_HEADER)
+        asked = from_header(request.headers.get(NAMESPACE_HEADER))
         namespace = caller.namespace
         if caller.admin:
             namespace = asked
@@ -57,7 +57,7 @@ class Context:
                 f"token {caller.name!r} (namespace {caller.namespace!r}) asked for namespace {asked!r}",
                 "this token is not valid for that namespace",
             )
-        return Grant(caller, self.view(namespace, request.headers.get(ACTOR_HEADER)))
+        return Grant(caller, self.view(namespace, from_header(request.headers.get(ACTOR_HEADER))))
 
     def view(self, namespace: str | None, actor: str | None) -> Store:
         """``store.for_namespace(namespace, actor=actor)`` (the root store for None), kept for reuse."""

@@ -150,3 +150,12 @@ def _transport(served: Served) -> httpx.AsyncBaseTransport:
     from docstore._remote._transport import IN_PROCESS
 
     return IN_PROCESS[served.url]
+
+
+async def test_any_namespace_and_actor_text_crosses_the_wire(served: Served) -> None:
+    async with served.client() as store:
+        view = store.for_namespace("café 101/ä\nx", actor="prof. Müller <m@x>")
+        made = await view.sessions.create_session(Session(join_code="UNI001"))
+    stored = await served.store.sessions.get_session(made)
+    assert stored is not None and stored.namespace_id == "café 101/ä\nx"
+    assert stored.metadata is not None and stored.metadata.created_by == "prof. Müller <m@x>"
