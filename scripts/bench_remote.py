@@ -29,6 +29,8 @@ from typing import Any
 import httpx
 
 from docstore import ProblemSpec, Session, Store, Student, open_store
+from docstore._remote import in_process
+from docstore.server import create_app
 
 ADMIN_TOKEN = "bench-admin-token"
 STUDENTS = 30
@@ -109,6 +111,23 @@ async def posts_per_second(open_client: Callable[[], Store], ids: dict[str, Any]
     return done / elapsed
 
 
+async def compare(engine: str, calls: int, *stores: tuple[Store, dict[str, Any]]) -> None:
+    """Per operation: p50 direct, through the server (socket), in process (ASGI); what each adds."""
+    print(f"engine {engine}, {calls} sequential calls each, ms; remote: `docstore serve` in its own process, loopback")
+    header = ("direct p50", "remote p50", "remote p90", "added p50", "ratio", "ASGI p50", "ASGI added")
+    print(f"{'operation':<27}" + "".join(f"{h:>11}" for h in header))
+    (direct, direct_ids), (remote, remote_ids), (asgi, asgi_ids) = stores
+    direct_ops, remote_ops = operations(direct, direct_ids), operations(remote, remote_ids)
+    asgi_ops = operations(asgi, asgi_ids)
+    for name in direct_ops:
+        d = await timed(direct_ops[name], calls)
+        r = await timed(remote_ops[name], calls)
+        a = await timed(asgi_ops[name], calls)
+        d50, r50, a50 = statistics.median(d), statistics.median(r), statistics.median(a)
+        row = (d50, r50, p(r, 90), r50 - d50, r50 / d50, a50, a50 - d50)
+        print(f"{name:<27}" + "".join(f"{value:>11.3f}" for value in row))
+
+
 def p(samples: list[float], q: float) -> float:
     return statistics.quantiles(samples, n=100)[int(q) - 1]
 
@@ -134,17 +153,14 @@ async def bench(engine: str, calls: int, seconds: float) -> None:
         async with (
             open_store(fresh_url(engine, folder, "direct")) as direct,
             open_store(remote_url, token=ADMIN_TOKEN) as remote,
+            open_store(fresh_url(engine, folder, "in-process")) as behind,
         ):
+            # The same server app in this process, reached without a socket: what the layer
+            # itself costs (HTTP framing, JSON, validation), apart from loopback and scheduling.
             direct_ids, remote_ids = await seed(direct), await seed(remote)
-            print(f"engine {engine}; {calls} sequential calls each, ms (loopback, server in its own process)")
-            header = ("direct p50", "remote p50", "remote p90", "added p50")
-            print(f"{'operation':<28}" + "".join(f"{h:>11}" for h in header) + f"{'ratio':>7}")
-            direct_ops, remote_ops = operations(direct, direct_ids), operations(remote, remote_ids)
-            for name in direct_ops:
-                d = await timed(direct_ops[name], calls)
-                r = await timed(remote_ops[name], calls)
-                d50, r50 = statistics.median(d), statistics.median(r)
-                print(f"{name:<28}{d50:>11.3f}{r50:>11.3f}{p(r, 90):>11.3f}{r50 - d50:>11.3f}{r50 / d50:>7.1f}")
+            with in_process(create_app(behind, admin_token=ADMIN_TOKEN)) as asgi_url:
+                async with open_store(asgi_url, token=ADMIN_TOKEN) as asgi:
+                    await compare(engine, calls, (direct, direct_ids), (remote, remote_ids), (asgi, await seed(asgi)))
 
             direct_rate = await posts_per_second(lambda: direct, direct_ids, seconds)
             remote_rate = await posts_per_second(lambda: open_store(remote_url, token=ADMIN_TOKEN), remote_ids, seconds)
