@@ -108,8 +108,8 @@ def add_admin_routes(app: FastAPI) -> None:
     async def upsert(request: Request, collection: str, grant: AdminGrant, dry_run: bool = False) -> Response:
         try:
             batch = decode_documents(await request.body())
-        except (ValueError, TypeError) as exc:
-            raise invalid(f"body is not a canonical Extended JSON array: {exc}") from None
+        except (ValueError, TypeError, RecursionError) as exc:  # RecursionError: hostile nesting
+            raise invalid(f"body is not a canonical Extended JSON array: {type(exc).__name__}") from None
         if not isinstance(batch, list) or not all(isinstance(d, dict) for d in batch):
             raise invalid("body must be a JSON array of documents")
         result = await grant.view.documents.upsert_documents(collection, batch, dry_run=dry_run)

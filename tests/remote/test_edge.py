@@ -125,3 +125,19 @@ def _with_id(body: dict[str, object], session_id: str) -> dict[str, object]:
     return {key: (session_id if value == "S" else value) for key, value in body.items()} | (
         {"revisions": [{"session_id": session_id}]} if "revisions" in body else {}
     )
+
+
+@pytest.mark.parametrize("depth", [200, 20_000])
+async def test_hostile_nesting_is_a_4xx(wire: tuple[httpx.AsyncClient, str], depth: int) -> None:
+    client, session_id = wire
+    nested = "[" * depth + "]" * depth
+    json_headers = {"Content-Type": "application/json"}
+    update = f'{{"session_id": "{session_id}", "updates": {{"extra": {{"a": {nested}}}}}}}'
+    answer = await client.post("/v1/sessions/update_session", content=update, headers=json_headers)
+    assert 400 <= answer.status_code < 500 and answer.json()["code"] == "INVALID_DATA"
+    documents = f'[{{"_id": "deep", "a": {nested}}}]'
+    answer = await client.post("/v1/admin/documents/revisions", content=documents, headers=json_headers)
+    if depth > 1000:  # beyond what a JSON parser recurses into: refused at the edge
+        assert answer.status_code == 422 and answer.json()["code"] == "INVALID_DATA"
+    else:  # parsed; the document store then judges it as it would in process
+        assert answer.status_code < 500
