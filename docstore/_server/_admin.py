@@ -54,12 +54,13 @@ def add_admin_routes(app: FastAPI) -> None:
             ok = False
         return _json({"ok": ok}) if ok else Response('{"ok":false}', 503, media_type="application/json")
 
-    @public.get(f"{API_PREFIX}/info", summary="The engine behind this server and its facts (any token)")
+    @public.get(f"{API_PREFIX}/info", summary="The engine behind this server (any token); its facts (admin)")
     async def info(grant: AnyGrant) -> Response:
         report = await grant.view.health()
         if not report.ok:
-            raise PersistenceError(ErrorCode(report.details.get("code", "UNAVAILABLE")), str(report.details))
-        return _json({"engine": report.engine, **report.details})
+            raise PersistenceError(ErrorCode(report.details.get("code", "UNAVAILABLE")), "the store is unreachable")
+        # Facts such as a local store's path are the operator's business, not every app's.
+        return _json({"engine": report.engine, **(report.details if grant.caller.admin else {})})
 
     admin = APIRouter(prefix=ADMIN_PREFIX, tags=["admin"])
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ._errors import error_response
+
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "BodyLimit", "BodyTooLarge"]
 
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -32,8 +34,7 @@ class BodyLimit:
         for name, value in scope["headers"]:
             if name == b"content-length":
                 if not value.isdigit():
-                    raise_at = HTTPException(400, "Content-Length is not a number")
-                    await _refuse(send, raise_at)
+                    await _refuse(send, HTTPException(400, "Content-Length is not a number"))
                     return
                 if int(value) > self.max_bytes:
                     await _refuse(send, BodyTooLarge(self.max_bytes))
@@ -53,8 +54,6 @@ class BodyLimit:
 
 
 async def _refuse(send: Send, error: HTTPException) -> None:
-    from ._errors import error_response
-
     response = error_response(error.status_code, error.detail)
     await send({"type": "http.response.start", "status": response.status_code, "headers": response.raw_headers})
     await send({"type": "http.response.body", "body": response.body})

@@ -159,3 +159,12 @@ async def test_any_namespace_and_actor_text_crosses_the_wire(served: Served) -> 
     stored = await served.store.sessions.get_session(made)
     assert stored is not None and stored.namespace_id == "café 101/ä\nx"
     assert stored.metadata is not None and stored.metadata.created_by == "prof. Müller <m@x>"
+
+
+async def test_health_names_both_ends_and_only_an_admin_sees_the_servers_facts(served: Served) -> None:
+    token = await served.token("cs101")
+    async with served.client(token) as app, served.client() as admin:
+        seen_by_app, seen_by_admin = (await app.health()), (await admin.health())
+    assert seen_by_app.ok and seen_by_app.engine == "remote"
+    assert seen_by_app.details == {"remote": served.url, "server_engine": "memory"}
+    assert seen_by_admin.details["server_engine"] == "memory" and "server_version" in seen_by_admin.details
