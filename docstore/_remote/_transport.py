@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import socket
+import ssl
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -47,7 +48,7 @@ class Transport:
             max_connections=config.max_pool_size, max_keepalive_connections=config.max_pool_size
         )
         self._retry_reads = config.retry_reads
-        self._verify: str | bool = config.tls_ca_file or True
+        self._ca_file = config.tls_ca_file
         self._client: httpx.AsyncClient | None = None
         # Absolute URLs, parsed once: httpx re-parses and merges a relative path on every call.
         self._urls: dict[str, httpx.URL] = {}
@@ -58,19 +59,26 @@ class Transport:
             found = self._urls[path] = httpx.URL(self.base_url + path)
         return found
 
+    def _tls(self) -> ssl.SSLContext | bool:
+        """The CA bundle of ``tls_ca_file`` (a private CA), else the system's."""
+        if self._ca_file is None:
+            return True
+        try:
+            return ssl.create_default_context(cafile=self._ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise PersistenceError(ErrorCode.INVALID_DATA, f"tls_ca_file {self._ca_file!r}: {exc}") from None
+
     def open(self) -> None:
         self._client = httpx.AsyncClient(
             base_url=self.base_url,
             headers=self._headers,
             timeout=self._timeout,
             limits=self._limits,
-            verify=self._verify,
             transport=IN_PROCESS.get(self.base_url)
             or httpx.AsyncHTTPTransport(
-                verify=self._verify,
+                verify=self._tls(),
                 limits=self._limits,
-                # Headers and body go out as two writes: without NODELAY, Nagle holds the
-                # body until the server's delayed ACK (40 ms a call on Linux loopback).
+                # Small requests: never wait for the peer's delayed ACK before sending (Nagle).
                 socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
             ),
         )

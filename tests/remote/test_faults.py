@@ -7,6 +7,7 @@ import contextlib
 import socket
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 from docstore import ErrorCode, PersistenceError, open_store
 from docstore._errors import HTTP_STATUS
@@ -136,3 +137,8 @@ def test_error_answers_map_to_codes_both_ways() -> None:
     assert error_from_response(413, b"").code is ErrorCode.INVALID_DATA
     assert error_from_response(401, b"").code is ErrorCode.PERMISSION_DENIED
     assert error_from_response(418, b'{"code": "NOPE"}').code is ErrorCode.STORAGE_ERROR
+
+
+async def test_a_missing_ca_file_is_invalid_data(tmp_path: Path) -> None:
+    store = open_store("https://127.0.0.1:1", token="t", tls_ca_file=str(tmp_path / "missing.pem"))
+    await expect_error(ErrorCode.INVALID_DATA, store.initialize())
