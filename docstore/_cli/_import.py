@@ -138,3 +138,5 @@ def _print_report(report: ImportReport) -> None:
         f"({report.records_per_second:,.0f} records/s); orphan revision streams: {report.orphan_streams}",
         highlight=False,
     )
+
+
