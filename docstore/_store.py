@@ -13,6 +13,7 @@ from typing import Any, TypedDict, Unpack
 
 from pydantic import SecretStr, ValidationError
 
+from ._cache import ReadCache, cached_repositories
 from ._config import StorageConfig, mask_secrets
 from ._errors import ErrorCode, PersistenceError
 from ._interfaces import (
@@ -52,6 +53,10 @@ def make_backend(config: StorageConfig) -> StorageBackend:
         from ._sqlite import SqliteBackend
 
         return SqliteBackend(config)
+    if engine == "remote":
+        from ._remote import RemoteBackend
+
+        return RemoteBackend(config)
     raise PersistenceError(ErrorCode.INVALID_DATA, f"no backend for {config.masked_url!r}")
 
 
@@ -63,6 +68,8 @@ class _Shared:
         self.backend: StorageBackend | None = None
         self.status = "new"  # -> "open" -> "closed"
         self.lock = asyncio.Lock()
+        # One read cache for the store and all its views (their entries are keyed by namespace).
+        self.cache = ReadCache(config.cache_ttl_s, config.cache_max_entries) if config.cache_ttl_s > 0 else None
 
     def open_backend(self) -> StorageBackend:
         """The backend, once initialized and until shut down; STORAGE_ERROR otherwise."""
@@ -182,7 +189,11 @@ class Store:
         """The backend's repositories for this view; STORAGE_ERROR unless the store is open."""
         backend = self._shared.open_backend()
         if self._repositories is None or self._repositories[0] is not backend:
-            self._repositories = (backend, backend.repositories(self.scope))
+            repositories = backend.repositories(self.scope)
+            cache = self._shared.cache
+            if cache is not None:
+                repositories = cached_repositories(repositories, cache, self.scope.namespace)
+            self._repositories = (backend, repositories)
         return self._repositories[1]
 
     @property
@@ -260,6 +271,8 @@ class Store:
             if shared.status == "closed":
                 return
             backend, shared.backend, shared.status = shared.backend, None, "closed"
+            if shared.cache is not None:
+                shared.cache.clear()
             if backend is not None:
                 await backend.shutdown()
 
@@ -288,6 +301,8 @@ class Store:
             latency = (time.perf_counter() - started) * 1000
             return HealthReport(False, backend.name, latency, {"error": error.message, "code": error.code.value})
         latency = (time.perf_counter() - started) * 1000
+        if self._shared.cache is not None:
+            details = {**details, "cache": self._shared.cache.stats()}
         return HealthReport(True, backend.name, latency, details)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -12,24 +13,50 @@ import pytest
 from docstore import Store, open_store
 
 MONGODB_URL_VARIABLE = "DOCSTORE_TEST_MONGODB_URL"
-ENGINES = ["memory", "local", "mongodb"]
+# remote-memory: the client to a server over memory://, in process (ASGI, no socket);
+# remote-local: the client to a server over local://, through uvicorn on a real socket.
+ENGINES = ["memory", "local", "mongodb", "remote-memory", "remote-local"]
 
 
 class StoreFactory:
-    """Opens stores on one engine; a local engine reopens the same folder."""
+    """Opens stores on one engine; a local engine reopens the same folder.
+
+    ``engine`` is the name a store reports (``remote`` for both remote engines);
+    ``behind`` is the engine behind a server.
+    """
 
     def __init__(self, engine: str, tmp_path: Path) -> None:
-        self.engine = engine
+        self.engine, _, self.behind = engine.partition("-")
         self.local_dir = tmp_path / "store"
         self.database = f"docstore_test_{uuid.uuid4().hex[:12]}"
         self.url = {
             "memory": "memory://",
             "local": f"local://{self.local_dir}",
             "mongodb": os.environ.get(MONGODB_URL_VARIABLE, ""),
-        }[engine]
+            "remote": "",  # set once the server runs
+        }[self.engine]
+        self.token: str | None = None
 
     def open(self) -> Store:
+        if self.engine == "remote":
+            return open_store(self.url, token=self.token)
         return open_store(self.url, database=self.database)
+
+    @contextlib.asynccontextmanager
+    async def serving(self) -> AsyncIterator[None]:
+        """For a remote engine: a server over its engine for as long as the test runs."""
+        if self.engine != "remote":
+            yield
+            return
+        from tests.remote.servers import ADMIN_TOKEN, asgi_server, uvicorn_server
+
+        self.token = ADMIN_TOKEN
+        if self.behind == "memory":
+            async with asgi_server("memory://") as (self.url, _):
+                yield
+        else:
+            async with uvicorn_server(f"local://{self.local_dir}") as self.url:
+                yield
 
     async def drop(self) -> None:
         if self.engine == "mongodb":
@@ -50,7 +77,8 @@ async def factory(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
     if request.param == "mongodb":
         skip_without_mongodb()
     made = StoreFactory(request.param, tmp_path)
-    yield made
+    async with made.serving():
+        yield made
     await made.drop()
 
 

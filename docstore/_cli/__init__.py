@@ -4,7 +4,7 @@ Exit codes: 0 done; 1 done, with rejected records; 2 could not run (bad
 arguments, unreadable directory, unreachable database), with one line saying why.
 """
 
-from . import _check, _import, _ops  # noqa: F401  # each module registers its commands on `main`
+from . import _check, _import, _ops, _serve, _tokens  # noqa: F401  # each module registers its commands on `main`
 from ._app import main
 
 __all__ = ["main"]

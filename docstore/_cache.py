@@ -1,0 +1,342 @@
+"""The read cache (``cache_ttl_s`` > 0): point reads and the instructor overview, on any backend.
+
+Cached: ``get_session``, ``get_session_by_join_code``, ``get_problem``, ``get_revision``
+and ``get_latest_revisions``, per namespace view, for ``cache_ttl_s`` seconds, at most
+``cache_max_entries`` entries (least recently used out first).
+
+Freshness: every write made through this store drops, when it ends (failed or not), the
+entries it may have changed, tagged by the ids they depend on (``s:<session>``,
+``j:<join code>``, ``p:<problem>``, ``r:<revision>``, ``rs:<session>`` for a session's
+revisions). A read that overlaps a write is not kept (write generation check). Writes by
+another process, or through ``store.documents`` (import, restore), show within the TTL.
+
+Callers get copies: changing a returned item never changes the cache.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, TypeVar
+
+from ._interfaces import (
+    ProblemRepository,
+    ProblemSortKey,
+    Repositories,
+    RevisionRepository,
+    SessionDeletion,
+    SessionRepository,
+    SessionSortKey,
+    SortOrder,
+    TagMatch,
+)
+from ._models import CodeRevision, Difficulty, ExecutionResult, ProblemSpec, Session, Student, normalize_join_code
+from ._page import Page
+
+__all__ = ["ReadCache", "cached_repositories"]
+
+T = TypeVar("T")
+_Key = tuple[str, str | None, str]
+
+
+class ReadCache:
+    """TTL + LRU entries, each with the tags that invalidate it; shared by every view of a store."""
+
+    def __init__(self, ttl_s: float, max_entries: int) -> None:
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self._entries: OrderedDict[_Key, tuple[float, Any, tuple[str, ...]]] = OrderedDict()
+        self._by_tag: dict[str, set[_Key]] = {}
+        self._generation = 0  # +1 when a write starts and when it ends
+        self.hits = 0
+        self.misses = 0
+
+    def stats(self) -> dict[str, int]:
+        return {"hits": self.hits, "misses": self.misses, "entries": len(self._entries)}
+
+    async def read(self, key: _Key, load: Callable[[], Awaitable[T]], tags: Callable[[T], Iterable[str]]) -> T:
+        """The cached value of ``key``, else ``load()`` (kept unless a write overlapped it)."""
+        now = time.monotonic()
+        found = self._entries.get(key)
+        if found is not None and found[0] > now:
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return copy.deepcopy(found[1])  # type: ignore[no-any-return]
+        self.misses += 1
+        generation = self._generation
+        value = await load()
+        if generation == self._generation:
+            self._put(key, now + self.ttl_s, value, tuple(tags(value)))
+        return value
+
+    def _put(self, key: _Key, expires: float, value: Any, tags: tuple[str, ...]) -> None:
+        self._drop(key)
+        self._entries[key] = (expires, copy.deepcopy(value), tags)
+        for tag in tags:
+            self._by_tag.setdefault(tag, set()).add(key)
+        while len(self._entries) > self.max_entries:
+            self._drop(next(iter(self._entries)))
+
+    def _drop(self, key: _Key) -> None:
+        found = self._entries.pop(key, None)
+        if found is None:
+            return
+        for tag in found[2]:
+            keys = self._by_tag.get(tag)
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del self._by_tag[tag]
+
+    @contextmanager
+    def writing(self, *tags: str | None) -> Iterator[None]:
+        """Around a write: reads overlapping it are not kept; its tags are dropped when it ends."""
+        self._generation += 1
+        try:
+            yield
+        finally:
+            self._generation += 1
+            for tag in tags:
+                if tag is not None:
+                    for key in list(self._by_tag.get(tag, ())):
+                        self._drop(key)
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self._by_tag.clear()
+        self._generation += 1
+
+
+def _tag(prefix: str, value: object) -> str | None:
+    return f"{prefix}{value}" if isinstance(value, str) else None
+
+
+def _join_tag(code: object) -> str | None:
+    return f"j:{normalize_join_code(code)}" if isinstance(code, str) else None
+
+
+def cached_repositories(repositories: Repositories, cache: ReadCache, namespace: str | None) -> Repositories:
+    """``repositories`` with their point reads served from ``cache``."""
+    return Repositories(
+        _CachedSessions(repositories.sessions, cache, namespace),
+        _CachedProblems(repositories.problems, cache, namespace),
+        _CachedRevisions(repositories.revisions, cache, namespace),
+    )
+
+
+class _CachedSessions:
+    def __init__(self, inner: SessionRepository, cache: ReadCache, namespace: str | None) -> None:
+        self._inner, self._cache, self._ns = inner, cache, namespace
+
+    async def create_session(self, session: Session) -> str:
+        tags = (_tag("s:", getattr(session, "id", None)), _join_tag(getattr(session, "join_code", None)))
+        with self._cache.writing(*tags):
+            return await self._inner.create_session(session)
+
+    async def get_session(self, session_id: str) -> Session | None:
+        if not isinstance(session_id, str):
+            return await self._inner.get_session(session_id)  # the engine says what is wrong
+        return await self._cache.read(
+            ("session", self._ns, session_id),
+            lambda: self._inner.get_session(session_id),
+            lambda _: [f"s:{session_id}"],
+        )
+
+    async def get_session_by_join_code(self, join_code: str) -> Session | None:
+        code = normalize_join_code(join_code) if isinstance(join_code, str) else None
+        if not code:
+            return await self._inner.get_session_by_join_code(join_code)
+        return await self._cache.read(
+            ("join", self._ns, code),
+            lambda: self._inner.get_session_by_join_code(join_code),
+            lambda found: [f"j:{code}"] + ([f"s:{found.id}"] if found is not None else []),
+        )
+
+    async def update_session(
+        self, session_id: str, updates: dict[str, Any], *, expected_version: int | None = None
+    ) -> Session:
+        new_code = _join_tag(updates.get("join_code")) if isinstance(updates, dict) else None
+        with self._cache.writing(_tag("s:", session_id), new_code):
+            return await self._inner.update_session(session_id, updates, expected_version=expected_version)
+
+    async def end_session(self, session_id: str) -> Session:
+        with self._cache.writing(_tag("s:", session_id)):
+            return await self._inner.end_session(session_id)
+
+    async def delete_session(self, session_id: str, *, cascade: bool = True) -> SessionDeletion:
+        with self._cache.writing(_tag("s:", session_id), _tag("rs:", session_id)):
+            return await self._inner.delete_session(session_id, cascade=cascade)
+
+    async def list_active_sessions(self, limit: int = 100, *, cursor: str | None = None) -> Page[Session]:
+        return await self._inner.list_active_sessions(limit, cursor=cursor)
+
+    async def list_all_sessions(
+        self,
+        *,
+        active: bool | None = None,
+        instructor_id: str | None = None,
+        sort_by: SessionSortKey = "created_at",
+        sort_order: SortOrder = "desc",
+        limit: int = 50,
+        offset: int = 0,
+        cursor: str | None = None,
+    ) -> Page[Session]:
+        return await self._inner.list_all_sessions(
+            active=active,
+            instructor_id=instructor_id,
+            sort_by=sort_by,
+            sort_order=sort_order,
+            limit=limit,
+            offset=offset,
+            cursor=cursor,
+        )
+
+    async def count_sessions(self, *, active: bool | None = None, instructor_id: str | None = None) -> int:
+        return await self._inner.count_sessions(active=active, instructor_id=instructor_id)
+
+    async def upsert_student(self, session_id: str, student: Student) -> Session:
+        with self._cache.writing(_tag("s:", session_id)):
+            return await self._inner.upsert_student(session_id, student)
+
+    async def update_student_code(self, session_id: str, student_id: str, code: str) -> Student:
+        with self._cache.writing(_tag("s:", session_id)):
+            return await self._inner.update_student_code(session_id, student_id, code)
+
+    async def record_code(
+        self, session_id: str, student_id: str, code: str, execution_result: ExecutionResult | None = None
+    ) -> CodeRevision:
+        with self._cache.writing(_tag("s:", session_id), _tag("rs:", session_id)):
+            return await self._inner.record_code(session_id, student_id, code, execution_result)
+
+
+class _CachedProblems:
+    def __init__(self, inner: ProblemRepository, cache: ReadCache, namespace: str | None) -> None:
+        self._inner, self._cache, self._ns = inner, cache, namespace
+
+    async def save_problem(self, problem: ProblemSpec) -> str:
+        with self._cache.writing(_tag("p:", getattr(problem, "id", None))):
+            return await self._inner.save_problem(problem)
+
+    async def get_problem(self, problem_id: str) -> ProblemSpec | None:
+        if not isinstance(problem_id, str):
+            return await self._inner.get_problem(problem_id)
+        return await self._cache.read(
+            ("problem", self._ns, problem_id),
+            lambda: self._inner.get_problem(problem_id),
+            lambda _: [f"p:{problem_id}"],
+        )
+
+    async def update_problem(
+        self, problem_id: str, updates: dict[str, Any], *, expected_version: int | None = None
+    ) -> ProblemSpec:
+        with self._cache.writing(_tag("p:", problem_id)):
+            return await self._inner.update_problem(problem_id, updates, expected_version=expected_version)
+
+    async def delete_problem(self, problem_id: str) -> None:
+        with self._cache.writing(_tag("p:", problem_id)):
+            await self._inner.delete_problem(problem_id)
+
+    async def list_problems(
+        self,
+        *,
+        difficulty: Difficulty | None = None,
+        tags: list[str] | None = None,
+        match: TagMatch = "any",
+        created_by: str | None = None,
+        sort_by: ProblemSortKey = "created_at",
+        sort_order: SortOrder = "desc",
+        limit: int = 50,
+        offset: int = 0,
+        cursor: str | None = None,
+    ) -> Page[ProblemSpec]:
+        return await self._inner.list_problems(
+            difficulty=difficulty,
+            tags=tags,
+            match=match,
+            created_by=created_by,
+            sort_by=sort_by,
+            sort_order=sort_order,
+            limit=limit,
+            offset=offset,
+            cursor=cursor,
+        )
+
+    async def count_problems(
+        self,
+        *,
+        difficulty: Difficulty | None = None,
+        tags: list[str] | None = None,
+        match: TagMatch = "any",
+        created_by: str | None = None,
+    ) -> int:
+        return await self._inner.count_problems(difficulty=difficulty, tags=tags, match=match, created_by=created_by)
+
+    async def search_problems(self, query: str, limit: int = 20) -> Page[ProblemSpec]:
+        return await self._inner.search_problems(query, limit)
+
+    async def tag_counts(self) -> dict[str, int]:
+        return await self._inner.tag_counts()
+
+
+class _CachedRevisions:
+    def __init__(self, inner: RevisionRepository, cache: ReadCache, namespace: str | None) -> None:
+        self._inner, self._cache, self._ns = inner, cache, namespace
+
+    async def save_revision(self, revision: CodeRevision) -> str:
+        tags = (_tag("r:", getattr(revision, "id", None)), _tag("rs:", getattr(revision, "session_id", None)))
+        with self._cache.writing(*tags):
+            return await self._inner.save_revision(revision)
+
+    async def save_revisions(self, revisions: Sequence[CodeRevision]) -> list[str]:
+        listed = list(revisions) if isinstance(revisions, Iterable) else revisions
+        tags: list[str | None] = []
+        for revision in listed if isinstance(listed, list) else ():
+            tags += [_tag("r:", getattr(revision, "id", None)), _tag("rs:", getattr(revision, "session_id", None))]
+        with self._cache.writing(*tags):
+            return await self._inner.save_revisions(listed)
+
+    async def get_revision(self, revision_id: str) -> CodeRevision | None:
+        if not isinstance(revision_id, str):
+            return await self._inner.get_revision(revision_id)
+        return await self._cache.read(
+            ("revision", self._ns, revision_id),
+            lambda: self._inner.get_revision(revision_id),
+            lambda found: [f"r:{revision_id}"] + ([f"rs:{found.session_id}"] if found is not None else []),
+        )
+
+    async def get_revisions(
+        self,
+        session_id: str,
+        student_id: str,
+        *,
+        limit: int | None = None,
+        after: datetime | str | None = None,
+        cursor: str | None = None,
+    ) -> Page[CodeRevision]:
+        return await self._inner.get_revisions(session_id, student_id, limit=limit, after=after, cursor=cursor)
+
+    async def get_latest_revision(self, session_id: str, student_id: str) -> CodeRevision | None:
+        return await self._inner.get_latest_revision(session_id, student_id)
+
+    async def get_latest_revisions(self, session_id: str) -> dict[str, CodeRevision]:
+        if not isinstance(session_id, str):
+            return await self._inner.get_latest_revisions(session_id)
+        return await self._cache.read(
+            ("latest", self._ns, session_id),
+            lambda: self._inner.get_latest_revisions(session_id),
+            lambda _: [f"rs:{session_id}"],
+        )
+
+    async def get_all_session_revisions(self, session_id: str) -> dict[str, list[CodeRevision]]:
+        return await self._inner.get_all_session_revisions(session_id)
+
+    async def count_revisions(self, session_id: str, student_id: str | None = None) -> int:
+        return await self._inner.count_revisions(session_id, student_id)
+
+    async def delete_revisions(self, session_id: str, student_id: str | None = None) -> int:
+        with self._cache.writing(_tag("rs:", session_id)):
+            return await self._inner.delete_revisions(session_id, student_id)

@@ -1,0 +1,170 @@
+"""The one place where HTTP meets ``PersistenceError``: a request in, JSON or an error code out.
+
+- a refused connection (nothing was sent) is UNAVAILABLE;
+- a server slower than the timeout settings is TIMEOUT;
+- a connection dropped before the answer is tried once more for a read (reads change
+  nothing), never for a write (the write may have happened: the caller decides);
+- an error answer carries its ``ErrorCode`` (``_wire.error_from_response``).
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+
+from .._config import StorageConfig
+from .._errors import ErrorCode, PersistenceError
+from ._wire import ACTOR_HEADER, NAMESPACE_HEADER, error_from_response, header_value
+
+__all__ = ["IN_PROCESS", "Transport"]
+
+# base URL -> transport, for servers reached without a socket (``in_process`` in
+# ``_remote/__init__.py``: tests, and apps that embed the server).
+IN_PROCESS: dict[str, httpx.AsyncBaseTransport] = {}
+
+# The connection broke after the request went out (or while it did): the server may
+# have acted on it.
+_DROPPED = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+
+
+class Transport:
+    """An ``httpx.AsyncClient`` to one server, with the error mapping and the retry rule."""
+
+    def __init__(self, config: StorageConfig) -> None:
+        self.base_url = config.url.rstrip("/")
+        token = config.token.get_secret_value() if config.token is not None else None
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._timeout = httpx.Timeout(
+            config.socket_timeout_ms / 1000,
+            connect=config.connect_timeout_ms / 1000,
+            pool=config.server_selection_timeout_ms / 1000,
+        )
+        self._limits = httpx.Limits(
+            max_connections=config.max_pool_size, max_keepalive_connections=config.max_pool_size
+        )
+        self._retry_reads = config.retry_reads
+        self._ca_file = config.tls_ca_file
+        self._client: httpx.AsyncClient | None = None
+        # Absolute URLs, parsed once: httpx re-parses and merges a relative path on every call.
+        self._urls: dict[str, httpx.URL] = {}
+
+    def _url(self, path: str) -> httpx.URL:
+        found = self._urls.get(path)
+        if found is None:
+            found = self._urls[path] = httpx.URL(self.base_url + path)
+        return found
+
+    def _tls(self) -> ssl.SSLContext | bool:
+        """The CA bundle of ``tls_ca_file`` (a private CA), else the system's."""
+        if self._ca_file is None:
+            return True
+        try:
+            return ssl.create_default_context(cafile=self._ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise PersistenceError(ErrorCode.INVALID_DATA, f"tls_ca_file {self._ca_file!r}: {exc}") from None
+
+    def open(self) -> None:
+        self._client = httpx.AsyncClient(
+            base_url=self.base_url,
+            headers=self._headers,
+            timeout=self._timeout,
+            limits=self._limits,
+            transport=IN_PROCESS.get(self.base_url)
+            or httpx.AsyncHTTPTransport(
+                verify=self._tls(),
+                limits=self._limits,
+                # Small requests: never wait for the peer's delayed ACK before sending (Nagle).
+                socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
+            ),
+        )
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+    def _client_now(self) -> httpx.AsyncClient:
+        if self._client is None:
+            raise PersistenceError(ErrorCode.STORAGE_ERROR, "the remote store is shut down")
+        return self._client
+
+    def _headers_for(self, body: bytes | None, namespace: str | None, actor: str | None) -> dict[str, str]:
+        headers: dict[str, str] = {}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        if namespace is not None:
+            headers[NAMESPACE_HEADER] = header_value(namespace)
+        if actor is not None:
+            headers[ACTOR_HEADER] = header_value(actor)
+        return headers
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes | None = None,
+        params: dict[str, Any] | None = None,
+        read: bool,
+        namespace: str | None = None,
+        actor: str | None = None,
+    ) -> bytes:
+        """The body of a 2xx answer; any other outcome as a ``PersistenceError``."""
+        client = self._client_now()
+        headers = self._headers_for(body, namespace, actor)
+        attempts = 2 if read and self._retry_reads else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                with self._translated(path, read):
+                    response = await client.request(
+                        method, self._url(path), content=body, params=params, headers=headers
+                    )
+            except _Dropped:
+                if attempt < attempts:
+                    continue  # a read changes nothing: ask again, once
+                raise self._dropped(read) from None
+            if response.is_success:
+                return response.content
+            raise error_from_response(response.status_code, response.content)
+        raise AssertionError("unreachable")
+
+    async def stream_lines(self, path: str) -> AsyncIterator[str]:
+        """The non-empty lines of a streamed 2xx answer to ``GET path`` (no retry: it may be long)."""
+        client = self._client_now()
+        try:
+            with self._translated(path, True):
+                async with client.stream("GET", path) as response:
+                    if not response.is_success:
+                        raise error_from_response(response.status_code, await response.aread())
+                    async for line in response.aiter_lines():
+                        if line:
+                            yield line
+        except _Dropped:
+            raise self._dropped(True) from None
+
+    @contextmanager
+    def _translated(self, path: str, read: bool) -> Iterator[None]:
+        """httpx's exceptions as ``PersistenceError``; a dropped connection as ``_Dropped``."""
+        try:
+            yield
+        except httpx.TimeoutException:
+            raise PersistenceError(ErrorCode.TIMEOUT, f"{self.base_url} did not answer {path} in time") from None
+        except httpx.ConnectError as exc:
+            raise PersistenceError(ErrorCode.UNAVAILABLE, f"cannot reach {self.base_url}: {exc}") from None
+        except _DROPPED as exc:
+            raise _Dropped(str(exc)) from None
+        except httpx.HTTPError as exc:
+            raise PersistenceError(ErrorCode.UNAVAILABLE, f"{self.base_url}: {exc!r}") from None
+
+    def _dropped(self, read: bool) -> PersistenceError:
+        what = "a read" if read else "a write (it may or may not have been applied)"
+        return PersistenceError(ErrorCode.UNAVAILABLE, f"{self.base_url} dropped the connection during {what}")
+
+
+class _Dropped(Exception):
+    """The connection broke after the request went out."""

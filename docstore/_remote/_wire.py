@@ -1,0 +1,162 @@
+"""The wire protocol shared by the remote backend and ``docstore serve`` (no FastAPI here).
+
+Every repository method is ``POST /v1/{repository}/{method}`` with a JSON object of its
+arguments, named as in the Protocol, and answers 200 with the method's result as JSON
+(``null`` for "not found"). A failure is the ``HTTP_STATUS`` of its code with the body
+``{"code": "<ErrorCode>", "message": "..."}``. The catalogue below is read from the
+Protocols themselves, so a method added to ``_interfaces.py`` is on the wire on both ends.
+
+Headers: ``Authorization: Bearer <token>``; ``X-Docstore-Namespace`` and
+``X-Docstore-Actor`` carry the caller's ``Scope``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import json
+import typing
+from dataclasses import dataclass
+from datetime import UTC
+from functools import cache
+from typing import Any
+from urllib.parse import quote, unquote
+
+from bson import json_util
+from pydantic import TypeAdapter
+
+from .._errors import HTTP_STATUS, ErrorCode, PersistenceError
+from .._interfaces import ProblemRepository, RevisionRepository, SessionRepository
+
+__all__ = [
+    "ACTOR_HEADER",
+    "ADMIN_PREFIX",
+    "API_PREFIX",
+    "NAMESPACE_HEADER",
+    "REPOSITORIES",
+    "WireMethod",
+    "decode_documents",
+    "encode_document",
+    "error_body",
+    "error_from_response",
+    "from_header",
+    "header_value",
+    "is_read",
+    "methods",
+]
+
+API_PREFIX = "/v1"
+ADMIN_PREFIX = f"{API_PREFIX}/admin"
+NAMESPACE_HEADER = "X-Docstore-Namespace"
+ACTOR_HEADER = "X-Docstore-Actor"
+
+REPOSITORIES: dict[str, type[Any]] = {
+    "sessions": SessionRepository,
+    "problems": ProblemRepository,
+    "revisions": RevisionRepository,
+}
+# Methods that change nothing: a read-only token may call them, and a client may send
+# them again after a dropped connection. Everything else is a write.
+_READ_PREFIXES = ("get_", "list_", "count_", "search_", "tag_counts")
+
+_STATUS_CODES: dict[int, ErrorCode] = {status: code for code, status in HTTP_STATUS.items()}
+# Statuses a server or a proxy answers on its own, outside the table.
+_STATUS_CODES.update({400: ErrorCode.INVALID_DATA, 401: ErrorCode.PERMISSION_DENIED, 405: ErrorCode.INVALID_DATA})
+_STATUS_CODES.update({413: ErrorCode.INVALID_DATA, 415: ErrorCode.INVALID_DATA, 502: ErrorCode.UNAVAILABLE})
+
+
+def header_value(text: str) -> str:
+    """A namespace or actor as a header value: percent-encoded UTF-8 (any text, no line breaks)."""
+    return quote(text, safe="")
+
+
+def from_header(value: str | None) -> str | None:
+    return None if value is None else unquote(value)
+
+
+def is_read(method: str) -> bool:
+    return method.startswith(_READ_PREFIXES)
+
+
+@dataclass(frozen=True)
+class WireMethod:
+    """One repository method as it crosses the wire."""
+
+    repository: str
+    name: str
+    # (name, annotation, default or inspect.Parameter.empty), in the Protocol's order.
+    parameters: tuple[tuple[str, Any, Any], ...]
+    returns: Any
+    doc: str
+
+    @property
+    def path(self) -> str:
+        return f"{API_PREFIX}/{self.repository}/{self.name}"
+
+    @property
+    def read(self) -> bool:
+        return is_read(self.name)
+
+    @property
+    def result(self) -> TypeAdapter[Any]:
+        return _adapter(self.returns)
+
+
+@cache
+def _adapter(annotation: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(annotation)
+
+
+@cache
+def methods() -> dict[str, dict[str, WireMethod]]:
+    """Every repository method, by repository and name."""
+    catalogue: dict[str, dict[str, WireMethod]] = {}
+    for repository, protocol in REPOSITORIES.items():
+        found: dict[str, WireMethod] = {}
+        for name, function in vars(protocol).items():
+            if name.startswith("_") or not inspect.iscoroutinefunction(function):
+                continue
+            hints = typing.get_type_hints(function)
+            signature = inspect.signature(function)
+            parameters = tuple(
+                (p.name, hints[p.name], p.default) for p in signature.parameters.values() if p.name != "self"
+            )
+            found[name] = WireMethod(repository, name, parameters, hints["return"], inspect.getdoc(function) or "")
+        catalogue[repository] = found
+    return catalogue
+
+
+def error_body(error: PersistenceError) -> bytes:
+    return json.dumps({"code": error.code.value, "message": error.message}).encode()
+
+
+def error_from_response(status: int, content: bytes) -> PersistenceError:
+    """The ``PersistenceError`` an error response stands for (its code, else its status)."""
+    message = f"the server answered HTTP {status}"
+    code = _STATUS_CODES.get(status, ErrorCode.STORAGE_ERROR)
+    try:
+        body = json.loads(content)
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        if isinstance(body.get("message"), str):
+            message = body["message"]
+        # A proxy's or a foreign server's error has no code: its status says enough.
+        with contextlib.suppress(ValueError):
+            code = ErrorCode(str(body.get("code")))
+    return PersistenceError(code, message)
+
+
+# Stored documents (the admin endpoints) cross as canonical Extended JSON, as in an
+# export: dates, 64-bit integers and exact floats survive the trip.
+_DOCUMENT_JSON = json_util.JSONOptions(json_mode=json_util.JSONMode.CANONICAL, tz_aware=True, tzinfo=UTC)
+
+
+def encode_document(value: Any) -> str:
+    """A document (or a list of them) as one line of canonical Extended JSON."""
+    return json_util.dumps(value, json_options=_DOCUMENT_JSON)
+
+
+def decode_documents(text: str | bytes) -> Any:
+    """What ``encode_document`` wrote; ValueError when it is not Extended JSON."""
+    return json_util.loads(text, json_options=_DOCUMENT_JSON)

@@ -1,0 +1,60 @@
+"""Every failure as ``{"code", "message"}`` with the status of its code (``HTTP_STATUS``)."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from .._errors import HTTP_STATUS, ErrorCode, PersistenceError
+from .._remote._wire import error_body
+
+__all__ = ["error_response", "install_error_handlers", "status_code_of"]
+
+log = logging.getLogger("docstore.server")
+
+# Statuses Starlette answers on its own (no route, wrong method, ...) and their codes.
+_CODE_OF_STATUS = {401: ErrorCode.PERMISSION_DENIED, 403: ErrorCode.PERMISSION_DENIED, 404: ErrorCode.NOT_FOUND}
+
+
+def status_code_of(error: PersistenceError) -> int:
+    return int(getattr(error, "status", HTTP_STATUS[error.code]))
+
+
+def error_response(status: int, message: str, code: ErrorCode | None = None) -> Response:
+    if code is None:
+        code = _CODE_OF_STATUS.get(status, ErrorCode.INVALID_DATA if status < 500 else ErrorCode.STORAGE_ERROR)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return Response(
+        error_body(PersistenceError(code, message)), status_code=status, media_type="application/json", headers=headers
+    )
+
+
+def _validation_message(error: RequestValidationError) -> str:
+    """Each problem as ``field: what is wrong`` (the ``body`` prefix dropped)."""
+    parts = []
+    for detail in error.errors()[:5]:
+        location = [str(part) for part in detail.get("loc", ()) if part != "body"]
+        parts.append(f"{'.'.join(location) or 'body'}: {detail.get('msg', 'invalid')}")
+    return "; ".join(parts)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def persistence(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, PersistenceError)
+        return error_response(status_code_of(exc), exc.message, exc.code)
+
+    async def validation(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        return error_response(422, _validation_message(exc), ErrorCode.INVALID_DATA)
+
+    async def http(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        return error_response(exc.status_code, str(exc.detail))
+
+    app.add_exception_handler(PersistenceError, persistence)
+    app.add_exception_handler(RequestValidationError, validation)
+    app.add_exception_handler(HTTPException, http)

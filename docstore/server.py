@@ -1,0 +1,15 @@
+"""The docstore HTTP API, to mount in an ASGI app of your own.
+
+    from docstore import open_store
+    from docstore.server import create_app
+
+    store = open_store("mongodb://...")
+    app.mount("/store", create_app(store, admin_token=...))
+
+``docstore serve`` runs the same app with uvicorn. Importing this module loads FastAPI;
+``import docstore`` does not.
+"""
+
+from ._server import create_app, ensure_someone_can_authenticate
+
+__all__ = ["create_app", "ensure_someone_can_authenticate"]

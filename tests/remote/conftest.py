@@ -1,0 +1,32 @@
+"""A server over memory:// in process, its store, and tokens for it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+
+from docstore import Store, open_store
+from docstore._server._tokens import TokenStore
+
+from .servers import ADMIN_TOKEN, asgi_server
+
+
+@dataclass
+class Served:
+    url: str
+    store: Store  # the server's own store (what the server sees)
+
+    async def token(self, namespace: str, *, read_only: bool = False, name: str | None = None) -> str:
+        secret, _ = await TokenStore(self.store.documents).create(namespace, read_only=read_only, name=name)
+        return secret
+
+    def client(self, token: str | None = ADMIN_TOKEN, **settings: object) -> Store:
+        return open_store(self.url, token=token, **settings)
+
+
+@pytest.fixture
+async def served() -> AsyncIterator[Served]:
+    async with asgi_server("memory://") as (url, store):
+        yield Served(url, store)

@@ -1,0 +1,119 @@
+"""The read cache: hits, the store's own writes seen at once, others' within the TTL, LRU, copies."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from docstore import CodeRevision, ProblemSpec, Session, Store, Student, open_store
+
+from .servers import ADMIN_TOKEN, asgi_server
+
+
+@pytest.fixture(params=["memory", "remote"])
+async def cached(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
+    """A store with a long TTL: anything fresh it returns came from an invalidation, not expiry."""
+    if request.param == "memory":
+        async with open_store("memory://", cache_ttl_s=300) as store:
+            yield store
+    else:
+        async with asgi_server() as (url, _), open_store(url, token=ADMIN_TOKEN, cache_ttl_s=300) as store:
+            yield store
+
+
+async def cache_stats(store: Store) -> dict[str, int]:
+    stats: dict[str, int] = (await store.health()).details["cache"]
+    return stats
+
+
+async def test_point_reads_are_served_from_the_cache(cached: Store) -> None:
+    session_id = await cached.sessions.create_session(Session(join_code="HIT001"))
+    for _ in range(3):
+        assert await cached.sessions.get_session(session_id) is not None
+        assert await cached.sessions.get_session_by_join_code("hit001 ") is not None
+    assert await cache_stats(cached) == {"hits": 4, "misses": 2, "entries": 2}
+
+
+async def test_the_stores_own_writes_show_at_once(cached: Store) -> None:
+    sessions, revisions = cached.sessions, cached.revisions
+    assert await sessions.get_session_by_join_code("OWN001") is None  # a cached miss
+    session_id = await sessions.create_session(Session(join_code="OWN001"))
+    assert (await sessions.get_session_by_join_code("OWN001")) is not None
+    assert (await sessions.get_session(session_id)).problem_text == ""  # type: ignore[union-attr]
+    await sessions.update_session(session_id, {"problem_text": "v2"})
+    assert (await sessions.get_session(session_id)).problem_text == "v2"  # type: ignore[union-attr]
+    await sessions.upsert_student(session_id, Student(id="s1"))
+    assert await revisions.get_latest_revisions(session_id) == {}
+    revision = await sessions.record_code(session_id, "s1", "print(1)")
+    assert (await revisions.get_latest_revisions(session_id))["s1"].id == revision.id
+    assert (await sessions.get_session(session_id)).students["s1"].code == "print(1)"  # type: ignore[union-attr]
+    later = await revisions.save_revision(CodeRevision(session_id=session_id, student_id="s1", code="2"))
+    assert (await revisions.get_latest_revisions(session_id))["s1"].id == later
+    assert await revisions.get_revision(later) is not None
+    await sessions.update_session(session_id, {"join_code": "OWN002"})
+    assert await sessions.get_session_by_join_code("OWN001") is None
+    assert await sessions.get_session_by_join_code("OWN002") is not None
+    await sessions.end_session(session_id)
+    assert await sessions.get_session_by_join_code("OWN002") is None
+    await sessions.delete_session(session_id)
+    assert await sessions.get_session(session_id) is None
+    assert await revisions.get_revision(later) is None
+    assert await revisions.get_latest_revisions(session_id) == {}
+    problem_id = await cached.problems.save_problem(ProblemSpec(title="v1"))
+    assert (await cached.problems.get_problem(problem_id)).title == "v1"  # type: ignore[union-attr]
+    await cached.problems.update_problem(problem_id, {"title": "v2"})
+    assert (await cached.problems.get_problem(problem_id)).title == "v2"  # type: ignore[union-attr]
+    await cached.problems.delete_problem(problem_id)
+    assert await cached.problems.get_problem(problem_id) is None
+
+
+async def test_a_namespace_view_shares_the_cache_but_not_what_it_sees(cached: Store) -> None:
+    session_id = await cached.for_namespace("cs101").sessions.create_session(Session(join_code="NSC001"))
+    assert await cached.for_namespace("cs101").sessions.get_session(session_id) is not None
+    assert await cached.for_namespace("art").sessions.get_session(session_id) is None
+    await cached.for_namespace("cs101").sessions.end_session(session_id)
+    found = await cached.sessions.get_session(session_id)
+    assert found is not None and not found.active
+    assert not (await cached.for_namespace("cs101").sessions.get_session(session_id)).active  # type: ignore[union-attr]
+
+
+async def test_callers_get_copies(cached: Store) -> None:
+    session_id = await cached.sessions.create_session(Session(join_code="CPY001"))
+    first = await cached.sessions.get_session(session_id)
+    assert first is not None
+    first.problem_text = "changed by the caller"
+    again = await cached.sessions.get_session(session_id)
+    assert again is not None and again.problem_text == ""
+
+
+async def test_least_recently_used_entries_go_first() -> None:
+    async with open_store("memory://", cache_ttl_s=300, cache_max_entries=2) as store:
+        ids = [await store.problems.save_problem(ProblemSpec(title=f"p{i}")) for i in range(3)]
+        for problem_id in ids:
+            await store.problems.get_problem(problem_id)
+        await store.problems.get_problem(ids[2])
+        assert await cache_stats(store) == {"hits": 1, "misses": 3, "entries": 2}
+        await store.problems.get_problem(ids[0])  # went first: a miss again
+        assert (await cache_stats(store))["misses"] == 4
+
+
+async def test_another_clients_writes_show_within_the_ttl() -> None:
+    async with (
+        asgi_server() as (url, _),
+        open_store(url, token=ADMIN_TOKEN, cache_ttl_s=0.3) as reader,
+        open_store(url, token=ADMIN_TOKEN) as writer,
+    ):
+        session_id = await writer.sessions.create_session(Session(join_code="TTL001"))
+        assert (await reader.sessions.get_session(session_id)).problem_text == ""  # type: ignore[union-attr]
+        await writer.sessions.update_session(session_id, {"problem_text": "v2"})
+        stale = await reader.sessions.get_session(session_id)
+        assert stale is not None and stale.problem_text == ""  # served from the cache: it is one
+        await asyncio.sleep(0.35)
+        assert (await reader.sessions.get_session(session_id)).problem_text == "v2"  # type: ignore[union-attr]
+
+
+async def test_the_cache_is_off_by_default() -> None:
+    async with open_store("memory://") as store:
+        assert "cache" not in (await store.health()).details

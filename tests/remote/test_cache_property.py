@@ -1,0 +1,138 @@
+"""Any sequence of writes through a cached store, then any read: what the cache answers is what the store holds.
+
+The cached store is a client of a server (ASGI, no socket); the truth is read from the
+server's own, uncached store. A TTL of 5 minutes means nothing expires during a test: a
+fresh answer can only come from an invalidation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from docstore import CodeRevision, PersistenceError, ProblemSpec, Session, Store, Student, open_store
+from docstore._remote import in_process
+from docstore.server import create_app
+
+SLOTS = 3  # ids per kind in one example: small, so operations collide on the same items
+CODES = ["AA01", "BB02", "CC03"]
+
+operations = st.lists(
+    st.tuples(
+        st.sampled_from(
+            [
+                "create_session",
+                "set_text",
+                "set_code",
+                "end",
+                "delete_session",
+                "upsert_student",
+                "record_code",
+                "save_revision",
+                "delete_revisions",
+                "save_problem",
+                "update_problem",
+                "delete_problem",
+                "read",
+            ]
+        ),
+        st.integers(0, SLOTS - 1),
+        st.sampled_from(CODES),
+    ),
+    max_size=25,
+)
+
+
+class Pair:
+    """A cached client store and the server's own store, on one loop of their own."""
+
+    def __init__(self) -> None:
+        self.runner = asyncio.Runner()
+        self.truth = open_store("memory://")
+        self.run(self.truth.initialize())
+        self._app = in_process(create_app(self.truth, admin_token="cache-admin"))
+        url = self._app.__enter__()
+        self.cached = open_store(url, token="cache-admin", cache_ttl_s=300)
+        self.run(self.cached.initialize())
+        self.examples = itertools.count()
+
+    def run(self, coroutine: Any) -> Any:
+        return self.runner.run(coroutine)
+
+    def close(self) -> None:
+        self.run(self.cached.shutdown())
+        self._app.__exit__(None, None, None)
+        self.run(self.truth.shutdown())
+        self.runner.close()
+
+
+@pytest.fixture(scope="module")
+def pair() -> Iterator[Pair]:
+    made = Pair()
+    yield made
+    made.close()
+
+
+async def apply(store: Store, prefix: str, name: str, slot: int, code: str) -> None:
+    session, problem = f"{prefix}s{slot}", f"{prefix}p{slot}"
+    join = f"{prefix[-2:]}{code}"
+    try:
+        if name == "create_session":
+            await store.sessions.create_session(Session(id=session, join_code=join))
+        elif name == "set_text":
+            await store.sessions.update_session(session, {"problem_text": code})
+        elif name == "set_code":
+            await store.sessions.update_session(session, {"join_code": join})
+        elif name == "end":
+            await store.sessions.end_session(session)
+        elif name == "delete_session":
+            await store.sessions.delete_session(session)
+        elif name == "upsert_student":
+            await store.sessions.upsert_student(session, Student(id=f"st{slot}"))
+        elif name == "record_code":
+            await store.sessions.record_code(session, f"st{slot}", code)
+        elif name == "save_revision":
+            await store.revisions.save_revision(
+                CodeRevision(id=f"{prefix}r{slot}", session_id=session, student_id=f"st{slot}", code=code)
+            )
+        elif name == "delete_revisions":
+            await store.revisions.delete_revisions(session)
+        elif name == "save_problem":
+            await store.problems.save_problem(ProblemSpec(id=problem, title=code))
+        elif name == "update_problem":
+            await store.problems.update_problem(problem, {"title": code})
+        elif name == "delete_problem":
+            await store.problems.delete_problem(problem)
+    except PersistenceError:
+        pass  # NOT_FOUND, ALREADY_EXISTS: part of the game; the cache must survive them too
+
+
+async def reads(store: Store, prefix: str) -> list[Any]:
+    found: list[Any] = []
+    for slot in range(SLOTS):
+        session = f"{prefix}s{slot}"
+        found.append(await store.sessions.get_session(session))
+        found.append(await store.problems.get_problem(f"{prefix}p{slot}"))
+        found.append(await store.revisions.get_revision(f"{prefix}r{slot}"))
+        found.append(await store.revisions.get_latest_revisions(session))
+    for code in CODES:
+        found.append(await store.sessions.get_session_by_join_code(f"{prefix[-2:]}{code}"))
+    return found
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=operations)
+def test_the_cache_never_answers_what_the_store_no_longer_holds(pair: Pair, steps: list[tuple[str, int, str]]) -> None:
+    prefix = f"e{next(pair.examples):04d}"
+    for name, slot, code in steps:
+        if name == "read":
+            assert pair.run(reads(pair.cached, prefix)) == pair.run(reads(pair.truth, prefix))
+        else:
+            pair.run(apply(pair.cached, prefix, name, slot, code))
+    assert pair.run(reads(pair.cached, prefix)) == pair.run(reads(pair.truth, prefix))

@@ -1,0 +1,46 @@
+"""Whole collections through a server: stats, export, restore and import work on ``http(s)://`` too."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from docstore import ErrorCode, Session, Student, export_store, import_legacy, open_store, restore_store
+
+from ..contract.helpers import expect_error
+from .servers import ADMIN_TOKEN, asgi_server
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "legacy-data"
+
+
+async def test_export_through_a_server_restores_into_another(tmp_path: Path) -> None:
+    async with asgi_server() as (url, served), open_store(url, token=ADMIN_TOKEN) as remote:
+        session_id = await served.sessions.create_session(
+            Session(join_code="DOC001", students={"a.b": Student(id="a.b")}, extra={"n": 2**40})
+        )
+        await served.sessions.record_code(session_id, "a.b", "print(1)")
+        direct = tmp_path / "direct"
+        through = tmp_path / "through"
+        assert await export_store(served, direct) == await export_store(remote, through)
+        for name in ("sessions.jsonl", "revisions.jsonl"):
+            assert (direct / name).read_bytes() == (through / name).read_bytes()
+        assert set(await remote.stats()) == set(await served.stats())
+    async with asgi_server() as (url, served), open_store(url, token=ADMIN_TOKEN) as remote:
+        await restore_store(remote, through)
+        restored = await served.sessions.get_session_by_join_code("DOC001")
+        assert restored is not None and restored.extra["n"] == 2**40
+        assert await remote.documents.get_document("sessions", "nope") is None
+        assert await remote.documents.delete_document("sessions", session_id)
+        assert not await remote.documents.delete_document("sessions", session_id)
+        dry = await remote.documents.upsert_documents(
+            "sessions", [{"_id": "x", "when": datetime.now(UTC)}], dry_run=True
+        )
+        assert dry.inserted == 1 and await served.documents.get_document("sessions", "x") is None
+        await expect_error(ErrorCode.INVALID_DATA, remote.documents.get_document("bad-name", "x"))
+
+
+async def test_import_through_a_server(tmp_path: Path) -> None:
+    async with asgi_server() as (url, served), open_store(url, token=ADMIN_TOKEN) as remote:
+        report = await import_legacy(EXAMPLES, remote, rejects_path=tmp_path / "rejects.jsonl")
+        assert report.records_read > 0
+        assert await served.sessions.count_sessions() == await remote.sessions.count_sessions() > 0
