@@ -7,9 +7,10 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 
+from .._arguments import check_version, revalidated
 from .._errors import ErrorCode, PersistenceError
 from .._interfaces import SortOrder
-from .._mapping import METADATA, from_document, invalid, require_id
+from .._mapping import METADATA, from_document, require_id
 from .._models import StorageMetadata, StoredItem
 from .._page import Page, check_page_arguments, decode_cursor, encode_cursor
 from .._time import utc_now
@@ -89,10 +90,7 @@ class Repository(Generic[T]):
         return item.model_copy(update=changes)
 
     def _check_item(self, item: object) -> T:
-        if not isinstance(item, self.model):
-            raise invalid(f"expected a {self.model.__name__}, got {type(item).__name__}")
-        # Re-validate: pydantic models accept wrong types on attribute assignment.
-        return self.model.model_validate(item.model_dump(warnings=False))
+        return revalidated(self.model, item)
 
     # -- writes ----------------------------------------------------------------
     def _touch(self, set_fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -133,9 +131,7 @@ class Repository(Generic[T]):
         """``_update_one`` returning the stored document (only ``projection`` of it, if given)."""
         item_id = require_id(item_id)
         filter = self._scoped({"_id": item_id, **(condition or {})})
-        if expected_version is not None:
-            if type(expected_version) is not int:
-                raise invalid("expected_version must be an int")
+        if check_version(expected_version) is not None:
             filter[f"{METADATA}.version"] = expected_version
         try:
             raw: dict[str, Any] | None = await self._collection.find_one_and_update(

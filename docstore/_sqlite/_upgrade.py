@@ -112,7 +112,6 @@ def read_records(path: Path, codec: CodecOptions[dict[str, Any]], *, torn_tail_a
 def _old_documents(directory: Path) -> dict[str, list[dict[str, Any]]]:
     """Every collection of the old store, as the journal engine would have loaded it."""
     from mongomock import MongoClient  # the old engine's database, only ever needed here
-
     from pymongo import ASCENDING, IndexModel
 
     snapshot_path = directory / _SNAPSHOT
