@@ -13,6 +13,7 @@ from .._interfaces import SortOrder
 from .._mapping import METADATA, from_document, require_id
 from .._models import StorageMetadata, StoredItem
 from .._page import Page, check_page_arguments, decode_cursor, encode_cursor
+from .._stored import damaged, stored_version
 from .._time import utc_now
 
 __all__ = ["Repository", "StoreState", "damaged", "stored_version"]
@@ -20,24 +21,6 @@ __all__ = ["Repository", "StoreState", "damaged", "stored_version"]
 T = TypeVar("T", bound=StoredItem)
 S = TypeVar("S", bound=StoredItem)
 R = TypeVar("R")
-
-
-def damaged(what: str, item_id: object, detail: str) -> PersistenceError:
-    """A stored document the code cannot work with: the store's problem (STORAGE_ERROR), named."""
-    return PersistenceError(ErrorCode.STORAGE_ERROR, f"stored {what} {item_id!r} is damaged: {detail}")
-
-
-def stored_version(raw: Mapping[str, Any], what: str) -> int:
-    """The version in a stored document's metadata; STORAGE_ERROR naming it when that is damaged.
-
-    Documents written through ``Store.documents`` are not checked against the domain
-    types, so the metadata may be missing or of the wrong shape.
-    """
-    metadata = raw.get(METADATA)
-    version = metadata.get("version") if isinstance(metadata, Mapping) else None
-    if type(version) is not int:
-        raise damaged(what, raw.get("_id"), f"{METADATA}.version is {version!r}")
-    return version
 
 
 class StoreState(Protocol):
