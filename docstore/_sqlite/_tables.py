@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import ErrorCode, PersistenceError
+from .._mapping import MAX_DOCUMENT_BYTES
 from ._codec import decode, encode, text_key, time_key
 from ._schema import REPOSITORY_COLLECTIONS
 
@@ -80,6 +81,14 @@ def duplicate_error(exc: sqlite3.IntegrityError, collection: str, document: dict
 
 def _write(connection: sqlite3.Connection, collection: str, document: dict[str, Any], *, replace: bool) -> None:
     blob, digest = encode(document)
+    if len(blob) > MAX_DOCUMENT_BYTES:
+        # In-place updates (a student's code) grow a session that was checked when it was
+        # smaller: refuse here, as MongoDB refuses the update, and the transaction keeps it.
+        raise PersistenceError(
+            ErrorCode.INVALID_DATA,
+            f"{collection} document {document.get('_id')!r} would be {len(blob):,} bytes; "
+            f"a stored document holds at most {MAX_DOCUMENT_BYTES:,}",
+        )
     document_id = document["_id"]
     if collection not in REPOSITORY_COLLECTIONS:
         verb = "INSERT OR REPLACE" if replace else "INSERT"
