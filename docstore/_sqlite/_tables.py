@@ -18,6 +18,7 @@ from ._codec import decode, encode, text_key, time_key
 from ._schema import REPOSITORY_COLLECTIONS
 
 __all__ = [
+    "DAMAGED_TAG",
     "Row",
     "active_join_code",
     "decode_row",
@@ -30,6 +31,7 @@ __all__ = [
 ]
 
 Row = tuple[bytes, bytes]  # (doc, checksum)
+DAMAGED_TAG = b"\x00damaged"
 
 
 def active_join_code(document: dict[str, Any]) -> str | None:
@@ -118,11 +120,15 @@ def _index_problem(connection: sqlite3.Connection, rowid: int, document: dict[st
     document_id = document["_id"]
     connection.execute("DELETE FROM problem_tags WHERE problem_id = ?", (document_id,))
     tags = document.get("tags")
-    if isinstance(tags, list):
+    if tags is not None:
         namespace = _text(document.get("namespace_id"))
+        # A tag that is not a string (a document written through Store.documents) is kept
+        # as DAMAGED_TAG, a BLOB: no text filter ever matches it, and tag_counts finds it
+        # and names the problem instead of silently leaving it out.
+        listed = tags if isinstance(tags, list) else [tags]
         connection.executemany(
             "INSERT INTO problem_tags (problem_id, position, namespace_id, tag) VALUES (?, ?, ?, ?)",
-            [(document_id, i, namespace, tag) for i, tag in enumerate(tags) if isinstance(tag, str)],
+            [(document_id, i, namespace, tag if type(tag) is str else DAMAGED_TAG) for i, tag in enumerate(listed)],
         )
     connection.execute("DELETE FROM problem_text WHERE rowid = ?", (rowid,))
     connection.execute(
