@@ -222,6 +222,9 @@ class SqliteSessionRepository(SqliteRepository[Session]):
             namespace = session.get("namespace_id")
             if type(namespace) is not str or not namespace:
                 raise damaged("Session", revision.session_id, f"namespace_id is {namespace!r}")
+            if namespace == revision.namespace_id:  # the usual case: no copies on the hot path
+                insert_document(connection, "revisions", document)
+                return revision
             insert_document(connection, "revisions", {**document, "namespace_id": namespace})
             return revision.model_copy(update={"namespace_id": namespace})
 
