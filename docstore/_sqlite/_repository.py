@@ -10,7 +10,7 @@ from typing import Any, Generic, TypeVar
 from .._arguments import check_version, revalidated
 from .._errors import ErrorCode, PersistenceError
 from .._interfaces import SortOrder
-from .._mapping import METADATA, from_document
+from .._mapping import MAX_DOCUMENT_BYTES, METADATA, from_document
 from .._models import StorageMetadata, StoredItem
 from .._page import Page, check_page_arguments, decode_cursor, encode_cursor
 from .._stored import stored_version
@@ -110,7 +110,8 @@ class SqliteRepository(Generic[T]):
         if change(document) is UNCHANGED:
             return document
         self._touch(document)
-        put_document(connection, self.collection_name, document)
+        # Refused over the limit, as MongoDB refuses the update; the transaction keeps the item.
+        put_document(connection, self.collection_name, document, max_bytes=MAX_DOCUMENT_BYTES)
         return document
 
     async def _update_fields(self, item_id: str, fields: dict[str, Any], expected_version: int | None) -> T:

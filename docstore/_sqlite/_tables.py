@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import ErrorCode, PersistenceError
-from .._mapping import MAX_DOCUMENT_BYTES
 from ._codec import decode, encode, text_key, time_key
 from ._schema import REPOSITORY_COLLECTIONS
 
@@ -81,15 +80,20 @@ def duplicate_error(exc: sqlite3.IntegrityError, collection: str, document: dict
     return PersistenceError(ErrorCode.ALREADY_EXISTS, f"{collection} document {document.get('_id')!r} already exists")
 
 
-def _write(connection: sqlite3.Connection, collection: str, document: dict[str, Any], *, replace: bool) -> None:
+def _write(
+    connection: sqlite3.Connection,
+    collection: str,
+    document: dict[str, Any],
+    *,
+    replace: bool,
+    max_bytes: int | None = None,
+) -> None:
     blob, digest = encode(document)
-    if len(blob) > MAX_DOCUMENT_BYTES:
-        # In-place updates (a student's code) grow a session that was checked when it was
-        # smaller: refuse here, as MongoDB refuses the update, and the transaction keeps it.
+    if max_bytes is not None and len(blob) > max_bytes:
         raise PersistenceError(
             ErrorCode.INVALID_DATA,
             f"{collection} document {document.get('_id')!r} would be {len(blob):,} bytes; "
-            f"a stored document holds at most {MAX_DOCUMENT_BYTES:,}",
+            f"a stored document holds at most {max_bytes:,}",
         )
     document_id = document["_id"]
     if collection not in REPOSITORY_COLLECTIONS:
@@ -142,9 +146,17 @@ def insert_document(connection: sqlite3.Connection, collection: str, document: d
     _write(connection, collection, document, replace=False)
 
 
-def put_document(connection: sqlite3.Connection, collection: str, document: dict[str, Any]) -> None:
-    """Insert or replace a document by id."""
-    _write(connection, collection, document, replace=True)
+def put_document(
+    connection: sqlite3.Connection, collection: str, document: dict[str, Any], *, max_bytes: int | None = None
+) -> None:
+    """Insert or replace a document by id; INVALID_DATA if its encoding is over ``max_bytes``.
+
+    The size is checked on the blob this write encodes anyway: a repository's in-place
+    update (a student's code) grows a document that was checked when it was smaller.
+    Tools' documents are checked before (``check_document``), and an upgrade carries
+    over what the old engine held, whatever its size.
+    """
+    _write(connection, collection, document, replace=True, max_bytes=max_bytes)
 
 
 def _where(collection: str, namespace: str | None) -> tuple[str, list[Any]]:
