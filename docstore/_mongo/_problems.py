@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from typing import Any, get_args
+from typing import Any
 
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from .._arguments import check_difficulty, check_limit, check_sort_key, check_tags
 from .._errors import ErrorCode, PersistenceError
 from .._interfaces import ProblemSortKey, SortOrder, TagMatch
 from .._mapping import METADATA, from_document, invalid, require_id, to_document, validate_updates
@@ -20,7 +20,7 @@ from ._repository import Repository, damaged
 
 __all__ = ["MongoProblemRepository"]
 
-_DIFFICULTIES = frozenset(get_args(Difficulty))
+_SORT_KEYS = ("created_at", "title")
 _WORD = re.compile(r"\w+")
 _MAX_QUERY_WORDS = 16
 # $text finds candidates on MongoDB; ranking happens here, on at most this many.
@@ -96,8 +96,7 @@ class MongoProblemRepository(Repository[ProblemSpec]):
         offset: int = 0,
         cursor: str | None = None,
     ) -> Page[ProblemSpec]:
-        if type(sort_by) is not str or sort_by not in ("created_at", "title"):
-            raise invalid(f"sort_by must be 'created_at' or 'title', not {sort_by!r}")
+        check_sort_key(sort_by, _SORT_KEYS)
         return await self._page(
             self._filter(difficulty, tags, match, created_by),
             sort_by=sort_by,
@@ -121,22 +120,11 @@ class MongoProblemRepository(Repository[ProblemSpec]):
     @staticmethod
     def _filter(difficulty: str | None, tags: list[str] | None, match: str, created_by: str | None) -> dict[str, Any]:
         filter: dict[str, Any] = {}
-        if difficulty is not None:
-            if type(difficulty) is not str or difficulty not in _DIFFICULTIES:
-                raise invalid(f"difficulty must be one of {sorted(_DIFFICULTIES)}, not {difficulty!r}")
+        if check_difficulty(difficulty) is not None:
             filter["difficulty"] = difficulty
-        if tags is not None:
-            # A str, a dict (its keys) or a number must not pass as tags; a generator is
-            # read once, here, so the filter below does not get an exhausted one.
-            if isinstance(tags, str | bytes | Mapping) or not isinstance(tags, Iterable):
-                raise invalid("tags must be a list of strings")
-            tags = list(tags)
-            if not all(type(tag) is str for tag in tags):
-                raise invalid("tags must be a list of strings")
-            if type(match) is not str or match not in ("any", "all"):
-                raise invalid(f"match must be 'any' or 'all', not {match!r}")
-            if tags:
-                filter["tags"] = {"$in" if match == "any" else "$all": list(tags)}
+        tags = check_tags(tags, match)
+        if tags:
+            filter["tags"] = {"$in" if match == "any" else "$all": tags}
         if created_by is not None:
             filter["created_by"] = require_id(created_by, "created_by")
         return filter
@@ -149,8 +137,7 @@ class MongoProblemRepository(Repository[ProblemSpec]):
         """
         if not isinstance(query, str):
             raise invalid("query must be a string")
-        if type(limit) is not int or limit < 1:
-            raise invalid("limit must be a positive int")
+        check_limit(limit)
         words = sorted(_words(query))[:_MAX_QUERY_WORDS]
         if not words:
             return Page([])

@@ -7,11 +7,13 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 
+from .._arguments import check_version, revalidated
 from .._errors import ErrorCode, PersistenceError
 from .._interfaces import SortOrder
-from .._mapping import METADATA, from_document, invalid, require_id
+from .._mapping import METADATA, from_document, require_id
 from .._models import StorageMetadata, StoredItem
 from .._page import Page, check_page_arguments, decode_cursor, encode_cursor
+from .._stored import damaged, stored_version
 from .._time import utc_now
 
 __all__ = ["Repository", "StoreState", "damaged", "stored_version"]
@@ -19,24 +21,6 @@ __all__ = ["Repository", "StoreState", "damaged", "stored_version"]
 T = TypeVar("T", bound=StoredItem)
 S = TypeVar("S", bound=StoredItem)
 R = TypeVar("R")
-
-
-def damaged(what: str, item_id: object, detail: str) -> PersistenceError:
-    """A stored document the code cannot work with: the store's problem (STORAGE_ERROR), named."""
-    return PersistenceError(ErrorCode.STORAGE_ERROR, f"stored {what} {item_id!r} is damaged: {detail}")
-
-
-def stored_version(raw: Mapping[str, Any], what: str) -> int:
-    """The version in a stored document's metadata; STORAGE_ERROR naming it when that is damaged.
-
-    Documents written through ``Store.documents`` are not checked against the domain
-    types, so the metadata may be missing or of the wrong shape.
-    """
-    metadata = raw.get(METADATA)
-    version = metadata.get("version") if isinstance(metadata, Mapping) else None
-    if type(version) is not int:
-        raise damaged(what, raw.get("_id"), f"{METADATA}.version is {version!r}")
-    return version
 
 
 class StoreState(Protocol):
@@ -89,10 +73,7 @@ class Repository(Generic[T]):
         return item.model_copy(update=changes)
 
     def _check_item(self, item: object) -> T:
-        if not isinstance(item, self.model):
-            raise invalid(f"expected a {self.model.__name__}, got {type(item).__name__}")
-        # Re-validate: pydantic models accept wrong types on attribute assignment.
-        return self.model.model_validate(item.model_dump(warnings=False))
+        return revalidated(self.model, item)
 
     # -- writes ----------------------------------------------------------------
     def _touch(self, set_fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -133,9 +114,7 @@ class Repository(Generic[T]):
         """``_update_one`` returning the stored document (only ``projection`` of it, if given)."""
         item_id = require_id(item_id)
         filter = self._scoped({"_id": item_id, **(condition or {})})
-        if expected_version is not None:
-            if type(expected_version) is not int:
-                raise invalid("expected_version must be an int")
+        if check_version(expected_version) is not None:
             filter[f"{METADATA}.version"] = expected_version
         try:
             raw: dict[str, Any] | None = await self._collection.find_one_and_update(

@@ -9,6 +9,7 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from .._arguments import check_limit, check_sequence
 from .._errors import ErrorCode, PersistenceError
 from .._mapping import from_document, invalid, require_id, to_document
 from .._models import CodeRevision
@@ -42,9 +43,7 @@ class MongoRevisionRepository(Repository[CodeRevision]):
     @translated
     async def save_revisions(self, revisions: Sequence[CodeRevision]) -> list[str]:
         """Save many revisions in one bulk write; their ids in the order given."""
-        if isinstance(revisions, str | bytes) or not isinstance(revisions, Sequence):
-            raise invalid(f"revisions must be a sequence of CodeRevision, not {type(revisions).__name__}")
-        items = [self._prepared(revision) for revision in revisions]
+        items = [self._prepared(revision) for revision in check_sequence(revisions, "revisions", "CodeRevision")]
         if not items:
             return []
         await self._refuse_other_namespaces_sessions(items)
@@ -116,9 +115,7 @@ class MongoRevisionRepository(Repository[CodeRevision]):
         query = conditions[0] if len(conditions) == 1 else {"$and": conditions}
         found = self._collection.find(query).sort(_CHRONOLOGICAL)
         if limit is not None:
-            if type(limit) is not int or limit < 1:
-                raise invalid("limit must be a positive int")
-            found = found.limit(limit + 1)
+            found = found.limit(check_limit(limit) + 1)
         raws = await found.to_list(None)
         next_cursor = None
         if limit is not None and len(raws) > limit:

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import ValidationError
 from pymongo.errors import DuplicateKeyError
 
+from .._arguments import check_active, check_sort_key, revalidated
 from .._errors import ErrorCode, PersistenceError
 from .._interfaces import SessionDeletion, SessionSortKey, SortOrder
 from .._mapping import (
@@ -205,9 +206,7 @@ class MongoSessionRepository(Repository[Session]):
         offset: int = 0,
         cursor: str | None = None,
     ) -> Page[Session]:
-        # type() first: an unhashable sort_by would make the set lookup raise TypeError.
-        if type(sort_by) is not str or sort_by not in _SORT_KEYS:
-            raise invalid(f"sort_by must be one of {sorted(_SORT_KEYS)}, not {sort_by!r}")
+        check_sort_key(sort_by, _SORT_KEYS)
         filter = self._filter(active, instructor_id)
         # Both values of `active` as two point ranges: the (active, [instructor], sort key)
         # indexes then give the order by merging two sorted runs, never by sorting.
@@ -232,9 +231,7 @@ class MongoSessionRepository(Repository[Session]):
     @staticmethod
     def _filter(active: bool | None, instructor_id: str | None) -> dict[str, Any]:
         filter: dict[str, Any] = {}
-        if active is not None:
-            if type(active) is not bool:
-                raise invalid("active must be a bool or None")
+        if check_active(active) is not None:
             filter["active"] = active
         if instructor_id is not None:
             filter["instructor_id"] = require_id(instructor_id, "instructor_id")
@@ -243,9 +240,7 @@ class MongoSessionRepository(Repository[Session]):
     @translated
     async def upsert_student(self, session_id: str, student: Student) -> Session:
         """Add or replace one student, in place: other students' concurrent writes are kept."""
-        if not isinstance(student, Student):
-            raise invalid(f"expected a Student, got {type(student).__name__}")
-        student = Student.model_validate(student.model_dump(warnings=False))
+        student = revalidated(Student, student)
         key = _student_key(student.id)
         body = student.model_dump()
         check_document(body, f"student {student.id!r}")
@@ -322,10 +317,7 @@ class MongoSessionRepository(Repository[Session]):
         # (NaN, a lone surrogate) must fail the whole call, not leave the code half-recorded.
         check_document({"code": code}, f"code of student {student_id!r}")
         if execution_result is not None:
-            if not isinstance(execution_result, ExecutionResult):
-                raise invalid(f"execution_result must be an ExecutionResult, not {type(execution_result).__name__}")
-            # Re-validated: attribute assignment is not, and a bad value would be stored as is.
-            execution_result = ExecutionResult.model_validate(execution_result.model_dump(warnings=False))
+            execution_result = revalidated(ExecutionResult, execution_result, "execution_result")
             check_document(execution_result.model_dump(), "execution_result")
         revision = CodeRevision(
             session_id=require_id(session_id, "session id"),

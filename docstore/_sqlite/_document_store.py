@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+from .._arguments import check_sequence
 from .._errors import ErrorCode, PersistenceError
 from .._interfaces import BatchResult, CollectionStats
 from .._mapping import check_collection_name, check_document, require_id
@@ -91,7 +92,7 @@ class SqliteDocumentStore:
         session's join code held by another active session) is an entry in ``failed``.
         """
         check_collection_name(collection)
-        given = list(documents)
+        given = check_sequence(documents, "documents", "dict")
         result = BatchResult()
 
         def prepare() -> list[tuple[int, dict[str, Any], bytes]]:

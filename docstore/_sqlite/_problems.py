@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from typing import Any, get_args
+from typing import Any
 
+from .._arguments import check_difficulty, check_limit, check_sort_key, check_tags
 from .._errors import ErrorCode, PersistenceError
 from .._interfaces import ProblemSortKey, SortOrder, TagMatch
 from .._mapping import METADATA, from_document, invalid, require_id, to_document, validate_updates
 from .._models import Difficulty, ProblemSpec
 from .._page import Page
+from .._stored import damaged, stored_version
 from ._codec import yielding
 from ._repository import Filter, SqliteRepository
 from ._tables import decode_row, delete_document, get_document, put_document
 
 __all__ = ["SqliteProblemRepository"]
 
-_DIFFICULTIES = frozenset(get_args(Difficulty))
+_SORT_KEYS = ("created_at", "title")
 _WORD = re.compile(r"\w+")
 _MAX_QUERY_WORDS = 16
 # As on MongoDB: the index finds candidates, ranking happens here, on at most this many.
@@ -45,14 +47,16 @@ class SqliteProblemRepository(SqliteRepository[ProblemSpec]):
         def save(connection: sqlite3.Connection) -> None:
             stored = get_document(connection, self._path, "problems", item.id)
             if stored is not None:
-                if self._namespace is not None and stored.get("namespace_id") != self._namespace:
-                    # Same id, other namespace: this view may not overwrite it.
+                if stored.get("namespace_id") != item.namespace_id:
+                    # Same id, other namespace: no view may overwrite it, and a replacement
+                    # through the root store never moves a problem to another namespace.
                     raise PersistenceError(ErrorCode.ALREADY_EXISTS, f"problem {item.id!r} already exists")
-                before = stored.get(METADATA, {})
+                version = stored_version(stored, "ProblemSpec")
+                before = stored[METADATA]
                 document[METADATA].update(
                     created_at=before.get("created_at", document[METADATA]["created_at"]),
                     created_by=before.get("created_by"),
-                    version=int(before.get("version") or 0) + 1,
+                    version=version + 1,
                 )
             put_document(connection, "problems", document)
 
@@ -90,8 +94,7 @@ class SqliteProblemRepository(SqliteRepository[ProblemSpec]):
         offset: int = 0,
         cursor: str | None = None,
     ) -> Page[ProblemSpec]:
-        if sort_by not in ("created_at", "title"):
-            raise invalid(f"sort_by must be 'created_at' or 'title', not {sort_by!r}")
+        check_sort_key(sort_by, _SORT_KEYS)
         return await self._page(
             self._filter(difficulty, tags, match, created_by),
             sort_by=sort_by,
@@ -115,16 +118,11 @@ class SqliteProblemRepository(SqliteRepository[ProblemSpec]):
     def _filter(difficulty: str | None, tags: list[str] | None, match: str, created_by: str | None) -> Filter:
         conditions: list[str] = []
         arguments: list[Any] = []
-        if difficulty is not None:
-            if type(difficulty) is not str or difficulty not in _DIFFICULTIES:
-                raise invalid(f"difficulty must be one of {sorted(_DIFFICULTIES)}, not {difficulty!r}")
+        if check_difficulty(difficulty) is not None:
             conditions.append("difficulty = ?")
             arguments.append(difficulty)
-        if tags is not None:
-            if isinstance(tags, str) or not all(type(tag) is str for tag in tags):
-                raise invalid("tags must be a list of strings")
-            if match not in ("any", "all"):
-                raise invalid(f"match must be 'any' or 'all', not {match!r}")
+        tags = check_tags(tags, match)
+        if tags:
             wanted = sorted(set(tags))
             if wanted:
                 marks = ", ".join("?" * len(wanted))
@@ -145,21 +143,25 @@ class SqliteProblemRepository(SqliteRepository[ProblemSpec]):
         """
         if not isinstance(query, str):
             raise invalid("query must be a string")
-        if type(limit) is not int or limit < 1:
-            raise invalid("limit must be a positive int")
+        check_limit(limit)
         words = sorted(_words(query))[:_MAX_QUERY_WORDS]
         if not words:
             return Page([])
-        conditions, arguments = self._scope(
-            ["pk IN (SELECT rowid FROM problem_text WHERE problem_text MATCH ?)"], [_fts_query(words)]
-        )
-        sql = f"SELECT doc, checksum FROM problems WHERE {' AND '.join(conditions)} LIMIT {_MAX_SEARCH_CANDIDATES}"
+        # Title hits first, in a query of their own: ranking happens on at most the cap
+        # of candidates, and a title hit must not be cut off by description hits that
+        # happen to come first in storage order.
+        title_hits = self._candidates(f"title : ({_fts_query(words)})")
+        anywhere = self._candidates(_fts_query(words))
         wanted = set(words)
 
         def search(connection: sqlite3.Connection) -> Page[ProblemSpec]:
+            rows = connection.execute(*title_hits).fetchall()
+            if len(rows) < limit:
+                seen = {row[2] for row in rows}
+                rows += [row for row in connection.execute(*anywhere).fetchall() if row[2] not in seen]
             ranked: list[tuple[int, int, str, str, ProblemSpec]] = []
-            for row in yielding(connection.execute(sql, arguments).fetchall()):
-                raw = decode_row(row, self._path, "problems")
+            for row in yielding(rows):
+                raw = decode_row((row[0], row[1]), self._path, "problems")
                 in_title = len(wanted & _words(str(raw.get("title", ""))))
                 in_description = len(wanted & _words(str(raw.get("description", ""))))
                 if in_title or in_description:  # the tokenizer and \w may disagree at the edges; \w decides
@@ -170,15 +172,27 @@ class SqliteProblemRepository(SqliteRepository[ProblemSpec]):
 
         return await self._db.read(search)
 
+    def _candidates(self, fts_query: str) -> tuple[str, list[Any]]:
+        """The statement fetching at most the cap of problems matching ``fts_query``."""
+        conditions, arguments = self._scope(
+            ["pk IN (SELECT rowid FROM problem_text WHERE problem_text MATCH ?)"], [fts_query]
+        )
+        where = " AND ".join(conditions)
+        return f"SELECT doc, checksum, id FROM problems WHERE {where} LIMIT {_MAX_SEARCH_CANDIDATES}", arguments
+
     async def tag_counts(self) -> dict[str, int]:
         """How many problems carry each tag, most used first."""
         conditions, arguments = self._scope()
         where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-        sql = f"SELECT tag, count(*) FROM problem_tags{where} GROUP BY tag"
+        # min(problem_id): one carrier of the tag, to name it if the tag turns out damaged.
+        sql = f"SELECT tag, count(*), min(problem_id) FROM problem_tags{where} GROUP BY tag"
 
         def count(connection: sqlite3.Connection) -> dict[str, int]:
             rows = connection.execute(sql, arguments).fetchall()
+            for tag, _, problem_id in rows:
+                if type(tag) is not str:  # written through Store.documents, never checked
+                    raise damaged("ProblemSpec", problem_id, "a tag is not a string")
             rows.sort(key=lambda row: (-row[1], row[0]))
-            return {tag: number for tag, number in rows}
+            return {tag: number for tag, number, _ in rows}
 
         return await self._db.read(count)

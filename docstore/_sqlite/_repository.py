@@ -7,17 +7,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+from .._arguments import check_version, revalidated
 from .._errors import ErrorCode, PersistenceError
 from .._interfaces import SortOrder
-from .._mapping import METADATA, from_document, invalid
+from .._mapping import MAX_DOCUMENT_BYTES, METADATA, from_document
 from .._models import StorageMetadata, StoredItem
 from .._page import Page, check_page_arguments, decode_cursor, encode_cursor
+from .._stored import stored_version
 from .._time import utc_now
 from ._codec import text_key, time_key, yielding
 from ._database import Database
 from ._tables import Row, decode_row, get_document, put_document
 
-__all__ = ["OFF_LOOP_BATCH", "Filter", "SqliteRepository", "check_version"]
+__all__ = ["OFF_LOOP_BATCH", "UNCHANGED", "Filter", "SqliteRepository"]
 
 T = TypeVar("T", bound=StoredItem)
 S = TypeVar("S", bound=StoredItem)
@@ -29,10 +31,8 @@ _TIME_COLUMNS = frozenset({"created_at", "last_activity", "timestamp"})
 OFF_LOOP_BATCH = 32
 
 
-def check_version(expected_version: object) -> int | None:
-    if expected_version is not None and type(expected_version) is not int:
-        raise invalid("expected_version must be an int")
-    return expected_version
+# What a change returns to leave the stored document as it is (no write, no version + 1).
+UNCHANGED = False
 
 
 def sort_key(column: str, value: Any) -> Any:
@@ -65,10 +65,7 @@ class SqliteRepository(Generic[T]):
     # -- new items -------------------------------------------------------------------
     def _prepared(self, item: object) -> T:
         """A caller's new item, checked, with the view's namespace and fresh metadata."""
-        if not isinstance(item, self.model):
-            raise invalid(f"expected a {self.model.__name__}, got {type(item).__name__}")
-        # Re-validate: pydantic models accept wrong types on attribute assignment.
-        return self._stamp(self.model.model_validate(item.model_dump()))
+        return self._stamp(revalidated(self.model, item))
 
     def _stamp(self, item: S) -> S:
         now = utc_now()
@@ -86,28 +83,35 @@ class SqliteRepository(Generic[T]):
         metadata = document.setdefault(METADATA, {})
         metadata["updated_at"] = utc_now()
         metadata["modified_by"] = self._actor
-        metadata["version"] = int(metadata.get("version") or 0) + 1
+        metadata["version"] += 1  # checked to be an int by the read before it
 
     # -- read-modify-write (runs in the writer thread, inside the write's transaction) --
     def _modify(
         self,
         connection: sqlite3.Connection,
         item_id: str,
-        change: Callable[[dict[str, Any]], None],
+        change: Callable[[dict[str, Any]], bool | None],
         expected_version: int | None = None,
     ) -> dict[str, Any]:
-        """Apply ``change`` to the stored document and write it back; NOT_FOUND / CONFLICT."""
+        """Apply ``change`` to the stored document and write it back; NOT_FOUND / CONFLICT.
+
+        A ``change`` that returns ``UNCHANGED`` leaves the row as it is: nothing is written.
+        Damaged metadata is STORAGE_ERROR naming the item, before any change: the version
+        is what every write increments and every versioned write compares.
+        """
         document = get_document(connection, self._path, self.collection_name, item_id, self._namespace)
         if document is None:
             raise PersistenceError(ErrorCode.NOT_FOUND, f"{self.model.__name__} {item_id!r} not found")
-        version = document.get(METADATA, {}).get("version")
+        version = stored_version(document, self.model.__name__)
         if expected_version is not None and version != expected_version:
             raise PersistenceError(
                 ErrorCode.CONFLICT, f"{self.model.__name__} {item_id!r} is at version {version}, not {expected_version}"
             )
-        change(document)
+        if change(document) is UNCHANGED:
+            return document
         self._touch(document)
-        put_document(connection, self.collection_name, document)
+        # Refused over the limit, as MongoDB refuses the update; the transaction keeps the item.
+        put_document(connection, self.collection_name, document, max_bytes=MAX_DOCUMENT_BYTES)
         return document
 
     async def _update_fields(self, item_id: str, fields: dict[str, Any], expected_version: int | None) -> T:

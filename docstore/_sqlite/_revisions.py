@@ -12,14 +12,16 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from .._arguments import check_limit, check_sequence
 from .._errors import ErrorCode, PersistenceError
-from .._mapping import invalid, require_id, to_document
+from .._mapping import from_document, invalid, require_id, to_document
 from .._models import CodeRevision
 from .._page import Page, decode_cursor, encode_cursor
+from .._stored import damaged
 from .._time import parse_after
 from ._codec import time_key
 from ._repository import OFF_LOOP_BATCH, SqliteRepository
-from ._tables import insert_document
+from ._tables import decode_row, insert_document
 
 __all__ = ["SqliteRevisionRepository"]
 
@@ -40,7 +42,7 @@ class SqliteRevisionRepository(SqliteRepository[CodeRevision]):
         As on MongoDB (an unordered bulk insert), a revision whose id is taken is
         refused and the others are written; the error names the refused ones.
         """
-        given = list(revisions)
+        given = check_sequence(revisions, "revisions", "CodeRevision")
         if not given:
             return []
 
@@ -91,8 +93,7 @@ class SqliteRevisionRepository(SqliteRepository[CodeRevision]):
             arguments += [time_key(timestamp), last_id]
         sql = f"SELECT doc, checksum FROM revisions WHERE {' AND '.join(conditions)} ORDER BY timestamp, id"
         if limit is not None:
-            if type(limit) is not int or limit < 1:
-                raise invalid("limit must be a positive int")
+            check_limit(limit)
             sql += " LIMIT ?"
             arguments.append(limit + 1)
 
@@ -144,8 +145,15 @@ class SqliteRevisionRepository(SqliteRepository[CodeRevision]):
             )
             WHERE students.student_id IS NOT NULL
         """
+        # The scan above skips revisions whose student_id is not text (written through
+        # Store.documents); one more seek on the same index finds them, to name one.
+        damaged_sql = f"SELECT doc, checksum FROM revisions WHERE session_id = ?1 AND student_id IS NULL{scope} LIMIT 1"
 
         def read(connection: sqlite3.Connection) -> dict[str, CodeRevision]:
+            for row in connection.execute(damaged_sql, arguments).fetchall():
+                document = decode_row(row, self._path, "revisions")
+                from_document(CodeRevision, document)  # STORAGE_ERROR naming it, with what is wrong
+                raise damaged("CodeRevision", document.get("_id"), f"student_id is {document.get('student_id')!r}")
             revisions = self._items(connection.execute(sql, arguments).fetchall())
             return {revision.student_id: revision for revision in sorted(revisions, key=lambda r: r.student_id)}
 

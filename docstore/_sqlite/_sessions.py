@@ -10,13 +10,25 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from pydantic import ValidationError
+
+from .._arguments import check_active, check_sort_key, revalidated
 from .._errors import ErrorCode, PersistenceError
 from .._interfaces import SessionDeletion, SessionSortKey, SortOrder
-from .._mapping import check_document, from_document, invalid, require_id, student_field, to_document, validate_updates
+from .._mapping import (
+    check_document,
+    from_document,
+    invalid,
+    require_id,
+    student_field,
+    to_document,
+    validate_updates,
+)
 from .._models import CodeRevision, ExecutionResult, Session, Student, normalize_join_code
 from .._page import Page
+from .._stored import damaged
 from .._time import utc_now
-from ._repository import Filter, SqliteRepository
+from ._repository import UNCHANGED, Filter, SqliteRepository
 from ._tables import delete_document, insert_document
 
 __all__ = ["SqliteSessionRepository"]
@@ -59,8 +71,24 @@ class SqliteSessionRepository(SqliteRepository[Session]):
         return await self._update_fields(require_id(session_id), fields, expected_version)
 
     async def end_session(self, session_id: str) -> Session:
-        """Mark the session inactive and set ``ended_at`` (its join code is free again)."""
-        return await self.update_session(session_id, {"active": False, "ended_at": utc_now()})
+        """Mark the session inactive and set ``ended_at`` (its join code is free again).
+
+        Idempotent: a session already ended is returned as it is, so a retry never
+        moves ``ended_at`` and writes nothing.
+        """
+        session_id = require_id(session_id)
+        fields = validate_updates(Session, {"active": False, "ended_at": utc_now()})
+
+        def change(document: dict[str, Any]) -> bool | None:
+            if document.get("active") is False:
+                return UNCHANGED
+            document.update(fields)
+            return None
+
+        def end(connection: sqlite3.Connection) -> Session:
+            return from_document(Session, self._modify(connection, session_id, change))
+
+        return await self._db.write(end)
 
     async def delete_session(self, session_id: str, *, cascade: bool = True) -> SessionDeletion:
         """Delete a session and (``cascade``) its revisions, in one transaction."""
@@ -93,8 +121,7 @@ class SqliteSessionRepository(SqliteRepository[Session]):
         offset: int = 0,
         cursor: str | None = None,
     ) -> Page[Session]:
-        if sort_by not in _SORT_KEYS:
-            raise invalid(f"sort_by must be one of {sorted(_SORT_KEYS)}, not {sort_by!r}")
+        check_sort_key(sort_by, _SORT_KEYS)
         return await self._page(
             self._filter(active, instructor_id),
             sort_by=sort_by,
@@ -111,9 +138,8 @@ class SqliteSessionRepository(SqliteRepository[Session]):
     def _filter(active: bool | None, instructor_id: str | None) -> Filter:
         conditions: list[str] = []
         arguments: list[Any] = []
+        active = check_active(active)
         if active is not None:
-            if type(active) is not bool:
-                raise invalid("active must be a bool or None")
             conditions.append("active = ?")
             arguments.append(int(active))
         if instructor_id is not None:
@@ -123,9 +149,7 @@ class SqliteSessionRepository(SqliteRepository[Session]):
 
     async def upsert_student(self, session_id: str, student: Student) -> Session:
         """Add or replace one student, in place: other students' concurrent writes are kept."""
-        if not isinstance(student, Student):
-            raise invalid(f"expected a Student, got {type(student).__name__}")
-        student = Student.model_validate(student.model_dump())
+        student = revalidated(Student, student)
         key = student_field(student.id)
         body = student.model_dump()
         check_document(body, f"student {student.id!r}")
@@ -133,7 +157,9 @@ class SqliteSessionRepository(SqliteRepository[Session]):
 
         def change(document: dict[str, Any]) -> None:
             students = document.get("students")
-            document["students"] = {**(students if isinstance(students, dict) else {}), key: body}
+            if students is not None and not isinstance(students, dict):
+                raise damaged("Session", session_id, f"students is a {type(students).__name__}")
+            document["students"] = {**(students or {}), key: body}
             document["last_activity"] = utc_now()
 
         def upsert(connection: sqlite3.Connection) -> Session:
@@ -148,10 +174,12 @@ class SqliteSessionRepository(SqliteRepository[Session]):
         def change(document: dict[str, Any]) -> None:
             students = document.get("students")
             student = students.get(key) if isinstance(students, dict) else None
-            if not isinstance(student, dict):
+            if student is None:
                 raise PersistenceError(
                     ErrorCode.NOT_FOUND, f"student {student_id!r} not found in session {session_id!r}"
                 )
+            if not isinstance(student, dict):
+                raise damaged("Session", session_id, f"student {student_id!r} is a {type(student).__name__}")
             student["code"] = code
             student["last_update"] = now
             document["last_activity"] = now
@@ -168,7 +196,11 @@ class SqliteSessionRepository(SqliteRepository[Session]):
 
         def update(connection: sqlite3.Connection) -> Student:
             document = self._modify(connection, session_id, change)
-            return Student.model_validate(document["students"][key])
+            try:
+                return Student.model_validate(document["students"][key])
+            except ValidationError as exc:
+                # The caller's values were checked above: what failed is the stored student.
+                raise damaged("Session", session_id, f"student {student_id!r}: {exc.errors()[0]['msg']}") from None
 
         return await self._db.write(update)
 
@@ -180,20 +212,31 @@ class SqliteSessionRepository(SqliteRepository[Session]):
         document = to_document(revision)
         _, change = self._set_code(revision.session_id, student_id, code, revision.timestamp)
 
-        def record(connection: sqlite3.Connection) -> None:
-            self._modify(connection, revision.session_id, change)
-            insert_document(connection, "revisions", document)
+        def record(connection: sqlite3.Connection) -> CodeRevision:
+            session = self._modify(connection, revision.session_id, change)
+            if self._namespace is not None:
+                insert_document(connection, "revisions", document)
+                return revision
+            # The revision lives where its session lives: through the unscoped root store
+            # it would otherwise land in the default namespace, out of the session's sight.
+            namespace = session.get("namespace_id")
+            if type(namespace) is not str or not namespace:
+                raise damaged("Session", revision.session_id, f"namespace_id is {namespace!r}")
+            if namespace == revision.namespace_id:  # the usual case: no copies on the hot path
+                insert_document(connection, "revisions", document)
+                return revision
+            insert_document(connection, "revisions", {**document, "namespace_id": namespace})
+            return revision.model_copy(update={"namespace_id": namespace})
 
-        await self._db.write(record)
-        return revision
+        return await self._db.write(record)
 
     def _prepared_revision(
         self, session_id: str, student_id: str, code: str, execution_result: ExecutionResult | None
     ) -> CodeRevision:
         if not isinstance(code, str):
             raise invalid("code must be a string")
-        if execution_result is not None and not isinstance(execution_result, ExecutionResult):
-            raise invalid(f"execution_result must be an ExecutionResult, not {type(execution_result).__name__}")
+        if execution_result is not None:
+            execution_result = revalidated(ExecutionResult, execution_result, "execution_result")
         revision = CodeRevision(
             session_id=require_id(session_id, "session id"),
             student_id=require_id(student_id, "student id"),

@@ -17,6 +17,7 @@ from ._codec import decode, encode, text_key, time_key
 from ._schema import REPOSITORY_COLLECTIONS
 
 __all__ = [
+    "DAMAGED_TAG",
     "Row",
     "active_join_code",
     "decode_row",
@@ -29,6 +30,7 @@ __all__ = [
 ]
 
 Row = tuple[bytes, bytes]  # (doc, checksum)
+DAMAGED_TAG = b"\x00damaged"
 
 
 def active_join_code(document: dict[str, Any]) -> str | None:
@@ -78,8 +80,21 @@ def duplicate_error(exc: sqlite3.IntegrityError, collection: str, document: dict
     return PersistenceError(ErrorCode.ALREADY_EXISTS, f"{collection} document {document.get('_id')!r} already exists")
 
 
-def _write(connection: sqlite3.Connection, collection: str, document: dict[str, Any], *, replace: bool) -> None:
+def _write(
+    connection: sqlite3.Connection,
+    collection: str,
+    document: dict[str, Any],
+    *,
+    replace: bool,
+    max_bytes: int | None = None,
+) -> None:
     blob, digest = encode(document)
+    if max_bytes is not None and len(blob) > max_bytes:
+        raise PersistenceError(
+            ErrorCode.INVALID_DATA,
+            f"{collection} document {document.get('_id')!r} would be {len(blob):,} bytes; "
+            f"a stored document holds at most {max_bytes:,}",
+        )
     document_id = document["_id"]
     if collection not in REPOSITORY_COLLECTIONS:
         verb = "INSERT OR REPLACE" if replace else "INSERT"
@@ -109,11 +124,15 @@ def _index_problem(connection: sqlite3.Connection, rowid: int, document: dict[st
     document_id = document["_id"]
     connection.execute("DELETE FROM problem_tags WHERE problem_id = ?", (document_id,))
     tags = document.get("tags")
-    if isinstance(tags, list):
+    if tags is not None:
         namespace = _text(document.get("namespace_id"))
+        # A tag that is not a string (a document written through Store.documents) is kept
+        # as DAMAGED_TAG, a BLOB: no text filter ever matches it, and tag_counts finds it
+        # and names the problem instead of silently leaving it out.
+        listed = tags if isinstance(tags, list) else [tags]
         connection.executemany(
             "INSERT INTO problem_tags (problem_id, position, namespace_id, tag) VALUES (?, ?, ?, ?)",
-            [(document_id, i, namespace, tag) for i, tag in enumerate(tags) if isinstance(tag, str)],
+            [(document_id, i, namespace, tag if type(tag) is str else DAMAGED_TAG) for i, tag in enumerate(listed)],
         )
     connection.execute("DELETE FROM problem_text WHERE rowid = ?", (rowid,))
     connection.execute(
@@ -127,9 +146,17 @@ def insert_document(connection: sqlite3.Connection, collection: str, document: d
     _write(connection, collection, document, replace=False)
 
 
-def put_document(connection: sqlite3.Connection, collection: str, document: dict[str, Any]) -> None:
-    """Insert or replace a document by id."""
-    _write(connection, collection, document, replace=True)
+def put_document(
+    connection: sqlite3.Connection, collection: str, document: dict[str, Any], *, max_bytes: int | None = None
+) -> None:
+    """Insert or replace a document by id; INVALID_DATA if its encoding is over ``max_bytes``.
+
+    The size is checked on the blob this write encodes anyway: a repository's in-place
+    update (a student's code) grows a document that was checked when it was smaller.
+    Tools' documents are checked before (``check_document``), and an upgrade carries
+    over what the old engine held, whatever its size.
+    """
+    _write(connection, collection, document, replace=True, max_bytes=max_bytes)
 
 
 def _where(collection: str, namespace: str | None) -> tuple[str, list[Any]]:
