@@ -33,7 +33,12 @@ class SqliteRevisionRepository(SqliteRepository[CodeRevision]):
     async def save_revision(self, revision: CodeRevision) -> str:
         item = self._prepared(revision)
         document = to_document(item)
-        await self._db.write(lambda connection: insert_document(connection, "revisions", document))
+
+        def insert(connection: sqlite3.Connection) -> None:
+            self._refuse_other_namespaces_sessions(connection, [item.session_id])
+            insert_document(connection, "revisions", document)
+
+        await self._db.write(insert)
         return item.id
 
     async def save_revisions(self, revisions: Sequence[CodeRevision]) -> list[str]:
@@ -53,6 +58,7 @@ class SqliteRevisionRepository(SqliteRepository[CodeRevision]):
         documents = await asyncio.to_thread(prepare) if len(given) > OFF_LOOP_BATCH else prepare()
 
         def insert(connection: sqlite3.Connection) -> list[str]:
+            self._refuse_other_namespaces_sessions(connection, [document["session_id"] for document in documents])
             taken: list[str] = []
             for document in documents:
                 try:
@@ -67,6 +73,29 @@ class SqliteRevisionRepository(SqliteRepository[CodeRevision]):
         if taken:
             raise PersistenceError(ErrorCode.ALREADY_EXISTS, f"{len(taken)} revision(s) already exist: {taken[:10]}")
         return [document["_id"] for document in documents]
+
+    def _refuse_other_namespaces_sessions(self, connection: sqlite3.Connection, session_ids: list[str]) -> None:
+        """A namespace view files no revision under a session of another namespace.
+
+        Such a revision would be invisible to its own session's namespace, yet show in the
+        root store's overview of that session and go with its ``delete_session``. Checked in
+        the write's own transaction, so no session can move in between. A session that does
+        not exist (yet) is no refusal: ``save_revision`` has never required its session.
+        """
+        if self._namespace is None:
+            return  # the root store reaches every namespace; record_code files by the session's
+        ids = list(dict.fromkeys(session_ids))
+        for start in range(0, len(ids), 500):  # SQLite's limit on bound parameters
+            chunk = ids[start : start + 500]
+            other = connection.execute(
+                f"SELECT id FROM sessions WHERE id IN ({','.join('?' * len(chunk))}) AND namespace_id IS NOT ? LIMIT 1",
+                [*chunk, self._namespace],
+            ).fetchone()
+            if other is not None:
+                raise PersistenceError(
+                    ErrorCode.PERMISSION_DENIED,
+                    f"session {other[0]!r} is not in namespace {self._namespace!r}: a view cannot file revisions there",
+                )
 
     async def get_revision(self, revision_id: str) -> CodeRevision | None:
         return await self._get(require_id(revision_id))
