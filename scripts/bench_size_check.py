@@ -23,7 +23,8 @@ from docstore._mongo._mongomock_adapter import _limit_document_size
 
 
 def _sync_collection(store: Store, name: str) -> Any:
-    return store._shared.backend.database[name]._sync  # type: ignore[attr-defined]
+    backend: Any = store._shared.backend  # the memory engine: a MongoBackend
+    return backend.database[name]._sync
 
 
 def _set_check(store: Store, name: str, on: bool) -> None:

@@ -28,6 +28,7 @@ async def test_end_session_frees_the_join_code_while_students_post(store: Store)
     session_id = await store.sessions.create_session(Session(join_code="busy", students=students))
     posts = [store.sessions.record_code(session_id, student, "x") for student in students]
     *_, ended = await asyncio.gather(*posts, store.sessions.end_session(session_id))
+    assert isinstance(ended, Session)
     assert not ended.active and ended.ended_at is not None
     assert await store.sessions.get_session_by_join_code("busy") is None
     await store.sessions.create_session(Session(join_code="busy"))

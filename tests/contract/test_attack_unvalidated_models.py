@@ -42,7 +42,7 @@ async def test_update_session_with_a_mutated_problem_is_invalid_data(store: Stor
 
 async def test_update_session_with_a_constructed_student_is_invalid_data(store: Store) -> None:
     session_id = await session_with_student(store)
-    student = Student.model_construct(id="s", code=7)
+    student = Student.model_construct(id="s", code=7)  # type: ignore[arg-type]  # the point: not a str
     await expect_error(ErrorCode.INVALID_DATA, store.sessions.update_session(session_id, {"students": {"s": student}}))
     session = await store.sessions.get_session(session_id)
     assert session is not None and session.students["s"].code == ""

@@ -192,7 +192,7 @@ async def exercise(store: Store, *, thorough: bool = False) -> None:
                 if page.next_cursor:
                     await store.sessions.list_all_sessions(
                         **filters,
-                        sort_by=sort_by,  # type: ignore[arg-type]
+                        sort_by=sort_by,
                         sort_order=order,  # type: ignore[arg-type]
                         limit=1,
                         cursor=page.next_cursor,
@@ -218,20 +218,20 @@ async def exercise(store: Store, *, thorough: bool = False) -> None:
     for filters in problem_filters:
         for sort_by in ("created_at", "title") if thorough else ("created_at",):
             for order in orders:
-                page = await store.problems.list_problems(**filters, sort_by=sort_by, sort_order=order, limit=1)  # type: ignore[arg-type]
-                if page.next_cursor:
+                listed = await store.problems.list_problems(**filters, sort_by=sort_by, sort_order=order, limit=1)  # type: ignore[arg-type]
+                if listed.next_cursor:
                     await store.problems.list_problems(
                         **filters,
                         sort_by=sort_by,  # type: ignore[arg-type]
                         sort_order=order,  # type: ignore[arg-type]
                         limit=1,
-                        cursor=page.next_cursor,
+                        cursor=listed.next_cursor,
                     )
         await store.problems.count_problems(**filters)
     await store.problems.list_problems(sort_by="title", limit=1)
     await store.problems.search_problems("loops")
     await store.problems.tag_counts()
-    page = await store.revisions.get_revisions(session_id, "s", after=when, limit=1)
+    await store.revisions.get_revisions(session_id, "s", after=when, limit=1)
     await store.revisions.get_revisions(session_id, "s", limit=1)
     first = await store.revisions.get_revisions(session_id, "s", limit=1)
     if first.next_cursor:

@@ -8,12 +8,12 @@ import time
 
 import pytest
 
-from docstore import ErrorCode, PersistenceError, ProblemSpec, open_store
+from docstore import ErrorCode, PersistenceError, ProblemSpec, StoreSettings, open_store
 from tests.documents import all_documents
 
 from .conftest import PausableProxy, SilentServer, WireServer
 
-SHORT = {"server_selection_timeout_ms": 800, "connect_timeout_ms": 800, "socket_timeout_ms": 800}
+SHORT: StoreSettings = {"server_selection_timeout_ms": 800, "connect_timeout_ms": 800, "socket_timeout_ms": 800}
 SLACK_S = 5.0  # scheduling noise on a loaded 2-core machine; the deadlines themselves are < 1 s
 FAILURES = (ErrorCode.UNAVAILABLE, ErrorCode.TIMEOUT)
 
@@ -117,7 +117,8 @@ async def test_a_read_is_retried_once_after_a_dropped_connection(wire_server: Wi
     proxy = PausableProxy(wire_server.port)
     await proxy.start()
     try:
-        async with open_store(proxy.url, retry_reads=retry_reads, **SHORT) as store:
+        settings: StoreSettings = {**SHORT, "retry_reads": retry_reads}
+        async with open_store(proxy.url, **settings) as store:
             assert await store.problems.count_problems() == 0
             proxy.reset_connections()  # the pooled connection is dead; the server is fine
             if retry_reads:

@@ -3,6 +3,7 @@ nothing too big or badly encoded reaches the driver, and a refused call changes 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -151,7 +152,7 @@ def test_oversized_documents_are_invalid_before_the_driver(runner: StoreRunner) 
     session_id = seed(runner)
     before = runner.run(snapshot(runner))
     huge = "x" * (MAX_DOCUMENT_BYTES + 1)
-    calls = {
+    calls: dict[str, Callable[[], Coroutine[Any, Any, Any]]] = {
         "save_revision": lambda: runner.store.revisions.save_revision(
             CodeRevision(session_id=session_id, student_id="s", code=huge)
         ),

@@ -5,6 +5,7 @@ stays in its namespace (an update can never move an item out). On every engine."
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -100,7 +101,7 @@ def namespaces_in(result: Any) -> set[str]:
 
 async def apply(a: Store, operation: tuple[Any, ...]) -> Any:
     name, *args = operation
-    calls = {
+    calls: dict[str, Callable[..., Coroutine[Any, Any, Any]]] = {
         "create_session": lambda i, code: a.sessions.create_session(Session(id=i, join_code=code)),
         "get_session": lambda i: a.sessions.get_session(i),
         "by_join_code": lambda code: a.sessions.get_session_by_join_code(code),

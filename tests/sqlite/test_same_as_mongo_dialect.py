@@ -94,7 +94,7 @@ async def test_session_listings_and_their_cursors_are_the_same(
     both: tuple[Store, Store], sort_by: str, sort_order: str, active: bool | None
 ) -> None:
     memory, local = both
-    arguments = {"sort_by": sort_by, "sort_order": sort_order, "active": active}
+    arguments: dict[str, Any] = {"sort_by": sort_by, "sort_order": sort_order, "active": active}
     expected = await _pages(memory.sessions.list_all_sessions, **arguments)
     assert await _pages(local.sessions.list_all_sessions, **arguments) == expected
     # A cursor from one engine continues the same listing on the other.
@@ -111,10 +111,10 @@ async def test_problem_listings_tags_and_counts_are_the_same(
 ) -> None:
     memory, local = both
     for tags in (None, ["a"], ["a", "b"], []):
-        arguments = {"sort_by": sort_by, "tags": tags, "match": match}
+        arguments: dict[str, Any] = {"sort_by": sort_by, "tags": tags, "match": match}
         assert await _pages(local.problems.list_problems, **arguments) == await _pages(
             memory.problems.list_problems, **arguments
         )
-        counted = {"tags": tags, "match": match}
+        counted: dict[str, Any] = {"tags": tags, "match": match}
         assert await local.problems.count_problems(**counted) == await memory.problems.count_problems(**counted)
     assert await local.problems.tag_counts() == await memory.problems.tag_counts()

@@ -109,7 +109,7 @@ async def test_a_torn_last_journal_record_was_never_acknowledged_and_is_dropped(
 
 
 async def test_a_journaled_write_that_failed_then_fails_again_and_the_rest_is_kept(old_store: Path) -> None:
-    records = [
+    records: list[dict[str, Any]] = [
         {"c": "legacy_users", "m": "insert_one", "a": [{"_id": "u1", "name": "dup"}], "k": {}},  # duplicate id
         {"c": "legacy_users", "m": "no_such_method", "a": [], "k": {}},
         {"c": "legacy_users", "m": "insert_one", "a": [{"_id": "u9", "name": "kept"}], "k": {}},

@@ -73,7 +73,8 @@ async def test_a_scoped_save_that_loses_the_insert_race_replaces_the_winner(monk
         monkeypatch.setattr(_mongomock_adapter.MockCollection, "find_one_and_update", find_one_and_update)
         assert await view.problems.save_problem(ProblemSpec(id="p1", title="Second")) == "p1"
         saved = await view.problems.get_problem("p1")
-        assert saved is not None and saved.title == "Second" and saved.metadata.version == 2
+        assert saved is not None and saved.metadata is not None
+        assert saved.title == "Second" and saved.metadata.version == 2
 
 
 async def test_a_scoped_save_of_another_namespaces_id_is_already_exists() -> None:

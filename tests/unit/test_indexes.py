@@ -60,7 +60,7 @@ def recorder(monkeypatch: pytest.MonkeyPatch) -> Iterator[ShapeRecorder]:
 
     def find(self: Any, filter: Any = None, *args: Any, **kwargs: Any) -> Any:
         cursor = original_find(self, filter, *args, **kwargs)
-        cursor._docstore_recorded = (self.name, filter)
+        cursor._docstore_recorded = (self.name, filter)  # type: ignore[attr-defined]
         recorder.record(self.name, filter, None, "find")
         return cursor
 

@@ -18,7 +18,7 @@ def test_the_settings_are_exactly_the_config_fields_but_the_url() -> None:
 
 def test_a_misspelled_setting_is_invalid_data_at_run_time() -> None:
     with pytest.raises(PersistenceError) as caught:
-        open_store("memory://", **{"databse": "x"})  # type: ignore[typeddict-unknown-key]
+        open_store("memory://", **{"databse": "x"})  # type: ignore[arg-type]
     assert caught.value.code is ErrorCode.INVALID_DATA and "databse" in caught.value.message
 
 
