@@ -106,7 +106,14 @@ def check_sendable(value: object, name: str) -> None:
             continue
         if depth >= MAX_DEPTH:
             raise invalid(f"{name} is nested deeper than {MAX_DEPTH} levels")
-        stack.extend((child, depth + 1) for child in children if not isinstance(child, str | int | None))
+        # Exact classes, tested inline: most values are leaves, and this runs on every call.
+        for child in children:
+            if child.__class__ not in _LEAVES:
+                stack.append((child, depth + 1))
+
+
+# Values that hold nothing to check (bool and NoneType included: ``is``-class tests, not isinstance).
+_LEAVES = frozenset({str, int, bool, type(None), datetime})
 
 
 def _item(model: type[BaseModel], value: object, name: str) -> Any:
