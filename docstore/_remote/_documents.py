@@ -7,16 +7,20 @@ namespace view). Documents travel as canonical Extended JSON (``_wire.encode_doc
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any
 
 from .._errors import ErrorCode, PersistenceError
 from .._interfaces import BatchResult, CollectionStats
-from .._mapping import check_collection_name, invalid, require_id
+from .._mapping import check_collection_name, check_stored_document, invalid, require_id
 from ._transport import Transport
-from ._wire import ADMIN_PREFIX, decode_documents, encode_document
+from ._wire import ADMIN_PREFIX, DEFAULT_MAX_BODY_BYTES, decode_documents, encode_document
 
-__all__ = ["RemoteDocumentStore"]
+__all__ = ["MAX_REQUEST_BYTES", "RemoteDocumentStore"]
+
+# The largest upsert body sent: the server's default limit, less room for a proxy's
+# idea of a megabyte. A server configured below it refuses a large batch whole.
+MAX_REQUEST_BYTES = DEFAULT_MAX_BODY_BYTES - 64 * 1024
 
 
 class RemoteDocumentStore:
@@ -53,22 +57,44 @@ class RemoteDocumentStore:
     async def upsert_documents(
         self, collection: str, documents: Sequence[dict[str, Any]], *, dry_run: bool = False
     ) -> BatchResult:
+        """Each document refused or written on its own, as on every engine.
+
+        What ``check_stored_document`` refuses never leaves the client (the server would
+        refuse the whole body for it); the rest travels in requests of at most
+        ``MAX_REQUEST_BYTES``, and the server's positions are mapped back to the caller's.
+        """
         check_collection_name(collection)
-        try:
-            body = encode_document(list(documents)).encode()
-        except (TypeError, ValueError, OverflowError) as exc:
-            raise invalid(f"documents cannot be sent: {exc}") from None
-        content = await self._transport.request(
-            "POST",
-            f"{ADMIN_PREFIX}/documents/{collection}",
-            body=body,
-            params={"dry_run": "true" if dry_run else "false"},
-            read=False,
-        )
-        raw = _json(content)
-        return BatchResult(
-            raw["inserted"], raw["updated"], raw["unchanged"], [(int(i), str(why)) for i, why in raw["failed"]]
-        )
+        if isinstance(documents, str | bytes | Mapping) or not isinstance(documents, Sequence):
+            raise invalid(f"documents must be a sequence of documents, not {type(documents).__name__}")
+        failed: list[tuple[int, str]] = []
+        encoded: list[tuple[int, bytes]] = []
+        for position, document in enumerate(documents):
+            reason = check_stored_document(document)
+            line = None if reason is not None else _encoded(document)
+            if line is None:
+                failed.append((position, reason or "the document cannot be encoded as Extended JSON"))
+            elif len(line) + 2 > MAX_REQUEST_BYTES:
+                size = f"{len(line):,} bytes as JSON; a request holds at most {MAX_REQUEST_BYTES:,}"
+                failed.append((position, f"the document is {size}"))
+            else:
+                encoded.append((position, line))
+        inserted = updated = unchanged = 0
+        for chunk in _chunks(encoded):
+            raw = _json(
+                await self._transport.request(
+                    "POST",
+                    f"{ADMIN_PREFIX}/documents/{collection}",
+                    body=b"[" + b",".join(line for _, line in chunk) + b"]",
+                    params={"dry_run": "true" if dry_run else "false"},
+                    read=False,
+                )
+            )
+            inserted += int(raw["inserted"])
+            updated += int(raw["updated"])
+            unchanged += int(raw["unchanged"])
+            # The server counts positions within its chunk: back to the caller's.
+            failed.extend((chunk[int(index)][0], str(why)) for index, why in raw["failed"])
+        return BatchResult(inserted, updated, unchanged, sorted(failed))
 
     async def delete_document(self, collection: str, document_id: str) -> bool:
         check_collection_name(collection)
@@ -79,6 +105,28 @@ class RemoteDocumentStore:
             read=False,
         )
         return bool(_json(content))
+
+
+def _encoded(document: dict[str, Any]) -> bytes | None:
+    """One document as canonical Extended JSON (UTF-8), or None when it has no such form."""
+    try:
+        return encode_document(document).encode()
+    except (TypeError, ValueError, OverflowError, RecursionError, UnicodeError):
+        return None
+
+
+def _chunks(encoded: list[tuple[int, bytes]]) -> Iterator[list[tuple[int, bytes]]]:
+    """Consecutive runs of documents whose JSON array fits in one request."""
+    chunk: list[tuple[int, bytes]] = []
+    size = 2  # the brackets
+    for item in encoded:
+        if chunk and size + len(item[1]) + 1 > MAX_REQUEST_BYTES:
+            yield chunk
+            chunk, size = [], 2
+        chunk.append(item)
+        size += len(item[1]) + 1
+    if chunk:
+        yield chunk
 
 
 def _json(content: bytes) -> Any:

@@ -8,8 +8,9 @@ look-alike dict; JSON would make one of any item).
 from __future__ import annotations
 
 import json
+import math
 import typing
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from types import UnionType
 from typing import Any
@@ -19,7 +20,7 @@ from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 from .._errors import ErrorCode, PersistenceError
 from .._interfaces import ProblemSortKey, Scope, SessionDeletion, SessionSortKey, SortOrder, TagMatch
-from .._mapping import invalid
+from .._mapping import MAX_DEPTH, invalid
 from .._models import CodeRevision, Difficulty, ExecutionResult, ProblemSpec, Session, Student
 from .._page import Page
 from ._transport import Transport
@@ -71,19 +72,60 @@ def encode_arguments(method: WireMethod, arguments: dict[str, Any]) -> bytes:
                 value = [_item(model, element, name) for element in value]
             else:
                 value = _item(model, value, name)
+        check_sendable(value, name)
         encoded[name] = value
     try:
-        return json.dumps(to_jsonable_python(encoded), separators=(",", ":")).encode()
+        # allow_nan=False: a last guard, JSON has no NaN (check_sendable refused it already).
+        return json.dumps(to_jsonable_python(encoded), separators=(",", ":"), allow_nan=False).encode()
     except (PydanticSerializationError, ValueError, TypeError, RecursionError) as exc:
         raise invalid(f"arguments of {method.name} cannot be sent: {exc}") from None
+
+
+def check_sendable(value: object, name: str) -> None:
+    """INVALID_DATA for what JSON would change on the way: NaN and infinities (pydantic
+    writes them as ``null``, so the engine would store None) and nesting past
+    ``MAX_DEPTH`` (which the server could not even parse, and no engine stores).
+
+    Iterative, so a hostile depth is an error, never a ``RecursionError``. Models are
+    walked through their fields: an ``updates`` dict may hold one.
+    """
+    stack: list[tuple[object, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                raise invalid(f"{name}: {item} is not a finite number (not JSON)")
+            continue
+        if isinstance(item, BaseModel):
+            children: Iterable[object] = vars(item).values()
+        elif isinstance(item, Mapping):
+            children = item.values()
+        elif isinstance(item, list | tuple):
+            children = item
+        else:
+            continue
+        if depth >= MAX_DEPTH:
+            raise invalid(f"{name} is nested deeper than {MAX_DEPTH} levels")
+        # Exact classes, tested inline: most values are leaves, and this runs on every call.
+        for child in children:
+            if child.__class__ not in _LEAVES:
+                stack.append((child, depth + 1))
+
+
+# Values that hold nothing to check (bool and NoneType included: ``is``-class tests, not isinstance).
+_LEAVES = frozenset({str, int, bool, type(None), datetime})
 
 
 def _item(model: type[BaseModel], value: object, name: str) -> Any:
     if not isinstance(value, model):
         raise invalid(f"{name}: expected a {model.__name__}, got {type(value).__name__}")
     try:
-        # Re-validate, as the engines do: attribute assignment skips validation.
-        return model.model_validate(value.model_dump()).model_dump(mode="json")
+        # Re-validate, as the engines do: attribute assignment skips validation. No
+        # serializer warnings for a mutated field: the validation below refuses it.
+        # Python mode, not JSON mode, which would turn NaN into None unseen.
+        return model.model_validate(value.model_dump(warnings=False)).model_dump()
+    except PydanticSerializationError as exc:
+        raise invalid(f"{name} cannot be sent: {exc}") from None
     except ValidationError as exc:
         detail = exc.errors()[0]
         raise invalid(f"{name}.{'.'.join(map(str, detail['loc']))}: {detail['msg']}") from None

@@ -32,6 +32,7 @@ __all__ = [
     "ACTOR_HEADER",
     "ADMIN_PREFIX",
     "API_PREFIX",
+    "DEFAULT_MAX_BODY_BYTES",
     "NAMESPACE_HEADER",
     "REPOSITORIES",
     "WireMethod",
@@ -49,6 +50,9 @@ API_PREFIX = "/v1"
 ADMIN_PREFIX = f"{API_PREFIX}/admin"
 NAMESPACE_HEADER = "X-Docstore-Namespace"
 ACTOR_HEADER = "X-Docstore-Actor"
+# The largest request body a server takes unless told otherwise (``serve``'s limit);
+# the client splits a batch of documents to stay under it.
+DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 
 REPOSITORIES: dict[str, type[Any]] = {
     "sessions": SessionRepository,

@@ -5,11 +5,10 @@ from __future__ import annotations
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .._remote._wire import DEFAULT_MAX_BODY_BYTES
 from ._errors import error_response
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "BodyLimit", "BodyTooLarge"]
-
-DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 
 
 class BodyTooLarge(HTTPException):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,11 +17,17 @@ T = TypeVar("T")
 
 
 class StoreRunner:
-    """A store on one engine and the loop it lives on, for synchronous hypothesis tests."""
+    """A store on one engine and the loop it lives on, for synchronous hypothesis tests.
+
+    On a remote engine the factory's server runs on that same loop (it serves while a
+    ``run`` awaits the client), entered and left as the ``factory`` fixture does.
+    """
 
     def __init__(self, factory: StoreFactory) -> None:
         self._runner = asyncio.Runner()
         self._factory = factory
+        self._server = contextlib.AsyncExitStack()
+        self.run(self._server.enter_async_context(factory.serving()))
         self.store: Store = factory.open()
         self.run(self.store.initialize())
 
@@ -30,6 +37,7 @@ class StoreRunner:
     def close(self) -> None:
         self.run(self.store.shutdown())
         self.run(self._factory.drop())
+        self.run(self._server.aclose())
         self._runner.close()
 
 

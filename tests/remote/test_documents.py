@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from docstore import ErrorCode, Session, Student, export_store, import_legacy, open_store, restore_store
 
 from ..contract.helpers import expect_error
+from .conftest import Served
 from .servers import ADMIN_TOKEN, asgi_server
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "legacy-data"
@@ -44,3 +46,29 @@ async def test_import_through_a_server(tmp_path: Path) -> None:
         report = await import_legacy(EXAMPLES, remote, rejects_path=tmp_path / "rejects.jsonl")
         assert report.records_read > 0
         assert await served.sessions.count_sessions() == await remote.sessions.count_sessions() > 0
+
+
+async def test_a_batch_over_the_body_limit_is_split_and_positions_survive(served: Served) -> None:
+    # Three documents of 7 MiB: 21 MiB in all, past the server's 16 MiB body limit; bad
+    # documents between them must be reported at the caller's positions, not a chunk's.
+    big = "x" * (7 * 1024 * 1024)
+    batch: list[Any] = [{"_id": "a", "big": big}, None, {"_id": "b", "big": big}, {"_id": 5}, {"_id": "c", "big": big}]
+    async with served.client() as remote:
+        result = await remote.documents.upsert_documents("notes", batch)
+        assert [position for position, _ in result.failed] == [1, 3]
+        assert result.inserted == 3
+        for name in "abc":
+            stored = await served.store.documents.get_document("notes", name)
+            assert stored is not None and stored["big"] == big
+
+
+async def test_a_document_whose_json_passes_the_body_limit_is_refused_alone(served: Served) -> None:
+    # 3 MiB as BSON, but each control character is six bytes of JSON (\u0001): 18 MiB on
+    # the wire, more than one request may hold. Refused on its own, the rest written.
+    wide = "\x01" * (3 * 1024 * 1024)
+    async with served.client() as remote:
+        result = await remote.documents.upsert_documents("notes", [{"_id": "w", "t": wide}, {"_id": "k"}])
+        assert [position for position, _ in result.failed] == [0]
+        assert "request" in result.failed[0][1]
+        assert result.inserted == 1
+        assert await served.store.documents.get_document("notes", "w") is None

@@ -1,0 +1,22 @@
+"""What JSON would change on the way is refused by the client, not stored changed."""
+
+from __future__ import annotations
+
+import pytest
+
+from docstore import ErrorCode, ProblemSpec, Session
+
+from ..contract.helpers import expect_error
+from .conftest import Served
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")], ids=["nan", "inf"])
+async def test_a_not_finite_float_inside_a_model_inside_updates_is_invalid_data(served: Served, value: float) -> None:
+    # pydantic's JSON mode writes NaN as null: without the client's walk through models
+    # held in an updates dict, the problem would be stored with extra["f"] = None.
+    async with served.client() as remote:
+        session_id = await remote.sessions.create_session(Session(join_code="NAN001"))
+        problem = ProblemSpec(title="t", extra={"f": [1.0, value]})
+        await expect_error(ErrorCode.INVALID_DATA, remote.sessions.update_session(session_id, {"problem": problem}))
+        stored = await served.store.sessions.get_session(session_id)
+        assert stored is not None and stored.problem is None
