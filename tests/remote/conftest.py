@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -22,7 +23,7 @@ class Served:
         secret, _ = await TokenStore(self.store.documents).create(namespace, read_only=read_only, name=name)
         return secret
 
-    def client(self, token: str | None = ADMIN_TOKEN, **settings: object) -> Store:
+    def client(self, token: str | None = ADMIN_TOKEN, **settings: Any) -> Store:
         return open_store(self.url, token=token, **settings)
 
 
