@@ -1,4 +1,5 @@
-"""Stored documents the code cannot work with: STORAGE_ERROR naming the item, on every backend.
+"""What every backend does alike to what it stores: fresh metadata on new items, and
+stored documents the code cannot work with (STORAGE_ERROR naming the item).
 
 Documents written through ``Store.documents`` (import, restore) are not checked
 against the domain types; a repository that meets a damaged one says so, naming it,
@@ -8,12 +9,27 @@ instead of crashing or blaming the caller.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from ._errors import ErrorCode, PersistenceError
 from ._mapping import METADATA
+from ._models import StorageMetadata, StoredItem
+from ._time import utc_now
 
-__all__ = ["damaged", "stored_version"]
+__all__ = ["damaged", "stamped", "stored_version"]
+
+S = TypeVar("S", bound=StoredItem)
+
+
+def stamped(item: S, namespace: str | None, actor: str | None) -> S:
+    """A copy of ``item`` ready to insert: the view's namespace (if any) and fresh metadata."""
+    now = utc_now()
+    changes: dict[str, Any] = {
+        "metadata": StorageMetadata(created_at=now, updated_at=now, version=1, created_by=actor, modified_by=actor)
+    }
+    if namespace is not None:
+        changes["namespace_id"] = namespace
+    return item.model_copy(update=changes)
 
 
 def damaged(what: str, item_id: object, detail: str) -> PersistenceError:

@@ -11,9 +11,9 @@ from .._arguments import check_version, revalidated
 from .._errors import ErrorCode, PersistenceError
 from .._interfaces import SortOrder
 from .._mapping import METADATA, from_document, require_id
-from .._models import StorageMetadata, StoredItem
+from .._models import StoredItem
 from .._page import Page, check_page_arguments, decode_cursor, encode_cursor
-from .._stored import damaged, stored_version
+from .._stored import damaged, stamped, stored_version
 from .._time import utc_now
 
 __all__ = ["Repository", "StoreState", "damaged", "stored_version"]
@@ -62,15 +62,7 @@ class Repository(Generic[T]):
 
     def _stamp(self, item: S) -> S:
         """A copy of ``item`` ready to insert: namespace of the view, fresh metadata."""
-        now = utc_now()
-        changes: dict[str, Any] = {
-            "metadata": StorageMetadata(
-                created_at=now, updated_at=now, version=1, created_by=self._actor, modified_by=self._actor
-            )
-        }
-        if self._namespace is not None:
-            changes["namespace_id"] = self._namespace
-        return item.model_copy(update=changes)
+        return stamped(item, self._namespace, self._actor)
 
     def _check_item(self, item: object) -> T:
         return revalidated(self.model, item)

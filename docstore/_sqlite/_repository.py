@@ -11,9 +11,9 @@ from .._arguments import check_version, revalidated
 from .._errors import ErrorCode, PersistenceError
 from .._interfaces import SortOrder
 from .._mapping import MAX_DOCUMENT_BYTES, METADATA, from_document
-from .._models import StorageMetadata, StoredItem
+from .._models import StoredItem
 from .._page import Page, check_page_arguments, decode_cursor, encode_cursor
-from .._stored import stored_version
+from .._stored import stamped, stored_version
 from .._time import utc_now
 from ._codec import text_key, time_key, yielding
 from ._database import Database
@@ -68,15 +68,8 @@ class SqliteRepository(Generic[T]):
         return self._stamp(revalidated(self.model, item))
 
     def _stamp(self, item: S) -> S:
-        now = utc_now()
-        changes: dict[str, Any] = {
-            "metadata": StorageMetadata(
-                created_at=now, updated_at=now, version=1, created_by=self._actor, modified_by=self._actor
-            )
-        }
-        if self._namespace is not None:
-            changes["namespace_id"] = self._namespace
-        return item.model_copy(update=changes)
+        """A copy of ``item`` ready to insert: namespace of the view, fresh metadata."""
+        return stamped(item, self._namespace, self._actor)
 
     def _touch(self, document: dict[str, Any]) -> None:
         """Bookkeeping of a write: version + 1, updated_at, modified_by."""
