@@ -14,8 +14,8 @@ from typing import Any, TypeVar, get_args
 
 from pydantic import BaseModel, ValidationError
 
-from ._mapping import invalid
-from ._models import Difficulty
+from ._mapping import invalid, require_id
+from ._models import CodeRevision, Difficulty, ExecutionResult
 
 __all__ = [
     "check_active",
@@ -26,6 +26,7 @@ __all__ = [
     "check_sort_key",
     "check_tags",
     "check_version",
+    "new_revision",
     "revalidated",
 ]
 
@@ -112,3 +113,19 @@ def revalidated(model: type[M], value: object, what: str | None = None) -> M:
         detail = exc.errors()[0]
         where = ".".join(map(str, detail["loc"])) or model.__name__
         raise invalid(f"{model.__name__}: {where}: {detail['msg']}") from None
+
+
+def new_revision(
+    session_id: object, student_id: object, code: object, execution_result: object = None
+) -> CodeRevision:
+    """The revision a ``record_code`` call makes, from the caller's arguments (not yet stamped)."""
+    if not isinstance(code, str):
+        raise invalid("code must be a string")
+    if execution_result is not None:
+        execution_result = revalidated(ExecutionResult, execution_result, "execution_result")
+    return CodeRevision(
+        session_id=require_id(session_id, "session id"),
+        student_id=require_id(student_id, "student id"),
+        code=code,
+        execution_result=execution_result,
+    )

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import ValidationError
 from pymongo.errors import DuplicateKeyError
 
-from .._arguments import check_active, check_sort_key, revalidated
+from .._arguments import check_active, check_sort_key, new_revision, revalidated
 from .._errors import ErrorCode, PersistenceError
 from .._interfaces import SessionDeletion, SessionSortKey, SortOrder
 from .._mapping import (
@@ -278,7 +278,10 @@ class MongoSessionRepository(Repository[Session]):
         exists), then the revision is saved.
         """
         key = _student_key(student_id)
-        revision = self._prepared_revision(session_id, student_id, code, execution_result)
+        revision = self._stamp(new_revision(session_id, student_id, code, execution_result))
+        # Every value checked once, here, before anything is written: a value the revision
+        # cannot hold (NaN, a lone surrogate) fails the whole call, never half of it.
+        document = to_document(revision)
         revisions = self._state.collection(REVISIONS)
         now = revision.timestamp
 
@@ -294,7 +297,7 @@ class MongoSessionRepository(Repository[Session]):
             # The revision lives where its session lives: through the unscoped root store
             # it would otherwise land in the default namespace, out of the session's sight.
             filed = self._in_namespace_of(raw, revision)
-            await revisions.insert_one(to_document(filed), session=session)
+            await revisions.insert_one({**document, "namespace_id": filed.namespace_id}, session=session)
             return filed
 
         recorded, _ = await self._state.run_atomically(record)
@@ -307,22 +310,3 @@ class MongoSessionRepository(Repository[Session]):
         if type(namespace) is not str or not namespace:
             raise damaged("Session", session.get("_id"), f"namespace_id is {namespace!r}")
         return revision.model_copy(update={"namespace_id": namespace})
-
-    def _prepared_revision(
-        self, session_id: str, student_id: str, code: str, execution_result: ExecutionResult | None
-    ) -> CodeRevision:
-        if not isinstance(code, str):
-            raise invalid("code must be a string")
-        # Checked before the student's code is set: a value the revision cannot hold
-        # (NaN, a lone surrogate) must fail the whole call, not leave the code half-recorded.
-        check_document({"code": code}, f"code of student {student_id!r}")
-        if execution_result is not None:
-            execution_result = revalidated(ExecutionResult, execution_result, "execution_result")
-            check_document(execution_result.model_dump(), "execution_result")
-        revision = CodeRevision(
-            session_id=require_id(session_id, "session id"),
-            student_id=require_id(student_id, "student id"),
-            code=code,
-            execution_result=execution_result,
-        )
-        return self._stamp(revision)

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .._arguments import check_active, check_sort_key, revalidated
+from .._arguments import check_active, check_sort_key, new_revision, revalidated
 from .._errors import ErrorCode, PersistenceError
 from .._interfaces import SessionDeletion, SessionSortKey, SortOrder
 from .._mapping import (
@@ -208,7 +208,7 @@ class SqliteSessionRepository(SqliteRepository[Session]):
         self, session_id: str, student_id: str, code: str, execution_result: ExecutionResult | None = None
     ) -> CodeRevision:
         """Save a revision and set the student's code, in one transaction."""
-        revision = self._prepared_revision(session_id, student_id, code, execution_result)
+        revision = self._stamp(new_revision(session_id, student_id, code, execution_result))
         document = to_document(revision)
         _, change = self._set_code(revision.session_id, student_id, code, revision.timestamp)
 
@@ -229,18 +229,3 @@ class SqliteSessionRepository(SqliteRepository[Session]):
             return revision.model_copy(update={"namespace_id": namespace})
 
         return await self._db.write(record)
-
-    def _prepared_revision(
-        self, session_id: str, student_id: str, code: str, execution_result: ExecutionResult | None
-    ) -> CodeRevision:
-        if not isinstance(code, str):
-            raise invalid("code must be a string")
-        if execution_result is not None:
-            execution_result = revalidated(ExecutionResult, execution_result, "execution_result")
-        revision = CodeRevision(
-            session_id=require_id(session_id, "session id"),
-            student_id=require_id(student_id, "student id"),
-            code=code,
-            execution_result=execution_result,
-        )
-        return self._stamp(revision)
