@@ -12,7 +12,8 @@ RUN groupadd --system --gid 10001 docstore \
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY docstore ./docstore
-RUN pip install --no-cache-dir .
+# The image imports into MongoDB and serves the API: the two extras those need.
+RUN pip install --no-cache-dir "./[mongodb,server]"
 
 # Where the compose file's importer writes its reports. Docker makes a new named volume
 # with the ownership of the directory it is mounted on: without this directory the

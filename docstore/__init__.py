@@ -6,31 +6,77 @@
 The public surface is exactly what this module exports.
 """
 
-from ._backup import InvalidBackup, export_store, restore_store
-from ._config import StorageConfig
-from ._errors import ErrorCode, PersistenceError
-from ._interfaces import (
-    BatchResult,
-    CollectionStats,
-    DocumentStore,
-    ProblemRepository,
-    ProblemSortKey,
-    Repositories,
-    RevisionRepository,
-    Scope,
-    SessionDeletion,
-    SessionRepository,
-    SessionSortKey,
-    SortOrder,
-    StorageBackend,
-    TagMatch,
-)
-from ._legacy import ImportReport, import_legacy
-from ._models import CodeRevision, Difficulty, ExecutionResult, ProblemSpec, Session, StorageMetadata, Student
-from ._page import Page
-from ._store import HealthReport, Store, StoreSettings, open_store
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._backup import InvalidBackup, export_store, restore_store
+    from ._config import StorageConfig
+    from ._errors import HTTP_STATUS, ErrorCode, PersistenceError
+    from ._interfaces import (
+        BatchResult,
+        CollectionStats,
+        DocumentStore,
+        ProblemRepository,
+        ProblemSortKey,
+        Repositories,
+        RevisionRepository,
+        Scope,
+        SessionDeletion,
+        SessionRepository,
+        SessionSortKey,
+        SortOrder,
+        StorageBackend,
+        TagMatch,
+    )
+    from ._legacy import ImportReport, import_legacy
+    from ._models import CodeRevision, Difficulty, ExecutionResult, ProblemSpec, Session, StorageMetadata, Student
+    from ._page import Page
+    from ._store import HealthReport, Store, StoreSettings, open_store
+
+# Each public name and the module that defines it. Imported on first use (PEP 562), so
+# `import docstore` loads no engine, no pydantic model and no importer it does not need:
+# a local:// app pays only for what it touches, and `docstore.<name>` still just works.
+_EXPORTS: dict[str, str] = {
+    "BatchResult": "._interfaces",
+    "CodeRevision": "._models",
+    "CollectionStats": "._interfaces",
+    "Difficulty": "._models",
+    "DocumentStore": "._interfaces",
+    "ErrorCode": "._errors",
+    "ExecutionResult": "._models",
+    "HTTP_STATUS": "._errors",
+    "HealthReport": "._store",
+    "ImportReport": "._legacy",
+    "InvalidBackup": "._backup",
+    "Page": "._page",
+    "PersistenceError": "._errors",
+    "ProblemRepository": "._interfaces",
+    "ProblemSortKey": "._interfaces",
+    "ProblemSpec": "._models",
+    "Repositories": "._interfaces",
+    "RevisionRepository": "._interfaces",
+    "Scope": "._interfaces",
+    "Session": "._models",
+    "SessionDeletion": "._interfaces",
+    "SessionRepository": "._interfaces",
+    "SessionSortKey": "._interfaces",
+    "SortOrder": "._interfaces",
+    "StorageBackend": "._interfaces",
+    "StorageConfig": "._config",
+    "StorageMetadata": "._models",
+    "Store": "._store",
+    "StoreSettings": "._store",
+    "Student": "._models",
+    "TagMatch": "._interfaces",
+    "export_store": "._backup",
+    "import_legacy": "._legacy",
+    "open_store": "._store",
+    "restore_store": "._backup",
+}
 
 __all__ = [
+    "HTTP_STATUS",
     "BatchResult",
     "CodeRevision",
     "CollectionStats",
@@ -66,5 +112,19 @@ __all__ = [
     "open_store",
     "restore_store",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'docstore' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])
+
 
 __version__ = "0.1.0"

@@ -16,6 +16,7 @@ from pydantic import SecretStr, ValidationError
 from ._cache import ReadCache, cached_repositories
 from ._config import StorageConfig, mask_secrets
 from ._errors import ErrorCode, PersistenceError
+from ._extras import ENGINE_EXTRAS, engine_label, import_backend, require_extra
 from ._interfaces import (
     CollectionStats,
     DocumentStore,
@@ -43,21 +44,21 @@ class HealthReport:
 
 
 def make_backend(config: StorageConfig) -> StorageBackend:
-    """The backend for the config's URL scheme (imported on demand: a memory store loads no SQLite)."""
+    """The backend for the config's URL scheme, imported on demand (a local store loads no MongoDB).
+
+    An engine whose extra is not installed is STORAGE_ERROR naming the extra to install.
+    """
     engine = config.engine
-    if engine in ("mongodb", "memory"):
-        from ._mongo import MongoBackend
-
-        return MongoBackend(config)
-    if engine == "local":
-        from ._sqlite import SqliteBackend
-
-        return SqliteBackend(config)
-    if engine == "remote":
-        from ._remote import RemoteBackend
-
-        return RemoteBackend(config)
-    raise PersistenceError(ErrorCode.INVALID_DATA, f"no backend for {config.masked_url!r}")
+    modules = {"mongodb": "._mongo", "memory": "._mongo", "local": "._sqlite", "remote": "._remote"}
+    classes = {"mongodb": "MongoBackend", "memory": "MongoBackend", "local": "SqliteBackend", "remote": "RemoteBackend"}
+    if engine not in modules:
+        raise PersistenceError(ErrorCode.INVALID_DATA, f"no backend for {config.masked_url!r}")
+    module = import_backend(engine, modules[engine])
+    try:
+        backend: StorageBackend = getattr(module, classes[engine])(config)
+    except ModuleNotFoundError as error:  # memory:// loads mongomock only when it is asked for
+        raise require_extra(ENGINE_EXTRAS[engine], engine_label(engine), error) from None
+    return backend
 
 
 class _Shared:

@@ -10,6 +10,16 @@
 ``import docstore`` does not.
 """
 
-from ._server import create_app, ensure_someone_can_authenticate
+try:
+    from ._server import create_app, ensure_someone_can_authenticate
+except ModuleNotFoundError as _error:
+    from ._extras import missing_extra
+
+    if not missing_extra(_error, "server"):
+        raise
+    raise ImportError(
+        f"docstore.server needs the docstore[server] extra ({_error.name} is not installed): "
+        "pip install 'docstore[server]'"
+    ) from None
 
 __all__ = ["create_app", "ensure_someone_can_authenticate"]

@@ -7,11 +7,16 @@ the store's ``docstore_tokens`` collection, hashed.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 from rich.table import Table
 
-from .._server._tokens import TokenStore
 from ._app import EXIT_OK, console, main, open_from_url, run, url_option
+
+if TYPE_CHECKING:
+    from .._server._tokens import TokenStore
+    from .._store import Store
 
 __all__ = ["token"]
 
@@ -33,7 +38,7 @@ def create(namespace: str, read_only: bool, name: str | None, url: str | None) -
 
 async def _create(namespace: str, read_only: bool, name: str | None, url: str | None) -> int:
     async with open_from_url(url) as store:
-        secret, info = await TokenStore(store.documents).create(namespace, read_only=read_only, name=name)
+        secret, info = await _tokens(store).create(namespace, read_only=read_only, name=name)
     print(secret)  # alone on stdout, for `TOKEN=$(docstore token create ...)`
     mode = "read-only" if info.read_only else "read-write"
     click.echo(f"token {info.name!r} for namespace {info.namespace!r} ({mode}) created", err=True)
@@ -49,7 +54,7 @@ def list_tokens(url: str | None) -> None:
 
 async def _list(url: str | None) -> int:
     async with open_from_url(url) as store:
-        found = await TokenStore(store.documents).list()
+        found = await _tokens(store).list()
     table = Table(title=f"tokens of {store.config.masked_url}")
     for column in ("name", "namespace", "read-only", "created", "last used"):
         table.add_column(column)
@@ -76,6 +81,13 @@ def revoke(name: str, url: str | None) -> None:
 
 async def _revoke(name: str, url: str | None) -> int:
     async with open_from_url(url) as store:
-        info = await TokenStore(store.documents).revoke(name)
+        info = await _tokens(store).revoke(name)
     console.print(f"token {info.name!r} (namespace {info.namespace!r}) revoked", highlight=False)
     return EXIT_OK
+
+
+def _tokens(store: Store) -> TokenStore:
+    """The store's token collection (imported here: the `docstore._server` package loads FastAPI)."""
+    from .._server._tokens import TokenStore
+
+    return TokenStore(store.documents)

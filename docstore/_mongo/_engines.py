@@ -18,7 +18,6 @@ from urllib.parse import parse_qs, urlsplit
 from pymongo import AsyncMongoClient
 
 from .._config import StorageConfig
-from ._mongomock_adapter import MockDatabase
 
 __all__ = ["AtomicWork", "Engine", "MemoryEngine", "MongoEngine", "make_engine", "without_transaction"]
 
@@ -125,6 +124,9 @@ class MemoryEngine:
     supports_text_search = False
 
     def __init__(self, config: StorageConfig) -> None:
+        # Imported here: a mongodb:// store needs neither mongomock nor the `memory` extra.
+        from ._mongomock_adapter import MockDatabase
+
         self._database = MockDatabase(config.database)
 
     @property

@@ -41,6 +41,7 @@ import bson.errors
 from bson.codec_options import CodecOptions
 
 from .._errors import ErrorCode, PersistenceError
+from .._extras import require_extra
 from ._database import connect
 from ._errors import translate
 from ._schema import DATABASE_FILE, create_schema
@@ -111,7 +112,10 @@ def read_records(path: Path, codec: CodecOptions[dict[str, Any]], *, torn_tail_a
 
 def _old_documents(directory: Path) -> dict[str, list[dict[str, Any]]]:
     """Every collection of the old store, as the journal engine would have loaded it."""
-    from mongomock import MongoClient  # the old engine's database, only ever needed here
+    try:
+        from mongomock import MongoClient  # the old engine's database, only ever needed here
+    except ModuleNotFoundError as error:
+        raise require_extra("memory", f"converting the journal-format store {str(directory)!r}", error) from None
     from pymongo import ASCENDING, IndexModel
 
     snapshot_path = directory / _SNAPSHOT

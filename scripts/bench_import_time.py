@@ -1,0 +1,75 @@
+"""What ``import docstore`` costs a fresh process, against ``python -c pass`` in the same run.
+
+    python scripts/bench_import_time.py [--rounds 15]
+
+Each statement runs in a new interpreter ``--rounds`` times, interleaved with the
+baseline (``pass``) so that both see the same machine load; the figure is the median
+wall time minus the baseline's median, and the ratio total / baseline. Besides the bare
+``import docstore`` (the target: <= 0.1 s), it shows what a ``local://`` app pays when it
+takes the names it uses, and which heavy packages each statement loaded (none of the
+MongoDB, mock, server or client stacks for a local store). ``python -X importtime -c
+"import docstore"`` gives the per-module breakdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+
+BASELINE = "pass"
+STATEMENTS = {
+    "import docstore": "import docstore",
+    "from docstore import open_store, Session": "from docstore import open_store, Session",
+    "local:// open + stats": (
+        "import asyncio, tempfile\n"
+        "from docstore import open_store\n"
+        "async def main():\n"
+        "    async with open_store('local://' + tempfile.mkdtemp()) as store:\n"
+        "        await store.stats()\n"
+        "asyncio.run(main())"
+    ),
+}
+HEAVY = ("pydantic", "pydantic_settings", "bson", "pymongo", "beanie", "mongomock", "fastapi", "uvicorn", "httpx")
+TARGET_S = 0.1
+
+
+def _run(code: str) -> float:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], check=True)
+    return time.perf_counter() - started
+
+
+def _loaded(code: str) -> list[str]:
+    probe = code + "\nimport sys\nprint(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
+    names = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True).stdout.split()
+    return [name for name in HEAVY if name in names]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=15)
+    args = parser.parse_args()
+    times: dict[str, list[float]] = {BASELINE: [], **{name: [] for name in STATEMENTS}}
+    for _ in range(args.rounds):
+        times[BASELINE].append(_run(BASELINE))
+        for name, code in STATEMENTS.items():
+            times[name].append(_run(code))
+    base = statistics.median(times[BASELINE])
+    print(f"python -c pass: {base * 1000:.1f} ms (median of {args.rounds})")
+    print(f"{'statement':<42} {'median':>9} {'added':>9} {'ratio':>7}  heavy packages loaded")
+    for name, code in STATEMENTS.items():
+        median = statistics.median(times[name])
+        print(
+            f"{name:<42} {median * 1000:7.1f}ms {(median - base) * 1000:7.1f}ms {median / base:6.2f}x  "
+            f"{', '.join(_loaded(code)) or '-'}"
+        )
+    added = statistics.median(times["import docstore"]) - base
+    verdict = "met" if added <= TARGET_S else "NOT met"
+    print(f"import docstore adds {added * 1000:.1f} ms to a fresh process: target <= {TARGET_S * 1000:.0f} ms", verdict)
+
+
+if __name__ == "__main__":
+    main()
