@@ -95,6 +95,9 @@ class StorageConfig(BaseSettings):
     # False: opening a store that does not exist yet is UNAVAILABLE instead of creating it
     # (``docstore health``, ``import --dry-run``).
     create: bool = Field(default=True, description="create the store (local://: its directory) if missing")
+    # True: initialize() succeeds while the server (MongoDB, a docstore server) is unreachable;
+    # calls are UNAVAILABLE and health() says so until a background retry connects.
+    lazy_connect: bool = Field(default=False, description="start while the server is unreachable; connect later")
 
     def __init__(self, **values: Any) -> None:
         try:

@@ -15,6 +15,7 @@ from pydantic import SecretStr, ValidationError
 
 from ._cache import ReadCache, cached_repositories
 from ._config import StorageConfig, mask_secrets
+from ._connect import connecting_details, open_or_defer, stop_retrying, unreachable
 from ._errors import ErrorCode, PersistenceError
 from ._extras import ENGINE_EXTRAS, engine_label, import_backend, require_extra
 from ._interfaces import (
@@ -67,13 +68,17 @@ class _Shared:
     def __init__(self, config: StorageConfig) -> None:
         self.config = config
         self.backend: StorageBackend | None = None
-        self.status = "new"  # -> "open" -> "closed"
+        self.status = "new"  # -> ("connecting" ->) "open" -> "closed"
+        self.last_error: PersistenceError | None = None  # why a lazy store is still connecting
+        self.retrying: asyncio.Task[None] | None = None  # its background connect
         self.lock = asyncio.Lock()
         # One read cache for the store and all its views (their entries are keyed by namespace).
         self.cache = ReadCache(config.cache_ttl_s, config.cache_max_entries) if config.cache_ttl_s > 0 else None
 
     def open_backend(self) -> StorageBackend:
         """The backend, once initialized and until shut down; STORAGE_ERROR otherwise."""
+        if self.status == "connecting":
+            raise unreachable(self)
         if self.status != "open" or self.backend is None:
             raise PersistenceError(
                 ErrorCode.STORAGE_ERROR,
@@ -249,21 +254,18 @@ class Store:
 
     # -- lifecycle ---------------------------------------------------------------
     async def initialize(self) -> None:
-        """Connect (or open the files), create indexes. Safe to call twice."""
+        """Connect (or open the files), create indexes. Safe to call twice.
+
+        With ``lazy_connect``, a server out of reach does not fail it: the store connects in
+        the background and calls are UNAVAILABLE until then (``_connect.py``).
+        """
         shared = self._shared
         async with shared.lock:
-            if shared.status == "open":
+            if shared.status in ("open", "connecting"):
                 return
             if shared.status == "closed":
                 raise PersistenceError(ErrorCode.STORAGE_ERROR, "the store is shut down; open a new one")
-            backend = make_backend(shared.config)
-            try:
-                await backend.initialize()
-            except BaseException:
-                await backend.shutdown()
-                raise
-            shared.backend = backend
-            shared.status = "open"
+            await open_or_defer(shared, lambda: make_backend(shared.config), shared.config.lazy_connect)
 
     async def shutdown(self) -> None:
         """Flush and release everything. Safe to call twice; calls afterwards fail."""
@@ -272,6 +274,7 @@ class Store:
             if shared.status == "closed":
                 return
             backend, shared.backend, shared.status = shared.backend, None, "closed"
+            await stop_retrying(shared)
             if shared.cache is not None:
                 shared.cache.clear()
             if backend is not None:
@@ -295,6 +298,8 @@ class Store:
         backend = self._shared.backend
         started = time.perf_counter()
         if backend is None:
+            if self._shared.status == "connecting":
+                return HealthReport(False, self.engine_name, 0.0, connecting_details(self._shared))
             return HealthReport(False, self.engine_name, 0.0, {"error": f"store is {self._shared.status}"})
         try:
             details = await backend.server_info()
@@ -332,6 +337,7 @@ class StoreSettings(TypedDict, total=False):
     cache_ttl_s: float
     cache_max_entries: int
     create: bool
+    lazy_connect: bool
 
 
 def open_store(
