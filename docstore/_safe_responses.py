@@ -20,11 +20,12 @@ from fastapi.datastructures import DefaultPlaceholder
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
+from ._leak_check import PRIVATE_EXTENSION
 from ._models import CodeRevision, ExecutionResult, ProblemSpec, Session, Student
 from ._page import Page
 from ._public import PublicExecutionResult, PublicProblem, PublicRevision, PublicSession, PublicStudent
 
-__all__ = ["SEND_PRIVATE_FIELDS", "DocstoreRoute", "public_type"]
+__all__ = ["SEND_PRIVATE_FIELDS", "DocstoreRoute", "chooses_private_fields", "public_type"]
 
 
 class _SendPrivateFields:
@@ -72,6 +73,17 @@ def public_type(annotation: Any) -> Any:
     return origin[mapped]
 
 
+def chooses_private_fields(annotation: Any) -> bool:
+    """True when ``annotation`` (at any depth) is marked ``SEND_PRIVATE_FIELDS``."""
+    if typing.get_origin(annotation) is Annotated and any(
+        isinstance(extra, _SendPrivateFields) for extra in annotation.__metadata__
+    ):
+        return True
+    generic = getattr(annotation, "__pydantic_generic_metadata__", None) if isinstance(annotation, type) else None
+    arguments = generic.get("args", ()) if generic else typing.get_args(annotation)
+    return any(chooses_private_fields(argument) for argument in arguments)
+
+
 class DocstoreRoute(APIRoute):
     """An ``APIRoute`` whose response model shows docstore items in their public form."""
 
@@ -85,4 +97,7 @@ class DocstoreRoute(APIRoute):
                 kwargs["response_model"] = public_type(returned)
         elif response_model is not None:  # None: no model, on purpose
             kwargs["response_model"] = public_type(response_model)
+            if chooses_private_fields(response_model):
+                # The start-up check (_leak_check) lets this operation send raw models.
+                kwargs["openapi_extra"] = {**(kwargs.get("openapi_extra") or {}), PRIVATE_EXTENSION: True}
         super().__init__(path, endpoint, **kwargs)

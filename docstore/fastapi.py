@@ -38,6 +38,7 @@ except ModuleNotFoundError as _error:  # pragma: no cover - exercised in a subpr
     ) from None
 
 from ._errors import HTTP_STATUS, ErrorCode, PersistenceError
+from ._leak_check import leaking_operations
 from ._page import Page
 from ._public import (
     PublicExecutionResult,
@@ -67,6 +68,7 @@ __all__ = [
     "PublicSession",
     "PublicStudent",
     "StoreDep",
+    "check_responses",
     "get_store",
     "install",
     "install_error_handlers",
@@ -79,6 +81,7 @@ __all__ = [
 ]
 
 _STATE = "docstore_store"
+_AUTHENTICATOR = "docstore_authenticator"
 
 # A namespace view of the store (``store.for_namespace(ns)``), as a dependency gives it.
 Namespace: TypeAlias = Store
@@ -106,12 +109,14 @@ def store_lifespan(
     """A lifespan that opens ``store`` when the app starts and shuts it down when it stops.
 
     ``then``: the app's own lifespan, entered once the store is open (and left before it
-    closes). With ``lazy_connect=True`` the app starts even while the store's server is
+    closes). It first runs ``check_responses(app)``: an endpoint that would answer with
+    a raw domain model stops the start. With ``lazy_connect=True`` the app starts even while the store's server is
     down (``health()`` says so, calls are UNAVAILABLE until it is back).
     """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        check_responses(app)
         async with store:
             setattr(app.state, _STATE, store)
             try:
@@ -124,6 +129,23 @@ def store_lifespan(
                 delattr(app.state, _STATE)
 
     return lifespan
+
+
+def check_responses(app: FastAPI) -> None:
+    """INVALID_DATA naming every endpoint that would answer with a raw domain model.
+
+    ``store_lifespan`` runs it at start-up. Such an endpoint was declared before
+    ``install(app)`` or in a plain ``fastapi.APIRouter``: declare a public model, use
+    ``docstore.fastapi.APIRouter``, or mark the model ``SEND_PRIVATE_FIELDS``.
+    """
+    leaks = leaking_operations(app.openapi())
+    if leaks:
+        raise PersistenceError(
+            ErrorCode.INVALID_DATA,
+            f"{', '.join(leaks)} would answer with metadata (author e-mails), namespace and solution: declare "
+            "a public model (docstore.fastapi.PublicSession, ...), declare it after install(app) or in a "
+            "docstore.fastapi.APIRouter, or choose Annotated[Session, SEND_PRIVATE_FIELDS]",
+        )
 
 
 def get_store(request: Request) -> Store:
@@ -187,11 +209,14 @@ def namespace_from_token(*, actor_from_name: bool = True) -> Callable[..., Await
         request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
     ) -> Store:
         store = get_store(request)
-        cache: dict[int, Authenticator] = request.app.state.__dict__.setdefault("docstore_authenticators", {})
-        authenticator = cache.get(id(store))
-        if authenticator is None:
+        # One authenticator per app and store: it caches checked tokens for a second.
+        kept = getattr(request.app.state, _AUTHENTICATOR, None)
+        if isinstance(kept, tuple) and kept[0] is store:
+            authenticator: Authenticator = kept[1]
+        else:
             # Namespace tokens only: the app's own admin needs are the app's business.
-            authenticator = cache[id(store)] = Authenticator(store, None)
+            authenticator = Authenticator(store, None)
+            setattr(request.app.state, _AUTHENTICATOR, (store, authenticator))
         header = f"Bearer {credentials.credentials}" if credentials is not None else None
         client = request.client.host if request.client else "unknown"
         caller = await authenticator.caller(header, client)

@@ -294,3 +294,55 @@ async def test_items_from_a_real_store_answer_in_public_form() -> None:
         answer = (await client.post("/sessions")).json()
     assert set(answer) == PUBLIC_FIELDS[PublicSession] and answer["join_code"] == "ZZ99"
     assert_clean(answer)
+
+
+async def test_an_app_whose_endpoint_would_leak_does_not_start() -> None:
+    import fastapi
+
+    from docstore import ErrorCode, PersistenceError
+    from docstore.fastapi import check_responses
+
+    app = FastAPI(lifespan=store_lifespan(open_store("memory://")))
+
+    @app.get("/before/install")
+    async def before() -> Page[ProblemSpec]:  # declared before install(app): FastAPI's own route class
+        return Page([problem()])
+
+    install(app)
+    plain = fastapi.APIRouter()  # not docstore.fastapi.APIRouter
+
+    @plain.get("/session")
+    async def raw() -> Session | None:
+        return session()
+
+    @app.get("/chosen", response_model=Annotated[Session, SEND_PRIVATE_FIELDS])
+    async def chosen() -> Any:
+        return session()
+
+    @app.get("/after/install")
+    async def after() -> list[CodeRevision]:
+        return [revision()]
+
+    app.include_router(plain, prefix="/plain")
+    with pytest.raises(PersistenceError) as caught:
+        async with serving(app):
+            pass
+    assert caught.value.code is ErrorCode.INVALID_DATA
+    message = caught.value.message
+    assert "GET /before/install" in message and "GET /plain/session" in message
+    assert "GET /after/install" not in message and "GET /chosen" not in message  # safe, or chosen on purpose
+
+    fine = FastAPI()
+    install(fine)
+    safe = APIRouter()
+
+    @safe.get("/chosen", response_model=Annotated[Session, SEND_PRIVATE_FIELDS])
+    async def chosen_too() -> Any:
+        return session()
+
+    @safe.get("/session")
+    async def public_one() -> Session:
+        return session()
+
+    fine.include_router(safe)
+    check_responses(fine)  # nothing to refuse
