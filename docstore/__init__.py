@@ -29,6 +29,7 @@ from ._legacy import ImportReport, import_legacy
 from ._models import CodeRevision, Difficulty, ExecutionResult, ProblemSpec, Session, StorageMetadata, Student
 from ._page import Page
 from ._store import HealthReport, Store, StoreSettings, open_store
+from ._views import InstructorView, ProblemForInstructor, ProblemForStudent, StudentRecordView, StudentView
 
 __all__ = [
     "BatchResult",
@@ -40,9 +41,12 @@ __all__ = [
     "ExecutionResult",
     "HealthReport",
     "ImportReport",
+    "InstructorView",
     "InvalidBackup",
     "Page",
     "PersistenceError",
+    "ProblemForInstructor",
+    "ProblemForStudent",
     "ProblemRepository",
     "ProblemSortKey",
     "ProblemSpec",
@@ -60,6 +64,8 @@ __all__ = [
     "Store",
     "StoreSettings",
     "Student",
+    "StudentRecordView",
+    "StudentView",
     "TagMatch",
     "export_store",
     "import_legacy",
