@@ -7,6 +7,7 @@ The public surface is exactly what this module exports.
 """
 
 from ._backup import InvalidBackup, export_store, restore_store
+from ._changes import ChangeKind, SessionChange, SessionFeed
 from ._config import StorageConfig
 from ._errors import ErrorCode, PersistenceError
 from ._interfaces import (
@@ -33,6 +34,7 @@ from ._views import InstructorView, ProblemForInstructor, ProblemForStudent, Stu
 
 __all__ = [
     "BatchResult",
+    "ChangeKind",
     "CodeRevision",
     "CollectionStats",
     "Difficulty",
@@ -54,7 +56,9 @@ __all__ = [
     "RevisionRepository",
     "Scope",
     "Session",
+    "SessionChange",
     "SessionDeletion",
+    "SessionFeed",
     "SessionRepository",
     "SessionSortKey",
     "SortOrder",

@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TypeVar
 
+from ._changes import SessionFeed
 from ._interfaces import (
     ProblemRepository,
     ProblemSortKey,
@@ -198,6 +199,10 @@ class _CachedSessions:
 
     async def count_sessions(self, *, active: bool | None = None, instructor_id: str | None = None) -> int:
         return await self._inner.count_sessions(active=active, instructor_id=instructor_id)
+
+    def watch(self, session_id: str, *, after: str | None = None) -> SessionFeed:
+        # A feed reads the backend's log, never the cache: a cached store sees the same changes.
+        return self._inner.watch(session_id, after=after)
 
     async def get_student(self, session_id: str, student_id: str) -> Student | None:
         return await self._inner.get_student(session_id, student_id)

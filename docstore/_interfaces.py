@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, NamedTuple, Protocol, runtime_checkable
 
+from ._changes import SessionFeed
 from ._models import CodeRevision, Difficulty, ExecutionResult, ProblemSpec, Session, Student
 from ._page import Page
 
@@ -159,6 +160,17 @@ class SessionRepository(Protocol):
 
     async def count_sessions(self, *, active: bool | None = None, instructor_id: str | None = None) -> int:
         """How many sessions match."""
+        ...
+
+    def watch(self, session_id: str, *, after: str | None = None) -> SessionFeed:
+        """The session's live feed: ``async with store.sessions.watch(id) as feed: async for change in feed``.
+
+        Every change committed after the feed is entered, once, in commit order, each with
+        the full new state of what changed (``SessionChange``); ``after`` continues right
+        after an earlier change's ``position``. Entering refuses a session not in this view
+        (NOT_FOUND), a bad position (INVALID_DATA) or one older than the store keeps
+        (EXPIRED). After ``session_deleted`` the iteration ends.
+        """
         ...
 
     async def get_student(self, session_id: str, student_id: str) -> Student | None:

@@ -18,11 +18,13 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticSerializationError, to_jsonable_python
 
+from .._changes import SessionFeed
 from .._errors import ErrorCode, PersistenceError
 from .._interfaces import ProblemSortKey, Scope, SessionDeletion, SessionSortKey, SortOrder, TagMatch
 from .._mapping import MAX_DEPTH, invalid
 from .._models import CodeRevision, Difficulty, ExecutionResult, ProblemSpec, Session, Student
 from .._page import Page
+from ._feed import RemoteFeed
 from ._transport import Transport
 from ._wire import WireMethod, methods
 
@@ -213,6 +215,9 @@ class RemoteSessionRepository(RemoteRepository):
     async def count_sessions(self, *, active: bool | None = None, instructor_id: str | None = None) -> int:
         result: int = await self.call("count_sessions", active=active, instructor_id=instructor_id)
         return result
+
+    def watch(self, session_id: str, *, after: str | None = None) -> SessionFeed:
+        return RemoteFeed(self._transport, self._scope, session_id, after)
 
     async def get_student(self, session_id: str, student_id: str) -> Student | None:
         result: Student | None = await self.call("get_student", session_id=session_id, student_id=student_id)
