@@ -19,7 +19,8 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from ._changes import ChangeKind, SessionFeed
-from ._feed import LogEntry, LogFeed
+from ._errors import ErrorCode, PersistenceError
+from ._feed import LogEntry, LogFeed, LogRead
 from ._interfaces import RevisionRepository, SessionDeletion, SessionRepository
 from ._models import CodeRevision, ExecutionResult, Session, Student
 
@@ -42,6 +43,7 @@ class MemoryChangeLog:
         self._by_session: dict[str, deque[tuple[int, str | None, dict[str, Any]]]] = {}
         self._trimmed: dict[str, int] = {}
         self._waiters: set[asyncio.Future[None]] = set()
+        self._closed = False
 
     def append(self, kind: ChangeKind, session_id: str, namespace: str | None, **fields: Any) -> None:
         """Record one committed change and wake the feeds."""
@@ -51,10 +53,7 @@ class MemoryChangeLog:
         self._entries.append((self._sequence, now, session_id, namespace, change))
         self._by_session.setdefault(session_id, deque()).append((self._sequence, namespace, change))
         self._trim(now)
-        waiters, self._waiters = self._waiters, set()
-        for waiter in waiters:
-            if not waiter.done():
-                waiter.set_result(None)
+        self._wake()
 
     def _trim(self, now: float) -> None:
         while self._entries and (
@@ -67,14 +66,10 @@ class MemoryChangeLog:
             if not per_session:
                 del self._by_session[session_id]
 
-    async def head(self) -> int:
-        return self._sequence
-
-    async def trimmed_through(self, session_id: str) -> int:
+    async def read(self, session_id: str, namespace: str | None, after: int, limit: int) -> LogRead:
+        if self._closed:
+            raise PersistenceError(ErrorCode.STORAGE_ERROR, "the store is shut down")
         self._trim(time.monotonic())
-        return self._trimmed.get(session_id, 0)
-
-    async def read(self, session_id: str, namespace: str | None, after: int, limit: int) -> Sequence[LogEntry]:
         found: list[LogEntry] = []
         # Newest last: walk back to ``after``, then hand them out oldest first.
         for sequence, entry_namespace, change in reversed(self._by_session.get(session_id, ())):
@@ -83,28 +78,30 @@ class MemoryChangeLog:
             if namespace is None or entry_namespace == namespace:
                 found.append((sequence, _copied(change)))
         found.reverse()
-        return found[:limit]
+        return LogRead(found[:limit], self._sequence, self._trimmed.get(session_id, 0))
 
     async def holds(self, session_id: str, namespace: str | None) -> bool:
         entries = self._by_session.get(session_id, ())
         return any(namespace is None or entry_namespace == namespace for _, entry_namespace, _ in entries)
 
-    async def wait(self, after: int) -> None:
-        if self._sequence > after:
-            return
+    def arm(self) -> asyncio.Future[None]:
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.add(waiter)
-        try:
-            await waiter
-        finally:
-            self._waiters.discard(waiter)
+        if self._closed:
+            waiter.set_result(None)
+        else:
+            self._waiters.add(waiter)
+        return waiter
 
     def close(self) -> None:
         """Wake every feed (the store shuts down: their next step says so)."""
-        for waiter in self._waiters:
+        self._closed = True
+        self._wake()
+
+    def _wake(self) -> None:
+        waiters, self._waiters = self._waiters, set()
+        for waiter in waiters:
             if not waiter.done():
                 waiter.set_result(None)
-        self._waiters.clear()
 
 
 def _copied(change: dict[str, Any]) -> dict[str, Any]:
