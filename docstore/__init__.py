@@ -9,7 +9,7 @@ The public surface is exactly what this module exports.
 from ._backup import InvalidBackup, export_store, restore_store
 from ._changes import ChangeKind, SessionChange, SessionFeed
 from ._config import StorageConfig
-from ._errors import ErrorCode, PersistenceError
+from ._errors import HTTP_STATUS, ErrorCode, PersistenceError
 from ._interfaces import (
     BatchResult,
     CollectionStats,
@@ -33,6 +33,7 @@ from ._store import HealthReport, Store, StoreSettings, open_store
 from ._views import InstructorView, ProblemForInstructor, ProblemForStudent, StudentRecordView, StudentView
 
 __all__ = [
+    "HTTP_STATUS",
     "BatchResult",
     "ChangeKind",
     "CodeRevision",
