@@ -69,7 +69,10 @@ def change_fields(session_id: str, event: dict[str, Any]) -> dict[str, Any] | No
             return {**fields, "kind": "session_deleted"}
         if document is None:
             return None  # updated, then deleted before the lookup: the deletion follows
-        updated = (event.get("updateDescription") or {}).get("updatedFields") or {}
+        description = event.get("updateDescription") or {}
+        updated = description.get("updatedFields") or {}
+        if operation == "update" and set(updated) <= {"last_activity"} and not description.get("removedFields"):
+            return None  # the once-a-second activity mark of posts: not a change of the session
         ended = operation == "update" and updated.get("active") is False
         session = from_document(Session, document).model_copy(update={"students": {}})
         return {**fields, "kind": "session_ended" if ended else "session_changed", "session": session}

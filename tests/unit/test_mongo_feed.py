@@ -124,3 +124,11 @@ async def test_positions_of_another_session_or_kind_are_refused() -> None:
     for bad in (position.replace("A", "B", 1), "garbage"):
         with pytest.raises(PersistenceError):
             await MongoFeed(ScriptedDatabase(ScriptedStream([])), "s2", bad, None, visible).__aenter__()
+
+
+def test_the_activity_mark_of_posts_is_not_a_session_change() -> None:
+    event = {
+        "operationType": "update", "ns": {"coll": "sessions"}, "documentKey": {"_id": "s1"},
+        "updateDescription": {"updatedFields": {"last_activity": NOW}, "removedFields": []}, "fullDocument": {},
+    }  # fmt: skip
+    assert change_fields("s1", event) is None
