@@ -102,6 +102,7 @@ async def test_a_store_of_the_release_before_is_converted_once_losing_nothing(
     before = await _dump(url)
     # Reopening converts nothing more: the conversion is not even called, and nothing moves.
     calls: list[int] = []
+
     def counting(*args: Any) -> int:
         calls.append(1)
         return 0
