@@ -115,7 +115,9 @@ def revalidated(model: type[M], value: object, what: str | None = None) -> M:
         raise invalid(f"{model.__name__}: {where}: {detail['msg']}") from None
 
 
-def new_revision(session_id: object, student_id: object, code: object, execution_result: object = None) -> CodeRevision:
+def new_revision(
+    session_id: object, student_id: object, code: object, execution_result: object = None
+) -> CodeRevision:
     """The revision a ``record_code`` call makes, from the caller's arguments (not yet stamped)."""
     if not isinstance(code, str):
         raise invalid("code must be a string")

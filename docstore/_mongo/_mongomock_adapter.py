@@ -56,7 +56,6 @@ from ._mongomock_fast_paths import FastPaths
 
 __all__ = ["MockCollection", "MockDatabase"]
 
-
 class _ClientShim:
     def append_metadata(self, *_: Any, **__: Any) -> None:
         """Beanie announces itself to the driver; nothing to announce to here."""
