@@ -68,10 +68,9 @@ async def _measure(store: Store, args: argparse.Namespace) -> dict[str, dict[str
             session_id = sessions[name]
             program = "x" * (code_bytes - 16)
 
-            async def post(i: int, session_id: str = session_id, students: int = students, program: str = program) -> Any:
-                return await store.sessions.record_code(
-                    session_id, f"student-{(i * 7) % students:04d}@school.org", f"{program}{i:016d}"
-                )
+            async def post(i: int, session_id: str = session_id, size: int = students, program: str = program) -> Any:
+                student_id = f"student-{(i * 7) % size:04d}@school.org"  # every student in turn
+                return await store.sessions.record_code(session_id, student_id, f"{program}{i:016d}")
 
             async def join(i: int, code: str = codes[name]) -> Any:
                 found = await store.sessions.get_session_by_join_code(code.lower(), include_students=False)
