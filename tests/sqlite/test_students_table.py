@@ -113,3 +113,27 @@ async def test_check_names_damaged_and_orphaned_student_records(tmp_path: Path) 
         assert record_id(session_id, "hurt") in error.message
         light = await store.sessions.get_session(session_id, include_students=False)
         assert light is not None  # the session's own row is sound
+
+
+@pytest.mark.parametrize("namespace", [None, "cs101"])
+def test_every_student_query_seeks_the_unique_index(namespace: str | None) -> None:
+    """One student, a page, a count, the whole class: index seeks, never a scan of the table."""
+    from docstore._sqlite._schema import create_schema
+
+    connection = sqlite3.connect(":memory:")
+    create_schema(connection)
+    where, arguments = _student_rows._in_view("s", namespace)
+    for sql in (
+        f"SELECT doc FROM session_students WHERE {where} ORDER BY student_id",
+        f"SELECT doc FROM session_students WHERE {where} AND student_id = :student",
+        f"SELECT doc FROM session_students WHERE {where} AND student_id > :last ORDER BY student_id LIMIT 5",
+        f"SELECT count(*) FROM session_students WHERE {where}",
+        "SELECT doc FROM session_students WHERE session_id = 's' AND student_id = 'a'",
+    ):
+        plan = [
+            row[3]
+            for row in connection.execute("EXPLAIN QUERY PLAN " + sql, {**arguments, "student": "a", "last": "a"})
+        ]
+        assert plan[0].startswith("SEARCH session_students USING") and "(session_id=?" in plan[0], (sql, plan)
+        assert not any("SCAN" in step or "TEMP B-TREE" in step for step in plan), (sql, plan)
+    connection.close()
