@@ -270,5 +270,10 @@ def validate_updates(
             # The class, keyed by student id: a backend writes it as records (``_students.py``).
             for student_id in stored[key]:
                 student_field(student_id)  # the id rules (length, NUL), checked before any write
-    check_document(stored, "the update")
+    # Student ids are keys here, not field names of any stored document (``a.b$%`` is a
+    # valid id): the values are checked under their escaped names.
+    checked = dict(stored)
+    if "students" in checked:
+        checked["students"] = {student_field(sid): value for sid, value in checked["students"].items()}
+    check_document(checked, "the update")
     return stored

@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 from .._errors import ErrorCode, PersistenceError
+from ._convert import convert_sessions
 from ._database import connect
 from ._errors import translate
 from ._schema import APPLICATION_ID, DATABASE_FILE, SCHEMA_VERSION, create_schema
@@ -61,9 +62,14 @@ def _prepare(connection: sqlite3.Connection, path: Path) -> None:
     mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
     if mode != "wal":
         raise PersistenceError(ErrorCode.STORAGE_ERROR, f"{path}: cannot use WAL mode (journal_mode is {mode})")
+    # One transaction: the schema, and the conversion of an older file with it. Another
+    # process opening at once waits here, then finds the new version (read inside the lock).
     connection.execute("BEGIN IMMEDIATE")
     try:
+        before = connection.execute("PRAGMA user_version").fetchone()[0]
         create_schema(connection)
+        if before < 2:
+            convert_sessions(connection, path)
         connection.execute("COMMIT")
     except BaseException:
         connection.execute("ROLLBACK")
