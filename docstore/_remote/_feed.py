@@ -52,6 +52,8 @@ class RemoteFeed(SessionFeed):
         await self._disconnect()
         stack = contextlib.AsyncExitStack()
         headers = {"Last-Event-ID": self.position} if self.position is not None else {}
+        if self.position is not None and not (self.position.isascii() and self.position.isprintable()):
+            raise PersistenceError(ErrorCode.INVALID_DATA, "malformed feed position")
         try:
             response = await stack.enter_async_context(
                 self._transport.event_stream(

@@ -50,6 +50,7 @@ class Transport:
         self._retry_reads = config.retry_reads
         self._ca_file = config.tls_ca_file
         self._client: httpx.AsyncClient | None = None
+        self._streams: httpx.AsyncClient | None = None
         # Absolute URLs, parsed once: httpx re-parses and merges a relative path on every call.
         self._urls: dict[str, httpx.URL] = {}
 
@@ -85,8 +86,26 @@ class Transport:
 
     async def close(self) -> None:
         client, self._client = self._client, None
-        if client is not None:
-            await client.aclose()
+        streams, self._streams = self._streams, None
+        for opened in (client, streams):
+            if opened is not None:
+                await opened.aclose()
+
+    def _streams_now(self) -> httpx.AsyncClient:
+        """The client of long-lived streams (live feeds): a pool of its own, so that any number
+        of open feeds never takes a connection the calls need."""
+        self._client_now()  # refused once shut down
+        if self._streams is None:
+            unbounded = httpx.Limits(max_connections=None, max_keepalive_connections=0)
+            self._streams = httpx.AsyncClient(
+                base_url=self.base_url,
+                headers=self._headers,
+                timeout=self._timeout,
+                limits=unbounded,
+                transport=IN_PROCESS.get(self.base_url)
+                or httpx.AsyncHTTPTransport(verify=self._tls(), limits=unbounded),
+            )
+        return self._streams
 
     def _client_now(self) -> httpx.AsyncClient:
         if self._client is None:
@@ -163,7 +182,7 @@ class Transport:
         A connection that breaks while the body streams raises ``Dropped``: the caller
         reconnects (the feed resumes from its position).
         """
-        client = self._client_now()
+        client = self._streams_now()
         timeout = httpx.Timeout(read_timeout_s, connect=self._timeout.connect, pool=self._timeout.pool)
         with self._translated(path, True):
             async with client.stream(

@@ -89,7 +89,7 @@ def add_feed_routes(app: FastAPI) -> None:
         after: Annotated[str | None, Query(description="resume right after this position")] = None,
     ) -> StreamingResponse:
         # The standard header wins: it is what a reconnecting EventSource sends.
-        position = request.headers.get("last-event-id") or after
+        position = request.headers.get("last-event-id", after)
         feed = grant.view.sessions.watch(session_id, after=position)
         await feed.__aenter__()  # refusals become ordinary error answers, before any byte is streamed
         return StreamingResponse(

@@ -8,9 +8,11 @@ its write is: a kill -9 loses neither or both.
 
     changes(seq AUTOINCREMENT, session_id, namespace_id, kind, student_id, ref, doc, checksum, at)
 
-Students' states are copied (``doc``, with its checksum, verified on read); a revision
-is referenced by id (``ref``: revisions never change). ``seq`` only grows, even across
-trimming (AUTOINCREMENT), so it orders every process's commits.
+The once-a-second activity mark of posts (``last_activity`` alone rewritten: a fixed-width
+BSON date, so the document keeps its length, and no column but ``last_activity`` moves) is
+not a change of the session, as on every engine. Students' states are copied (``doc``,
+with its checksum, verified on read); a revision is referenced by id (``ref``: revisions
+never change). ``seq`` only grows, even across trimming (AUTOINCREMENT), so it orders every process's commits.
 
 Watchers learn of commits without reading the class: one thread per store asks
 ``PRAGMA data_version`` (it changes when another connection commits, in this process or
@@ -74,7 +76,11 @@ CREATE TRIGGER IF NOT EXISTS changes__session_created AFTER INSERT ON sessions B
     VALUES (NEW.id, NEW.namespace_id, 'session_changed', NEW.doc, NEW.checksum, {_NOW});
 END;
 CREATE TRIGGER IF NOT EXISTS changes__session_changed AFTER UPDATE OF doc ON sessions
-WHEN OLD.doc IS NOT NEW.doc BEGIN
+WHEN OLD.doc IS NOT NEW.doc AND NOT (
+    OLD.last_activity IS NOT NEW.last_activity AND length(OLD.doc) = length(NEW.doc)
+    AND OLD.active IS NEW.active AND OLD.join_code IS NEW.join_code
+    AND OLD.instructor_id IS NEW.instructor_id AND OLD.namespace_id IS NEW.namespace_id
+) BEGIN
     INSERT INTO changes (session_id, namespace_id, kind, doc, checksum, at)
     VALUES (NEW.id, NEW.namespace_id,
             CASE WHEN OLD.active = 1 AND NEW.active = 0 THEN 'session_ended' ELSE 'session_changed' END,
@@ -181,8 +187,8 @@ class SqliteChangeLog:
             entries = [self._entry(session_id, row) for row in connection.execute(sql, arguments)]
             if len(entries) > limit:
                 # Cut at the limit, never between the two halves of a post: they are read together next time.
-                cut = limit - 1 if entries[limit - 1][1]["kind"] in ("student_changed", "revision_saved") else limit
-                entries = entries[: max(cut, 1)]
+                split_post = len(merge_posts(entries[limit - 1 : limit + 1])) == 1
+                entries = entries[: limit - 1] if split_post and limit > 1 else entries[:limit]
             return LogRead(merge_posts(entries), head, trimmed)
 
         return await self._database.read(fetch)

@@ -9,6 +9,7 @@ from .._errors import ErrorCode, PersistenceError
 from ._convert import convert_sessions
 from ._database import connect
 from ._errors import translate
+from ._feed import create_change_log, trim_changes
 from ._schema import APPLICATION_ID, DATABASE_FILE, SCHEMA_VERSION, create_schema
 
 __all__ = ["SQLITE_HEADER", "open_database_file"]
@@ -70,6 +71,9 @@ def _prepare(connection: sqlite3.Connection, path: Path) -> None:
         create_schema(connection)
         if before < 2:
             convert_sessions(connection, path)
+        # After the conversion: what an upgrade moves is not a change of any live feed.
+        create_change_log(connection)
+        trim_changes(connection)
         connection.execute("COMMIT")
     except BaseException:
         connection.execute("ROLLBACK")

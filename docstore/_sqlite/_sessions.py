@@ -13,13 +13,17 @@ import sqlite3
 from typing import Any
 
 from .._arguments import check_active, check_sort_key, check_version, new_revision, revalidated
+from .._changes import SessionFeed
 from .._errors import ErrorCode, PersistenceError
+from .._feed import LogFeed
 from .._interfaces import SessionDeletion, SessionSortKey, SortOrder
 from .._mapping import check_document, from_document, invalid, require_id, to_document, validate_updates
 from .._models import CodeRevision, ExecutionResult, Session, Student, normalize_join_code
 from .._page import Page
 from .._students import check_student_id, student_record
 from .._time import utc_now
+from ._database import Database
+from ._feed import SqliteChangeLog
 from ._repository import UNCHANGED, Filter, SqliteRepository
 from ._student_rows import (
     count_students,
@@ -43,6 +47,22 @@ _SORT_KEYS = frozenset({"created_at", "last_activity", "join_code"})
 class SqliteSessionRepository(SqliteRepository[Session]):
     collection_name = "sessions"
     model = Session
+
+    def __init__(
+        self, database: Database, namespace: str | None, actor: str | None, *, log: SqliteChangeLog | None = None
+    ) -> None:
+        super().__init__(database, namespace, actor)
+        self._log = log
+
+    def watch(self, session_id: str, *, after: str | None = None) -> SessionFeed:
+        """The session's live feed, read from the ``changes`` table (``_feed.py``)."""
+        if self._log is None:
+            raise PersistenceError(ErrorCode.STORAGE_ERROR, "the store is not initialized")
+
+        async def visible() -> bool:
+            return await self.get_session(session_id, include_students=False) is not None
+
+        return LogFeed(self._log, session_id, after, self._namespace, visible)
 
     async def create_session(self, session: Session) -> str:
         """Store a new session; ALREADY_EXISTS if its id or active join code is taken."""

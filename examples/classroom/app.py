@@ -17,6 +17,7 @@ one it applied) and gets exactly what it missed.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 from collections.abc import AsyncIterator
@@ -114,7 +115,8 @@ def for_instructor(change: SessionChange) -> dict[str, Any]:
 async def instructor(websocket: WebSocket, session_id: str, after: str | None = None) -> None:
     sessions = store_of(app).sessions
     await websocket.accept()
-    try:
+
+    async def follow() -> None:
         async with sessions.watch(session_id, after=after) as feed:  # 1. open the feed
             if after is None:
                 session = await sessions.get_session(session_id)  # 2. read the snapshot
@@ -123,8 +125,24 @@ async def instructor(websocket: WebSocket, session_id: str, after: str | None = 
                     await websocket.send_json({"snapshot": view, "position": feed.position, "worker": str(os.getpid())})
             async for change in feed:  # 3. apply every change after it
                 await websocket.send_json(for_instructor(change))
-    except PersistenceError as error:
-        await websocket.send_json({"error": error.code.value, "message": error.message})
-        await websocket.close(code=1011)
-    except WebSocketDisconnect:
-        pass
+
+    async def until_closed() -> None:
+        with contextlib.suppress(WebSocketDisconnect):
+            while True:
+                await websocket.receive_text()
+
+    # The feed waits for changes, not for the socket: watch both, and stop (closing the
+    # feed) as soon as the instructor leaves, whatever the class is doing.
+    following, closing = asyncio.create_task(follow()), asyncio.create_task(until_closed())
+    try:
+        await asyncio.wait([following, closing], return_when=asyncio.FIRST_COMPLETED)
+        if following.done() and (error := following.exception()) is not None:
+            if isinstance(error, PersistenceError):
+                await websocket.send_json({"error": error.code.value, "message": error.message})
+                await websocket.close(code=1011)
+            elif not isinstance(error, WebSocketDisconnect):
+                raise error
+    finally:
+        for task in (following, closing):
+            task.cancel()
+        await asyncio.gather(following, closing, return_exceptions=True)
