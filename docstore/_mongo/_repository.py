@@ -35,6 +35,9 @@ class StoreState(Protocol):
     async def run_atomically(self, work: Callable[[Any], Awaitable[R]]) -> tuple[R, bool]:
         """Run ``work(session)`` in a transaction where the engine has them; (result, whether it did)."""
 
+    async def check_student_layout(self) -> None:
+        """STORAGE_ERROR while the store still holds students inside sessions (``docstore init`` migrates)."""
+
 
 class Repository(Generic[T]):
     collection_name: str
@@ -153,6 +156,7 @@ class Repository(Generic[T]):
         limit: int,
         offset: int,
         cursor: str | None,
+        projection: Mapping[str, Any] | None = None,
     ) -> Page[T]:
         """One page by keyset on (sort_by, _id): a deep page costs what the first one does."""
         check_page_arguments(sort_order, limit, offset)
@@ -162,7 +166,7 @@ class Repository(Generic[T]):
             filter = {"$and": [filter, _after(sort_by, sort_order, value, last_id)]}
         direction = ASCENDING if sort_order == "asc" else DESCENDING
         found = (
-            self._collection.find(filter)
+            self._collection.find(filter, projection)
             .sort([(sort_by, direction), ("_id", direction)])
             .skip(offset)
             .limit(limit + 1)  # one more tells whether a next page exists
