@@ -14,16 +14,20 @@ from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, ReturnDocument
+from pymongo.errors import OperationFailure
 
 from .._errors import ErrorCode, PersistenceError
 from .._mapping import METADATA, require_id
 from .._models import Student
 from .._page import Page, check_page_arguments, decode_cursor, encode_cursor
 from .._students import SESSION_STUDENTS, check_student_id, record_id, student_from_record, student_record
-from ._repository import StoreState
+from ._repository import StoreState, damaged, stored_version
 
 __all__ = ["StudentRecords", "record_update"]
 
+# What MongoDB answers an update through a damaged field: TypeMismatch ($inc of a
+# non-number), PathNotViable (a field inside a string).
+_DAMAGED_PATH_CODES = frozenset({14, 28})
 _STUDENT_PROJECTION = {"student_id": 1, "name": 1, "code": 1, "last_update": 1, "extra": 1}
 
 
@@ -61,7 +65,7 @@ class StudentRecords:
     # -- reads --------------------------------------------------------------------
     async def of_session(self, session_id: str, *, session: Any = None) -> dict[str, Student]:
         """Every student of the session, by id (the instructor's full view)."""
-        found = self._collection.find(self._filter(session_id), session=session).sort("student_id", ASCENDING)
+        found = self._collection.find(self._filter(session_id), session=session).sort([("student_id", ASCENDING)])
         return {student.id: student for student in map(student_from_record, await found.to_list(None))}
 
     async def get(self, session_id: str, student_id: str) -> Student | None:
@@ -80,7 +84,7 @@ class StudentRecords:
             if not isinstance(last, str):
                 raise PersistenceError(ErrorCode.INVALID_DATA, "malformed cursor")
             filter["student_id"] = {"$gt": last}
-        found = self._collection.find(filter).sort("student_id", ASCENDING).limit(limit + 1)
+        found = self._collection.find(filter).sort([("student_id", ASCENDING)]).limit(limit + 1)
         raws = await found.to_list(None)
         students = [student_from_record(raw) for raw in raws[:limit]]
         next_cursor = None
@@ -99,9 +103,28 @@ class StudentRecords:
         return student_record(session_id, namespace, student, now=now, actor=self._actor)
 
     async def put(self, record: Mapping[str, Any], now: datetime, *, session: Any = None) -> None:
-        """Insert or replace one student's record (an idempotent upsert by ``_id``)."""
+        """Insert or replace one student's record (an idempotent upsert by ``_id``).
+
+        A stored record whose metadata cannot take the update is STORAGE_ERROR naming
+        it (MongoDB refuses such an update; mongomock ignores it, hence the check after).
+        """
         filter = {"_id": record["_id"], "session_id": record["session_id"], "student_id": record["student_id"]}
-        await self._collection.update_one(filter, record_update(record, now, self._actor), upsert=True, session=session)
+        try:
+            raw = await self._collection.find_one_and_update(
+                filter,
+                record_update(record, now, self._actor),
+                upsert=True,
+                projection={METADATA: 1},
+                return_document=ReturnDocument.AFTER,
+                session=session,
+            )
+        except OperationFailure as exc:
+            if exc.code not in _DAMAGED_PATH_CODES:
+                raise
+            raise damaged("student record", record["_id"], f"cannot apply the update: {exc}") from None
+        except (TypeError, ValueError, KeyError) as exc:
+            raise damaged("student record", record["_id"], f"cannot apply the update: {exc}") from None
+        stored_version(raw or {"_id": record["_id"]}, "student record")
 
     async def set_code(
         self, session_id: str, student_id: str, code: str, now: datetime, *, session: Any = None

@@ -91,15 +91,28 @@ async def test_versioned_update_of_a_problem_with_damaged_metadata_is_storage_er
     assert problem_id in error.message
 
 
+async def damaged_student(store: Store, patch: Patch) -> str:
+    """A session whose student "s" has a ``session_students`` record damaged by ``patch``."""
+    session_id = await store.sessions.create_session(Session(join_code="dmg2", students={"s": Student(id="s")}))
+    [stored] = [d async for d in store.documents.iter_documents("session_students") if d["session_id"] == session_id]
+    result = await store.documents.upsert_documents("session_students", [patch(stored)])
+    assert not result.failed, result.failed
+    return session_id
+
+
 async def test_update_student_code_of_a_damaged_student_is_storage_error_not_invalid_data(store: Store) -> None:
-    session_id = await damaged_session(store, lambda d: {**d, "students": {"s": "not a student"}})
+    session_id = await damaged_student(store, lambda d: {**d, "name": ["not a name"]})
     error = await expect_error(ErrorCode.STORAGE_ERROR, store.sessions.update_student_code(session_id, "s", "x"))
     assert session_id in error.message
+    for read in (store.sessions.get_session(session_id), store.sessions.get_student(session_id, "s")):
+        error = await expect_error(ErrorCode.STORAGE_ERROR, read)  # never served
+        assert session_id in error.message
 
 
 async def test_upsert_student_into_damaged_students_is_storage_error(store: Store) -> None:
-    session_id = await damaged_session(store, lambda d: {**d, "students": ["s"]})
-    error = await expect_error(ErrorCode.STORAGE_ERROR, store.sessions.upsert_student(session_id, Student(id="t")))
+    # A student whose record's metadata is damaged: the upsert cannot move its version.
+    session_id = await damaged_student(store, metadata_as_text)
+    error = await expect_error(ErrorCode.STORAGE_ERROR, store.sessions.upsert_student(session_id, Student(id="s")))
     assert session_id in error.message
 
 
