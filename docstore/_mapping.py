@@ -268,12 +268,9 @@ def validate_updates(
             raise invalid(f"{key}: {type(exc).__name__}") from None
         if key == "students":
             # The class, keyed by student id: a backend writes it as records (``_students.py``).
-            for student_id in stored[key]:
+            for student_id, student in stored[key].items():
                 student_field(student_id)  # the id rules (length, NUL), checked before any write
-    # Student ids are keys here, not field names of any stored document (``a.b$%`` is a
-    # valid id): the values are checked under their escaped names.
-    checked = dict(stored)
-    if "students" in checked:
-        checked["students"] = {student_field(sid): value for sid, value in checked["students"].items()}
-    check_document(checked, "the update")
+                # Each record on its own: plain ids ('a.b$') are keys of no stored document.
+                check_document(student, f"student {student_id!r}")
+    check_document({key: value for key, value in stored.items() if key != "students"}, "the update")
     return stored

@@ -136,6 +136,13 @@ async def test_reads_of_a_damaged_student_are_storage_error_naming_the_record(st
     assert light is not None and light.students == {}
 
 
+async def test_upsert_student_into_damaged_students_is_storage_error(store: Store) -> None:
+    # A student whose record's metadata is damaged: the upsert cannot move its version.
+    session_id, record_id = await damaged_student(store, metadata_as_text)
+    error = await expect_error(ErrorCode.STORAGE_ERROR, store.sessions.upsert_student(session_id, Student(id="s")))
+    assert session_id in error.message or record_id in error.message
+
+
 async def damaged_problem(store: Store, **fields: Any) -> str:
     problem_id = await store.problems.save_problem(ProblemSpec(title="two sum", description="sum", tags=["x"]))
     stored = await store.documents.get_document("problems", problem_id)
