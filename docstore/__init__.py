@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._backup import InvalidBackup, export_store, restore_store
+    from ._changes import ChangeKind, SessionChange, SessionFeed
     from ._config import StorageConfig
     from ._errors import HTTP_STATUS, ErrorCode, PersistenceError
     from ._interfaces import (
@@ -33,12 +34,14 @@ if TYPE_CHECKING:
     from ._models import CodeRevision, Difficulty, ExecutionResult, ProblemSpec, Session, StorageMetadata, Student
     from ._page import Page
     from ._store import HealthReport, Store, StoreSettings, open_store
+    from ._views import InstructorView, ProblemForInstructor, ProblemForStudent, StudentRecordView, StudentView
 
 # Each public name and the module that defines it. Imported on first use (PEP 562), so
 # `import docstore` loads no engine, no pydantic model and no importer it does not need:
 # a local:// app pays only for what it touches, and `docstore.<name>` still just works.
 _EXPORTS: dict[str, str] = {
     "BatchResult": "._interfaces",
+    "ChangeKind": "._changes",
     "CodeRevision": "._models",
     "CollectionStats": "._interfaces",
     "Difficulty": "._models",
@@ -48,9 +51,12 @@ _EXPORTS: dict[str, str] = {
     "HTTP_STATUS": "._errors",
     "HealthReport": "._store",
     "ImportReport": "._legacy",
+    "InstructorView": "._views",
     "InvalidBackup": "._backup",
     "Page": "._page",
     "PersistenceError": "._errors",
+    "ProblemForInstructor": "._views",
+    "ProblemForStudent": "._views",
     "ProblemRepository": "._interfaces",
     "ProblemSortKey": "._interfaces",
     "ProblemSpec": "._models",
@@ -58,7 +64,9 @@ _EXPORTS: dict[str, str] = {
     "RevisionRepository": "._interfaces",
     "Scope": "._interfaces",
     "Session": "._models",
+    "SessionChange": "._changes",
     "SessionDeletion": "._interfaces",
+    "SessionFeed": "._changes",
     "SessionRepository": "._interfaces",
     "SessionSortKey": "._interfaces",
     "SortOrder": "._interfaces",
@@ -68,6 +76,8 @@ _EXPORTS: dict[str, str] = {
     "Store": "._store",
     "StoreSettings": "._store",
     "Student": "._models",
+    "StudentRecordView": "._views",
+    "StudentView": "._views",
     "TagMatch": "._interfaces",
     "export_store": "._backup",
     "import_legacy": "._legacy",
@@ -78,6 +88,7 @@ _EXPORTS: dict[str, str] = {
 __all__ = [
     "HTTP_STATUS",
     "BatchResult",
+    "ChangeKind",
     "CodeRevision",
     "CollectionStats",
     "Difficulty",
@@ -86,9 +97,12 @@ __all__ = [
     "ExecutionResult",
     "HealthReport",
     "ImportReport",
+    "InstructorView",
     "InvalidBackup",
     "Page",
     "PersistenceError",
+    "ProblemForInstructor",
+    "ProblemForStudent",
     "ProblemRepository",
     "ProblemSortKey",
     "ProblemSpec",
@@ -96,7 +110,9 @@ __all__ = [
     "RevisionRepository",
     "Scope",
     "Session",
+    "SessionChange",
     "SessionDeletion",
+    "SessionFeed",
     "SessionRepository",
     "SessionSortKey",
     "SortOrder",
@@ -106,6 +122,8 @@ __all__ = [
     "Store",
     "StoreSettings",
     "Student",
+    "StudentRecordView",
+    "StudentView",
     "TagMatch",
     "export_store",
     "import_legacy",
