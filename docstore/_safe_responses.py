@@ -91,7 +91,10 @@ class DocstoreRoute(APIRoute):
         response_model = kwargs.get("response_model", DefaultPlaceholder(None))
         if isinstance(response_model, DefaultPlaceholder):
             # No model declared: FastAPI reads the endpoint's return annotation.
-            hints = typing.get_type_hints(endpoint, include_extras=True) if callable(endpoint) else {}
+            try:
+                hints = typing.get_type_hints(endpoint, include_extras=True)
+            except Exception:  # an annotation that does not resolve: FastAPI reports it its own way
+                hints = {}
             returned = hints.get("return")
             if returned is not None and public_type(returned) is not returned:
                 kwargs["response_model"] = public_type(returned)

@@ -16,11 +16,13 @@ from pydantic import BaseModel
 from docstore import (
     CodeRevision,
     ExecutionResult,
+    InstructorView,
     Page,
     ProblemSpec,
     Session,
     StorageMetadata,
     Student,
+    StudentView,
     open_store,
 )
 from docstore._public import PRIVATE_FIELDS
@@ -33,6 +35,7 @@ from docstore.fastapi import (
     PublicRevision,
     PublicSession,
     PublicStudent,
+    check_responses,
     install,
     public_page,
     store_lifespan,
@@ -300,7 +303,6 @@ async def test_an_app_whose_endpoint_would_leak_does_not_start() -> None:
     import fastapi
 
     from docstore import ErrorCode, PersistenceError
-    from docstore.fastapi import check_responses
 
     app = FastAPI(lifespan=store_lifespan(open_store("memory://")))
 
@@ -346,3 +348,55 @@ async def test_an_app_whose_endpoint_would_leak_does_not_start() -> None:
 
     fine.include_router(safe)
     check_responses(fine)  # nothing to refuse
+
+
+async def test_the_audience_views_as_responses() -> None:
+    both = session()
+    bob = Student(id="bob", name="Bob", code="classmate-code")
+    both = both.model_copy(update={"students": {**both.students, "bob": bob}})
+    app = FastAPI()
+    install(app)
+
+    @app.get("/student/rm", response_model=StudentView)
+    async def student_rm() -> Any:
+        return StudentView.of(both, both.students["ada"])
+
+    @app.get("/student/ann")
+    async def student_ann() -> StudentView:
+        return StudentView.of(both, both.students["ada"])
+
+    @app.get("/instructor/rm", response_model=InstructorView)
+    async def instructor_rm() -> Any:
+        return both  # the session itself: read through the view's allow-list
+
+    @app.get("/instructor/ann")
+    async def instructor_ann() -> InstructorView:
+        return InstructorView.of(both)
+
+    @app.get("/instructor/page")
+    async def instructor_page() -> Page[InstructorView]:
+        # Views are built with .of() (their config has no from_attributes for items nested in a Page).
+        return Page([InstructorView.of(both)], None)
+
+    check_responses(app)
+    async with serving(app) as client:
+        student = (await client.get("/student/rm")).json()
+        assert student == (await client.get("/student/ann")).json()
+        assert set(student) == set(StudentView.model_fields) and student["me"]["code"] == "x = 1"
+        assert "bob" not in json.dumps(student) and "classmate-code" not in json.dumps(student)  # no classmates
+        assert_clean(student)
+        instructor = (await client.get("/instructor/rm")).json()
+        assert instructor == (await client.get("/instructor/ann")).json()
+        assert (await client.get("/instructor/page")).json() == {"items": [instructor], "next_cursor": None}
+        assert set(instructor) == set(InstructorView.model_fields)
+        assert instructor["problem"]["solution"] == SOLUTION and set(instructor["students"]) == {"ada", "bob"}
+        text = json.dumps(instructor)
+        assert "metadata" not in text and "namespace_id" not in text and "legacy-secret" not in text
+        spec = (await client.get("/openapi.json")).json()
+    components = spec["components"]["schemas"]
+    assert set(components["StudentView"]["properties"]) == set(StudentView.model_fields)
+    assert set(components["InstructorView"]["properties"]) == set(InstructorView.model_fields)
+    for path in ("/student/rm", "/student/ann"):
+        assert schema_properties(spec, response_schema(spec, path)) == set(StudentView.model_fields)
+    for path in ("/instructor/rm", "/instructor/ann"):
+        assert schema_properties(spec, response_schema(spec, path)) == set(InstructorView.model_fields)
