@@ -11,15 +11,24 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import pytest
-from fastapi import Depends
+from fastapi import Depends, FastAPI
 
-from docstore import HTTP_STATUS, ErrorCode, Store
+from docstore import HTTP_STATUS, ErrorCode, Session, Store, open_store
 from docstore._server._tokens import TokenStore
-from docstore.fastapi import Namespace, namespace_from_token
+from docstore.fastapi import (
+    Namespace,
+    StoreDep,
+    install,
+    namespace_from_header,
+    namespace_from_token,
+    store_lifespan,
+)
 from tests.fastapi.apps import Client, serving
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 TEACHER = "teacher@school.example"
+# A gateway in front of the app sets these two headers (the app trusts no client's copy).
+ByGateway = Annotated[Namespace, Depends(namespace_from_header("X-School", actor_header="X-Email"))]
 
 
 def readme_app() -> dict[str, Any]:
@@ -97,3 +106,34 @@ def test_the_package_exports_the_status_table() -> None:
     import docstore
 
     assert docstore.HTTP_STATUS is HTTP_STATUS and HTTP_STATUS[ErrorCode.CONFLICT] == 412
+
+
+async def test_a_namespace_from_a_gateway_header_and_a_missing_lifespan() -> None:
+    store = open_store("memory://")
+    app = FastAPI(lifespan=store_lifespan(store))
+    install(app)
+    @app.post("/sessions")
+    async def create(ns: ByGateway) -> dict[str, str | None]:
+        session_id = await ns.sessions.create_session(Session(join_code="gw1"))
+        created = await ns.sessions.get_session(session_id)
+        assert created is not None and created.metadata is not None
+        return {"namespace": ns.namespace, "actor": created.metadata.created_by}
+
+    async with serving(app) as client:
+        answer = await client.post("/sessions", headers={"X-School": "cs101", "X-Email": TEACHER})
+        assert answer.json() == {"namespace": "cs101", "actor": TEACHER}
+        missing = await client.post("/sessions")
+        assert missing.status_code == 422 and missing.json()["code"] == "INVALID_DATA"
+        assert "X-School" in missing.json()["message"]
+
+    bare = FastAPI()  # no store_lifespan: an endpoint asking for the store says how to give it one
+    install(bare)
+
+    @bare.get("/count")
+    async def count(store: StoreDep) -> int:
+        return await store.sessions.count_sessions()
+
+    async with serving(bare) as client:
+        answer = await client.get("/count")
+        assert answer.status_code == 500 and answer.json()["code"] == "STORAGE_ERROR"
+        assert "store_lifespan" in answer.json()["message"]
