@@ -1,15 +1,15 @@
 """docstore in a FastAPI app: errors as HTTP, the store's lifespan, dependencies, safe responses.
 
-    from fastapi import FastAPI
-    from docstore import open_store
-    from docstore.fastapi import Namespace, install, store_lifespan, namespace_from_header
+    from fastapi import Depends, FastAPI
+    from docstore import Session, open_store
+    from docstore.fastapi import Namespace, install, namespace_from_token, store_lifespan
 
     app = FastAPI(lifespan=store_lifespan(open_store()))
-    install(app)            # PersistenceError -> {code, message} + HTTP_STATUS; safe response models
+    install(app)  # PersistenceError -> {code, message} + HTTP_STATUS; items answer in public form
 
     @app.get("/sessions/{join_code}")
-    async def join(join_code: str, cs: Namespace = Depends(namespace_from_header())) -> PublicSession | None:
-        return await cs.sessions.get_session_by_join_code(join_code)
+    async def join(join_code: str, cs: Namespace = Depends(namespace_from_token())) -> Session | None:
+        return await cs.sessions.get_session_by_join_code(join_code)  # sent as PublicSession
 
 Loaded only when imported (``import docstore`` does not load FastAPI); needs the
 ``docstore[server]`` extra. README: "Using docstore in a web app".
