@@ -281,7 +281,9 @@ class Store:
                 return
             if shared.status == "closed":
                 raise PersistenceError(ErrorCode.STORAGE_ERROR, "the store is shut down; open a new one")
-            await open_or_defer(shared, lambda: make_backend(shared.config), shared.config.lazy_connect)
+            # Only a server can come back by itself: local:// and memory:// open or fail now.
+            lazy = shared.config.lazy_connect and shared.config.engine in ("mongodb", "remote")
+            await open_or_defer(shared, lambda: make_backend(shared.config), lazy)
             if shared.backend is not None and shared.backend.name == "memory":
                 # memory:// never waits for a server: it is open here, not in the background.
                 shared.change_log = MemoryChangeLog()

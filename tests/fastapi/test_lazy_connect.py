@@ -148,3 +148,11 @@ async def test_a_web_app_starts_answers_503_then_serves(tmp_path: Path) -> None:
             await until_it_works(store)
             answer = await client.get("/count")
             assert answer.status_code == 200 and answer.json() == 0
+
+
+async def test_a_local_store_never_waits(tmp_path: Path) -> None:
+    # A missing store opened without create is UNAVAILABLE: with lazy_connect too, at once.
+    store = open_store(f"local://{tmp_path / 'absent'}", create=False, lazy_connect=True)
+    with pytest.raises(PersistenceError) as caught:
+        await store.initialize()
+    assert caught.value.code is ErrorCode.UNAVAILABLE and store._shared.retrying is None
