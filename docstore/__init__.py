@@ -6,10 +6,16 @@
 The public surface is exactly what this module exports.
 """
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from __future__ import annotations
 
+import importlib
+
+# Not `typing.TYPE_CHECKING`: importing typing (and re, collections) would be most of what
+# `import docstore` costs. Type checkers treat any constant of this name the same way.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from ._backup import InvalidBackup, export_store, restore_store
     from ._changes import ChangeKind, SessionChange, SessionFeed
     from ._config import StorageConfig
