@@ -33,8 +33,11 @@ _SORT_KEYS = frozenset({"created_at", "last_activity", "join_code"})
 _CAS_ATTEMPTS = 20
 
 
-def _active_join_code(active: bool, join_code: str | None) -> str | None:
-    return join_code if active and join_code else None
+def _active_join_code(active: bool, join_code: object) -> str | None:
+    """The derived field of the join-code index: the normalized code, only while active."""
+    if not active or not isinstance(join_code, str):
+        return None
+    return normalize_join_code(join_code) or None
 
 
 def _student_key(student_id: object) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 from .._errors import ErrorCode, PersistenceError
 from ._database import connect
 from ._errors import translate
+from ._join_codes import derive_join_codes
 from ._schema import APPLICATION_ID, DATABASE_FILE, SCHEMA_VERSION, create_schema
 
 __all__ = ["SQLITE_HEADER", "open_database_file"]
@@ -64,6 +65,7 @@ def _prepare(connection: sqlite3.Connection, path: Path) -> None:
     connection.execute("BEGIN IMMEDIATE")
     try:
         create_schema(connection)
+        derive_join_codes(connection, path)  # the join-code rule's own marker, not user_version
         connection.execute("COMMIT")
     except BaseException:
         connection.execute("ROLLBACK")
