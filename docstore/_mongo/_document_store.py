@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._interfaces import BatchResult, CollectionStats
-from .._mapping import check_collection_name, require_id
+from .._mapping import check_collection_name, require_id, tool_document
 from ._bulk import CONTENT_HASH, upsert_batch
 from ._documents import SESSIONS
 from ._driver_errors import translate_error, translated
@@ -70,6 +70,9 @@ class MongoDocumentStore:
     ) -> BatchResult:
         check_collection_name(collection)
         stored_form = with_active_join_code if collection == SESSIONS else dict
+        if isinstance(documents, Sequence) and not isinstance(documents, str | bytes | bytearray):
+            # Normalized before the content hash: the same session hashes the same however its code was spelt.
+            documents = [tool_document(collection, document) for document in documents]
         return await upsert_batch(
             self._backend.collection(collection), documents, dry_run=dry_run, stored_form=stored_form
         )

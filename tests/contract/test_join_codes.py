@@ -50,3 +50,25 @@ async def test_stored_codes_are_in_the_normal_form(store: Store) -> None:
 async def _stored_code(store: Store, code: str) -> str | None:
     found = await store.sessions.get_session_by_join_code(code)
     return None if found is None else found.join_code
+
+
+async def test_a_tools_session_document_is_stored_with_its_code_normalized(store: Store) -> None:
+    """Issue 16, item 7: a backup or an admin upsert with ``"join_code": "ab12 "``."""
+    template_id = await store.sessions.create_session(Session(join_code="TEMPL1"))
+    document = await store.documents.get_document("sessions", template_id)
+    assert document is not None
+    given = {**document, "_id": "from-a-tool", "join_code": "ab12\u200b "}
+    result = await store.documents.upsert_documents("sessions", [given])
+    assert (result.inserted, result.failed) == (1, [])
+    found = await store.sessions.get_session_by_join_code("AB12")
+    assert found is not None and found.id == "from-a-tool" and found.join_code == "AB12"
+    stored = await store.documents.get_document("sessions", "from-a-tool")
+    assert stored is not None and stored["join_code"] == "AB12"
+    await expect_error(ErrorCode.ALREADY_EXISTS, store.sessions.create_session(Session(join_code="AB12")))
+    # Idempotent as before: the same document again, or in its stored form, changes nothing.
+    again = await store.documents.upsert_documents("sessions", [given, stored])
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 2)
+    # A second active session with the code, however spelt, is refused as a repository write is.
+    clash = await store.documents.upsert_documents("sessions", [{**given, "_id": "second", "join_code": "Ab12"}])
+    assert [position for position, _ in clash.failed] == [0]
+    assert await store.documents.get_document("sessions", "second") is None
