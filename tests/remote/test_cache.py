@@ -117,3 +117,19 @@ async def test_another_clients_writes_show_within_the_ttl() -> None:
 async def test_the_cache_is_off_by_default() -> None:
     async with open_store("memory://") as store:
         assert "cache" not in (await store.health()).details
+
+
+async def test_a_reactivation_drops_the_cached_miss_of_its_code(cached: Store) -> None:
+    """Issue 16, item 9: end, look up (None is cached), reactivate: the lookup sees it at once."""
+    sessions = cached.sessions
+    session_id = await sessions.create_session(Session(join_code="BACK01"))
+    await sessions.end_session(session_id)
+    assert await sessions.get_session_by_join_code("BACK01") is None
+    await sessions.update_session(session_id, {"active": True})
+    found = await sessions.get_session_by_join_code("back01")
+    assert found is not None and found.id == session_id
+    # A code change answered by its normal form: the miss cached for a look-alike spelling goes too.
+    assert await sessions.get_session_by_join_code("NEXT01") is None
+    await sessions.update_session(session_id, {"join_code": "next01\u200b"})
+    found = await sessions.get_session_by_join_code("NEXT01")
+    assert found is not None and found.id == session_id
