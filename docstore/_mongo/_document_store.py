@@ -11,6 +11,7 @@ from ._bulk import CONTENT_HASH, upsert_batch
 from ._documents import SESSIONS
 from ._driver_errors import translate_error, translated
 from ._indexes import IndexChange
+from ._join_codes import derive_join_codes
 from ._sessions import with_active_join_code, without_derived_fields
 
 if TYPE_CHECKING:
@@ -27,8 +28,14 @@ class MongoDocumentStore:
 
     # -- index administration (``docstore init``; not part of ``DocumentStore``) ------
     async def upgrade_indexes(self, *, drop_unknown: bool = False) -> list[IndexChange]:
-        """Bring the indexes up to date (see ``MongoBackend.upgrade_indexes``)."""
-        return await self._backend.upgrade_indexes(drop_unknown=drop_unknown)
+        """Bring the indexes up to date (see ``MongoBackend.upgrade_indexes``), then the join
+        codes they hold (``_join_codes``: the rule may have changed with them)."""
+        changes = await self._backend.upgrade_indexes(drop_unknown=drop_unknown)
+        try:
+            await derive_join_codes(self._backend.collection(SESSIONS))
+        except Exception as exc:
+            raise translate_error(exc) from None
+        return changes
 
     async def shard_collections(self) -> list[str]:
         """Shard the collections that have a shard key (a mongos only)."""

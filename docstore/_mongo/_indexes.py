@@ -48,9 +48,10 @@ SESSIONS = "sessions"
 PROBLEMS = "problems"
 REVISIONS = "revisions"
 
-# The join code of an *active* session, absent otherwise: a sparse unique index on
-# it makes "one active session per join code" a guarantee of the database itself,
-# on every engine (mongomock ignores partial indexes, it does honour sparse ones).
+# The join code of an *active* session (normalized), absent otherwise: a unique index on
+# (it, namespace_id), partial on its presence, makes "one active session per join code in
+# a namespace" a guarantee of the database itself, on every engine (mongomock honours
+# partial indexes). A sparse compound index would not do: it holds every session.
 ACTIVE_JOIN_CODE = "active_join_code"
 
 Direction = int | str  # 1, -1 or "text"
@@ -153,7 +154,13 @@ def _session_listing_indexes() -> list[IndexSpec]:
 
 
 SESSION_INDEXES = [
-    _index("active_join_code_unique", (ACTIVE_JOIN_CODE, ASCENDING), unique=True, sparse=True),
+    _index(
+        "active_join_code_unique",
+        (ACTIVE_JOIN_CODE, ASCENDING),
+        ("namespace_id", ASCENDING),
+        unique=True,
+        partialFilterExpression={ACTIVE_JOIN_CODE: {"$exists": True}},
+    ),
     *_session_listing_indexes(),
 ]
 

@@ -13,6 +13,7 @@ from .._interfaces import SessionDeletion, SessionSortKey, SortOrder
 from .._mapping import (
     METADATA,
     check_document,
+    from_document,
     invalid,
     require_id,
     student_field,
@@ -94,11 +95,16 @@ class MongoSessionRepository(Repository[Session]):
 
     @translated
     async def get_session_by_join_code(self, join_code: str) -> Session | None:
-        """The active session with this join code (case and surrounding spaces ignored)."""
+        """The active session with this join code in the view's namespace (in normal form).
+
+        Unscoped, codes of every namespace are looked at; if several namespaces have the
+        code, the session of the namespace that sorts first (the unique index's order).
+        """
         code = normalize_join_code(require_id(join_code, "join code"))
         if not code:
             return None
-        return await self._find_one({ACTIVE_JOIN_CODE: code})
+        raw = await self._collection.find_one(self._scoped({ACTIVE_JOIN_CODE: code}), sort=[("namespace_id", 1)])
+        return None if raw is None else from_document(Session, raw)
 
     @translated
     async def update_session(

@@ -7,6 +7,9 @@ active session's column again, in the open's transaction. Which rule a file's co
 follow is a row of the small ``docstore_meta`` table, not ``PRAGMA user_version``: the
 table layout and this rule change independently.
 
+Rule 2 also made codes unique within a namespace rather than across the store: the
+unique index is made again on (code, namespace) in the same step.
+
 Two active sessions of one namespace whose codes were different under the old rule and
 are the same under the new one (``CAFÉ`` in NFC and in NFD) cannot both hold it: the one
 created first keeps it, the others are ended (``ended_at`` now, version + 1), as if their
@@ -22,11 +25,13 @@ from .._errors import PersistenceError
 from .._mapping import METADATA
 from .._models import JOIN_CODE_RULE
 from .._time import utc_now
+from ._schema import INDEXES
 from ._tables import active_join_code, decode_row, put_document
 
 __all__ = ["JOIN_CODE_RULE_KEY", "derive_join_codes"]
 
 JOIN_CODE_RULE_KEY = "join_code_rule"
+_UNIQUE = "sessions__active_join_code_unique"
 _META = "CREATE TABLE IF NOT EXISTS docstore_meta (key TEXT PRIMARY KEY NOT NULL, value) WITHOUT ROWID"
 
 
@@ -43,7 +48,11 @@ def derive_join_codes(connection: sqlite3.Connection, path: Path) -> list[str]:
         "SELECT id, doc, checksum FROM sessions WHERE active = 1 ORDER BY created_at, id"
     ).fetchall()
     # Free every code first, then hand them out oldest first: the order decides a clash.
+    # The unique index is made again as declared now (rule 1 made it on the code alone).
+    connection.execute(f"DROP INDEX IF EXISTS {_UNIQUE}")
     connection.execute("UPDATE sessions SET active_join_code = NULL WHERE active = 1")
+    definition = INDEXES["sessions"]["active_join_code_unique"]
+    connection.execute(f"CREATE {definition.replace('{name}', _UNIQUE, 1)}")
     ended: list[str] = []
     for session_id, blob, digest in rows:
         try:

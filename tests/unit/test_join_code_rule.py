@@ -9,6 +9,7 @@ from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
+from pymongo import ASCENDING, IndexModel
 
 from docstore import Session, open_store
 from docstore._models import JOIN_CODE_RULE, normalize_join_code
@@ -81,3 +82,45 @@ async def test_codes_that_became_one_leave_the_oldest_session_active(tmp_path: P
         second = await store.sessions.get_session("second")
         assert second is not None and not second.active and second.ended_at is not None
         assert second.metadata is not None and second.metadata.version == 2
+
+
+async def test_docstore_init_brings_a_mongodb_dialect_store_to_the_new_rule() -> None:
+    """The previous release's sessions (code-only unique index, codes derived by strip().upper())."""
+    store = open_store("memory://")
+    await store.initialize()
+    backend: Any = store._shared.backend
+    try:
+        sessions = backend.collection("sessions")
+        typed = {"strasse": "STRAẞE\u200b", "first": NFC, "second": NFD, "elsewhere": NFC + "\u200b"}
+        for session_id in typed:
+            namespace = "other" if session_id == "elsewhere" else "default"
+            await store.sessions.create_session(Session(id=session_id, join_code=session_id, namespace_id=namespace))
+        await sessions.drop_index("active_join_code_unique")
+        for session_id, code in typed.items():
+            old = code.strip().upper()
+            await sessions.update_one({"_id": session_id}, {"$set": {"join_code": old, "active_join_code": old}})
+        await sessions.create_indexes(
+            [IndexModel([("active_join_code", ASCENDING)], name="active_join_code_unique", unique=True, sparse=True)]
+        )
+        assert "sessions.active_join_code_unique: rebuild" in (await store.health()).details["indexes"]
+        assert await store.sessions.get_session_by_join_code("strasse") is None  # the old form, not found yet
+
+        administration = store.index_administration()
+        assert administration is not None
+        await administration.upgrade_indexes()
+
+        assert (await store.health()).details["indexes"] == "up to date"
+        found = await store.sessions.get_session_by_join_code("strasse")
+        assert found is not None and found.id == "strasse"
+        found = await store.for_namespace("default").sessions.get_session_by_join_code("café")
+        assert found is not None and found.id == "first"
+        found = await store.for_namespace("other").sessions.get_session_by_join_code("café")
+        assert found is not None and found.id == "elsewhere"  # another namespace: not a clash
+        second = await store.sessions.get_session("second")
+        assert second is not None and not second.active and second.metadata is not None
+        assert second.metadata.version == 2
+        # Run again: nothing left to change.
+        await administration.upgrade_indexes()
+        assert (await store.sessions.get_session("first")).active  # type: ignore[union-attr]
+    finally:
+        await store.shutdown()
