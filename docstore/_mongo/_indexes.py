@@ -1,6 +1,6 @@
-"""The declared index set, the planner that brings a database's indexes up to date, and query coverage.
+"""The declared index set and the planner that brings a database's indexes up to date.
 
-Three ideas, all pure functions over plain data (no driver, no server), so CI checks
+Two ideas, pure functions over plain data (no driver, no server), so CI checks
 them without MongoDB:
 
 - ``DECLARED``: every index docstore wants, by collection, as ``IndexSpec``.
@@ -9,9 +9,9 @@ them without MongoDB:
   index keeps its name, so it is dropped and made again: sending it as it is would
   fail with IndexKeySpecsConflict / IndexOptionsConflict (MongoDB never updates an
   index in place).
-- ``QueryShape`` / ``serving_index``: whether a declared index serves a query
-  without a collection scan and without a blocking sort: its equality fields
-  first (any order), then its sort fields in order or in exact reverse.
+
+Whether a declared index serves a query (``QueryShape``, ``serving_index``) is
+``_query_shapes.py``.
 """
 
 from __future__ import annotations
@@ -30,18 +30,12 @@ __all__ = [
     "PROBLEM_INDEXES",
     "REVISIONS",
     "REVISION_INDEXES",
-    "SCATTER_GATHER",
     "SESSIONS",
     "SESSION_INDEXES",
     "SHARD_KEYS",
     "IndexChange",
     "IndexSpec",
-    "QueryShape",
     "plan_index_changes",
-    "serves",
-    "serving_index",
-    "shape_of",
-    "targets_one_shard",
 ]
 
 SESSIONS = "sessions"
@@ -228,19 +222,6 @@ SHARD_KEYS: dict[str, tuple[tuple[str, Direction], ...]] = {
 }
 
 
-# Repository queries on a sharded collection that do not name the start of its shard
-# key: mongos sends them to every shard (README lists them).
-SCATTER_GATHER: dict[str, tuple[str, ...]] = {
-    REVISIONS: ("get_revision(revision_id): one revision by its id alone",),
-}
-
-
-def targets_one_shard(shape: QueryShape) -> bool:
-    """Whether mongos can route ``shape`` by the shard key (always, when unsharded)."""
-    key = SHARD_KEYS.get(shape.collection)
-    return key is None or key[0][0] in shape.equality
-
-
 # -- the upgrade planner ---------------------------------------------------------------
 Action = Literal["create", "rebuild", "replace", "drop", "keep-unknown"]
 
@@ -324,102 +305,3 @@ def plan_index_changes(
         else:
             drops.append(IndexChange(collection, "keep-unknown", name, "not declared; --drop-unknown drops it"))
     return drops + rebuilds + creates
-
-
-# -- query coverage -------------------------------------------------------------------
-# Collections whose listings combine filters served by one field's index, the rest
-# checked on fetched documents (see PROBLEM_INDEXES).
-RESIDUAL_OK = frozenset({PROBLEMS})
-
-
-@dataclass(frozen=True)
-class QueryShape:
-    """What a query needs from an index: its equality fields, then its sort, in order."""
-
-    collection: str
-    equality: frozenset[str]
-    sort: tuple[tuple[str, int], ...] = ()
-    description: str = ""
-
-    def __str__(self) -> str:
-        sort = ", ".join(f"{name} {direction:+d}" for name, direction in self.sort)
-        return f"{self.collection}: {{{', '.join(sorted(self.equality))}}} sort [{sort}] ({self.description})"
-
-
-def serves(index: IndexSpec, shape: QueryShape, *, residual_ok: bool = False) -> bool:
-    """Whether ``index`` reads ``shape``'s results without a scan of everything or a sort.
-
-    Its first fields are exactly the equality fields (any order; with ``residual_ok``
-    a non-empty part of them that includes ``namespace_id``), and the fields after
-    them are the sort fields in order, all in the same or all in the opposite direction.
-    Equality fields may also appear among the sort fields (a point range sorts trivially).
-    """
-    if index.is_text:
-        return False
-    keys = [(name, int(direction)) for name, direction in index.keys]
-    names = [name for name, _ in keys]
-    if index.options.get("unique") and set(names) <= shape.equality:
-        return True  # at most one document matches: nothing to sort
-    filters = shape.equality - {"namespace_id"}
-    if residual_ok:
-        candidates = [
-            n
-            for n in range(len(keys) + 1)
-            if set(names[:n]) <= shape.equality
-            and ("namespace_id" not in shape.equality or "namespace_id" in names[:n])
-            and (not filters or set(names[:n]) & filters)
-        ]
-    else:
-        candidates = [len(shape.equality)] if set(names[: len(shape.equality)]) == shape.equality else []
-    for prefix in candidates:
-        rest = [(name, direction) for name, direction in keys[prefix:]]
-        sort = [(name, direction) for name, direction in shape.sort if name not in set(names[:prefix])]
-        if len(rest) < len(sort):
-            continue
-        head = rest[: len(sort)]
-        if head == sort or head == [(name, -direction) for name, direction in sort]:
-            return True
-    return False
-
-
-def serving_index(shape: QueryShape, declared: Mapping[str, Sequence[IndexSpec]] = DECLARED) -> IndexSpec | None:
-    """The declared index that serves ``shape``, or None. Lookups by ``_id`` use ``_id_``."""
-    if "_id" in shape.equality:
-        return IndexSpec("_id_", (("_id", ASCENDING),))
-    residual_ok = shape.collection in RESIDUAL_OK
-    for index in declared.get(shape.collection, []):
-        if serves(index, shape, residual_ok=residual_ok):
-            return index
-    return None
-
-
-def shape_of(
-    collection: str, filter: Mapping[str, Any], sort: Sequence[tuple[str, int]] = (), description: str = ""
-) -> QueryShape:
-    """The shape of a query: fields it pins to points, and its sort.
-
-    A field compared with a value, ``$in`` or ``$all`` is an equality field (point
-    ranges); ranges, ``$or`` branches (the keyset "after" clause) and ``$exists``
-    only narrow the scan of the index that the equality fields pick.
-    """
-    return QueryShape(collection, frozenset(_equality_fields(filter)), tuple(sort), description)
-
-
-def _equality_fields(filter: Mapping[str, Any]) -> set[str]:
-    fields: set[str] = set()
-    for key, value in filter.items():
-        if key == "$and":
-            for part in value:
-                fields |= _equality_fields(part)
-        elif key.startswith("$"):
-            continue  # $or: a keyset clause; $text: the text index's business
-        elif _is_point(value):
-            fields.add(key)
-    return fields
-
-
-def _is_point(condition: Any) -> bool:
-    """A value, or ``$in``/``$all`` of values: point ranges of an index."""
-    if not isinstance(condition, Mapping) or not any(op.startswith("$") for op in condition):
-        return True
-    return set(condition) <= {"$in", "$all"}
