@@ -7,11 +7,11 @@ and ``get_latest_revisions``, per namespace view, for ``cache_ttl_s`` seconds, a
 Freshness: every write made through this store drops, when it ends (failed or not), the
 entries it may have changed, tagged by the ids they depend on (``s:<session>``,
 ``j:<join code>``, ``p:<problem>``, ``r:<revision>``, ``rs:<session>`` for a session's
-revisions). A change of which session holds a code (a reactivation, a new code) also drops
+revisions). Writes through ``store.documents`` (import, restore) empty the cache (``_cached_documents.py``). A change of
+which session holds a code (a reactivation, a new code) also drops
 the answers, "none" included, for the code the session holds afterwards, and every join-code
 answer when such a write fails (it may have been applied). A read that overlaps a write is
-not kept (write generation check). Writes by
-another process, or through ``store.documents`` (import, restore), show within the TTL.
+not kept (write generation check). Writes by another process show within the TTL.
 
 Callers get copies: changing a returned item never changes the cache.
 """
