@@ -78,6 +78,14 @@ def normalize_join_code(code: str | None) -> str | None:
     """
     if code is None:
         return None
+    if code.isascii() and code.isprintable():
+        # Printable ASCII (nearly every code, and every read of a stored one): the whole
+        # rule reduces to this, at a tenth of the cost.
+        return code.strip().upper()
+    return _whole_rule(code)
+
+
+def _whole_rule(code: str) -> str:
     text = "".join(char for char in unicodedata.normalize("NFKC", code) if _visible(char))
     folded = text.casefold().replace("i\u0307", "i").translate(_TURKISH_I)
     return unicodedata.normalize("NFKC", folded.upper()).strip()

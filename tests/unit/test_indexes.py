@@ -164,8 +164,8 @@ def test_index_names_are_unique_and_within_the_limit() -> None:
 async def test_join_code_lookups_read_the_unique_index_of_code_and_namespace(recorder: ShapeRecorder) -> None:
     async with open_store("memory://") as store:
         for view, equality, sort in (
-            (store, {"active_join_code"}, (("namespace_id", 1),)),  # every namespace: the first by name
-            (store.for_namespace("cs101"), {"active_join_code", "namespace_id"}, (("namespace_id", 1),)),
+            (store, frozenset({"active_join_code"}), (("namespace_id", 1),)),  # every namespace: the first by name
+            (store.for_namespace("cs101"), frozenset({"active_join_code", "namespace_id"}), (("namespace_id", 1),)),
         ):
             recorder.shapes.clear()
             await view.sessions.get_session_by_join_code("ab12")

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from pymongo import ASCENDING, IndexModel
 
 from docstore import Session, open_store
-from docstore._models import JOIN_CODE_RULE, normalize_join_code
+from docstore._models import JOIN_CODE_RULE, _whole_rule, normalize_join_code
 from docstore._sqlite._codec import decode, encode
 
 NFC = unicodedata.normalize("NFC", "CAFÉ")
@@ -124,3 +124,8 @@ async def test_docstore_init_brings_a_mongodb_dialect_store_to_the_new_rule() ->
         assert (await store.sessions.get_session("first")).active  # type: ignore[union-attr]
     finally:
         await store.shutdown()
+
+
+@given(st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=127)))
+def test_the_ascii_shortcut_agrees_with_the_whole_rule(code: str) -> None:
+    assert normalize_join_code(code) == _whole_rule(code)
