@@ -68,6 +68,11 @@ class FastPaths:
     def index_fields(self, fields: Iterable[str]) -> None:
         self._fields |= {field for field in fields if "." not in field and field != "_id"}
 
+    @property
+    def fields(self) -> frozenset[str]:
+        """The fields that may get an equality index: a write that changes none of them keeps them."""
+        return frozenset(self._fields)
+
     def before_insert(self, documents: Iterable[dict[str, Any]]) -> None:
         """Call before inserting: the documents join the indexes first (see the module doc)."""
         for field, index in list(self._indexes.items()):
@@ -108,10 +113,15 @@ class FastPaths:
         ids = _ids_in(filter)
         if ids is None:
             equalities = _string_equalities(filter)
-            indexed = [field for field in equalities or () if field in self._fields]
-            index = self._index(indexed[0]) if indexed else None
-            if index is None or equalities is None:
+            # The most selective of the indexed fields: mongomock's unique check of
+            # (session_id, student_id) then reads one record, not the whole class.
+            candidates = [
+                found.get(equalities[field], {})
+                for field in equalities or ()
+                if field in self._fields and (found := self._index(field)) is not None
+            ]
+            if not candidates or equalities is None:
                 return self._scan(filter)  # type: ignore[no-any-return]
-            ids = list(index.get(equalities[indexed[0]], ()))
+            ids = list(min(candidates, key=len))
         found = [self._store[i] for i in ids if i in self._store]
         return (document for document in found if filter_applies(filter, document))  # type: ignore[no-untyped-call]
