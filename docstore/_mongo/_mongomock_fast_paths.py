@@ -112,16 +112,16 @@ class FastPaths:
     def _iter_documents(self, filter: Any) -> Iterator[Any]:
         ids = _ids_in(filter)
         if ids is None:
-            equalities = _string_equalities(filter)
+            equalities = _string_equalities(filter) or {}
             # The most selective of the indexed fields: mongomock's unique check of
             # (session_id, student_id) then reads one record, not the whole class.
-            candidates = [
-                found.get(equalities[field], {})
-                for field in equalities or ()
-                if field in self._fields and (found := self._index(field)) is not None
-            ]
-            if not candidates or equalities is None:
+            candidates: list[dict[Any, None]] = []
+            for field, value in equalities.items():
+                index = self._index(field) if field in self._fields else None
+                if index is not None:
+                    candidates.append(index.get(value, {}))
+            if not candidates:
                 return self._scan(filter)  # type: ignore[no-any-return]
-            ids = list(min(candidates, key=len))
-        found = [self._store[i] for i in ids if i in self._store]
-        return (document for document in found if filter_applies(filter, document))  # type: ignore[no-untyped-call]
+            ids = list(min(candidates, key=lambda found: len(found)))
+        documents = [self._store[i] for i in ids if i in self._store]
+        return (document for document in documents if filter_applies(filter, document))  # type: ignore[no-untyped-call]

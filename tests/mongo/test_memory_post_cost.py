@@ -29,7 +29,7 @@ def counter(monkeypatch: pytest.MonkeyPatch) -> Counter:
 
     def counting(*args: Any, **kwargs: Any) -> Any:
         counter.tested += 1
-        return original(*args, **kwargs)
+        return original(*args, **kwargs)  # type: ignore[no-untyped-call]
 
     monkeypatch.setattr(_mongomock_fast_paths, "filter_applies", counting)
     monkeypatch.setattr(filtering, "filter_applies", counting)
