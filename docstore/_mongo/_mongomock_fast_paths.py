@@ -51,6 +51,10 @@ def _string_equalities(filter: Any) -> dict[str, str] | None:
     return filter
 
 
+def _size(ids: dict[Any, None]) -> int:
+    return len(ids)
+
+
 class _Unindexable(Exception):
     """A document holds a list or sub-document in the field: MongoDB equality could
     match inside it, so this field is left to mongomock."""
@@ -122,6 +126,7 @@ class FastPaths:
                     candidates.append(index.get(value, {}))
             if not candidates:
                 return self._scan(filter)  # type: ignore[no-any-return]
-            ids = list(min(candidates, key=lambda found: len(found)))
+            smallest: dict[Any, None] = min(candidates, key=_size)
+            ids = list(smallest)
         documents = [self._store[i] for i in ids if i in self._store]
         return (document for document in documents if filter_applies(filter, document))  # type: ignore[no-untyped-call]
