@@ -174,7 +174,7 @@ class StudentPosts(Repository[Session]):
         """
         try:
             result = await self._collection.update_one(
-                {"_id": session_id, "last_activity": {"$lt": now - _LAST_ACTIVITY_STEP}},
+                self._scoped({"_id": session_id, "last_activity": {"$lt": now - _LAST_ACTIVITY_STEP}}),
                 {"$set": {"last_activity": now}},
             )
         except PyMongoError:
