@@ -74,7 +74,11 @@ class PublicProblemWithSolution(PublicProblem):
 
 
 class PublicSession(_Public):
-    """A session as its students see it: the problem without its solution, no bookkeeping."""
+    """A session without bookkeeping: every student's code, the problem without its solution.
+
+    What ``session.public()`` gave, typed. It shows each student's code to whoever gets it:
+    for a joining student (no classmates) answer with ``docstore.StudentView`` instead.
+    """
 
     id: str
     join_code: str | None = None
