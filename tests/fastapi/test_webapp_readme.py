@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import pytest
 from fastapi import Depends, FastAPI
 
-from docstore import HTTP_STATUS, ErrorCode, Session, Store, open_store
+from docstore import HTTP_STATUS, ErrorCode, Session, Store, StudentView, open_store
 from docstore._server._tokens import TokenStore
 from docstore.fastapi import (
     Namespace,
@@ -66,7 +66,10 @@ async def test_the_readme_app(app: tuple[Client, Store]) -> None:
     token, _ = await TokenStore(store.documents).create("cs101", name="students")
     other, _ = await TokenStore(store.documents).create("cs102", name="elsewhere")
     joined = await client.get("/join/AB12CD", headers={"Authorization": f"Bearer {token}"})
-    assert joined.status_code == 200 and joined.json() == session
+    assert joined.status_code == 200, joined.text
+    view = joined.json()
+    assert set(view) == set(StudentView.model_fields) and view["join_code"] == "AB12CD" == session["join_code"]
+    assert view["id"] == session["id"] and "students" not in view and TEACHER not in json.dumps(view)
     # Another namespace's token does not find it: 404 in docstore's error shape.
     missing = await client.get("/join/AB12CD", headers={"Authorization": f"Bearer {other}"})
     assert missing.status_code == HTTP_STATUS[ErrorCode.NOT_FOUND] and missing.json()["code"] == "NOT_FOUND"
