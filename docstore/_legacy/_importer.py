@@ -27,9 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import PersistenceError
-from .._mapping import MAX_DEPTH, check_collection_name, check_document, to_document
-from .._models import DEFAULT_NAMESPACE, StoredItem
+from .._mapping import MAX_DEPTH, check_collection_name, check_document, student_field, to_document
+from .._models import DEFAULT_NAMESPACE, Session, StoredItem
 from .._store import Store
+from .._students import SESSION_STUDENTS, students_of_legacy_session
 from ._formats import (
     FORMAT_2025_12_18,
     FORMAT_2026_01_05,
@@ -52,7 +53,7 @@ Progress = Callable[[str, int, int], None]
 # (key, record) -> (record id, document to store, format name); raises RecordError.
 _Convert = Callable[[str, dict[str, Any]], tuple[str, dict[str, Any], str]]
 
-SESSIONS, PROBLEMS, REVISIONS = "sessions", "problems", "revisions"
+SESSIONS, PROBLEMS, REVISIONS, STUDENTS = "sessions", "problems", "revisions", "students"
 SKIPPED_FILES = {
     "auth-sessions.json": "web login sessions with copies of user accounts: not imported (no value, holds secrets)",
 }
@@ -73,10 +74,15 @@ class _Batch:
         self.size = size
         self.documents: list[dict[str, Any]] = []
         self.origins: list[tuple[str, str, Any]] = []  # (file, json path, raw record)
+        # A session's student records, written once the session is (position by position).
+        self.students: list[list[dict[str, Any]]] = []
 
-    async def add(self, document: dict[str, Any], origin: tuple[str, str, Any]) -> None:
+    async def add(
+        self, document: dict[str, Any], origin: tuple[str, str, Any], students: list[dict[str, Any]] | None = None
+    ) -> None:
         self.documents.append(document)
         self.origins.append(origin)
+        self.students.append(students or [])
         if len(self.documents) >= self.size:
             await self.flush()
 
@@ -89,10 +95,35 @@ class _Batch:
         counts.imported += result.inserted
         counts.updated += result.updated
         counts.unchanged += result.unchanged
+        failed = set()
         for position, reason in result.failed:
+            failed.add(position)
             file, path, record = self.origins[position]
             self.importer.reject(self.kind, file, path, f"refused by the database: {reason}", record)
-        self.documents, self.origins = [], []
+        await self._flush_students(failed)
+        self.documents, self.origins, self.students = [], [], []
+
+    async def _flush_students(self, failed: set[int]) -> None:
+        """The student records of the sessions just written (none of a session the database refused)."""
+        records: list[dict[str, Any]] = []
+        origins: list[tuple[str, str, Any]] = []
+        for position, students in enumerate(self.students):
+            if position not in failed:
+                records += students
+                file, path, _ = self.origins[position]
+                origins += [(file, f"{path}.students", None)] * len(students)
+        if not records:
+            return
+        counts = self.importer.report.kind(STUDENTS)
+        counts.read += len(records)
+        documents = self.importer.store.documents
+        result = await documents.upsert_documents(SESSION_STUDENTS, records, dry_run=self.importer.dry_run)
+        counts.imported += result.inserted
+        counts.updated += result.updated
+        counts.unchanged += result.unchanged
+        for position, reason in result.failed:
+            file, path, _ = origins[position]
+            self.importer.reject(STUDENTS, file, path, f"refused by the database: {reason}", records[position])
 
 
 class _Importer:
@@ -118,6 +149,8 @@ class _Importer:
             source=str(directory), target=store.config.masked_url, dry_run=dry_run, namespace=namespace
         )
         self.session_students: dict[str, frozenset[str]] = {}
+        # Student records of the session just converted, handed to its batch (``_keyed_file``).
+        self.students_of: dict[str, list[dict[str, Any]]] = {}
         # Problem id -> the file that brought it (problems.json and problems/ may both hold one).
         self.problem_sources: dict[str, str] = {}
         # legacy_<name> collection -> the file written into it (two files never share one).
@@ -193,11 +226,12 @@ class _Importer:
                     if record_id in seen:
                         raise RecordError(f"duplicate id {record_id!r}")
                 except Exception as error:  # every bad record is a reject, whatever broke on it
+                    self.students_of.clear()  # a rejected session's students are not written either
                     self.reject(kind, name, where, reason(error), raw)
                     continue
                 seen.add(record_id)
                 formats.add(fmt)
-                await batch.add(document, (name, where, raw))
+                await batch.add(document, (name, where, raw), self.students_of.pop(record_id, None))
         except ReadError as error:
             self._broken_file(outcome, kind, name, error)
         await batch.flush()
@@ -210,8 +244,9 @@ class _Importer:
             if session.id != key:
                 raise RecordError(f"id {session.id!r} differs from its key {key!r}")
             # Remembered for the revisions: a stream whose student is not here is an orphan.
-            document = stored(session)
+            document, records = stored_session(session)
             self.session_students[session.id] = frozenset(session.students)
+            self.students_of[session.id] = records
             return session.id, document, fmt
 
         await self._keyed_file(path, "sessions", SESSIONS, convert)
@@ -426,6 +461,27 @@ def stored(item: StoredItem) -> dict[str, Any]:
         return to_document(item)
     except PersistenceError as error:
         raise RecordError(error.message) from None
+
+
+def stored_session(session: Session) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The session's document (without students) and its student records; ``RecordError`` if either cannot be stored.
+
+    The records are made as every upgrade path makes them (``students_of_legacy_session``),
+    stamped with the session's metadata: the same input gives the same records, so a re-run
+    finds them ``unchanged``.
+    """
+    document = stored(session)
+    embedded = {
+        student_field(student_id): {"id": student_id, **student.model_dump(exclude={"id"})}
+        for student_id, student in session.students.items()
+    }
+    try:
+        document, records = students_of_legacy_session({**document, "students": embedded})
+        for record in records:
+            check_document(record, f"student {record['student_id']!r}")
+    except PersistenceError as error:
+        raise RecordError(error.message) from None
+    return document, records
 
 
 def check_depth(value: Any) -> None:
