@@ -38,7 +38,7 @@ from ._backup_check import (
 )
 from ._errors import ErrorCode, PersistenceError
 from ._restore_journal import Journal, describe, interrupted_restore, undo_interrupted
-from ._safe_files import refuse_symlink, replacing
+from ._safe_files import NewFiles, refuse_symlink
 from ._store import Store
 from ._students import SESSION_STUDENTS
 
@@ -50,8 +50,9 @@ _BATCH = 1000
 async def export_store(store: Store, directory: str | Path) -> dict[str, int]:
     """Write every collection of ``store`` to ``directory``; documents per collection.
 
-    Every file is created new and renamed into place: a symlink in ``directory`` where a
-    file would go is refused (INVALID_DATA) before anything is written. A store in the
+    Every file is created new and all are renamed into place at the end (a failure, such
+    as a damaged document, leaves an earlier export in ``directory`` whole): a symlink in
+    ``directory`` where a file would go is refused (INVALID_DATA) before anything is written. A store in the
     middle of a restore is refused (STORAGE_ERROR): its documents are half of two states.
     """
     folder = Path(directory)
@@ -64,16 +65,21 @@ async def export_store(store: Store, directory: str | Path) -> dict[str, int]:
     for path in [folder / MANIFEST, *(folder / f"{name}.jsonl" for name in names)]:
         refuse_symlink(path)
     counts: dict[str, int] = {}
-    for name in names:
-        count = 0
-        with replacing(folder / f"{name}.jsonl") as out:
-            async for document in documents.iter_documents(name):
-                out.write(dumps(document) + "\n")
-                count += 1
-        counts[name] = count
-    manifest = {"format": 1, "layout": LAYOUT, "source_engine": store.engine_name, "collections": counts}
-    with replacing(folder / MANIFEST) as out:
-        out.write(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    files = NewFiles()  # every file renamed into place at the end: a failure leaves the earlier export whole
+    try:
+        for name in names:
+            count = 0
+            with files.open(folder / f"{name}.jsonl") as out:
+                async for document in documents.iter_documents(name):
+                    out.write(dumps(document) + "\n")
+                    count += 1
+            counts[name] = count
+        manifest = {"format": 1, "layout": LAYOUT, "source_engine": store.engine_name, "collections": counts}
+        with files.open(folder / MANIFEST) as out:
+            out.write(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        files.commit()
+    finally:
+        files.discard()
     return counts
 
 

@@ -18,7 +18,7 @@ from typing import IO
 
 from ._errors import ErrorCode, PersistenceError
 
-__all__ = ["refuse_symlink", "replacing"]
+__all__ = ["NewFiles", "refuse_symlink", "replacing"]
 
 
 def refuse_symlink(path: Path) -> None:
@@ -49,3 +49,32 @@ def replacing(path: Path) -> Iterator[IO[str]]:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+class NewFiles:
+    """Several files written new, then all renamed into place together (``commit``), or none (``discard``).
+
+    An export that fails halfway (a damaged document) leaves the earlier export whole.
+    """
+
+    def __init__(self) -> None:
+        self._pending: list[tuple[str, Path]] = []
+
+    def open(self, path: Path) -> IO[str]:
+        refuse_symlink(path)
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        self._pending.append((temporary, path))
+        return os.fdopen(descriptor, "w", encoding="utf-8")
+
+    def commit(self) -> None:
+        for _, path in self._pending:
+            refuse_symlink(path)  # planted while we wrote: still not ours to replace
+        for temporary, path in self._pending:
+            os.replace(temporary, path)
+        self._pending = []
+
+    def discard(self) -> None:
+        for temporary, _ in self._pending:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+        self._pending = []

@@ -9,9 +9,20 @@ import click
 from rich.table import Table
 
 from .._backup import InvalidBackup, export_store, restore_store, undo_interrupted_restore
-from .._errors import PersistenceError
+from .._errors import ErrorCode, PersistenceError
 from .._restore_journal import interrupted_restore
-from ._app import EXIT_FAILED, EXIT_OK, Failure, console, main, open_from_url, print_counts, run, url_option
+from ._app import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_REJECTS,
+    Failure,
+    console,
+    main,
+    open_from_url,
+    print_counts,
+    run,
+    url_option,
+)
 
 __all__ = ["export_command", "health", "init", "restore", "stats"]
 
@@ -100,8 +111,16 @@ def export_command(directory: Path, url: str | None) -> None:
 
 
 async def _export(directory: Path, url: str | None) -> int:
-    async with open_from_url(url) as store:
-        counts = await export_store(store, directory)
+    async with open_from_url(url, create=False) as store:  # exporting a store must not make one
+        try:
+            counts = await export_store(store, directory)
+        except PersistenceError as error:
+            if error.code is not ErrorCode.STORAGE_ERROR or "is damaged" not in error.message:
+                raise
+            # A damaged document: named, exit 1 as `docstore check` does; nothing of this export is kept.
+            console.print(f"[red]damaged[/red] {error.message}", highlight=False)
+            console.print(f"nothing exported to {directory}; run `docstore check` for every problem", highlight=False)
+            return EXIT_REJECTS
     print_counts(counts, f"exported {sum(counts.values()):,} documents to {directory}")
     return EXIT_OK
 
