@@ -57,7 +57,8 @@ def writable(path: Path) -> bool:
     """Whether this process may write the database file and create files beside it (WAL needs both).
 
     False on a read-only mount (even for root) and for another user's store: such a store
-    is opened read-only (``connect_readonly``), so the tools that only read still work.
+    is opened read-only (``connect_readonly``), so the tools that only read still work; its
+    writes are STORAGE_ERROR, as on a disk that turned read-only under an open store.
     """
     return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
 
@@ -195,7 +196,7 @@ class Database:
         """``work(connection)`` in the writer thread, committed (durably) before this returns."""
         if self.readonly:
             raise PersistenceError(
-                ErrorCode.PERMISSION_DENIED,
+                ErrorCode.STORAGE_ERROR,
                 f"{self.path} is read-only here (no write permission): opened for reading only",
             )
         loop = asyncio.get_running_loop()

@@ -78,4 +78,4 @@ async def test_a_store_on_a_read_only_mount_is_read_by_every_tool_that_only_read
             assert found is not None and found.id == "s2"
             with pytest.raises(PersistenceError) as caught:
                 await store.sessions.create_session(Session(join_code="RO0003"))
-            assert caught.value.code is ErrorCode.PERMISSION_DENIED and "read-only" in caught.value.message
+            assert caught.value.code is ErrorCode.STORAGE_ERROR and "read-only" in caught.value.message
