@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -282,6 +283,10 @@ class Store:
             if backend.name == "memory":
                 shared.change_log = MemoryChangeLog()
             shared.status = "open"
+        # A remote store's server says so in its own health: no extra round trip on every open.
+        note = None if backend.name == "remote" else await _interrupted_restore(backend)
+        if note is not None:
+            logging.getLogger("docstore").warning("%s: %s", shared.config.masked_url, note)
 
     async def shutdown(self) -> None:
         """Flush and release everything. Safe to call twice; calls afterwards fail."""
@@ -322,6 +327,9 @@ class Store:
             latency = (time.perf_counter() - started) * 1000
             return HealthReport(False, backend.name, latency, {"error": error.message, "code": error.code.value})
         latency = (time.perf_counter() - started) * 1000
+        note = await _interrupted_restore(backend)
+        if note is not None:
+            return HealthReport(False, backend.name, latency, {**details, "restore": note})
         if self._shared.cache is not None:
             details = {**details, "cache": self._shared.cache.stats()}
         return HealthReport(True, backend.name, latency, details)
@@ -352,6 +360,17 @@ class StoreSettings(TypedDict, total=False):
     cache_ttl_s: float
     cache_max_entries: int
     create: bool
+
+
+async def _interrupted_restore(backend: StorageBackend) -> str | None:
+    """What to tell whoever opens or pings a store that a restore left half-done (``_restore_journal``)."""
+    from ._restore_journal import describe, interrupted_restore_of  # here: it imports this module
+
+    try:
+        state = await interrupted_restore_of(backend.documents)
+    except Exception:  # advisory: a token without whole collections, a server that answers junk
+        return None
+    return None if state is None else describe(state)
 
 
 def open_store(

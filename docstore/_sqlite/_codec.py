@@ -54,6 +54,10 @@ def encode(document: dict[str, Any]) -> tuple[bytes, bytes]:
 
 def decode(blob: bytes, stored_checksum: bytes, where: str) -> dict[str, Any]:
     """The document of a blob, after verifying its checksum; STORAGE_ERROR naming ``where`` if damaged."""
+    if type(blob) is not bytes or type(stored_checksum) is not bytes:
+        # SQLite columns take any type: TEXT written behind docstore's back is damage, not a TypeError.
+        kinds = f"{type(blob).__name__} and {type(stored_checksum).__name__}"
+        raise PersistenceError(ErrorCode.STORAGE_ERROR, f"{where} is damaged (document and checksum are {kinds})")
     if checksum(blob) != stored_checksum:
         raise PersistenceError(ErrorCode.STORAGE_ERROR, f"{where} is damaged (checksum mismatch)")
     try:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import queue
 import sqlite3
 import threading
@@ -25,11 +26,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 from .._errors import ErrorCode, PersistenceError
 from ._errors import translate
 
-__all__ = ["BUSY_TIMEOUT_MS", "Database", "connect"]
+__all__ = ["BUSY_TIMEOUT_MS", "Database", "connect", "connect_readonly", "writable"]
 
 T = TypeVar("T")
 Work = Callable[[sqlite3.Connection], T]
@@ -49,6 +51,36 @@ def connect(path: Path) -> sqlite3.Connection:
     connection.execute("PRAGMA synchronous = FULL")
     connection.execute("PRAGMA cache_size = -16000")  # 16 MB per connection
     return connection
+
+
+def writable(path: Path) -> bool:
+    """Whether this process may write the database file and create files beside it (WAL needs both).
+
+    False on a read-only mount (even for root) and for another user's store: such a store
+    is opened read-only (``connect_readonly``), so the tools that only read still work; its
+    writes are STORAGE_ERROR, as on a disk that turned read-only under an open store.
+    """
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
+def connect_readonly(path: Path) -> sqlite3.Connection:
+    """A connection that never writes: ``mode=ro``, else ``immutable`` where SQLite cannot even
+    keep its shared-memory file beside the database (a read-only mount: nobody can write there)."""
+    uri = f"file:{quote(str(path.resolve()))}"
+    failure: sqlite3.Error | None = None
+    for query in ("mode=ro", "mode=ro&immutable=1"):
+        connection = sqlite3.connect(
+            f"{uri}?{query}", uri=True, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
+        )
+        try:
+            connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return connection
+        except sqlite3.Error as exc:
+            connection.close()
+            failure = exc
+    assert failure is not None
+    raise failure
 
 
 class _Job:
@@ -87,9 +119,13 @@ class Database:
         self._reader_connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._closed = False
+        self.readonly = False
 
     # -- lifecycle -----------------------------------------------------------------
     def start(self, writer_connection: sqlite3.Connection) -> None:
+        # A store this process may not write is read through read-only connections, and every
+        # write is refused up front (``open_database_file`` opened it the same way).
+        self.readonly = not writable(self.path)
         self._writer_connection = writer_connection
         self._writer = threading.Thread(target=self._write_loop, name="docstore-sqlite-write", daemon=True)
         self._writer.start()
@@ -137,7 +173,7 @@ class Database:
     def _reader(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if connection is None:
-            connection = connect(self.path)
+            connection = connect_readonly(self.path) if self.readonly else connect(self.path)
             connection.execute("PRAGMA query_only = ON")
             self._local.connection = connection
             with self._lock:
@@ -158,6 +194,11 @@ class Database:
     # -- writes ----------------------------------------------------------------------
     async def write(self, work: Work[T]) -> T:
         """``work(connection)`` in the writer thread, committed (durably) before this returns."""
+        if self.readonly:
+            raise PersistenceError(
+                ErrorCode.STORAGE_ERROR,
+                f"{self.path} is read-only here (no write permission): opened for reading only",
+            )
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         with self._lock:

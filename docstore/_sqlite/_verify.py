@@ -8,20 +8,15 @@ from pathlib import Path
 
 from .._errors import PersistenceError
 from ._codec import decode
-from ._database import connect
+from ._database import connect_readonly
 from ._files import check_identity
-from ._schema import APPLICATION_ID, DATABASE_FILE
+from ._schema import APPLICATION_ID, DATABASE_FILE, REPOSITORY_COLLECTIONS
 from ._verify_students import verify_students
 
 __all__ = ["verify_store"]
 
-_TABLES = {
-    "sessions": "sessions",
-    "session_students": "session_students",
-    "problems": "problems",
-    "revisions": "revisions",
-    "documents": "documents",
-}
+# Every repository table the schema has (session_students included), and the rest.
+_TABLES = {**{name: name for name in REPOSITORY_COLLECTIONS}, "documents": "documents"}
 
 
 def verify_store(directory: Path) -> tuple[Path, list[str]]:
@@ -38,7 +33,8 @@ def verify_store(directory: Path) -> tuple[Path, list[str]]:
         return path, [exc.message]
     problems: list[str] = []
     try:
-        with contextlib.closing(connect(path)) as connection:
+        # Read-only (``mode=ro``): a check never writes, and works on a store it may not write.
+        with contextlib.closing(connect_readonly(path)) as connection:
             connection.execute("PRAGMA query_only = ON")
             application_id = connection.execute("PRAGMA application_id").fetchone()[0]
             if application_id != APPLICATION_ID:
