@@ -50,6 +50,7 @@ def verify_store(directory: Path) -> tuple[Path, list[str]]:
                 problems += _verify_documents(connection, path, collection, table)
             if version >= 2:
                 problems += verify_students(connection, path)
+            problems += _verify_changes(connection, path)
     except sqlite3.Error as exc:
         problems.append(f"{path}: {exc}")
     return path, problems
@@ -66,4 +67,21 @@ def _verify_documents(connection: sqlite3.Connection, path: Path, collection: st
                 problems.append(exc.message)
     except sqlite3.Error as exc:
         problems.append(f"{path}: table {table}: {exc}")
+    return problems
+
+
+def _verify_changes(connection: sqlite3.Connection, path: Path) -> list[str]:
+    """The live feed's log: every state it copied reads back (a store of before the feed has none)."""
+    if connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'changes'").fetchone() is None:
+        return []
+    problems: list[str] = []
+    try:
+        rows = connection.execute("SELECT seq, session_id, doc, checksum FROM changes WHERE doc IS NOT NULL")
+        for sequence, session_id, blob, digest in rows:
+            try:
+                decode(blob, digest, f"{path}: change {sequence} of session {session_id!r} (the live feed's log)")
+            except PersistenceError as exc:
+                problems.append(exc.message)
+    except sqlite3.Error as exc:
+        problems.append(f"{path}: table changes: {exc}")
     return problems
