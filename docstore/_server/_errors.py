@@ -43,9 +43,10 @@ def _validation_message(error: RequestValidationError) -> str:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    async def persistence(_: Request, exc: Exception) -> Response:
+    async def persistence(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, PersistenceError)
-        return error_response(status_code_of(exc), exc.message, exc.code)
+        message = request.app.state.docstore.shown_to(request, exc.message)
+        return error_response(status_code_of(exc), message, exc.code)
 
     async def validation(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
