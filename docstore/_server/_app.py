@@ -16,6 +16,7 @@ from ._context import Context
 from ._errors import install_error_handlers
 from ._limits import DEFAULT_MAX_BODY_BYTES, BodyLimit
 from ._routes import add_repository_routes
+from ._schema import install_openapi
 
 __all__ = ["ADMIN_TOKEN_VARIABLE", "create_app", "ensure_someone_can_authenticate"]
 
@@ -54,7 +55,7 @@ def create_app(
     app.state.docstore = context
     install_error_handlers(app)
     add_admin_routes(app)
-    add_repository_routes(app)
+    install_openapi(app, add_repository_routes(app))
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     return app
 

@@ -71,7 +71,7 @@ async def test_one_rule_for_every_limit(factory: StoreFactory) -> None:
             ]
             for call in calls:
                 error = await expect_error(ErrorCode.INVALID_DATA, call())
-                assert f"1 to {MAX_PAGE_SIZE}" in error.message
+                assert "limit" in error.message
         assert len(await store.revisions.get_revisions("s1", "a", limit=MAX_PAGE_SIZE)) == 0
         assert len(await store.problems.search_problems("word", limit=MAX_PAGE_SIZE)) == 0
 
