@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -50,10 +51,22 @@ def _validation_message(error: RequestValidationError) -> str:
 
 def _allowed_methods(request: Request) -> list[str]:
     allowed: set[str] = set()
-    for route in request.app.router.routes:
-        if isinstance(route, BaseRoute) and route.matches(request.scope)[0] is Match.PARTIAL:
-            allowed.update(getattr(route, "methods", None) or ())
+    _collect_methods(request.app.router.routes, dict(request.scope), allowed)
     return sorted(allowed)
+
+
+def _collect_methods(routes: Iterable[BaseRoute], scope: dict[str, Any], allowed: set[str]) -> None:
+    """The methods of every route matching ``scope``'s path, in included routers too."""
+    for route in routes:
+        match, child = route.matches(scope)
+        if match is Match.NONE:
+            continue
+        # A router included in the app (FastAPI wraps it: its routes are the original's).
+        inner = getattr(route, "routes", None) or getattr(getattr(route, "original_router", None), "routes", None)
+        if inner is not None:
+            _collect_methods(inner, {**scope, **child}, allowed)
+        elif match is Match.PARTIAL:
+            allowed.update(getattr(route, "methods", None) or ())
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -11,17 +11,23 @@ import json
 import re
 from typing import Any
 
+import httpx
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
 from schemathesis.generation.case import Case
 
 from docstore import _mapping, open_store
+from docstore._remote._transport import IN_PROCESS
 from docstore._remote._wire import methods
 from docstore._server._parameters import IMMUTABLE_FIELDS
 from docstore.server import create_app
 
+from .servers import ADMIN_TOKEN, asgi_server
+
 ADMIN = {"Authorization": "Bearer schema-admin"}
+AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 # What a schema cannot state (listed in the 422's description), refused by the engines
 # for a request the schema allows: a cursor's content (made by a previous page of the same
 # listing), free-form values that no engine stores exactly (``extra``: integers beyond 64
@@ -64,3 +70,38 @@ def test_every_repository_route_documents_its_body_and_errors() -> None:
             )
             assert {"400", "401", "403", "413", "422", "500"} <= set(operation["responses"])
     assert IMMUTABLE_FIELDS | {"_id", "_metadata"} == _mapping._IMMUTABLE  # the rule an update is checked by
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "named"),
+    [
+        ("/v1/sessions/create_session", {"session": {"join_code": "NEST01", "created_at": 0}}, "created_at"),
+        (
+            "/v1/sessions/record_code",
+            {
+                "session_id": "s",
+                "student_id": "a",
+                "code": "x",
+                "execution_result": {"success": True, "execution_time_ms": False},
+            },
+            "execution_time_ms",
+        ),
+        ("/v1/sessions/upsert_student", {"session_id": "s", "student": {"id": "a", "name": 5}}, "name"),
+        ("/v1/sessions/update_session", {"session_id": "s", "updates": {"active": "yes"}}, "active"),
+    ],
+)
+async def test_nested_values_are_as_strict_as_top_level_ones(path: str, body: dict[str, Any], named: str) -> None:
+    """What the schema rules out is refused at every depth: no number as a datetime, no bool as a number."""
+    async with asgi_server("memory://") as (url, served):
+        async with httpx.AsyncClient(transport=IN_PROCESS[url], base_url=url, headers=AUTH) as client:
+            answer = await client.post(path, json=body)
+        assert answer.status_code == 422 and named in answer.json()["message"], answer.text
+        assert await served.sessions.count_sessions() == 0
+
+
+async def test_a_wrong_method_lists_every_method_of_its_path() -> None:
+    async with asgi_server("memory://") as (url, _):
+        client = httpx.AsyncClient(transport=IN_PROCESS[url], base_url=url, headers=AUTH)
+        async with client:
+            answer = await client.put("/v1/admin/documents/sessions")
+    assert answer.status_code == 405 and answer.headers["allow"] == "GET, POST"
