@@ -31,7 +31,12 @@ _STATUSES = {
     409: "ALREADY_EXISTS",
     412: "CONFLICT: expected_version does not match",
     413: "INVALID_DATA: body over the server's limit",
-    422: "INVALID_DATA: a value the engines refuse (the message names the field)",
+    422: (
+        "INVALID_DATA: a value the engines refuse (the message names the field). Beyond this schema: "
+        "a cursor must come from a previous page of the same listing; free-form values (extra) must be "
+        "storable (64-bit integers, nesting up to 100, no key starting with '$' or holding '.'); "
+        "a student's key in students is its id"
+    ),
     431: "INVALID_DATA: request line and headers over 32 KiB, or over 100 headers",
     500: "STORAGE_ERROR",
     503: "UNAVAILABLE",
