@@ -7,8 +7,9 @@ The public surface is exactly what this module exports.
 """
 
 from ._backup import InvalidBackup, export_store, restore_store
+from ._changes import ChangeKind, SessionChange, SessionFeed
 from ._config import StorageConfig
-from ._errors import ErrorCode, PersistenceError
+from ._errors import HTTP_STATUS, ErrorCode, PersistenceError
 from ._interfaces import (
     BatchResult,
     CollectionStats,
@@ -29,9 +30,12 @@ from ._legacy import ImportReport, import_legacy
 from ._models import CodeRevision, Difficulty, ExecutionResult, ProblemSpec, Session, StorageMetadata, Student
 from ._page import Page
 from ._store import HealthReport, Store, StoreSettings, open_store
+from ._views import InstructorView, ProblemForInstructor, ProblemForStudent, StudentRecordView, StudentView
 
 __all__ = [
+    "HTTP_STATUS",
     "BatchResult",
+    "ChangeKind",
     "CodeRevision",
     "CollectionStats",
     "Difficulty",
@@ -40,9 +44,12 @@ __all__ = [
     "ExecutionResult",
     "HealthReport",
     "ImportReport",
+    "InstructorView",
     "InvalidBackup",
     "Page",
     "PersistenceError",
+    "ProblemForInstructor",
+    "ProblemForStudent",
     "ProblemRepository",
     "ProblemSortKey",
     "ProblemSpec",
@@ -50,7 +57,9 @@ __all__ = [
     "RevisionRepository",
     "Scope",
     "Session",
+    "SessionChange",
     "SessionDeletion",
+    "SessionFeed",
     "SessionRepository",
     "SessionSortKey",
     "SortOrder",
@@ -60,6 +69,8 @@ __all__ = [
     "Store",
     "StoreSettings",
     "Student",
+    "StudentRecordView",
+    "StudentView",
     "TagMatch",
     "export_store",
     "import_legacy",

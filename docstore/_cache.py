@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TypeVar
 
+from ._changes import SessionFeed
 from ._interfaces import (
     ProblemRepository,
     ProblemSortKey,
@@ -137,22 +138,23 @@ class _CachedSessions:
         with self._cache.writing(*tags):
             return await self._inner.create_session(session)
 
-    async def get_session(self, session_id: str) -> Session | None:
-        if not isinstance(session_id, str):
-            return await self._inner.get_session(session_id)  # the engine says what is wrong
+    async def get_session(self, session_id: str, *, include_students: bool = True) -> Session | None:
+        if not isinstance(session_id, str) or not isinstance(include_students, bool):
+            # the engine says what is wrong
+            return await self._inner.get_session(session_id, include_students=include_students)
         return await self._cache.read(
-            ("session", self._ns, session_id),
-            lambda: self._inner.get_session(session_id),
+            ("session" if include_students else "session-light", self._ns, session_id),
+            lambda: self._inner.get_session(session_id, include_students=include_students),
             lambda _: [f"s:{session_id}"],
         )
 
-    async def get_session_by_join_code(self, join_code: str) -> Session | None:
+    async def get_session_by_join_code(self, join_code: str, *, include_students: bool = True) -> Session | None:
         code = normalize_join_code(join_code) if isinstance(join_code, str) else None
-        if not code:
-            return await self._inner.get_session_by_join_code(join_code)
+        if not code or not isinstance(include_students, bool):
+            return await self._inner.get_session_by_join_code(join_code, include_students=include_students)
         return await self._cache.read(
-            ("join", self._ns, code),
-            lambda: self._inner.get_session_by_join_code(join_code),
+            ("join" if include_students else "join-light", self._ns, code),
+            lambda: self._inner.get_session_by_join_code(join_code, include_students=include_students),
             lambda found: [f"j:{code}"] + ([f"s:{found.id}"] if found is not None else []),
         )
 
@@ -197,6 +199,19 @@ class _CachedSessions:
 
     async def count_sessions(self, *, active: bool | None = None, instructor_id: str | None = None) -> int:
         return await self._inner.count_sessions(active=active, instructor_id=instructor_id)
+
+    def watch(self, session_id: str, *, after: str | None = None) -> SessionFeed:
+        # A feed reads the backend's log, never the cache: a cached store sees the same changes.
+        return self._inner.watch(session_id, after=after)
+
+    async def get_student(self, session_id: str, student_id: str) -> Student | None:
+        return await self._inner.get_student(session_id, student_id)
+
+    async def list_students(self, session_id: str, *, limit: int = 100, cursor: str | None = None) -> Page[Student]:
+        return await self._inner.list_students(session_id, limit=limit, cursor=cursor)
+
+    async def count_students(self, session_id: str) -> int:
+        return await self._inner.count_students(session_id)
 
     async def upsert_student(self, session_id: str, student: Student) -> Session:
         with self._cache.writing(_tag("s:", session_id)):

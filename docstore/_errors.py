@@ -13,6 +13,7 @@ driver's exception classes, so business code is the same on every engine.
              TIMEOUT            the server did not answer in time
              PERMISSION_DENIED  authentication or authorization failed
              CONFLICT           ``expected_version`` did not match
+             EXPIRED            a feed position older than what the store keeps: re-read, watch again
              STORAGE_ERROR      anything else; also any call after ``shutdown()``
 
 Reads of a missing item are not errors: they return ``None``.
@@ -35,6 +36,7 @@ class ErrorCode(StrEnum):
     TIMEOUT = "TIMEOUT"
     PERMISSION_DENIED = "PERMISSION_DENIED"
     CONFLICT = "CONFLICT"
+    EXPIRED = "EXPIRED"
     STORAGE_ERROR = "STORAGE_ERROR"
 
 
@@ -44,6 +46,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.ALREADY_EXISTS: 409,
     ErrorCode.CONFLICT: 412,
+    ErrorCode.EXPIRED: 410,
     ErrorCode.INVALID_DATA: 422,
     ErrorCode.PERMISSION_DENIED: 403,
     ErrorCode.UNAVAILABLE: 503,

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, NamedTuple, Protocol, runtime_checkable
 
+from ._changes import SessionFeed
 from ._models import CodeRevision, Difficulty, ExecutionResult, ProblemSpec, Session, Student
 from ._page import Page
 
@@ -106,18 +107,29 @@ class SessionRepository(Protocol):
         """Store a new session; its id. ALREADY_EXISTS if the id or its active join code is taken."""
         ...
 
-    async def get_session(self, session_id: str) -> Session | None:
-        """The session, or None."""
+    async def get_session(self, session_id: str, *, include_students: bool = True) -> Session | None:
+        """The session, or None; with every student (the instructor's full view) unless ``include_students=False``.
+
+        Without students (``students`` empty) it costs the same whatever the class size.
+        """
         ...
 
-    async def get_session_by_join_code(self, join_code: str) -> Session | None:
-        """The *active* session with this join code (case and surrounding spaces ignored), or None."""
+    async def get_session_by_join_code(self, join_code: str, *, include_students: bool = True) -> Session | None:
+        """The *active* session with this join code (case and surrounding spaces ignored), or None.
+
+        ``include_students=False`` is what a joining student needs: the session without its class.
+        """
         ...
 
     async def update_session(
         self, session_id: str, updates: dict[str, Any], *, expected_version: int | None = None
     ) -> Session:
-        """Partial update; the session after it. NOT_FOUND, CONFLICT (version), INVALID_DATA, ALREADY_EXISTS."""
+        """Partial update; the session after it. NOT_FOUND, CONFLICT (version), INVALID_DATA, ALREADY_EXISTS.
+
+        ``students`` in ``updates`` replaces the whole class (students not named are removed).
+        Student posts never move the session's ``metadata.version``: ``expected_version``
+        works during a busy class.
+        """
         ...
 
     async def end_session(self, session_id: str) -> Session:
@@ -129,7 +141,7 @@ class SessionRepository(Protocol):
         ...
 
     async def list_active_sessions(self, limit: int = 100, *, cursor: str | None = None) -> Page[Session]:
-        """Active sessions, most recently active first."""
+        """Active sessions, most recently active first, without their students (``students`` empty)."""
         ...
 
     async def list_all_sessions(
@@ -143,19 +155,49 @@ class SessionRepository(Protocol):
         offset: int = 0,
         cursor: str | None = None,
     ) -> Page[Session]:
-        """Sessions, filtered and sorted; ``cursor`` continues a listing by keyset."""
+        """Sessions (without their students), filtered and sorted; ``cursor`` continues a listing by keyset."""
         ...
 
     async def count_sessions(self, *, active: bool | None = None, instructor_id: str | None = None) -> int:
         """How many sessions match."""
         ...
 
+    def watch(self, session_id: str, *, after: str | None = None) -> SessionFeed:
+        """The session's live feed: ``async with store.sessions.watch(id) as feed: async for change in feed``.
+
+        Every change committed after the feed is entered, once, in commit order, each with
+        the full new state of what changed (``SessionChange``); ``after`` continues right
+        after an earlier change's ``position``. Entering refuses a session not in this view
+        (NOT_FOUND), a bad position (INVALID_DATA) or one older than the store keeps
+        (EXPIRED). After ``session_deleted`` the iteration ends.
+        """
+        ...
+
+    async def get_student(self, session_id: str, student_id: str) -> Student | None:
+        """One student of a session, or None (no such session in this view, or no such student)."""
+        ...
+
+    async def list_students(self, session_id: str, *, limit: int = 100, cursor: str | None = None) -> Page[Student]:
+        """A session's students by id (code point order), a page at a time; empty for a session not in view."""
+        ...
+
+    async def count_students(self, session_id: str) -> int:
+        """How many students a session has (0 for a session not in view)."""
+        ...
+
     async def upsert_student(self, session_id: str, student: Student) -> Session:
-        """Add or replace one student, in place: other students' concurrent writes are kept."""
+        """Add or replace one student (their own record); the session without students.
+
+        Costs one student whatever the class size; never conflicts with other students'
+        writes or the instructor's ``update_session``. PERMISSION_DENIED on an ended session.
+        """
         ...
 
     async def update_student_code(self, session_id: str, student_id: str, code: str) -> Student:
-        """Set one student's code, in place; the student after it. NOT_FOUND for a missing session/student."""
+        """Set one student's code; the student after it. NOT_FOUND for a missing session/student.
+
+        PERMISSION_DENIED (nothing written) on an ended session.
+        """
         ...
 
     async def record_code(
@@ -163,7 +205,10 @@ class SessionRepository(Protocol):
     ) -> CodeRevision:
         """What every student post does: save a revision and set the student's code, together.
 
-        NOT_FOUND (and nothing written) when the session or the student does not exist.
+        One transaction where the engine has them; the session document is not rewritten.
+        NOT_FOUND (and nothing written) when the session or the student does not exist;
+        PERMISSION_DENIED (nothing written) when the session has ended, checked inside the
+        write: a post racing ``end_session`` is kept whole or refused whole.
         """
         ...
 
@@ -286,7 +331,8 @@ class DocumentStore(Protocol):
     """Whole collections of stored documents, for tools (import, export, restore, stats, tokens).
 
     Unscoped: it sees every namespace. Collection names match ``[A-Za-z][A-Za-z0-9_]*``;
-    the repositories' own are ``sessions``, ``problems`` and ``revisions``. Documents written
+    the repositories' own are ``sessions``, ``session_students``, ``problems`` and ``revisions``
+    (``docstore._students`` describes a student record). Documents written
     here to those collections must be readable by the repositories (a backend keeps its
     derived fields, such as the active join code, up to date itself).
     """

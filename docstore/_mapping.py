@@ -2,9 +2,9 @@
 
 Layout of a stored document (the canonical form every backend keeps and every tool
 moves): the item's fields, ``_id`` for ``id``, and ``_metadata`` for ``metadata``.
-A session's students are keyed by ``student_field(id)``: the id with ``%``, ``.`` and
-``$`` percent-encoded, so that any id (an e-mail address) is a valid field name on
-every engine and can be addressed in an update path.
+A session's students are records of their own (``_students.py``), never inside its
+document. ``student_field`` (the id with ``%``, ``.`` and ``$`` percent-encoded) named
+them inside the session document of the earlier layout, which upgrades still read.
 """
 
 from __future__ import annotations
@@ -188,9 +188,8 @@ def check_size(value: Mapping[str, Any], what: str) -> None:
 def to_document(item: StoredItem) -> dict[str, Any]:
     if item.metadata is None:
         raise invalid("item has no metadata; repositories set it before writing")
-    body = item.model_dump(exclude={"id", "metadata"})
-    if isinstance(item, Session):
-        body["students"] = {student_field(key): value for key, value in body["students"].items()}
+    # A session's students are records of their own (``_students.py``): never in its document.
+    body = item.model_dump(exclude={"id", "metadata", "students"} if isinstance(item, Session) else {"id", "metadata"})
     document = {"_id": item.id, **body, METADATA: item.metadata.model_dump()}
     check_document(document, f"{type(item).__name__} {item.id!r}")
     return document
@@ -268,6 +267,10 @@ def validate_updates(
         except (RecursionError, OverflowError) as exc:
             raise invalid(f"{key}: {type(exc).__name__}") from None
         if key == "students":
-            stored[key] = {student_field(sid): student for sid, student in stored[key].items()}
-    check_document(stored, "the update")
+            # The class, keyed by student id: a backend writes it as records (``_students.py``).
+            for student_id, student in stored[key].items():
+                student_field(student_id)  # the id rules (length, NUL), checked before any write
+                # Each record on its own: plain ids ('a.b$') are keys of no stored document.
+                check_document(student, f"student {student_id!r}")
+    check_document({key: value for key, value in stored.items() if key != "students"}, "the update")
     return stored

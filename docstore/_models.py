@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 import time
+import warnings
 from datetime import datetime
 from typing import Annotated, Any, Literal, get_args
 
@@ -169,7 +170,18 @@ class Session(StoredItem):
     extra: dict[str, Any] = Field(default_factory=dict)
 
     def public(self) -> dict[str, Any]:
-        """What the session's students may see: no ``metadata`` at any depth, no problem ``solution``."""
+        """Deprecated: every student's code, with no metadata and no solution. Use the audience views.
+
+        ``docstore.StudentView.of(session, student)`` is what a joining student may see (no
+        classmates); ``docstore.InstructorView.of(session)`` is the instructor's dashboard.
+        Kept working (same output) so existing callers do not break, with a warning.
+        """
+        warnings.warn(
+            "Session.public() shows every student's code to whoever gets it; use docstore.StudentView.of(session, "
+            "student) for a student and docstore.InstructorView.of(session) for the instructor",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         data = super().public()
         if isinstance(data.get("problem"), dict):
             data["problem"].pop("solution", None)

@@ -28,6 +28,7 @@ from ._interfaces import (
     StorageBackend,
 )
 from ._mapping import require_id
+from ._memory_feed import MemoryChangeLog, recording
 
 __all__ = ["HealthReport", "Store", "StoreSettings", "make_backend", "open_store"]
 
@@ -70,6 +71,8 @@ class _Shared:
         self.lock = asyncio.Lock()
         # One read cache for the store and all its views (their entries are keyed by namespace).
         self.cache = ReadCache(config.cache_ttl_s, config.cache_max_entries) if config.cache_ttl_s > 0 else None
+        # memory:// only: the in-process log its live feeds read (other engines keep their own).
+        self.change_log: MemoryChangeLog | None = None
 
     def open_backend(self) -> StorageBackend:
         """The backend, once initialized and until shut down; STORAGE_ERROR otherwise."""
@@ -104,6 +107,8 @@ class _Guarded:
 
     # Methods that return an async iterator rather than a coroutine.
     _STREAMS = frozenset({"iter_documents"})
+    # Methods that return an async context manager (checked when called, entered by the caller).
+    _CONTEXTS = frozenset({"watch"})
 
     def __init__(self, shared: _Shared, resolve: Callable[[], Any], protocol: type) -> None:
         self._shared = shared
@@ -124,6 +129,13 @@ class _Guarded:
                     yield item
 
             return self._keep(name, _like(stream, declared))
+
+        if name in self._CONTEXTS:
+
+            def context(*args: Any, **kwargs: Any) -> Any:
+                return getattr(resolve(), name)(*args, **kwargs)
+
+            return self._keep(name, _like(context, declared))
 
         async def call(*args: Any, **kwargs: Any) -> Any:
             return await getattr(resolve(), name)(*args, **kwargs)
@@ -190,6 +202,10 @@ class Store:
         backend = self._shared.open_backend()
         if self._repositories is None or self._repositories[0] is not backend:
             repositories = backend.repositories(self.scope)
+            log = self._shared.change_log
+            if log is not None:
+                sessions, revisions = recording(repositories.sessions, repositories.revisions, log, self.namespace)
+                repositories = Repositories(sessions, repositories.problems, revisions)
             cache = self._shared.cache
             if cache is not None:
                 repositories = cached_repositories(repositories, cache, self.scope.namespace)
@@ -262,6 +278,8 @@ class Store:
                 await backend.shutdown()
                 raise
             shared.backend = backend
+            if backend.name == "memory":
+                shared.change_log = MemoryChangeLog()
             shared.status = "open"
 
     async def shutdown(self) -> None:
@@ -273,6 +291,8 @@ class Store:
             backend, shared.backend, shared.status = shared.backend, None, "closed"
             if shared.cache is not None:
                 shared.cache.clear()
+            if shared.change_log is not None:
+                shared.change_log.close()
             if backend is not None:
                 await backend.shutdown()
 

@@ -66,7 +66,7 @@ async def _health(url: str | None) -> int:
 @click.option("--drop-unknown", is_flag=True, help="Also drop indexes that docstore no longer declares.")
 @click.option("--shard", is_flag=True, help="Shard the collections that have a shard key (on a mongos).")
 def init(url: str | None, drop_unknown: bool, shard: bool) -> None:
-    """Create missing indexes and rebuild changed ones (safe to run again); print what was done."""
+    """Create missing indexes, rebuild changed ones, migrate the layout (safe to run again); print each step."""
     run(_init(url, drop_unknown=drop_unknown, shard=shard))
 
 
@@ -79,6 +79,12 @@ async def _init(url: str | None, *, drop_unknown: bool, shard: bool) -> int:
                 console.print(change.describe(), highlight=False)
             if not any(change.pending for change in changes):
                 console.print("indexes: up to date", highlight=False)
+            # MongoDB's layout migration (students out of sessions), after the indexes it reads by.
+            migrate = getattr(indexes, "migrate_layout", None)
+            if migrate is not None:
+                report = await migrate(lambda line: console.print(line, highlight=False))
+                if report.left:
+                    raise Failure(f"{len(report.left)} sessions still hold students; run docstore init again")
             if shard:
                 for line in await indexes.shard_collections():
                     console.print(line, highlight=False)

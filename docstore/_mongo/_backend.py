@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from beanie import init_beanie
@@ -23,6 +24,7 @@ from ._documents import document_models
 from ._driver_errors import translate_error
 from ._engines import AtomicWork, Engine, make_engine
 from ._indexes import DECLARED, SHARD_KEYS, IndexChange, plan_index_changes
+from ._migration import MigrationReport, layout_is_current, layout_status, mark_if_new, migrate_layout, pending_error
 from ._problems import MongoProblemRepository
 from ._revisions import MongoRevisionRepository
 from ._sessions import MongoSessionRepository
@@ -45,6 +47,8 @@ class MongoBackend:
         self._collections: dict[str, Any] = {}
         self._open = False
         self._documents = MongoDocumentStore(self)
+        # Whether the database is known to be in the session_students layout (cached once true).
+        self._layout_current = False
 
     # -- what the repositories see (``_repository.StoreState``) -------------------
     def collection(self, name: str) -> Any:
@@ -64,6 +68,17 @@ class MongoBackend:
     async def run_atomically(self, work: AtomicWork[T]) -> tuple[T, bool]:
         return await self._engine.run_atomically(work)
 
+    async def check_student_layout(self) -> None:
+        """Refuse student writes to a database that still holds students inside sessions.
+
+        One read of the marker until it is found, then nothing (it is never removed).
+        """
+        if self._layout_current:
+            return
+        if not await layout_is_current(self.collection):
+            raise pending_error()
+        self._layout_current = True
+
     # -- StorageBackend --------------------------------------------------------------
     async def initialize(self) -> None:
         try:
@@ -75,6 +90,8 @@ class MongoBackend:
             # or renamed one waits for `docstore init` and `health()` says so.
             await self._apply([change for change in await self.index_plan() if change.safe_at_startup], at_startup=True)
             await self._engine.load()
+            # A database without any session starts in this layout; an older one waits for `docstore init`.
+            self._layout_current = await mark_if_new(self.collection)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -97,7 +114,21 @@ class MongoBackend:
             if not pending
             else "out of date, run `docstore init`: " + "; ".join(change.describe() for change in pending)
         )
+        try:
+            info["migration"] = await layout_status(self.collection)
+        except Exception as exc:
+            raise translate_error(exc) from None
         return info
+
+    async def migrate_layout(self, say: Callable[[str], None]) -> MigrationReport:
+        """Move students embedded in sessions into ``session_students`` (``_migration``); print each step."""
+        try:
+            report = await migrate_layout(self.collection, say)
+        except Exception as exc:
+            raise translate_error(exc) from None
+        if not report.left:
+            self._layout_current = True
+        return report
 
     # -- index upgrades (``docstore init``) -------------------------------------------
     async def index_plan(self, *, drop_unknown: bool = False) -> list[IndexChange]:

@@ -37,6 +37,7 @@ async def upsert_batch(
     *,
     dry_run: bool = False,
     stored_form: Callable[[dict[str, Any]], dict[str, Any]] = dict,
+    refuse: Callable[[dict[str, Any]], str | None] | None = None,
 ) -> BatchResult:
     """Insert new documents, replace changed ones, leave identical ones alone.
 
@@ -45,6 +46,7 @@ async def upsert_batch(
     every engine. Each document passes ``check_stored_document`` first: one that does
     not is a ``failed`` entry and the others are written. ``given`` must be a sequence
     (a string or a single dict is INVALID_DATA, not a batch of characters or keys).
+    ``refuse`` gives the collection's own reason to refuse a document (a ``failed`` entry too).
     """
     if not isinstance(given, Sequence) or isinstance(given, str | bytes | bytearray):
         raise invalid(f"documents must be a sequence of dicts, not {type(given).__name__}")
@@ -53,6 +55,8 @@ async def upsert_batch(
     documents: list[tuple[int, dict[str, Any]]] = []
     for position, document in enumerate(given):
         reason = check_stored_document(document)
+        if reason is None and refuse is not None:
+            reason = refuse(document)
         if reason is not None:
             result.failed.append((position, reason))
             continue

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._interfaces import BatchResult, CollectionStats
@@ -11,6 +11,7 @@ from ._bulk import CONTENT_HASH, upsert_batch
 from ._documents import SESSIONS
 from ._driver_errors import translate_error, translated
 from ._indexes import IndexChange
+from ._migration import META, MigrationReport
 from ._sessions import with_active_join_code, without_derived_fields
 
 if TYPE_CHECKING:
@@ -34,10 +35,15 @@ class MongoDocumentStore:
         """Shard the collections that have a shard key (a mongos only)."""
         return await self._backend.shard_collections()
 
+    async def migrate_layout(self, say: Callable[[str], None]) -> MigrationReport:
+        """Move students still inside sessions into ``session_students`` (``_migration``), printing each step."""
+        return await self._backend.migrate_layout(say)
+
     @translated
     async def collection_names(self) -> list[str]:
         names: list[str] = await self._backend.database.list_collection_names()
-        return sorted(names)
+        # The layout marker is this engine's bookkeeping, not data a backup carries.
+        return sorted(name for name in names if name != META)
 
     @translated
     async def collection_stats(self) -> dict[str, CollectionStats]:
@@ -70,8 +76,9 @@ class MongoDocumentStore:
     ) -> BatchResult:
         check_collection_name(collection)
         stored_form = with_active_join_code if collection == SESSIONS else dict
+        refuse = _embedded_students if collection == SESSIONS else None
         return await upsert_batch(
-            self._backend.collection(collection), documents, dry_run=dry_run, stored_form=stored_form
+            self._backend.collection(collection), documents, dry_run=dry_run, stored_form=stored_form, refuse=refuse
         )
 
     @translated
@@ -79,6 +86,13 @@ class MongoDocumentStore:
         check_collection_name(collection)
         result = await self._backend.collection(collection).delete_one({"_id": require_id(document_id)})
         return bool(result.deleted_count)
+
+
+def _embedded_students(document: dict[str, Any]) -> str | None:
+    """Why a session document is refused here: students live in ``session_students`` now."""
+    if "students" in document:
+        return "students live in session_students; convert with docstore restore/import"
+    return None
 
 
 def _given_form(collection: str, document: dict[str, Any]) -> dict[str, Any]:

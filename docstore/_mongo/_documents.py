@@ -20,19 +20,28 @@ from dataclasses import dataclass
 from beanie import Document
 from pydantic import ConfigDict
 
-from ._indexes import ACTIVE_JOIN_CODE, PROBLEMS, REVISIONS, SESSIONS
+from ._indexes import ACTIVE_JOIN_CODE, PROBLEMS, REVISIONS, SESSION_STUDENTS, SESSIONS
 
-__all__ = ["ACTIVE_JOIN_CODE", "PROBLEMS", "REVISIONS", "SESSIONS", "DocumentModels", "document_models"]
+__all__ = [
+    "ACTIVE_JOIN_CODE",
+    "PROBLEMS",
+    "REVISIONS",
+    "SESSIONS",
+    "SESSION_STUDENTS",
+    "DocumentModels",
+    "document_models",
+]
 
 
 @dataclass(frozen=True)
 class DocumentModels:
     sessions: type[Document]
+    session_students: type[Document]  # one per (session, student): ``docstore._students``
     problems: type[Document]
     revisions: type[Document]
 
     def all(self) -> list[type[Document]]:
-        return [self.sessions, self.problems, self.revisions]
+        return [self.sessions, self.session_students, self.problems, self.revisions]
 
 
 def _document(collection: str) -> type[Document]:
@@ -43,7 +52,7 @@ def _document(collection: str) -> type[Document]:
         class Settings:
             name = collection
 
-    StoredDocument.__name__ = StoredDocument.__qualname__ = f"{collection.title()}Document"
+    StoredDocument.__name__ = StoredDocument.__qualname__ = f"{collection.title().replace('_', '')}Document"
     return StoredDocument
 
 
@@ -51,6 +60,7 @@ def document_models() -> DocumentModels:
     """Fresh Beanie document classes, to be bound to one store's database."""
     return DocumentModels(
         sessions=_document(SESSIONS),
+        session_students=_document(SESSION_STUDENTS),
         problems=_document(PROBLEMS),
         revisions=_document(REVISIONS),
     )

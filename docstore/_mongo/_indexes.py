@@ -9,9 +9,9 @@ them without MongoDB:
   index keeps its name, so it is dropped and made again: sending it as it is would
   fail with IndexKeySpecsConflict / IndexOptionsConflict (MongoDB never updates an
   index in place).
-- ``QueryShape`` / ``serving_index``: whether a declared index serves a query
-  without a collection scan and without a blocking sort: its equality fields
-  first (any order), then its sort fields in order or in exact reverse.
+- ``serving_index``: the declared index that serves a query shape without a
+  collection scan and without a blocking sort (the shape rules, ``QueryShape``,
+  ``serves`` and ``shape_of``, are in ``_query_shapes.py``; re-exported here).
 """
 
 from __future__ import annotations
@@ -23,6 +23,9 @@ from typing import Any, Literal
 
 from pymongo import ASCENDING, DESCENDING, TEXT, IndexModel
 
+from .._students import SESSION_STUDENTS
+from ._query_shapes import QueryShape, serves, shape_of
+
 __all__ = [
     "ACTIVE_JOIN_CODE",
     "DECLARED",
@@ -33,7 +36,9 @@ __all__ = [
     "SCATTER_GATHER",
     "SESSIONS",
     "SESSION_INDEXES",
+    "SESSION_STUDENTS",
     "SHARD_KEYS",
+    "STUDENT_INDEXES",
     "IndexChange",
     "IndexSpec",
     "QueryShape",
@@ -205,8 +210,20 @@ REVISION_INDEXES = [
     IndexSpec("ns_session_student_newest", (("namespace_id", ASCENDING), *_NEWEST_FIRST)),
 ]
 
+# Session students (``docstore._students``): one record per (session, student). Every
+# query names the session: the unique (session, student) index makes "one record per
+# student" the database's guarantee, finds one student, lists a class by student id
+# (keyset) and counts it; scoped views put the namespace first. It starts with the
+# shard key.
+_SESSION_STUDENT: tuple[tuple[str, Direction], ...] = (("session_id", ASCENDING), ("student_id", ASCENDING))
+STUDENT_INDEXES = [
+    IndexSpec("session_student_unique", _SESSION_STUDENT, {"unique": True}),
+    IndexSpec("ns_session_student", (("namespace_id", ASCENDING), *_SESSION_STUDENT)),
+]
+
 DECLARED: dict[str, list[IndexSpec]] = {
     SESSIONS: SESSION_INDEXES,
+    SESSION_STUDENTS: STUDENT_INDEXES,
     PROBLEMS: PROBLEM_INDEXES,
     REVISIONS: REVISION_INDEXES,
 }
@@ -215,9 +232,15 @@ DECLARED: dict[str, list[IndexSpec]] = {
 # and problems stay unsharded: sessions need a unique index on the active join code
 # (a sharded collection only enforces uniqueness on indexes prefixed by its shard key),
 # and both are small. Revisions grow with every keystroke batch; every query that
-# matters names the session, and most the student too.
+# matters names the session, and most the student too. Session students share that
+# key: a session's class is one contiguous key range (its listing and count go to
+# the shards holding it, mostly one), yet a huge class (1,000 x 16 KB) can still be
+# split by student instead of growing one jumbo chunk, as {session_id} alone would.
+# Every write of a record names both fields (an upsert on a sharded collection must
+# give the whole shard key).
 SHARD_KEYS: dict[str, tuple[tuple[str, Direction], ...]] = {
-    REVISIONS: (("session_id", ASCENDING), ("student_id", ASCENDING)),
+    SESSION_STUDENTS: _SESSION_STUDENT,
+    REVISIONS: _SESSION_STUDENT,
 }
 
 
@@ -319,60 +342,10 @@ def plan_index_changes(
     return drops + rebuilds + creates
 
 
-# -- query coverage -------------------------------------------------------------------
+# -- query coverage (shapes and ``serves``: ``_query_shapes.py``) ------------------------
 # Collections whose listings combine filters served by one field's index, the rest
 # checked on fetched documents (see PROBLEM_INDEXES).
 RESIDUAL_OK = frozenset({PROBLEMS})
-
-
-@dataclass(frozen=True)
-class QueryShape:
-    """What a query needs from an index: its equality fields, then its sort, in order."""
-
-    collection: str
-    equality: frozenset[str]
-    sort: tuple[tuple[str, int], ...] = ()
-    description: str = ""
-
-    def __str__(self) -> str:
-        sort = ", ".join(f"{name} {direction:+d}" for name, direction in self.sort)
-        return f"{self.collection}: {{{', '.join(sorted(self.equality))}}} sort [{sort}] ({self.description})"
-
-
-def serves(index: IndexSpec, shape: QueryShape, *, residual_ok: bool = False) -> bool:
-    """Whether ``index`` reads ``shape``'s results without a scan of everything or a sort.
-
-    Its first fields are exactly the equality fields (any order; with ``residual_ok``
-    a non-empty part of them that includes ``namespace_id``), and the fields after
-    them are the sort fields in order, all in the same or all in the opposite direction.
-    Equality fields may also appear among the sort fields (a point range sorts trivially).
-    """
-    if index.is_text:
-        return False
-    keys = [(name, int(direction)) for name, direction in index.keys]
-    names = [name for name, _ in keys]
-    if index.options.get("unique") and set(names) <= shape.equality:
-        return True  # at most one document matches: nothing to sort
-    filters = shape.equality - {"namespace_id"}
-    if residual_ok:
-        candidates = [
-            n
-            for n in range(len(keys) + 1)
-            if set(names[:n]) <= shape.equality
-            and ("namespace_id" not in shape.equality or "namespace_id" in names[:n])
-            and (not filters or set(names[:n]) & filters)
-        ]
-    else:
-        candidates = [len(shape.equality)] if set(names[: len(shape.equality)]) == shape.equality else []
-    for prefix in candidates:
-        rest = [(name, direction) for name, direction in keys[prefix:]]
-        sort = [(name, direction) for name, direction in shape.sort if name not in set(names[:prefix])]
-        if len(rest) < len(sort):
-            continue
-        head = rest[: len(sort)]
-        if head == sort or head == [(name, -direction) for name, direction in sort]:
-            return True
-    return False
 
 
 def serving_index(shape: QueryShape, declared: Mapping[str, Sequence[IndexSpec]] = DECLARED) -> IndexSpec | None:
@@ -384,35 +357,3 @@ def serving_index(shape: QueryShape, declared: Mapping[str, Sequence[IndexSpec]]
         if serves(index, shape, residual_ok=residual_ok):
             return index
     return None
-
-
-def shape_of(
-    collection: str, filter: Mapping[str, Any], sort: Sequence[tuple[str, int]] = (), description: str = ""
-) -> QueryShape:
-    """The shape of a query: fields it pins to points, and its sort.
-
-    A field compared with a value, ``$in`` or ``$all`` is an equality field (point
-    ranges); ranges, ``$or`` branches (the keyset "after" clause) and ``$exists``
-    only narrow the scan of the index that the equality fields pick.
-    """
-    return QueryShape(collection, frozenset(_equality_fields(filter)), tuple(sort), description)
-
-
-def _equality_fields(filter: Mapping[str, Any]) -> set[str]:
-    fields: set[str] = set()
-    for key, value in filter.items():
-        if key == "$and":
-            for part in value:
-                fields |= _equality_fields(part)
-        elif key.startswith("$"):
-            continue  # $or: a keyset clause; $text: the text index's business
-        elif _is_point(value):
-            fields.add(key)
-    return fields
-
-
-def _is_point(condition: Any) -> bool:
-    """A value, or ``$in``/``$all`` of values: point ranges of an index."""
-    if not isinstance(condition, Mapping) or not any(op.startswith("$") for op in condition):
-        return True
-    return set(condition) <= {"$in", "$all"}

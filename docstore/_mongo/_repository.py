@@ -32,8 +32,15 @@ class StoreState(Protocol):
     @property
     def supports_text_search(self) -> bool: ...
 
+    @property
+    def database(self) -> Any:
+        """The database (its change streams feed ``watch``)."""
+
     async def run_atomically(self, work: Callable[[Any], Awaitable[R]]) -> tuple[R, bool]:
         """Run ``work(session)`` in a transaction where the engine has them; (result, whether it did)."""
+
+    async def check_student_layout(self) -> None:
+        """STORAGE_ERROR while the store still holds students inside sessions (``docstore init`` migrates)."""
 
 
 class Repository(Generic[T]):
@@ -153,6 +160,7 @@ class Repository(Generic[T]):
         limit: int,
         offset: int,
         cursor: str | None,
+        projection: Mapping[str, Any] | None = None,
     ) -> Page[T]:
         """One page by keyset on (sort_by, _id): a deep page costs what the first one does."""
         check_page_arguments(sort_order, limit, offset)
@@ -162,7 +170,7 @@ class Repository(Generic[T]):
             filter = {"$and": [filter, _after(sort_by, sort_order, value, last_id)]}
         direction = ASCENDING if sort_order == "asc" else DESCENDING
         found = (
-            self._collection.find(filter)
+            self._collection.find(filter, projection)
             .sort([(sort_by, direction), ("_id", direction)])
             .skip(offset)
             .limit(limit + 1)  # one more tells whether a next page exists

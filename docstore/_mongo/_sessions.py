@@ -1,30 +1,29 @@
-"""The sessions repository: an instructor's live session and its students."""
+"""The sessions repository: an instructor's live session and its students.
+
+The session document holds only the session's own fields; each student is a record
+of its own (``_student_records.py``), read and posted to by ``StudentPosts``
+(``_student_posts.py``), which this repository builds on.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ValidationError
 from pymongo.errors import DuplicateKeyError
 
-from .._arguments import check_active, check_sort_key, new_revision, revalidated
+from .._arguments import check_active, check_sort_key
+from .._changes import SessionFeed
 from .._errors import ErrorCode, PersistenceError
 from .._interfaces import SessionDeletion, SessionSortKey, SortOrder
-from .._mapping import (
-    METADATA,
-    check_document,
-    invalid,
-    require_id,
-    student_field,
-    to_document,
-    validate_updates,
-)
-from .._models import CodeRevision, ExecutionResult, Session, Student, normalize_join_code
+from .._mapping import METADATA, require_id, to_document, validate_updates
+from .._models import Session, Student, normalize_join_code
 from .._page import Page
 from .._time import utc_now
-from ._documents import ACTIVE_JOIN_CODE, REVISIONS, SESSIONS
+from ._documents import ACTIVE_JOIN_CODE, REVISIONS
 from ._driver_errors import translated
-from ._repository import Repository, damaged, stored_version
+from ._feed import MongoFeed
+from ._repository import stored_version
+from ._student_posts import WITHOUT_STUDENTS, StudentPosts
 
 __all__ = ["MongoSessionRepository", "session_document", "with_active_join_code", "without_derived_fields"]
 
@@ -35,10 +34,6 @@ _CAS_ATTEMPTS = 20
 
 def _active_join_code(active: bool, join_code: str | None) -> str | None:
     return join_code if active and join_code else None
-
-
-def _student_key(student_id: object) -> str:
-    return f"students.{student_field(require_id(student_id, 'student id'))}"
 
 
 def with_active_join_code(document: dict[str, Any]) -> dict[str, Any]:
@@ -60,16 +55,34 @@ def session_document(session: Session) -> dict[str, Any]:
     return with_active_join_code(to_document(session))
 
 
-class MongoSessionRepository(Repository[Session]):
-    collection_name = SESSIONS
-    model = Session
+class MongoSessionRepository(StudentPosts):
+    """Sessions: their own fields here; their students (records, posts) in ``StudentPosts``."""
+
+    def watch(self, session_id: str, *, after: str | None = None) -> SessionFeed:
+        """The session's change stream (``_feed.py``); ``memory://`` serves its own log instead (the Store's)."""
+
+        async def visible() -> bool:
+            return await self.get_session(session_id, include_students=False) is not None
+
+        return MongoFeed(self._state.database, session_id, after, self._namespace, visible)
 
     @translated
     async def create_session(self, session: Session) -> str:
-        """Store a new session; ALREADY_EXISTS if its id or active join code is taken."""
+        """Store a new session and its students' records; ALREADY_EXISTS if its id or active join code is taken."""
         item = self._prepared(session)
+        document = session_document(item)
+        now = item.metadata.created_at if item.metadata is not None else utc_now()
+        records = [self._students.record(item.id, item.namespace_id, one, now) for one in item.students.values()]
+        if records:
+            await self._state.check_student_layout()
+
+        async def create(session: Any) -> None:
+            await self._collection.insert_one(document, session=session)
+            for record in records:
+                await self._students.put(record, now, session=session)
+
         try:
-            await self._collection.insert_one(session_document(item))
+            await self._state.run_atomically(create)
         except DuplicateKeyError as exc:
             raise await self._duplicate(exc, item.id, item.join_code) from None
         return item.id
@@ -86,31 +99,64 @@ class MongoSessionRepository(Repository[Session]):
         return PersistenceError(ErrorCode.ALREADY_EXISTS, f"an active session already uses join code {join_code!r}")
 
     @translated
-    async def get_session(self, session_id: str) -> Session | None:
-        return await self._find_one({"_id": require_id(session_id)})
+    async def get_session(self, session_id: str, *, include_students: bool = True) -> Session | None:
+        return await self._read({"_id": require_id(session_id)}, include_students)
 
     @translated
-    async def get_session_by_join_code(self, join_code: str) -> Session | None:
+    async def get_session_by_join_code(self, join_code: str, *, include_students: bool = True) -> Session | None:
         """The active session with this join code (case and surrounding spaces ignored)."""
         code = normalize_join_code(require_id(join_code, "join code"))
         if not code:
             return None
-        return await self._find_one({ACTIVE_JOIN_CODE: code})
+        return await self._read({ACTIVE_JOIN_CODE: code}, include_students)
 
     @translated
     async def update_session(
         self, session_id: str, updates: dict[str, Any], *, expected_version: int | None = None
     ) -> Session:
+        """Partial update; ``students`` replaces the class (its records), in the same transaction."""
         fields = validate_updates(Session, updates)
+        students = fields.pop("students", None)
+        if students is None:
+            raw = await self._update_fields(session_id, fields, expected_version)
+            return await self._with_class(raw)
+        await self._state.check_student_layout()
+        now = utc_now()
+        # Every record checked before anything is written (the namespace is the session's, set below).
+        records = [
+            self._students.record(require_id(session_id), "", Student.model_validate(value), now)
+            for value in students.values()
+        ]
+
+        async def update(session: Any) -> Session:
+            raw = await self._update_fields(session_id, fields, expected_version, session=session)
+            namespace = self._namespace_of(raw)
+            for record in records:
+                record["namespace_id"] = namespace
+            await self._students.replace_class(raw["_id"], records, now, session=session)
+            return await self._with_class(raw, session=session)
+
+        updated, _ = await self._state.run_atomically(update)
+        return updated
+
+    async def _update_fields(
+        self, session_id: str, fields: dict[str, Any], expected_version: int | None, *, session: Any = None
+    ) -> dict[str, Any]:
+        """The session's own fields updated (version + 1); the stored document after it."""
         if "active" not in fields and "join_code" not in fields:
-            return await self._update_one(session_id, self._touch(fields), expected_version=expected_version)
+            return await self._update_raw(
+                session_id, self._touch(fields), expected_version=expected_version, session=session
+            )
         # Whether the session holds its join code depends on both fields, so read the
-        # other one and write on condition that *those two* did not change in between.
-        # Not the version: every student post bumps it, and a busy class would make the
-        # instructor's join-code change lose every attempt (CONFLICT).
-        for _ in range(_CAS_ATTEMPTS):
+        # other one and write on condition that the version did not move in between.
+        # Only the instructor's own writes move it (student posts never do), so a
+        # retry happens only when two instructor writes race; with `expected_version`
+        # the first read is the only one that can succeed.
+        for _ in range(_CAS_ATTEMPTS if expected_version is None else 1):
             current = await self._collection.find_one(
-                self._scoped({"_id": require_id(session_id)}), {"active": 1, "join_code": 1, METADATA: 1}
+                self._scoped({"_id": require_id(session_id)}),
+                {"active": 1, "join_code": 1, METADATA: 1},
+                session=session,
             )
             if current is None:
                 raise PersistenceError(ErrorCode.NOT_FOUND, f"Session {session_id!r} not found")
@@ -127,22 +173,19 @@ class MongoSessionRepository(Repository[Session]):
                 update["$unset"] = {ACTIVE_JOIN_CODE: ""}
             else:
                 update["$set"][ACTIVE_JOIN_CODE] = active_code
-            unchanged = {"active": current.get("active"), "join_code": current.get("join_code")}
             try:
-                return await self._update_one(
-                    session_id, update, expected_version=expected_version, condition=unchanged
-                )
+                return await self._update_raw(session_id, update, expected_version=version, session=session)
             except DuplicateKeyError as exc:
                 raise await self._duplicate(exc, session_id, join_code) from None
             except PersistenceError as exc:
-                # NOT_FOUND: gone, or the two fields changed; the next read tells which.
-                if exc.code is not ErrorCode.NOT_FOUND:
+                # CONFLICT: another instructor write came in between; NOT_FOUND: gone (the next read says).
+                if exc.code not in (ErrorCode.CONFLICT, ErrorCode.NOT_FOUND) or expected_version is not None:
                     raise
         raise PersistenceError(ErrorCode.CONFLICT, f"Session {session_id!r} kept changing; try again")
 
     @translated
     async def delete_session(self, session_id: str, *, cascade: bool = True) -> SessionDeletion:
-        """Delete a session and (``cascade``) every revision written in it.
+        """Delete a session, its students' records and (``cascade``) every revision written in it.
 
         In one transaction where the server has them (a replica set); elsewhere the
         session goes first, then its revisions, and the result says so.
@@ -154,6 +197,7 @@ class MongoSessionRepository(Repository[Session]):
             result = await self._collection.delete_one(self._scoped({"_id": session_id}), session=session)
             if result.deleted_count == 0:
                 raise PersistenceError(ErrorCode.NOT_FOUND, f"Session {session_id!r} not found")
+            await self._students.delete_all(session_id, session=session)  # they are part of it, always
             if not cascade:
                 return 0
             deleted = await revisions.delete_many(self._scoped({"session_id": session_id}), session=session)
@@ -167,7 +211,13 @@ class MongoSessionRepository(Repository[Session]):
     async def list_active_sessions(self, limit: int = 100, *, cursor: str | None = None) -> Page[Session]:
         """Active sessions, most recently active first."""
         return await self._page(
-            {"active": True}, sort_by="last_activity", sort_order="desc", limit=limit, offset=0, cursor=cursor
+            {"active": True},
+            sort_by="last_activity",
+            sort_order="desc",
+            limit=limit,
+            offset=0,
+            cursor=cursor,
+            projection=WITHOUT_STUDENTS,
         )
 
     @translated
@@ -183,11 +233,11 @@ class MongoSessionRepository(Repository[Session]):
         update = self._touch({"active": False, "ended_at": utc_now()})
         update["$unset"] = {ACTIVE_JOIN_CODE: ""}
         try:
-            return await self._update_one(session_id, update, condition={"active": True})
+            return await self._with_class(await self._update_raw(session_id, update, condition={"active": True}))
         except PersistenceError as exc:
             if exc.code is not ErrorCode.NOT_FOUND:
                 raise
-        ended = await self._find_one({"_id": session_id})
+        ended = await self._read({"_id": session_id}, True)
         if ended is None:
             raise PersistenceError(ErrorCode.NOT_FOUND, f"Session {session_id!r} not found")
         if ended.active:  # reactivated between the two calls: end it the long way
@@ -218,6 +268,7 @@ class MongoSessionRepository(Repository[Session]):
             limit=limit,
             offset=offset,
             cursor=cursor,
+            projection=WITHOUT_STUDENTS,  # listings never load a class (``count_students`` counts one)
         )
 
     @translated
@@ -236,77 +287,3 @@ class MongoSessionRepository(Repository[Session]):
         if instructor_id is not None:
             filter["instructor_id"] = require_id(instructor_id, "instructor_id")
         return filter
-
-    @translated
-    async def upsert_student(self, session_id: str, student: Student) -> Session:
-        """Add or replace one student, in place: other students' concurrent writes are kept."""
-        student = revalidated(Student, student)
-        key = _student_key(student.id)
-        body = student.model_dump()
-        check_document(body, f"student {student.id!r}")
-        return await self._update_one(session_id, self._touch({key: body, "last_activity": utc_now()}))
-
-    @translated
-    async def update_student_code(self, session_id: str, student_id: str, code: str) -> Student:
-        """Set one student's code, in place; NOT_FOUND if the session or the student is missing."""
-        key = _student_key(student_id)
-        if not isinstance(code, str):
-            raise invalid("code must be a string")
-        check_document({"code": code}, f"code of student {student_id!r}")
-        now = utc_now()
-        raw = await self._update_raw(
-            session_id,
-            self._touch({f"{key}.code": code, f"{key}.last_update": now, "last_activity": now}),
-            condition={key: {"$exists": True}},
-            what=f"student {student_id!r} not found in session {session_id!r}",
-            projection={key: 1},
-        )
-        try:
-            return Student.model_validate(raw["students"][student_field(student_id)])
-        except (ValidationError, KeyError, TypeError) as exc:
-            # The caller's values were checked above: what failed is the stored student.
-            detail = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else type(exc).__name__
-            raise damaged("Session", session_id, f"student {student_id!r}: {detail}") from None
-
-    @translated
-    async def record_code(
-        self, session_id: str, student_id: str, code: str, execution_result: ExecutionResult | None = None
-    ) -> CodeRevision:
-        """Save a revision and set the student's code: one transaction where the engine has them.
-
-        Without transactions the student's code is set first (that checks the student
-        exists), then the revision is saved.
-        """
-        key = _student_key(student_id)
-        revision = self._stamp(new_revision(session_id, student_id, code, execution_result))
-        # Every value checked once, here, before anything is written: a value the revision
-        # cannot hold (NaN, a lone surrogate) fails the whole call, never half of it.
-        document = to_document(revision)
-        revisions = self._state.collection(REVISIONS)
-        now = revision.timestamp
-
-        async def record(session: Any) -> CodeRevision:
-            raw = await self._update_raw(
-                session_id,
-                self._touch({f"{key}.code": code, f"{key}.last_update": now, "last_activity": now}),
-                condition={key: {"$exists": True}},
-                what=f"student {student_id!r} not found in session {session_id!r}",
-                projection={"_id": 1, "namespace_id": 1},
-                session=session,
-            )
-            # The revision lives where its session lives: through the unscoped root store
-            # it would otherwise land in the default namespace, out of the session's sight.
-            filed = self._in_namespace_of(raw, revision)
-            await revisions.insert_one({**document, "namespace_id": filed.namespace_id}, session=session)
-            return filed
-
-        recorded, _ = await self._state.run_atomically(record)
-        return recorded
-
-    def _in_namespace_of(self, session: dict[str, Any], revision: CodeRevision) -> CodeRevision:
-        if self._namespace is not None:
-            return revision  # stamped with the view's namespace, the only one it can reach
-        namespace = session.get("namespace_id")
-        if type(namespace) is not str or not namespace:
-            raise damaged("Session", session.get("_id"), f"namespace_id is {namespace!r}")
-        return revision.model_copy(update={"namespace_id": namespace})

@@ -7,8 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import httpx
-
+from ._asgi import StreamingASGITransport
 from ._backend import RemoteBackend
 from ._transport import IN_PROCESS
 
@@ -25,7 +24,7 @@ def in_process(app: Any) -> Iterator[str]:
         async with open_store(url, token=...) as store: ...
     """
     url = f"http://in-process-{next(_numbers)}.invalid"
-    IN_PROCESS[url] = httpx.ASGITransport(app=app)
+    IN_PROCESS[url] = StreamingASGITransport(app)
     try:
         yield url
     finally:

@@ -18,11 +18,13 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticSerializationError, to_jsonable_python
 
+from .._changes import SessionFeed
 from .._errors import ErrorCode, PersistenceError
 from .._interfaces import ProblemSortKey, Scope, SessionDeletion, SessionSortKey, SortOrder, TagMatch
 from .._mapping import MAX_DEPTH, invalid
 from .._models import CodeRevision, Difficulty, ExecutionResult, ProblemSpec, Session, Student
 from .._page import Page
+from ._feed import RemoteFeed
 from ._transport import Transport
 from ._wire import WireMethod, methods
 
@@ -155,12 +157,16 @@ class RemoteSessionRepository(RemoteRepository):
         result: str = await self.call("create_session", session=session)
         return result
 
-    async def get_session(self, session_id: str) -> Session | None:
-        result: Session | None = await self.call("get_session", session_id=session_id)
+    async def get_session(self, session_id: str, *, include_students: bool = True) -> Session | None:
+        result: Session | None = await self.call(
+            "get_session", session_id=session_id, include_students=include_students
+        )
         return result
 
-    async def get_session_by_join_code(self, join_code: str) -> Session | None:
-        result: Session | None = await self.call("get_session_by_join_code", join_code=join_code)
+    async def get_session_by_join_code(self, join_code: str, *, include_students: bool = True) -> Session | None:
+        result: Session | None = await self.call(
+            "get_session_by_join_code", join_code=join_code, include_students=include_students
+        )
         return result
 
     async def update_session(
@@ -208,6 +214,21 @@ class RemoteSessionRepository(RemoteRepository):
 
     async def count_sessions(self, *, active: bool | None = None, instructor_id: str | None = None) -> int:
         result: int = await self.call("count_sessions", active=active, instructor_id=instructor_id)
+        return result
+
+    def watch(self, session_id: str, *, after: str | None = None) -> SessionFeed:
+        return RemoteFeed(self._transport, self._scope, session_id, after)
+
+    async def get_student(self, session_id: str, student_id: str) -> Student | None:
+        result: Student | None = await self.call("get_student", session_id=session_id, student_id=student_id)
+        return result
+
+    async def list_students(self, session_id: str, *, limit: int = 100, cursor: str | None = None) -> Page[Student]:
+        result: Page[Student] = await self.call("list_students", session_id=session_id, limit=limit, cursor=cursor)
+        return result
+
+    async def count_students(self, session_id: str) -> int:
+        result: int = await self.call("count_students", session_id=session_id)
         return result
 
     async def upsert_student(self, session_id: str, student: Student) -> Session:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import socket
 import ssl
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import httpx
@@ -21,7 +21,7 @@ from .._config import StorageConfig, mask_secrets
 from .._errors import ErrorCode, PersistenceError
 from ._wire import ACTOR_HEADER, NAMESPACE_HEADER, error_from_response, header_value
 
-__all__ = ["IN_PROCESS", "Transport"]
+__all__ = ["IN_PROCESS", "Dropped", "Transport"]
 
 # base URL -> transport, for servers reached without a socket (``in_process`` in
 # ``_remote/__init__.py``: tests, and apps that embed the server).
@@ -53,6 +53,7 @@ class Transport:
         self._retry_reads = config.retry_reads
         self._ca_file = config.tls_ca_file
         self._client: httpx.AsyncClient | None = None
+        self._streams: httpx.AsyncClient | None = None
         # Absolute URLs, parsed once: httpx re-parses and merges a relative path on every call.
         self._urls: dict[str, httpx.URL] = {}
 
@@ -88,8 +89,26 @@ class Transport:
 
     async def close(self) -> None:
         client, self._client = self._client, None
-        if client is not None:
-            await client.aclose()
+        streams, self._streams = self._streams, None
+        for opened in (client, streams):
+            if opened is not None:
+                await opened.aclose()
+
+    def _streams_now(self) -> httpx.AsyncClient:
+        """The client of long-lived streams (live feeds): a pool of its own, so that any number
+        of open feeds never takes a connection the calls need."""
+        self._client_now()  # refused once shut down
+        if self._streams is None:
+            unbounded = httpx.Limits(max_connections=None, max_keepalive_connections=0)
+            self._streams = httpx.AsyncClient(
+                base_url=self.base_url,
+                headers=self._headers,
+                timeout=self._timeout,
+                limits=unbounded,
+                transport=IN_PROCESS.get(self.base_url)
+                or httpx.AsyncHTTPTransport(verify=self._tls(), limits=unbounded),
+            )
+        return self._streams
 
     def _client_now(self) -> httpx.AsyncClient:
         if self._client is None:
@@ -150,6 +169,36 @@ class Transport:
         except _Dropped:
             raise self._dropped(True) from None
 
+    @asynccontextmanager
+    async def event_stream(
+        self,
+        path: str,
+        *,
+        params: dict[str, str],
+        headers: dict[str, str],
+        namespace: str | None,
+        actor: str | None,
+        read_timeout_s: float,
+    ) -> AsyncIterator[httpx.Response]:
+        """A streamed 2xx answer to ``GET path`` (the live feed); refusals and failures as for ``request``.
+
+        A connection that breaks while the body streams raises ``Dropped``: the caller
+        reconnects (the feed resumes from its position).
+        """
+        client = self._streams_now()
+        timeout = httpx.Timeout(read_timeout_s, connect=self._timeout.connect, pool=self._timeout.pool)
+        with self._translated(path, True):
+            async with client.stream(
+                "GET",
+                self._url(path),
+                params=params,
+                headers={**self._headers_for(None, namespace, actor), **headers},
+                timeout=timeout,
+            ) as response:
+                if not response.is_success:
+                    raise error_from_response(response.status_code, await response.aread())
+                yield response
+
     @contextmanager
     def _translated(self, path: str, read: bool) -> Iterator[None]:
         """httpx's exceptions as ``PersistenceError``; a dropped connection as ``_Dropped``."""
@@ -172,3 +221,6 @@ class Transport:
 
 class _Dropped(Exception):
     """The connection broke after the request went out."""
+
+
+Dropped = _Dropped

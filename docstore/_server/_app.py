@@ -14,6 +14,7 @@ from ._admin import add_admin_routes
 from ._auth import Authenticator
 from ._context import Context
 from ._errors import install_error_handlers
+from ._feed import add_feed_routes
 from ._limits import DEFAULT_MAX_BODY_BYTES, BodyLimit
 from ._routes import add_repository_routes
 from ._schema import install_openapi
@@ -55,6 +56,7 @@ def create_app(
     app.state.docstore = context
     install_error_handlers(app)
     add_admin_routes(app)
+    add_feed_routes(app)  # before the repository routes: GET /v1/sessions/watch is not a method
     install_openapi(app, add_repository_routes(app))
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     return app

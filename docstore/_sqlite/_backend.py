@@ -8,6 +8,7 @@ join code holds across all of them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from .._errors import ErrorCode, PersistenceError
 from .._interfaces import DocumentStore, Repositories, Scope
 from ._database import Database
 from ._document_store import SqliteDocumentStore
+from ._feed import TRIM_EVERY_S, SqliteChangeLog, log_name, trim_changes
 from ._files import open_database_file
 from ._problems import SqliteProblemRepository
 from ._revisions import SqliteRevisionRepository
@@ -37,10 +39,21 @@ class SqliteBackend:
         self.directory = Path(config.local_path).expanduser()
         self._database = Database(self.directory / DATABASE_FILE)
         self._documents = SqliteDocumentStore(self._database)
+        self._log: SqliteChangeLog | None = None
+        self._trimmer: asyncio.Task[None] | None = None
 
     async def initialize(self) -> None:
         connection = await asyncio.to_thread(self._open)
+        self._log = SqliteChangeLog(self._database, log_name(connection))
         self._database.start(connection)
+        self._trimmer = asyncio.create_task(self._trim_changes())
+
+    async def _trim_changes(self) -> None:
+        """The feed's retention, applied every TRIM_EVERY_S while the store is open."""
+        while True:
+            await asyncio.sleep(TRIM_EVERY_S)
+            with contextlib.suppress(PersistenceError):  # a full disk now: the next round tries again
+                await self._database.write(trim_changes)
 
     def _open(self) -> sqlite3.Connection:
         directory = self.directory
@@ -57,6 +70,12 @@ class SqliteBackend:
         return open_database_file(directory, create=self.config.create)
 
     async def shutdown(self) -> None:
+        if self._trimmer is not None:
+            self._trimmer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._trimmer
+        if self._log is not None:
+            self._log.close()
         await asyncio.to_thread(self._database.close)
 
     async def server_info(self) -> dict[str, Any]:
@@ -73,7 +92,7 @@ class SqliteBackend:
 
     def repositories(self, scope: Scope) -> Repositories:
         return Repositories(
-            SqliteSessionRepository(self._database, scope.namespace, scope.actor),
+            SqliteSessionRepository(self._database, scope.namespace, scope.actor, log=self._log),
             SqliteProblemRepository(self._database, scope.namespace, scope.actor),
             SqliteRevisionRepository(self._database, scope.namespace, scope.actor),
         )

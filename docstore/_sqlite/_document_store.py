@@ -17,7 +17,9 @@ from ._repository import OFF_LOOP_BATCH
 from ._schema import INDEXES, REPOSITORY_COLLECTIONS
 from ._tables import decode_row, delete_document, get_document, put_document, stored_checksums
 
-__all__ = ["SqliteDocumentStore"]
+__all__ = ["LEGACY_STUDENTS", "SqliteDocumentStore"]
+
+LEGACY_STUDENTS = "students live in session_students; convert with docstore restore/import"
 
 
 def _table(collection: str) -> tuple[str, str, list[Any]]:
@@ -100,6 +102,10 @@ class SqliteDocumentStore:
             for position, document in enumerate(given):
                 if not isinstance(document, dict) or type(document.get("_id")) is not str or not document["_id"]:
                     result.failed.append((position, "_id must be a non-empty string"))
+                    continue
+                if collection == "sessions" and "students" in document:
+                    # The earlier layout: its students would never be read (they are records now).
+                    result.failed.append((position, LEGACY_STUDENTS))
                     continue
                 try:
                     check_document(document, f"document {document['_id']!r}")

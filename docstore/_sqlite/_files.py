@@ -6,8 +6,10 @@ import sqlite3
 from pathlib import Path
 
 from .._errors import ErrorCode, PersistenceError
+from ._convert import convert_sessions
 from ._database import connect
 from ._errors import translate
+from ._feed import create_change_log, trim_changes
 from ._schema import APPLICATION_ID, DATABASE_FILE, SCHEMA_VERSION, create_schema
 
 __all__ = ["SQLITE_HEADER", "open_database_file"]
@@ -61,9 +63,17 @@ def _prepare(connection: sqlite3.Connection, path: Path) -> None:
     mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
     if mode != "wal":
         raise PersistenceError(ErrorCode.STORAGE_ERROR, f"{path}: cannot use WAL mode (journal_mode is {mode})")
+    # One transaction: the schema, and the conversion of an older file with it. Another
+    # process opening at once waits here, then finds the new version (read inside the lock).
     connection.execute("BEGIN IMMEDIATE")
     try:
+        before = connection.execute("PRAGMA user_version").fetchone()[0]
         create_schema(connection)
+        if before < 2:
+            convert_sessions(connection, path)
+        # After the conversion: what an upgrade moves is not a change of any live feed.
+        create_change_log(connection)
+        trim_changes(connection)
         connection.execute("COMMIT")
     except BaseException:
         connection.execute("ROLLBACK")

@@ -2,7 +2,9 @@
 
 One table per repository collection, each row the whole document as a BSON blob
 with its checksum, plus real columns for every field a repository filters or sorts
-on (each with the index its queries need). Other collections (``legacy_*``, tokens)
+on (each with the index its queries need). A session's students are rows of
+``session_students`` (one per session and student, ``docstore._students``), so a
+student's post rewrites one small row, never the class. Other collections (``legacy_*``, tokens)
 share one table keyed by (collection, id). Problem tags get a table of their own
 (``tag = ?`` is an index seek) and titles/descriptions an FTS5 index.
 """
@@ -23,8 +25,10 @@ __all__ = [
 DATABASE_FILE = "docstore.sqlite3"
 # "dSt1" in the file header: how a docstore file is told from any other SQLite file.
 APPLICATION_ID = 0x64537431
-SCHEMA_VERSION = 1
-REPOSITORY_COLLECTIONS = ("problems", "revisions", "sessions")
+# 1: students inside their session's document (up to the release before issue 14);
+# 2: students in ``session_students`` (an open converts a version 1 file, ``_convert.py``).
+SCHEMA_VERSION = 2
+REPOSITORY_COLLECTIONS = ("problems", "revisions", "session_students", "sessions")
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -70,6 +74,19 @@ CREATE TABLE IF NOT EXISTS revisions (
     doc BLOB NOT NULL,
     checksum BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS session_students (
+    id TEXT PRIMARY KEY NOT NULL,
+    -- Nullable: a record written through Store.documents may hold anything there (such
+    -- a row is never found by a repository's seek, and ``docstore check`` names it).
+    session_id TEXT,
+    student_id TEXT,
+    namespace_id TEXT,
+    doc BLOB NOT NULL,
+    checksum BLOB NOT NULL,
+    -- One record per student of a session: its index answers every student query
+    -- (one student, a session's class by id, a count) and keeps the listing in id order.
+    UNIQUE (session_id, student_id)
+);
 CREATE TABLE IF NOT EXISTS documents (
     collection TEXT NOT NULL,
     id TEXT NOT NULL,
@@ -104,6 +121,9 @@ INDEXES: dict[str, dict[str, str]] = {
         "created_by": "INDEX {name} ON problems(created_by)",
         "tags": "INDEX {name} ON problem_tags(tag, namespace_id, problem_id)",
         "text_title_description": "",  # the FTS5 table problem_text
+    },
+    "session_students": {
+        "session_student_unique": "",  # the table's UNIQUE (session_id, student_id)
     },
     "revisions": {
         # namespace_id last: a scoped overview is answered from the index alone.

@@ -1,8 +1,10 @@
-"""The sessions repository on SQLite: students live inside the session document.
+"""The sessions repository on SQLite: the session's own row, and one row per student.
 
-Every change to a session is a read-modify-write of its document inside one
-``BEGIN IMMEDIATE`` transaction (the writer thread's), so two students saving at
-once never overwrite each other, in this process or another one.
+A session's document holds only its own fields; each student is a record of
+``session_students`` (``_student_rows``). A change to a session is a read-modify-write
+of its small row, and a student's post rewrites that student's row alone, inside the
+writer's ``BEGIN IMMEDIATE`` transaction: posts never conflict with each other or with
+the instructor's updates, in this process or another one.
 """
 
 from __future__ import annotations
@@ -10,26 +12,32 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from pydantic import ValidationError
-
-from .._arguments import check_active, check_sort_key, new_revision, revalidated
+from .._arguments import check_active, check_sort_key, check_version, new_revision, revalidated
+from .._changes import SessionFeed
 from .._errors import ErrorCode, PersistenceError
+from .._feed import LogFeed
 from .._interfaces import SessionDeletion, SessionSortKey, SortOrder
-from .._mapping import (
-    check_document,
-    from_document,
-    invalid,
-    require_id,
-    student_field,
-    to_document,
-    validate_updates,
-)
+from .._mapping import check_document, from_document, invalid, require_id, to_document, validate_updates
 from .._models import CodeRevision, ExecutionResult, Session, Student, normalize_join_code
 from .._page import Page
-from .._stored import damaged
+from .._students import check_student_id, student_record
 from .._time import utc_now
+from ._database import Database
+from ._feed import SqliteChangeLog
 from ._repository import UNCHANGED, Filter, SqliteRepository
-from ._tables import delete_document, insert_document
+from ._student_rows import (
+    count_students,
+    delete_students,
+    find_student,
+    insert_students,
+    page_of_students,
+    replace_students,
+    session_for_post,
+    set_code,
+    upsert_student,
+    with_students,
+)
+from ._tables import decode_row, delete_document, get_document, insert_document
 
 __all__ = ["SqliteSessionRepository"]
 
@@ -40,18 +48,58 @@ class SqliteSessionRepository(SqliteRepository[Session]):
     collection_name = "sessions"
     model = Session
 
+    def __init__(
+        self, database: Database, namespace: str | None, actor: str | None, *, log: SqliteChangeLog | None = None
+    ) -> None:
+        super().__init__(database, namespace, actor)
+        self._log = log
+
+    def watch(self, session_id: str, *, after: str | None = None) -> SessionFeed:
+        """The session's live feed, read from the ``changes`` table (``_feed.py``)."""
+        if self._log is None:
+            raise PersistenceError(ErrorCode.STORAGE_ERROR, "the store is not initialized")
+
+        async def visible() -> bool:
+            return await self.get_session(session_id, include_students=False) is not None
+
+        return LogFeed(self._log, session_id, after, self._namespace, visible)
+
     async def create_session(self, session: Session) -> str:
         """Store a new session; ALREADY_EXISTS if its id or active join code is taken."""
         item = self._prepared(session)
         document = to_document(item)
-        await self._db.write(lambda connection: insert_document(connection, "sessions", document))
+        created = item.metadata.created_at if item.metadata is not None else None
+        records = [
+            student_record(item.id, item.namespace_id, student, now=created, actor=self._actor)
+            for student in item.students.values()
+        ]
+
+        def create(connection: sqlite3.Connection) -> None:
+            insert_document(connection, "sessions", document)
+            insert_students(connection, records)
+
+        await self._db.write(create)
         return item.id
 
-    async def get_session(self, session_id: str) -> Session | None:
-        return await self._get(require_id(session_id))
+    def _session(self, connection: sqlite3.Connection, document: dict[str, Any], include_students: bool) -> Session:
+        if include_students:
+            return with_students(connection, self._path, document, self._namespace)
+        return from_document(Session, document)
 
-    async def get_session_by_join_code(self, join_code: str) -> Session | None:
+    async def get_session(self, session_id: str, *, include_students: bool = True) -> Session | None:
+        """The session; with its class assembled from its records unless ``include_students=False``."""
+        session_id = require_id(session_id)
+        include_students = _check_include(include_students)
+
+        def get(connection: sqlite3.Connection) -> Session | None:
+            document = get_document(connection, self._path, "sessions", session_id, self._namespace)
+            return None if document is None else self._session(connection, document, include_students)
+
+        return await self._db.read(get)
+
+    async def get_session_by_join_code(self, join_code: str, *, include_students: bool = True) -> Session | None:
         """The active session with this join code (case and surrounding spaces ignored)."""
+        include_students = _check_include(include_students)
         code = normalize_join_code(require_id(join_code, "join code"))
         if not code:
             return None
@@ -59,16 +107,32 @@ class SqliteSessionRepository(SqliteRepository[Session]):
         sql = f"SELECT doc, checksum FROM sessions WHERE {' AND '.join(conditions)}"
 
         def find(connection: sqlite3.Connection) -> Session | None:
-            items = self._items(connection.execute(sql, arguments).fetchall())
-            return items[0] if items else None
+            row = connection.execute(sql, arguments).fetchone()
+            if row is None:
+                return None
+            return self._session(connection, decode_row(row, self._path, "sessions"), include_students)
 
         return await self._db.read(find)
 
     async def update_session(
         self, session_id: str, updates: dict[str, Any], *, expected_version: int | None = None
     ) -> Session:
+        """Partial update of the session's own fields; ``students`` replaces the class, in the same transaction."""
         fields = validate_updates(Session, updates)
-        return await self._update_fields(require_id(session_id), fields, expected_version)
+        session_id = require_id(session_id)
+        expected_version = check_version(expected_version)
+        students = fields.pop("students", None)
+        now = utc_now()
+        # Built before the write (the checks and encoding of a whole class are not the writer's work).
+        new_class = None if students is None else {sid: Student.model_validate(s) for sid, s in students.items()}
+
+        def update(connection: sqlite3.Connection) -> Session:
+            document = self._modify(connection, session_id, lambda doc: doc.update(fields), expected_version)
+            if new_class is not None:
+                replace_students(connection, self._path, document, new_class, now, self._actor)
+            return self._session(connection, document, True)
+
+        return await self._db.write(update)
 
     async def end_session(self, session_id: str) -> Session:
         """Mark the session inactive and set ``ended_at`` (its join code is free again).
@@ -86,18 +150,19 @@ class SqliteSessionRepository(SqliteRepository[Session]):
             return None
 
         def end(connection: sqlite3.Connection) -> Session:
-            return from_document(Session, self._modify(connection, session_id, change))
+            return self._session(connection, self._modify(connection, session_id, change), True)
 
         return await self._db.write(end)
 
     async def delete_session(self, session_id: str, *, cascade: bool = True) -> SessionDeletion:
-        """Delete a session and (``cascade``) its revisions, in one transaction."""
+        """Delete a session, its students' records and (``cascade``) its revisions, in one transaction."""
         session_id = require_id(session_id)
         conditions, arguments = self._scope(["session_id = ?"], [session_id])
 
         def delete(connection: sqlite3.Connection) -> int:
             if not delete_document(connection, "sessions", session_id, self._namespace):
                 raise PersistenceError(ErrorCode.NOT_FOUND, f"Session {session_id!r} not found")
+            delete_students(connection, session_id)
             if not cascade:
                 return 0
             return connection.execute(f"DELETE FROM revisions WHERE {' AND '.join(conditions)}", arguments).rowcount
@@ -147,81 +212,67 @@ class SqliteSessionRepository(SqliteRepository[Session]):
             arguments.append(require_id(instructor_id, "instructor_id"))
         return conditions, arguments
 
-    async def upsert_student(self, session_id: str, student: Student) -> Session:
-        """Add or replace one student, in place: other students' concurrent writes are kept."""
-        student = revalidated(Student, student)
-        key = student_field(student.id)
-        body = student.model_dump()
-        check_document(body, f"student {student.id!r}")
-        session_id = require_id(session_id)
+    # -- the class: one record per student (``_student_rows``) ------------------------
+    async def get_student(self, session_id: str, student_id: str) -> Student | None:
+        session_id, student_id = require_id(session_id), require_id(student_id, "student id")
+        return await self._db.read(
+            lambda connection: find_student(connection, self._path, session_id, student_id, self._namespace)
+        )
 
-        def change(document: dict[str, Any]) -> None:
-            students = document.get("students")
-            if students is not None and not isinstance(students, dict):
-                raise damaged("Session", session_id, f"students is a {type(students).__name__}")
-            document["students"] = {**(students or {}), key: body}
-            document["last_activity"] = utc_now()
+    async def list_students(self, session_id: str, *, limit: int = 100, cursor: str | None = None) -> Page[Student]:
+        session_id = require_id(session_id)
+        return await self._db.read(
+            lambda connection: page_of_students(connection, self._path, session_id, self._namespace, limit, cursor)
+        )
+
+    async def count_students(self, session_id: str) -> int:
+        session_id = require_id(session_id)
+        return await self._db.read(lambda connection: count_students(connection, session_id, self._namespace))
+
+    async def upsert_student(self, session_id: str, student: Student) -> Session:
+        """Add or replace one student's record; the session without students. Costs one student."""
+        session_id = require_id(session_id)
+        now = utc_now()
+        # Checked and encoded before the write: an oversized student is refused before any lock.
+        record = student_record(
+            session_id, self._namespace or "", revalidated(Student, student), now=now, actor=self._actor
+        )
 
         def upsert(connection: sqlite3.Connection) -> Session:
-            return from_document(Session, self._modify(connection, session_id, change))
+            session = session_for_post(connection, self._path, session_id, self._namespace)
+            upsert_student(connection, self._path, session, record, now)
+            return from_document(Session, session)
 
         return await self._db.write(upsert)
 
-    def _set_code(self, session_id: str, student_id: str, code: str, now: Any) -> Any:
-        """The change that sets one student's code (NOT_FOUND when the student is not there)."""
-        key = student_field(require_id(student_id, "student id"))
-
-        def change(document: dict[str, Any]) -> None:
-            students = document.get("students")
-            student = students.get(key) if isinstance(students, dict) else None
-            if student is None:
-                raise PersistenceError(
-                    ErrorCode.NOT_FOUND, f"student {student_id!r} not found in session {session_id!r}"
-                )
-            if not isinstance(student, dict):
-                raise damaged("Session", session_id, f"student {student_id!r} is a {type(student).__name__}")
-            student["code"] = code
-            student["last_update"] = now
-            document["last_activity"] = now
-
-        return key, change
-
     async def update_student_code(self, session_id: str, student_id: str, code: str) -> Student:
-        """Set one student's code, in place; NOT_FOUND if the session or the student is missing."""
+        """Set one student's code in their record; NOT_FOUND if the session or the student is missing."""
         session_id = require_id(session_id)
+        student_id = check_student_id(student_id)
         if not isinstance(code, str):
             raise invalid("code must be a string")
         check_document({"code": code}, f"code of student {student_id!r}")
-        key, change = self._set_code(session_id, student_id, code, utc_now())
+        now = utc_now()
 
         def update(connection: sqlite3.Connection) -> Student:
-            document = self._modify(connection, session_id, change)
-            try:
-                return Student.model_validate(document["students"][key])
-            except ValidationError as exc:
-                # The caller's values were checked above: what failed is the stored student.
-                raise damaged("Session", session_id, f"student {student_id!r}: {exc.errors()[0]['msg']}") from None
+            session = session_for_post(connection, self._path, session_id, self._namespace)
+            return set_code(connection, self._path, session, student_id, code, now, self._actor)
 
         return await self._db.write(update)
 
     async def record_code(
         self, session_id: str, student_id: str, code: str, execution_result: ExecutionResult | None = None
     ) -> CodeRevision:
-        """Save a revision and set the student's code, in one transaction."""
+        """Save a revision and set the student's code, in one transaction (the session row is only read)."""
         revision = self._stamp(new_revision(session_id, student_id, code, execution_result))
         document = to_document(revision)
-        _, change = self._set_code(revision.session_id, student_id, code, revision.timestamp)
 
         def record(connection: sqlite3.Connection) -> CodeRevision:
-            session = self._modify(connection, revision.session_id, change)
-            if self._namespace is not None:
-                insert_document(connection, "revisions", document)
-                return revision
+            session = session_for_post(connection, self._path, revision.session_id, self._namespace)
+            set_code(connection, self._path, session, revision.student_id, code, revision.timestamp, self._actor)
             # The revision lives where its session lives: through the unscoped root store
             # it would otherwise land in the default namespace, out of the session's sight.
-            namespace = session.get("namespace_id")
-            if type(namespace) is not str or not namespace:
-                raise damaged("Session", revision.session_id, f"namespace_id is {namespace!r}")
+            namespace = session["namespace_id"]
             if namespace == revision.namespace_id:  # the usual case: no copies on the hot path
                 insert_document(connection, "revisions", document)
                 return revision
@@ -229,3 +280,9 @@ class SqliteSessionRepository(SqliteRepository[Session]):
             return revision.model_copy(update={"namespace_id": namespace})
 
         return await self._db.write(record)
+
+
+def _check_include(include_students: object) -> bool:
+    if type(include_students) is not bool:
+        raise invalid("include_students must be a bool")
+    return include_students

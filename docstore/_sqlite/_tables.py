@@ -63,6 +63,12 @@ def _columns(collection: str, document: dict[str, Any]) -> dict[str, Any]:
             "created_by": _text(document.get("created_by")),
             "created_at": time_key(document.get("created_at")),
         }
+    if collection == "session_students":
+        return {
+            "session_id": _text(document.get("session_id")),
+            "student_id": _text(document.get("student_id")),
+            "namespace_id": _text(document.get("namespace_id")),
+        }
     return {
         "namespace_id": _text(document.get("namespace_id")),
         "session_id": _text(document.get("session_id")),
@@ -76,6 +82,12 @@ def duplicate_error(exc: sqlite3.IntegrityError, collection: str, document: dict
     if "active_join_code" in str(exc):
         return PersistenceError(
             ErrorCode.ALREADY_EXISTS, f"an active session already uses join code {document.get('join_code')!r}"
+        )
+    if "session_students.session_id" in str(exc):
+        return PersistenceError(
+            ErrorCode.ALREADY_EXISTS,
+            f"session {document.get('session_id')!r} already has a record of student {document.get('student_id')!r} "
+            f"(not {document.get('_id')!r})",
         )
     return PersistenceError(ErrorCode.ALREADY_EXISTS, f"{collection} document {document.get('_id')!r} already exists")
 

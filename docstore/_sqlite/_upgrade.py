@@ -29,6 +29,7 @@ import contextlib
 import fcntl
 import os
 import re
+import sqlite3
 import struct
 import time
 import zlib
@@ -41,6 +42,8 @@ import bson.errors
 from bson.codec_options import CodecOptions
 
 from .._errors import ErrorCode, PersistenceError
+from .._students import SESSION_STUDENTS
+from ._convert import split_session
 from ._database import connect
 from ._errors import translate
 from ._schema import DATABASE_FILE, create_schema
@@ -171,13 +174,27 @@ def _build(directory: Path, collections: dict[str, list[dict[str, Any]]]) -> Non
             for document in documents:
                 if type(document.get("_id")) is not str:
                     raise _damaged(directory, f"holds a {name} document whose _id is not a string: {document['_id']!r}")
-                put_document(connection, name, document)
+                if name == "sessions":
+                    # Straight to the current layout: students become records of their own.
+                    _put_session(connection, document)
+                else:
+                    put_document(connection, name, document)
         connection.execute("COMMIT")
     finally:
         connection.close()
     _fsync(building)
     os.replace(building, target)
     _fsync(directory)
+
+
+def _put_session(connection: sqlite3.Connection, document: dict[str, Any]) -> None:
+    try:
+        session, records = split_session(document)
+    except PersistenceError:
+        session, records = document, []  # kept as the old engine held it: reads name it, as they did
+    put_document(connection, "sessions", session)
+    for record in records:
+        put_document(connection, SESSION_STUDENTS, record)
 
 
 def _fsync(path: Path) -> None:

@@ -11,10 +11,17 @@ from ._codec import decode
 from ._database import connect
 from ._files import check_identity
 from ._schema import APPLICATION_ID, DATABASE_FILE
+from ._verify_students import verify_students
 
 __all__ = ["verify_store"]
 
-_TABLES = {"sessions": "sessions", "problems": "problems", "revisions": "revisions", "documents": "documents"}
+_TABLES = {
+    "sessions": "sessions",
+    "session_students": "session_students",
+    "problems": "problems",
+    "revisions": "revisions",
+    "documents": "documents",
+}
 
 
 def verify_store(directory: Path) -> tuple[Path, list[str]]:
@@ -40,8 +47,13 @@ def verify_store(directory: Path) -> tuple[Path, list[str]]:
             for (line,) in connection.execute("PRAGMA integrity_check"):
                 if line != "ok":
                     problems.append(f"{path}: {line}")
+            version = connection.execute("PRAGMA user_version").fetchone()[0]
             for collection, table in _TABLES.items():
+                if table == "session_students" and version < 2:
+                    continue  # a file of the earlier layout, converted when it is next opened
                 problems += _verify_documents(connection, path, collection, table)
+            if version >= 2:
+                problems += verify_students(connection, path)
     except sqlite3.Error as exc:
         problems.append(f"{path}: {exc}")
     return path, problems

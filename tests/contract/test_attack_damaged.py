@@ -91,16 +91,56 @@ async def test_versioned_update_of_a_problem_with_damaged_metadata_is_storage_er
     assert problem_id in error.message
 
 
-async def test_update_student_code_of_a_damaged_student_is_storage_error_not_invalid_data(store: Store) -> None:
-    session_id = await damaged_session(store, lambda d: {**d, "students": {"s": "not a student"}})
+async def damaged_student(store: Store, patch: Patch) -> tuple[str, str]:
+    """A session whose student ``s`` has a damaged ``session_students`` record: (session id, record id)."""
+    session_id = await store.sessions.create_session(Session(join_code="dmg2", students={"s": Student(id="s")}))
+    records = [d async for d in store.documents.iter_documents("session_students") if d["session_id"] == session_id]
+    assert len(records) == 1
+    result = await store.documents.upsert_documents("session_students", [patch(records[0])])
+    assert not result.failed, result.failed
+    return session_id, records[0]["_id"]
+
+
+STUDENT_DAMAGE = [
+    pytest.param(lambda d: {**d, "name": 5}, id="name-int"),
+    pytest.param(lambda d: {**d, "extra": "not a map"}, id="extra-text"),
+    pytest.param(lambda d: {**d, "last_update": "yesterday"}, id="last-update-text"),
+]
+
+
+@pytest.mark.parametrize("damage", STUDENT_DAMAGE[:2])  # a post sets last_update: it may heal that one
+async def test_update_student_code_of_a_damaged_student_is_storage_error_not_invalid_data(
+    store: Store, damage: Patch
+) -> None:
+    # Was: damage planted in the ``students`` map of the session document (the earlier layout).
+    session_id, record_id = await damaged_student(store, damage)
     error = await expect_error(ErrorCode.STORAGE_ERROR, store.sessions.update_student_code(session_id, "s", "x"))
-    assert session_id in error.message
+    assert record_id in error.message
+    await expect_error(ErrorCode.STORAGE_ERROR, store.sessions.record_code(session_id, "s", "x"))
+    assert await store.revisions.count_revisions(session_id) == 0  # nothing of a refused post is kept
+
+
+@pytest.mark.parametrize("damage", STUDENT_DAMAGE)
+async def test_reads_of_a_damaged_student_are_storage_error_naming_the_record(store: Store, damage: Patch) -> None:
+    # Was: upsert_student into a session whose ``students`` map was damaged (the earlier layout).
+    # A damaged record is never served: every read that would return it names it.
+    session_id, record_id = await damaged_student(store, damage)
+    for read in (
+        store.sessions.get_session(session_id),
+        store.sessions.get_student(session_id, "s"),
+        store.sessions.list_students(session_id),
+    ):
+        error = await expect_error(ErrorCode.STORAGE_ERROR, read)
+        assert record_id in error.message
+    light = await store.sessions.get_session(session_id, include_students=False)  # the session itself is sound
+    assert light is not None and light.students == {}
 
 
 async def test_upsert_student_into_damaged_students_is_storage_error(store: Store) -> None:
-    session_id = await damaged_session(store, lambda d: {**d, "students": ["s"]})
-    error = await expect_error(ErrorCode.STORAGE_ERROR, store.sessions.upsert_student(session_id, Student(id="t")))
-    assert session_id in error.message
+    # A student whose record's metadata is damaged: the upsert cannot move its version.
+    session_id, record_id = await damaged_student(store, metadata_as_text)
+    error = await expect_error(ErrorCode.STORAGE_ERROR, store.sessions.upsert_student(session_id, Student(id="s")))
+    assert session_id in error.message or record_id in error.message
 
 
 async def damaged_problem(store: Store, **fields: Any) -> str:

@@ -20,9 +20,15 @@ from .helpers import expect_error
 MIB = 1024 * 1024
 
 
+# Students are records of their own (issue 14): what grows in place is a student's record
+# (record_code, update_student_code, upsert_student) or the session's own document
+# (update_session). These tests planted the bulk in the session document, where students
+# used to live; they now plant it where each write lands, with the same meaning.
+BULKY = Student(id="s", extra={"notes": "n" * (9 * MIB)})
+
+
 async def test_growing_a_session_past_16_mib_is_invalid_data_and_keeps_it(store: Store) -> None:
-    session_id = await store.sessions.create_session(Session(join_code="big", students={"s": Student(id="s")}))
-    await store.sessions.update_session(session_id, {"extra": {"notes": "n" * (9 * MIB)}})
+    session_id = await store.sessions.create_session(Session(join_code="big", students={"s": BULKY}))
     await expect_error(ErrorCode.INVALID_DATA, store.sessions.record_code(session_id, "s", "c" * (8 * MIB)))
     session = await store.sessions.get_session(session_id)
     assert session is not None and session.students["s"].code == ""
@@ -30,10 +36,11 @@ async def test_growing_a_session_past_16_mib_is_invalid_data_and_keeps_it(store:
 
 
 async def test_every_in_place_write_that_grows_a_session_too_far_is_refused(store: Store) -> None:
-    session_id = await store.sessions.create_session(Session(join_code="big2", students={"s": Student(id="s")}))
+    session_id = await store.sessions.create_session(Session(join_code="big2", students={"s": BULKY}))
     await store.sessions.update_session(session_id, {"extra": {"notes": "n" * (9 * MIB)}})
     await expect_error(
-        ErrorCode.INVALID_DATA, store.sessions.upsert_student(session_id, Student(id="t", code="c" * (8 * MIB)))
+        ErrorCode.INVALID_DATA,
+        store.sessions.upsert_student(session_id, BULKY.model_copy(update={"code": "c" * (8 * MIB)})),
     )
     await expect_error(ErrorCode.INVALID_DATA, store.sessions.update_student_code(session_id, "s", "c" * (8 * MIB)))
     await expect_error(
@@ -41,6 +48,7 @@ async def test_every_in_place_write_that_grows_a_session_too_far_is_refused(stor
     )
     session = await store.sessions.get_session(session_id)
     assert session is not None and set(session.students) == {"s"} and session.problem_text == ""
+    assert session.students["s"] == BULKY
     assert session.metadata is not None and session.metadata.version == 2
     # Still writable below the limit: the refusal left nothing half-done.
     await store.sessions.record_code(session_id, "s", "ok")
@@ -51,11 +59,11 @@ async def test_a_refused_growth_stays_refused_when_the_store_is_reopened(factory
     if factory.engine == "memory":
         pytest.skip("memory:// keeps nothing once closed")
     async with factory.open() as store:
-        session_id = await store.sessions.create_session(Session(join_code="big3", students={"s": Student(id="s")}))
+        session_id = await store.sessions.create_session(Session(join_code="big3", students={"s": BULKY}))
         await store.sessions.update_session(session_id, {"extra": {"notes": "n" * (9 * MIB)}})
         await expect_error(ErrorCode.INVALID_DATA, store.sessions.record_code(session_id, "s", "c" * (8 * MIB)))
         await store.sessions.record_code(session_id, "s", "after")
     async with factory.open() as store:
         session = await store.sessions.get_session(session_id)
         assert session is not None and session.students["s"].code == "after"
-        assert session.metadata is not None and session.metadata.version == 3
+        assert session.metadata is not None and session.metadata.version == 2  # posts leave it alone

@@ -154,7 +154,7 @@ def test_the_plan_walker_finds_scans_sorts_and_empty_plans() -> None:
 
 
 async def exercise(store: Store, *, thorough: bool = False) -> None:
-    """Every read and conditional write of the three repositories.
+    """Every read and conditional write of the three repositories (session students included).
 
     ``thorough``: every combination of listing filters, sort keys and orders, with a
     second page by cursor (what ``tests/unit/test_indexes.py`` checks without a server).
@@ -174,12 +174,21 @@ async def exercise(store: Store, *, thorough: bool = False) -> None:
     )
     await store.revisions.get_revision(revision_id)
     await store.sessions.get_session(session_id)
+    await store.sessions.get_session(session_id, include_students=False)
     await store.sessions.get_session_by_join_code("plan01")
+    await store.sessions.get_session_by_join_code("plan01", include_students=False)
     await store.sessions.update_session(session_id, {"problem_text": "x"})
     await store.sessions.update_session(session_id, {"active": True})
     await store.sessions.upsert_student(session_id, Student(id="t"))
     await store.sessions.update_student_code(session_id, "s", "y")
     await store.sessions.record_code(session_id, "s", "z")
+    # Students (session_students): one, a page by keyset, a count, a class replaced.
+    await store.sessions.get_student(session_id, "s")
+    students = await store.sessions.list_students(session_id, limit=1)
+    if students.next_cursor:
+        await store.sessions.list_students(session_id, limit=1, cursor=students.next_cursor)
+    await store.sessions.count_students(session_id)
+    await store.sessions.update_session(session_id, {"students": {"s": {"id": "s"}, "u": {"id": "u"}}})
     await store.sessions.list_active_sessions(limit=1)
     session_filters: list[dict[str, Any]] = [{}, {"active": True}, {"instructor_id": "t"}]
     if thorough:

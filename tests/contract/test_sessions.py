@@ -44,7 +44,8 @@ async def test_metadata_is_set_on_create_and_kept_out_of_public(store: Store) ->
     assert stored is not None and stored.metadata is not None
     assert stored.metadata.version == 1
     assert stored.metadata.created_at == stored.metadata.updated_at
-    public = stored.public()
+    with pytest.deprecated_call():  # Session.public() is deprecated for the audience views, still works
+        public = stored.public()
     assert "metadata" not in public and "_metadata" not in public
     assert public["id"] == session_id and public["join_code"] == "META01"
 
@@ -275,7 +276,8 @@ async def test_students_change_in_place(store: Store) -> None:
     assert updated.last_update is not None
     stored = await store.sessions.get_session(session_id)
     assert stored is not None and stored.students["b"].code == ""
-    assert stored.metadata is not None and stored.metadata.version == 4
+    # Students are records of their own: their posts never move the session's version (issue 14).
+    assert stored.metadata is not None and stored.metadata.version == 1
     await expect_error(ErrorCode.NOT_FOUND, store.sessions.update_student_code(session_id, "ghost", "x"))
     await expect_error(ErrorCode.NOT_FOUND, store.sessions.update_student_code(session_id, "a.b", "x"))
     await expect_error(ErrorCode.INVALID_DATA, store.sessions.update_student_code(session_id, "x" * 257, "x"))
@@ -300,7 +302,7 @@ async def test_thirty_students_typing_at_once_are_all_kept(store: Store) -> None
     stored = await store.sessions.get_session(session_id)
     assert stored is not None and stored.metadata is not None
     assert {sid: s.code for sid, s in stored.students.items()} == {sid: f"print({sid!r})" for sid in students}
-    assert stored.metadata.version == 31
+    assert stored.metadata.version == 1  # posts never move the session's version (issue 14)
 
 
 @pytest.mark.parametrize("bad_id", [{"$ne": None}, {"$gt": ""}, ["a"], 5, None, ""])

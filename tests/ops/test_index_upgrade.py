@@ -249,3 +249,27 @@ async def test_a_database_of_the_previous_release_opens_and_upgrades() -> None:
         assert (await store.health()).details["indexes"] == "up to date"
     finally:
         await store.shutdown()
+
+
+async def test_init_migrates_the_layout_and_prints_each_step(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A database of the release before session_students: `docstore init` moves its students, once."""
+    from tests.mongo.test_layout_migration import plant_v1
+
+    store = open_store("memory://")
+    await store.initialize()
+    try:
+        await plant_v1(store)
+        monkeypatch.setattr(_ops, "open_from_url", lambda url: KeptOpen(store))
+        assert await _ops._init(None, drop_unknown=False, shard=False) == 0
+        printed = capsys.readouterr().out
+        assert "layout: moving students out of sessions into session_students" in printed
+        assert "layout: 13 sessions done, 39 students copied" in printed
+        assert "layout: up to date (version 2)" in printed
+        assert "session_students: 3 indexes (_id_, ns_session_student, session_student_unique)" in printed
+        assert (await store.health()).details["migration"] == "up to date"
+        assert await _ops._init(None, drop_unknown=False, shard=False) == 0  # again: nothing to move
+        assert "layout: up to date (version 2)" in capsys.readouterr().out
+    finally:
+        await store.shutdown()

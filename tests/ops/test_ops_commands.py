@@ -265,7 +265,8 @@ async def test_active_join_codes_may_not_clash(tmp_path: Path) -> None:
             await restore_store(target, tmp_path / "backup")
         assert await snapshot(target, tmp_path / "after") == before
         await target.sessions.end_session("other")
-        assert await restore_store(target, tmp_path / "backup") == {"problems": 0, "revisions": 0, "sessions": 2}
+        restored = await restore_store(target, tmp_path / "backup")
+        assert restored == {"problems": 0, "revisions": 0, "session_students": 0, "sessions": 2}
 
     # Inside the backup: two active sessions with one code.
     lines = (tmp_path / "backup" / "sessions.jsonl").read_text().replace("BBBBBB", "AAAAAA")

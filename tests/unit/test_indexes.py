@@ -91,7 +91,7 @@ def recorder(monkeypatch: pytest.MonkeyPatch) -> Iterator[ShapeRecorder]:
     monkeypatch.setattr(collection_class, "find", find)
     monkeypatch.setattr(cursor_class, "sort", sort)
     monkeypatch.setattr(collection_class, "aggregate", aggregate)
-    for method in ("find_one", "count_documents", "find_one_and_update", "delete_one", "delete_many"):
+    for method in ("find_one", "count_documents", "find_one_and_update", "update_one", "delete_one", "delete_many"):
         monkeypatch.setattr(collection_class, method, recording(method), raising=False)
     yield recorder
 
@@ -109,6 +109,9 @@ async def test_every_recorded_query_shape_has_a_serving_index(recorder: ShapeRec
     # as scatter-gather (a revision by its id alone).
     scattered = {str(shape) for shape in shapes if not targets_one_shard(shape)}
     assert scattered and all(shape.startswith("revisions: {_id") for shape in scattered), scattered
+    # Session students: every query names the session (the start of their shard key).
+    students = [shape for shape in shapes if shape.collection == "session_students"]
+    assert len(students) >= 8 and all("session_id" in shape.equality for shape in students), students
     assert len(SCATTER_GATHER["revisions"]) == 1 and "get_revision" in SCATTER_GATHER["revisions"][0]
 
 
@@ -153,6 +156,9 @@ def test_every_shard_key_has_an_index_that_starts_with_it() -> None:
     for collection, key in SHARD_KEYS.items():
         assert any(index.keys[: len(key)] == key for index in DECLARED[collection]), collection
     assert REVISION_INDEXES[0].keys[:2] == SHARD_KEYS["revisions"]
+    # A unique index on a sharded collection must start with its shard key.
+    [unique] = [index for index in DECLARED["session_students"] if index.options.get("unique")]
+    assert unique.keys == SHARD_KEYS["session_students"] == (("session_id", 1), ("student_id", 1))
 
 
 def test_index_names_are_unique_and_within_the_limit() -> None:

@@ -1,0 +1,163 @@
+"""A session's live feed from a docstore server (``GET /v1/sessions/watch``, Server-Sent Events).
+
+The client keeps the position of the last change it handed out and, when the
+connection drops (or the server goes silent past the keep-alive), reconnects by itself
+with ``Last-Event-ID``: nothing lost, nothing repeated. A server that stays away past
+``RECONNECT_WINDOW_S`` is UNAVAILABLE; a refusal on reconnecting (EXPIRED, NOT_FOUND) is
+raised as it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import AsyncIterator
+
+import httpx
+from pydantic import ValidationError
+
+from .._changes import SessionChange, SessionFeed
+from .._errors import ErrorCode, PersistenceError
+from .._interfaces import Scope
+from .._mapping import require_id
+from ._transport import Dropped, Transport
+from ._wire import API_PREFIX
+
+__all__ = ["RECONNECT_WINDOW_S", "RemoteFeed"]
+
+WATCH_PATH = f"{API_PREFIX}/sessions/watch"
+# The server sends a keep-alive every 10 s: three missed ones mean the connection is dead.
+READ_TIMEOUT_S = 30.0
+RECONNECT_WINDOW_S = 30.0
+_TRANSIENT = frozenset({ErrorCode.UNAVAILABLE, ErrorCode.TIMEOUT})
+
+
+class RemoteFeed(SessionFeed):
+    """``watch()`` of a remote store: one SSE stream, resumed after every drop."""
+
+    def __init__(self, transport: Transport, scope: Scope, session_id: str, after: str | None) -> None:
+        self._transport = transport
+        self._scope = scope
+        self._session_id = require_id(session_id, "session id")
+        self.position = after
+        self._stream: contextlib.AsyncExitStack | None = None
+        self._lines: AsyncIterator[str] | None = None
+
+    async def _open(self) -> None:
+        await self._connect()
+
+    async def _connect(self) -> None:
+        await self._disconnect()
+        stack = contextlib.AsyncExitStack()
+        headers = {"Last-Event-ID": self.position} if self.position is not None else {}
+        if self.position is not None and not (self.position.isascii() and self.position.isprintable()):
+            raise PersistenceError(ErrorCode.INVALID_DATA, "malformed feed position")
+        try:
+            response = await stack.enter_async_context(
+                self._transport.event_stream(
+                    WATCH_PATH,
+                    params={"session_id": self._session_id},
+                    headers=headers,
+                    namespace=self._scope.namespace,
+                    actor=self._scope.actor,
+                    read_timeout_s=READ_TIMEOUT_S,
+                )
+            )
+        except BaseException:
+            await stack.aclose()
+            raise
+        self._stream, self._lines = stack, response.aiter_lines()
+        kind, position, _ = await self._event()
+        if kind != "open":
+            raise PersistenceError(ErrorCode.STORAGE_ERROR, f"the server's feed began with {kind!r}, not 'open'")
+        if self.position is None:
+            self.position = position  # where the feed starts: a reconnect resumes from here
+
+    async def _event(self) -> tuple[str, str | None, str]:
+        """The next event of the stream: (event, id, data)."""
+        if self._lines is None:
+            raise Dropped("not connected")
+        kind, position, data = "message", None, list[str]()
+        async for line in self._lines:
+            if not line:
+                if data or kind != "message":
+                    return kind, position, "\n".join(data)
+                continue
+            if line.startswith(":"):
+                continue  # keep-alive
+            field, _, value = line.partition(":")
+            value = value.removeprefix(" ")
+            if field == "event":
+                kind = value
+            elif field == "id":
+                position = value
+            elif field == "data":
+                data.append(value)
+        raise Dropped("the server closed the feed")
+
+    async def _next(self) -> SessionChange | None:
+        while True:
+            try:
+                kind, _, data = await self._event()
+            except (Dropped, httpx.HTTPError):
+                await self._reconnect()
+                continue
+            except PersistenceError as error:
+                if error.code not in _TRANSIENT:
+                    raise
+                await self._reconnect()
+                continue
+            if kind == "change":
+                try:
+                    change = SessionChange.model_validate_json(data)
+                except ValidationError as exc:
+                    raise PersistenceError(
+                        ErrorCode.STORAGE_ERROR,
+                        f"the server sent a change that does not read: {exc.errors()[0]['msg']}",
+                    ) from None
+                self.position = change.position
+                return change
+            if kind == "end":
+                return None
+            if kind == "error":
+                raise _error(data)
+
+    async def _reconnect(self) -> None:
+        deadline = time.monotonic() + RECONNECT_WINDOW_S
+        delay = 0.05
+        while True:
+            try:
+                await self._connect()
+                return
+            except (Dropped, httpx.HTTPError):
+                pass
+            except PersistenceError as error:
+                if error.code not in _TRANSIENT:
+                    raise
+            if time.monotonic() + delay > deadline:
+                raise PersistenceError(
+                    ErrorCode.UNAVAILABLE,
+                    f"{self._transport.shown_url} stayed away for {RECONNECT_WINDOW_S:.0f} s; "
+                    "watch again with after=feed.position",
+                )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+    async def _disconnect(self) -> None:
+        stream, self._stream, self._lines = self._stream, None, None
+        if stream is not None:
+            with contextlib.suppress(Exception):
+                await stream.aclose()
+
+    async def _close(self) -> None:
+        await self._disconnect()
+
+
+def _error(data: str) -> PersistenceError:
+    try:
+        body = json.loads(data)
+        return PersistenceError(ErrorCode(body["code"]), str(body["message"]))
+    except (ValueError, KeyError, TypeError):
+        return PersistenceError(ErrorCode.STORAGE_ERROR, "the server ended the feed with an unreadable error")

@@ -1,0 +1,272 @@
+"""The live feed of ``local://``: a ``changes`` table written by triggers, read by every process.
+
+Why triggers: a change must be recorded in the transaction of the write that makes it,
+whoever writes (a repository, a tool through ``store.documents``, another process, an
+older docstore that predates the feed would not, but the upgrade adds the triggers on
+open). SQLite runs them inside that transaction, so a change is committed exactly when
+its write is: a kill -9 loses neither or both.
+
+    changes(seq AUTOINCREMENT, session_id, namespace_id, kind, student_id, ref, doc, checksum, at)
+
+The once-a-second activity mark of posts (``last_activity`` alone rewritten: a fixed-width
+BSON date, so the document keeps its length, and no column but ``last_activity`` moves) is
+not a change of the session, as on every engine. Students' states are copied (``doc``,
+with its checksum, verified on read); a revision is referenced by id (``ref``: revisions
+never change). ``seq`` only grows, even across trimming (AUTOINCREMENT), so it orders every process's commits.
+
+Watchers learn of commits without reading the class: one thread per store asks
+``PRAGMA data_version`` (it changes when another connection commits, in this process or
+another) every ``POLL_S`` while someone waits, then they read only ``seq > last`` rows of
+their session, off the event loop.
+
+Retention: at most ``MAX_CHANGES`` rows and ``RETENTION_S`` seconds, trimmed by the store
+every ``TRIM_EVERY_S`` (and on open); a feed behind the trim point gets EXPIRED.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from .._feed import LogEntry, LogRead, merge_posts
+from .._mapping import from_document
+from .._models import CodeRevision, Session
+from .._students import student_from_record
+from ._codec import decode
+from ._database import Database, connect
+
+__all__ = [
+    "CHANGES_SCHEMA",
+    "MAX_CHANGES",
+    "RETENTION_S",
+    "SqliteChangeLog",
+    "create_change_log",
+    "log_name",
+    "trim_changes",
+]
+
+MAX_CHANGES = 200_000
+RETENTION_S = 3600.0
+TRIM_EVERY_S = 60.0
+POLL_S = 0.005
+_NOW = "((julianday('now') - 2440587.5) * 86400.0)"
+
+CHANGES_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id TEXT NOT NULL,
+    namespace_id TEXT,
+    kind TEXT NOT NULL,
+    student_id TEXT,
+    ref TEXT,
+    doc BLOB,
+    checksum BLOB,
+    at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS changes__session_seq ON changes(session_id, seq);
+CREATE TABLE IF NOT EXISTS feed_meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS changes__session_created AFTER INSERT ON sessions BEGIN
+    INSERT INTO changes (session_id, namespace_id, kind, doc, checksum, at)
+    VALUES (NEW.id, NEW.namespace_id, 'session_changed', NEW.doc, NEW.checksum, {_NOW});
+END;
+CREATE TRIGGER IF NOT EXISTS changes__session_changed AFTER UPDATE OF doc ON sessions
+WHEN OLD.doc IS NOT NEW.doc AND NOT (
+    OLD.last_activity IS NOT NEW.last_activity AND length(OLD.doc) = length(NEW.doc)
+    AND OLD.active IS NEW.active AND OLD.join_code IS NEW.join_code
+    AND OLD.instructor_id IS NEW.instructor_id AND OLD.namespace_id IS NEW.namespace_id
+) BEGIN
+    INSERT INTO changes (session_id, namespace_id, kind, doc, checksum, at)
+    VALUES (NEW.id, NEW.namespace_id,
+            CASE WHEN OLD.active = 1 AND NEW.active = 0 THEN 'session_ended' ELSE 'session_changed' END,
+            NEW.doc, NEW.checksum, {_NOW});
+END;
+CREATE TRIGGER IF NOT EXISTS changes__session_deleted AFTER DELETE ON sessions BEGIN
+    INSERT INTO changes (session_id, namespace_id, kind, at)
+    VALUES (OLD.id, OLD.namespace_id, 'session_deleted', {_NOW});
+END;
+CREATE TRIGGER IF NOT EXISTS changes__student_joined AFTER INSERT ON session_students BEGIN
+    INSERT INTO changes (session_id, namespace_id, kind, student_id, doc, checksum, at)
+    VALUES (NEW.session_id, NEW.namespace_id, 'student_joined', NEW.student_id, NEW.doc, NEW.checksum, {_NOW});
+END;
+CREATE TRIGGER IF NOT EXISTS changes__student_changed AFTER UPDATE OF doc ON session_students
+WHEN OLD.doc IS NOT NEW.doc BEGIN
+    INSERT INTO changes (session_id, namespace_id, kind, student_id, doc, checksum, at)
+    VALUES (NEW.session_id, NEW.namespace_id, 'student_changed', NEW.student_id, NEW.doc, NEW.checksum, {_NOW});
+END;
+CREATE TRIGGER IF NOT EXISTS changes__student_removed AFTER DELETE ON session_students BEGIN
+    INSERT INTO changes (session_id, namespace_id, kind, student_id, at)
+    VALUES (OLD.session_id, OLD.namespace_id, 'student_removed', OLD.student_id, {_NOW});
+END;
+CREATE TRIGGER IF NOT EXISTS changes__revision_saved AFTER INSERT ON revisions BEGIN
+    INSERT INTO changes (session_id, namespace_id, kind, student_id, ref, at)
+    VALUES (NEW.session_id, NEW.namespace_id, 'revision_saved', NEW.student_id, NEW.id, {_NOW});
+END;
+"""
+
+
+def create_change_log(connection: sqlite3.Connection) -> None:
+    """The table, its triggers and the log's identity, in the caller's transaction (idempotent)."""
+    statement = ""
+    for line in CHANGES_SCHEMA.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            connection.execute(statement)
+            statement = ""
+    connection.execute("INSERT OR IGNORE INTO feed_meta (key, value) VALUES ('log_id', ?)", (uuid.uuid4().hex,))
+
+
+def log_name(connection: sqlite3.Connection) -> str:
+    return str(connection.execute("SELECT value FROM feed_meta WHERE key = 'log_id'").fetchone()[0])
+
+
+def trim_changes(
+    connection: sqlite3.Connection, *, max_changes: int = MAX_CHANGES, retention_s: float = RETENTION_S
+) -> int:
+    """Drop what the retention no longer keeps; the newest sequence dropped so far (in a write transaction)."""
+    head = _head(connection)
+    cutoff = connection.execute(
+        f"SELECT max(seq) FROM changes WHERE seq <= ? OR at < {_NOW} - ?", (head - max_changes, retention_s)
+    ).fetchone()[0]
+    if cutoff is not None:
+        connection.execute("DELETE FROM changes WHERE seq <= ?", (cutoff,))
+        connection.execute(
+            "INSERT INTO feed_meta (key, value) VALUES ('trimmed_through', ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)",
+            (cutoff,),
+        )
+    return _trimmed(connection)
+
+
+def _head(connection: sqlite3.Connection) -> int:
+    row = connection.execute("SELECT seq FROM sqlite_sequence WHERE name = 'changes'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _trimmed(connection: sqlite3.Connection) -> int:
+    row = connection.execute("SELECT value FROM feed_meta WHERE key = 'trimmed_through'").fetchone()
+    return int(row[0]) if row else 0
+
+
+class SqliteChangeLog:
+    """``ChangeLog`` over the ``changes`` table of one store file."""
+
+    def __init__(self, database: Database, name: str) -> None:
+        self.name = f"local-{name}"
+        self._database = database
+        self._path: Path = database.path
+        self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = set()
+        self._lock = threading.Lock()
+        self._poller: threading.Thread | None = None
+        self._closed = False
+
+    async def holds(self, session_id: str, namespace: str | None) -> bool:
+        sql = "SELECT 1 FROM changes WHERE session_id = ?" + (" AND namespace_id = ?" if namespace else "") + " LIMIT 1"
+        arguments = [session_id, namespace] if namespace else [session_id]
+        return await self._database.read(lambda c: c.execute(sql, arguments).fetchone() is not None)
+
+    async def read(self, session_id: str, namespace: str | None, after: int, limit: int) -> LogRead:
+        scope = " AND c.namespace_id = ?" if namespace is not None else ""
+        sql = (
+            "SELECT c.seq, c.kind, c.student_id, c.doc, c.checksum, r.doc, r.checksum FROM changes c "
+            "LEFT JOIN revisions r ON r.id = c.ref "
+            f"WHERE c.session_id = ? AND c.seq > ?{scope} ORDER BY c.seq LIMIT ?"
+        )
+        arguments: list[Any] = [session_id, after, *([namespace] if namespace is not None else []), limit + 1]
+
+        def fetch(connection: sqlite3.Connection) -> LogRead:
+            # One read transaction: the entries, the head and the trim point agree.
+            head, trimmed = _head(connection), _trimmed(connection)
+            if limit == 0:
+                return LogRead([], head, trimmed)
+            entries = [self._entry(session_id, row) for row in connection.execute(sql, arguments)]
+            if len(entries) > limit:
+                # Cut at the limit, never between the two halves of a post: they are read together next time.
+                split_post = len(merge_posts(entries[limit - 1 : limit + 1])) == 1
+                entries = entries[: limit - 1] if split_post and limit > 1 else entries[:limit]
+            return LogRead(merge_posts(entries), head, trimmed)
+
+        return await self._database.read(fetch)
+
+    def _entry(self, session_id: str, row: tuple[Any, ...]) -> LogEntry:
+        sequence, kind, student_id, doc, checksum, revision_doc, revision_checksum = row
+        fields: dict[str, Any] = {"kind": kind, "session_id": session_id}
+        where = f"a change of session {session_id!r} in {self._path}"
+        if kind in ("session_changed", "session_ended") and doc is not None:
+            session = from_document(Session, decode(doc, checksum, where))
+            fields["session"] = session.model_copy(update={"students": {}})
+        elif kind in ("student_joined", "student_changed") and doc is not None:
+            fields["student_id"] = student_id
+            fields["student"] = student_from_record(decode(doc, checksum, where))
+        elif kind == "student_removed":
+            fields["student_id"] = student_id
+        elif kind == "revision_saved":
+            fields["student_id"] = student_id
+            if revision_doc is not None:  # deleted since: the change is still told, without the revision
+                fields["revision"] = from_document(CodeRevision, decode(revision_doc, revision_checksum, where))
+        return sequence, fields
+
+    # -- waiting ---------------------------------------------------------------------
+    def arm(self) -> asyncio.Future[None]:
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        with self._lock:
+            if self._closed:
+                waiter.set_result(None)
+                return waiter
+            self._waiters.add((loop, waiter))
+            if self._poller is None:
+                self._poller = threading.Thread(target=self._poll, name="docstore-sqlite-feed", daemon=True)
+                self._poller.start()
+        waiter.add_done_callback(lambda done: self._forget(loop, done))
+        return waiter
+
+    def _forget(self, loop: asyncio.AbstractEventLoop, waiter: asyncio.Future[None]) -> None:
+        with self._lock:
+            self._waiters.discard((loop, waiter))
+
+    def _poll(self) -> None:
+        """While anyone waits: wake them whenever another connection has committed."""
+        connection = connect(self._path)
+        try:
+            version = connection.execute("PRAGMA data_version").fetchone()[0]
+            # Whoever armed before this first look may have missed a commit just before it.
+            self._wake()
+            while True:
+                with self._lock:
+                    if self._closed or not self._waiters:
+                        self._poller = None
+                        return
+                time.sleep(POLL_S)
+                now = connection.execute("PRAGMA data_version").fetchone()[0]
+                if now != version:
+                    version = now
+                    self._wake()
+        except sqlite3.Error:
+            self._wake()  # the feeds find out what is wrong on their next read
+            with self._lock:
+                self._poller = None
+        finally:
+            connection.close()
+
+    def _wake(self) -> None:
+        with self._lock:
+            waiters = list(self._waiters)
+        for loop, waiter in waiters:
+            with contextlib.suppress(RuntimeError):  # that loop is closed: no one waits there any more
+                loop.call_soon_threadsafe(_release, waiter)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+        self._wake()
+
+
+def _release(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)

@@ -1,0 +1,254 @@
+"""A session's students on SQLite: rows of ``session_students`` (sync: runs in a database thread).
+
+One row per (session, student), its document laid out by ``docstore._students``. A post
+reads the session's own (small) row to check that it is in the view and active, and
+rewrites the student's row: its cost does not depend on the class. Every read verifies
+the row's checksum, naming the record when it does not match.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from .._errors import ErrorCode, PersistenceError
+from .._mapping import MAX_DOCUMENT_BYTES, METADATA, from_document
+from .._models import Session, Student
+from .._page import Page, check_page_arguments, decode_cursor, encode_cursor
+from .._stored import damaged, stored_version
+from .._students import LAST_ACTIVITY_STEP_S, SESSION_STUDENTS, ended_error, student_from_record, student_record
+from ._codec import decode, yielding
+from ._tables import get_document, insert_document, put_document
+
+__all__ = [
+    "count_students",
+    "delete_students",
+    "find_student",
+    "insert_students",
+    "load_students",
+    "page_of_students",
+    "replace_students",
+    "session_for_post",
+    "set_code",
+    "touch_last_activity",
+    "upsert_student",
+    "with_students",
+]
+
+_STEP = timedelta(seconds=LAST_ACTIVITY_STEP_S)
+
+
+def _in_view(session_id: str, namespace: str | None) -> tuple[str, dict[str, Any]]:
+    """Conditions on the ``session_students`` rows of a session that only a session in the view passes.
+
+    The session itself must be in the view (a record whose session is gone or elsewhere
+    is never served), and so must the record. Named parameters: callers add their own.
+    """
+    if namespace is None:
+        return "session_id = :session AND EXISTS (SELECT 1 FROM sessions WHERE id = :session)", {"session": session_id}
+    return (
+        "session_id = :session AND namespace_id = :namespace AND EXISTS "
+        "(SELECT 1 FROM sessions WHERE id = :session AND sessions.namespace_id = :namespace)",
+        {"session": session_id, "namespace": namespace},
+    )
+
+
+def _record(path: Path, row: tuple[str, bytes, bytes]) -> dict[str, Any]:
+    return decode(row[1], row[2], f"student record {row[0]!r} in {path}")
+
+
+def load_students(
+    connection: sqlite3.Connection, path: Path, session_id: str, namespace: str | None
+) -> dict[str, Student]:
+    """Every student of the session (in the view), by id."""
+    where, arguments = _in_view(session_id, namespace)
+    rows = connection.execute(
+        f"SELECT id, doc, checksum FROM session_students WHERE {where} ORDER BY student_id", arguments
+    ).fetchall()
+    students = (student_from_record(_record(path, row)) for row in yielding(rows))
+    return {student.id: student for student in students}
+
+
+def with_students(
+    connection: sqlite3.Connection, path: Path, document: Mapping[str, Any], namespace: str | None
+) -> Session:
+    """The session of a stored document, its class assembled from its records."""
+    session = from_document(Session, document)
+    return session.model_copy(update={"students": load_students(connection, path, session.id, namespace)})
+
+
+def find_student(
+    connection: sqlite3.Connection, path: Path, session_id: str, student_id: str, namespace: str | None
+) -> Student | None:
+    where, arguments = _in_view(session_id, namespace)
+    row = connection.execute(
+        f"SELECT id, doc, checksum FROM session_students WHERE {where} AND student_id = :student",
+        {**arguments, "student": student_id},
+    ).fetchone()
+    return None if row is None else student_from_record(_record(path, row))
+
+
+def page_of_students(
+    connection: sqlite3.Connection,
+    path: Path,
+    session_id: str,
+    namespace: str | None,
+    limit: int,
+    cursor: str | None,
+) -> Page[Student]:
+    """A page of the session's students by id (binary order: code points of UTF-8), keyset."""
+    check_page_arguments("asc", limit, 0)
+    where, arguments = _in_view(session_id, namespace)
+    sql = f"SELECT id, doc, checksum FROM session_students WHERE {where}"
+    if cursor is not None:
+        last, _ = decode_cursor(cursor, "student_id", "asc")
+        if not isinstance(last, str):
+            raise PersistenceError(ErrorCode.INVALID_DATA, "malformed cursor")
+        sql += " AND student_id > :last"
+        arguments["last"] = last
+    sql += f" ORDER BY student_id LIMIT {limit + 1}"
+    rows = connection.execute(sql, arguments).fetchall()
+    students = [student_from_record(_record(path, row)) for row in yielding(rows[:limit])]
+    next_cursor = None
+    if len(rows) > limit:
+        last_id = students[-1].id
+        next_cursor = encode_cursor("student_id", "asc", last_id, last_id)
+    return Page(students, next_cursor)
+
+
+def count_students(connection: sqlite3.Connection, session_id: str, namespace: str | None) -> int:
+    where, arguments = _in_view(session_id, namespace)
+    count: int = connection.execute(f"SELECT count(*) FROM session_students WHERE {where}", arguments).fetchone()[0]
+    return count
+
+
+def delete_students(connection: sqlite3.Connection, session_id: str) -> int:
+    """Delete every record of the session (they are part of it, whatever a record claims)."""
+    return connection.execute("DELETE FROM session_students WHERE session_id = ?", (session_id,)).rowcount
+
+
+def insert_students(connection: sqlite3.Connection, records: list[dict[str, Any]]) -> None:
+    for record in records:
+        insert_document(connection, SESSION_STUDENTS, record)
+
+
+def replace_students(
+    connection: sqlite3.Connection,
+    path: Path,
+    session: Mapping[str, Any],
+    students: Mapping[str, Student],
+    now: datetime,
+    actor: str | None,
+) -> None:
+    """Make the session's class exactly ``students``: records not named are deleted.
+
+    A student kept keeps their record's creation time and author, and its version moves on.
+    """
+    session_id = session["_id"]
+    before: dict[str, dict[str, Any]] = {}
+    for row in connection.execute(
+        "SELECT id, doc, checksum FROM session_students WHERE session_id = ?", (session_id,)
+    ).fetchall():
+        record = _record(path, row)
+        if isinstance(record.get("student_id"), str):
+            before[record["student_id"]] = record
+    delete_students(connection, session_id)
+    for student in students.values():
+        previous = before.get(student.id)
+        version = 1 if previous is None else stored_version(previous, "student record") + 1
+        created = None if previous is None else previous[METADATA]
+        record = student_record(
+            session_id, session["namespace_id"], student, now=now, actor=actor, version=version, created=created
+        )
+        insert_document(connection, SESSION_STUDENTS, record)
+
+
+def session_for_post(
+    connection: sqlite3.Connection, path: Path, session_id: str, namespace: str | None
+) -> dict[str, Any]:
+    """The session's own document, for a post: NOT_FOUND outside the view, PERMISSION_DENIED once ended.
+
+    Read in the post's transaction, so a post racing ``end_session`` is ordered before it
+    (kept) or after it (refused), never half-kept.
+    """
+    document = get_document(connection, path, "sessions", session_id, namespace)
+    if document is None:
+        raise PersistenceError(ErrorCode.NOT_FOUND, f"Session {session_id!r} not found")
+    active = document.get("active")
+    if active is False:
+        raise ended_error(session_id)
+    if active is not True:
+        raise damaged("Session", session_id, f"active is {active!r}")
+    if type(document.get("namespace_id")) is not str or not document["namespace_id"]:
+        raise damaged("Session", session_id, f"namespace_id is {document.get('namespace_id')!r}")
+    return document
+
+
+def touch_last_activity(connection: sqlite3.Connection, session: dict[str, Any], now: datetime) -> None:
+    """Move the session's ``last_activity`` to ``now`` if it is older than one step; nothing else.
+
+    At most one session write a second whatever the number of posts, and its version,
+    ``updated_at`` and author stay as the instructor's last change left them.
+    """
+    stored = session.get("last_activity")
+    if isinstance(stored, datetime) and stored.tzinfo is not None and stored >= now - _STEP:
+        return
+    session["last_activity"] = now
+    put_document(connection, "sessions", session)
+
+
+def _find_record(connection: sqlite3.Connection, path: Path, session_id: str, student_id: str) -> dict[str, Any] | None:
+    row = connection.execute(
+        "SELECT id, doc, checksum FROM session_students WHERE session_id = ? AND student_id = ?",
+        (session_id, student_id),
+    ).fetchone()
+    return None if row is None else _record(path, row)
+
+
+def set_code(
+    connection: sqlite3.Connection,
+    path: Path,
+    session: dict[str, Any],
+    student_id: str,
+    code: str,
+    now: datetime,
+    actor: str | None,
+) -> Student:
+    """Set one student's code in their record; NOT_FOUND if the session has no such student."""
+    session_id = session["_id"]
+    record = _find_record(connection, path, session_id, student_id)
+    if record is None:
+        raise PersistenceError(ErrorCode.NOT_FOUND, f"student {student_id!r} not found in session {session_id!r}")
+    version = stored_version(record, "student record")
+    record["code"] = code
+    record["last_update"] = now
+    record[METADATA] = {**record[METADATA], "updated_at": now, "modified_by": actor, "version": version + 1}
+    student = student_from_record(record)  # a damaged record is never rewritten as if it were sound
+    put_document(connection, SESSION_STUDENTS, record, max_bytes=MAX_DOCUMENT_BYTES)
+    touch_last_activity(connection, session, now)
+    return student
+
+
+def upsert_student(
+    connection: sqlite3.Connection,
+    path: Path,
+    session: dict[str, Any],
+    record: dict[str, Any],
+    now: datetime,
+) -> None:
+    """Write a student's record (built by ``student_record``), replacing the one they had.
+
+    The namespace is the session's; a replaced record keeps its creation time and author.
+    """
+    previous = _find_record(connection, path, session["_id"], record["student_id"])
+    record["namespace_id"] = session["namespace_id"]
+    if previous is not None:
+        metadata = record[METADATA]
+        metadata["version"] = stored_version(previous, "student record") + 1
+        metadata["created_at"] = previous[METADATA].get("created_at", now)
+        metadata["created_by"] = previous[METADATA].get("created_by")
+    put_document(connection, SESSION_STUDENTS, record, max_bytes=MAX_DOCUMENT_BYTES)
+    touch_last_activity(connection, session, now)
