@@ -25,7 +25,7 @@ from bson.errors import BSONError
 
 from ._errors import ErrorCode, PersistenceError
 from ._mapping import check_collection_name, check_document, from_document
-from ._models import CodeRevision, ProblemSpec, Session, StoredItem
+from ._models import DEFAULT_NAMESPACE, CodeRevision, ProblemSpec, Session, StoredItem, normalize_join_code
 from ._store import Store
 
 __all__ = ["MANIFEST", "InvalidBackup", "export_store", "restore_store"]
@@ -120,7 +120,7 @@ class _Plan:
 
     collections: dict[str, int]
     ids: dict[str, set[str]] = field(default_factory=dict)
-    active_codes: dict[str, str] = field(default_factory=dict)  # join code -> session id
+    active_codes: dict[tuple[Any, str], str] = field(default_factory=dict)  # (namespace, join code) -> session id
     problems: list[str] = field(default_factory=list)
     more: int = 0
 
@@ -204,7 +204,7 @@ def _check_collection(folder: Path, name: str, expected: int, plan: _Plan) -> No
             plan.problem(f"{where}: {failure.message}")
             continue
         if isinstance(item, Session) and item.active and item.join_code:
-            other = plan.active_codes.setdefault(item.join_code, item.id)
+            other = plan.active_codes.setdefault((item.namespace_id, item.join_code), item.id)
             if other != item.id:
                 plan.problem(f"{where}: active join code {item.join_code!r} is also that of session {other!r}")
     if count != expected:
@@ -243,17 +243,19 @@ async def _active_codes_outside(store: Store, plan: _Plan) -> list[str]:
         code = _active_code(document)
         if code is not None and code in plan.active_codes:
             clashes.append(
-                f"sessions.jsonl: session {plan.active_codes[code]!r} would take active join code {code!r} "
+                f"sessions.jsonl: session {plan.active_codes[code]!r} would take active join code {code[1]!r} "
                 f"from session {document['_id']!r} of the store (end that session first)"
             )
     return clashes
 
 
-def _active_code(document: Mapping[str, Any]) -> str | None:
+def _active_code(document: Mapping[str, Any]) -> tuple[Any, str] | None:
+    """(namespace, normalized code) of an active session: codes are unique within a namespace."""
     code = document.get("join_code")
-    if not document.get("active") or not isinstance(code, str) or not code.strip():
+    normalized = normalize_join_code(code) if isinstance(code, str) else None
+    if not document.get("active") or not normalized:
         return None
-    return code.strip().upper()
+    return document.get("namespace_id", DEFAULT_NAMESPACE), normalized
 
 
 # -- writing -----------------------------------------------------------------------------
@@ -297,7 +299,7 @@ async def _free_join_codes(store: Store, folder: Path, ids: set[str], written: l
     version of another backup session still holds (two sessions swapping codes).
     The deleted versions are in the undo file; ``written`` makes the rollback restore them.
     """
-    new_codes: dict[str, str | None] = {}
+    new_codes: dict[str, tuple[Any, str] | None] = {}
     for _, document, _error in _read_lines(folder / "sessions.jsonl"):
         if document is not None:
             new_codes[document["_id"]] = _active_code(document)

@@ -7,8 +7,11 @@ and ``get_latest_revisions``, per namespace view, for ``cache_ttl_s`` seconds, a
 Freshness: every write made through this store drops, when it ends (failed or not), the
 entries it may have changed, tagged by the ids they depend on (``s:<session>``,
 ``j:<join code>``, ``p:<problem>``, ``r:<revision>``, ``rs:<session>`` for a session's
-revisions). A read that overlaps a write is not kept (write generation check). Writes by
-another process, or through ``store.documents`` (import, restore), show within the TTL.
+revisions). Writes through ``store.documents`` (import, restore) empty the cache (``_cached_documents.py``). A change of
+which session holds a code (a reactivation, a new code) also drops
+the answers, "none" included, for the code the session holds afterwards, and every join-code
+answer when such a write fails (it may have been applied). A read that overlaps a write is
+not kept (write generation check). Writes by another process show within the TTL.
 
 Callers get copies: changing a returned item never changes the cache.
 """
@@ -94,14 +97,18 @@ class ReadCache:
                     del self._by_tag[tag]
 
     @contextmanager
-    def writing(self, *tags: str | None) -> Iterator[None]:
-        """Around a write: reads overlapping it are not kept; its tags are dropped when it ends."""
+    def writing(self, *tags: str | None) -> Iterator[list[str | None]]:
+        """Around a write: reads overlapping it are not kept; its tags are dropped when it ends.
+
+        Yields a list: tags known only once the write has run (what it changed to) go there.
+        """
         self._generation += 1
+        learned: list[str | None] = []
         try:
-            yield
+            yield learned
         finally:
             self._generation += 1
-            for tag in tags:
+            for tag in (*tags, *learned):
                 if tag is not None:
                     for key in list(self._by_tag.get(tag, ())):
                         self._drop(key)
@@ -114,6 +121,10 @@ class ReadCache:
 
 def _tag(prefix: str, value: object) -> str | None:
     return f"{prefix}{value}" if isinstance(value, str) else None
+
+
+# The tag of every cached join-code answer: dropped when a write's effect on codes is unknown.
+_EVERY_JOIN = "j*"
 
 
 def _join_tag(code: object) -> str | None:
@@ -155,15 +166,27 @@ class _CachedSessions:
         return await self._cache.read(
             ("join" if include_students else "join-light", self._ns, code),
             lambda: self._inner.get_session_by_join_code(join_code, include_students=include_students),
-            lambda found: [f"j:{code}"] + ([f"s:{found.id}"] if found is not None else []),
+            lambda found: [f"j:{code}", _EVERY_JOIN] + ([f"s:{found.id}"] if found is not None else []),
         )
 
     async def update_session(
         self, session_id: str, updates: dict[str, Any], *, expected_version: int | None = None
     ) -> Session:
-        new_code = _join_tag(updates.get("join_code")) if isinstance(updates, dict) else None
-        with self._cache.writing(_tag("s:", session_id), new_code):
-            return await self._inner.update_session(session_id, updates, expected_version=expected_version)
+        if not isinstance(updates, dict) or not {"active", "join_code"} & set(updates):
+            with self._cache.writing(_tag("s:", session_id)):
+                return await self._inner.update_session(session_id, updates, expected_version=expected_version)
+        # Which code the session holds afterwards depends on the stored fields too (a
+        # reactivation names no code): the answer says, and the cached answers for that
+        # code, "none" included, go. A failure may have been applied (UNAVAILABLE): then
+        # every join-code answer goes.
+        with self._cache.writing(_tag("s:", session_id), _join_tag(updates.get("join_code"))) as learned:
+            try:
+                updated = await self._inner.update_session(session_id, updates, expected_version=expected_version)
+            except BaseException:
+                learned.append(_EVERY_JOIN)
+                raise
+            learned.append(_join_tag(updated.join_code))
+            return updated
 
     async def end_session(self, session_id: str) -> Session:
         with self._cache.writing(_tag("s:", session_id)):

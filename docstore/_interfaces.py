@@ -104,7 +104,8 @@ class SessionRepository(Protocol):
     """An instructor's live sessions and their students (the seed's ``ISessionRepository``)."""
 
     async def create_session(self, session: Session) -> str:
-        """Store a new session; its id. ALREADY_EXISTS if the id or its active join code is taken."""
+        """Store a new session; its id. ALREADY_EXISTS if the id (in any namespace) or its active
+        join code (in its namespace) is taken."""
         ...
 
     async def get_session(self, session_id: str, *, include_students: bool = True) -> Session | None:
@@ -115,7 +116,8 @@ class SessionRepository(Protocol):
         ...
 
     async def get_session_by_join_code(self, join_code: str, *, include_students: bool = True) -> Session | None:
-        """The *active* session with this join code (case and surrounding spaces ignored), or None.
+        """The *active* session with this join code in the view's namespace (codes compared in
+        ``normalize_join_code`` form; unscoped: the first namespace by name that has it), or None.
 
         ``include_students=False`` is what a joining student needs: the session without its class.
         """

@@ -21,7 +21,7 @@ import bson.errors
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ._errors import ErrorCode, PersistenceError
-from ._models import Session, StoredItem
+from ._models import Session, StoredItem, normalize_join_code
 
 __all__ = [
     "MAX_DEPTH",
@@ -36,6 +36,7 @@ __all__ = [
     "student_field",
     "student_id_of",
     "to_document",
+    "tool_document",
     "validate_updates",
 ]
 
@@ -155,6 +156,22 @@ def check_stored_document(document: object) -> str | None:
     except RecursionError:  # a cycle or a depth bson.encode cannot walk; check_document is iterative
         return "the document cannot be encoded (RecursionError)"
     return None
+
+
+def tool_document(collection: str, document: Any) -> Any:
+    """A tool's document as it is stored: under the rules the repositories' writes follow.
+
+    A session's ``join_code`` is kept in its normal form (``normalize_join_code``), as
+    a repository keeps it, so a restored or imported session is found by its code and
+    holds it against every other active session. Anything else is left as it is (a copy
+    only when something changed); ``check_stored_document`` refuses what cannot be stored.
+    """
+    if collection != "sessions" or type(document) is not dict:
+        return document
+    code = document.get("join_code")
+    if not isinstance(code, str) or normalize_join_code(code) == code:
+        return document
+    return {**document, "join_code": normalize_join_code(code)}
 
 
 # Where a value sits: None at the top, else (where its parent sits, its key or index).

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 import time
+import unicodedata
 import warnings
 from datetime import datetime
 from typing import Annotated, Any, Literal, get_args
@@ -18,6 +19,7 @@ from ._time import to_utc_ms, utc_now
 
 __all__ = [
     "DEFAULT_NAMESPACE",
+    "JOIN_CODE_RULE",
     "CodeRevision",
     "Difficulty",
     "ExecutionResult",
@@ -52,11 +54,42 @@ def new_id() -> str:
     return f"{_last_id:032x}"
 
 
+# The version of the join-code rule below: a store that derived its join-code index
+# under an older rule derives it again (``_sqlite/_join_codes.py``, ``docstore init``).
+JOIN_CODE_RULE = 2
+# Dotted capital I (after case folding: i + U+0307) and dotless i read as plain I to a person.
+_TURKISH_I = str.maketrans({"\u0131": "i"})
+
+
+def _visible(char: str) -> bool:
+    """Whether a character shows: format characters (U+200B, U+FEFF, soft hyphen, joiners),
+    controls and variation selectors do not, so a code never differs by one of them."""
+    if unicodedata.category(char) in ("Cf", "Cc"):
+        return False
+    return not ("\ufe00" <= char <= "\ufe0f" or "\U000e0100" <= char <= "\U000e01ef" or char == "\u034f")
+
+
 def normalize_join_code(code: str | None) -> str | None:
-    """Join codes are compared upper-case with surrounding spaces removed."""
+    """The form a join code is stored, indexed and looked up in: codes that look alike are one.
+
+    Unicode compatibility form (fullwidth letters and digits are ASCII, NFD ``CAFÉ`` is NFC),
+    no invisible characters, case-folded (``ß``/``ẞ`` are ``SS``, Turkish dotted capital I and dotless
+    i are ``I``), then shown upper-case, without surrounding spaces. Idempotent; under the first
+    rule (``strip().upper()``) printable ASCII codes were already in this form.
+    """
     if code is None:
         return None
-    return code.strip().upper()
+    if code.isascii() and code.isprintable():
+        # Printable ASCII (nearly every code, and every read of a stored one): the whole
+        # rule reduces to this, at a tenth of the cost.
+        return code.strip().upper()
+    return _whole_rule(code)
+
+
+def _whole_rule(code: str) -> str:
+    text = "".join(char for char in unicodedata.normalize("NFKC", code) if _visible(char))
+    folded = text.casefold().replace("i\u0307", "i").translate(_TURKISH_I)
+    return unicodedata.normalize("NFKC", folded.upper()).strip()
 
 
 JoinCode = Annotated[str | None, AfterValidator(normalize_join_code)]

@@ -14,6 +14,7 @@ from typing import Any, TypedDict, Unpack
 from pydantic import SecretStr, ValidationError
 
 from ._cache import ReadCache, cached_repositories
+from ._cached_documents import cached_documents
 from ._config import StorageConfig, mask_secrets
 from ._errors import ErrorCode, PersistenceError
 from ._interfaces import (
@@ -176,7 +177,7 @@ class Store:
             _Guarded(shared, lambda: self._open_repositories().sessions, SessionRepository),
             _Guarded(shared, lambda: self._open_repositories().problems, ProblemRepository),
             _Guarded(shared, lambda: self._open_repositories().revisions, RevisionRepository),
-            _Guarded(shared, lambda: shared.open_backend().documents, DocumentStore),
+            _Guarded(shared, lambda: cached_documents(shared.open_backend().documents, shared.cache), DocumentStore),
         )
 
     @property

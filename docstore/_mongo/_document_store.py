@@ -6,11 +6,12 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._interfaces import BatchResult, CollectionStats
-from .._mapping import check_collection_name, require_id
+from .._mapping import check_collection_name, require_id, tool_document
 from ._bulk import CONTENT_HASH, upsert_batch
 from ._documents import SESSIONS
 from ._driver_errors import translate_error, translated
 from ._indexes import IndexChange
+from ._join_codes import derive_join_codes
 from ._migration import META, MigrationReport
 from ._sessions import with_active_join_code, without_derived_fields
 
@@ -28,8 +29,14 @@ class MongoDocumentStore:
 
     # -- index administration (``docstore init``; not part of ``DocumentStore``) ------
     async def upgrade_indexes(self, *, drop_unknown: bool = False) -> list[IndexChange]:
-        """Bring the indexes up to date (see ``MongoBackend.upgrade_indexes``)."""
-        return await self._backend.upgrade_indexes(drop_unknown=drop_unknown)
+        """Bring the indexes up to date (see ``MongoBackend.upgrade_indexes``), then the join
+        codes they hold (``_join_codes``: the rule may have changed with them)."""
+        changes = await self._backend.upgrade_indexes(drop_unknown=drop_unknown)
+        try:
+            await derive_join_codes(self._backend.collection(SESSIONS))
+        except Exception as exc:
+            raise translate_error(exc) from None
+        return changes
 
     async def shard_collections(self) -> list[str]:
         """Shard the collections that have a shard key (a mongos only)."""
@@ -77,6 +84,9 @@ class MongoDocumentStore:
         check_collection_name(collection)
         stored_form = with_active_join_code if collection == SESSIONS else dict
         refuse = _embedded_students if collection == SESSIONS else None
+        if isinstance(documents, Sequence) and not isinstance(documents, str | bytes | bytearray):
+            # Normalized before the content hash: the same session hashes the same however its code was spelt.
+            documents = [tool_document(collection, document) for document in documents]
         return await upsert_batch(
             self._backend.collection(collection), documents, dry_run=dry_run, stored_form=stored_form, refuse=refuse
         )

@@ -1,6 +1,6 @@
-"""The declared index set, the planner that brings a database's indexes up to date, and query coverage.
+"""The declared index set and the planner that brings a database's indexes up to date.
 
-Three ideas, all pure functions over plain data (no driver, no server), so CI checks
+Two ideas, pure functions over plain data (no driver, no server), so CI checks
 them without MongoDB:
 
 - ``DECLARED``: every index docstore wants, by collection, as ``IndexSpec``.
@@ -9,9 +9,9 @@ them without MongoDB:
   index keeps its name, so it is dropped and made again: sending it as it is would
   fail with IndexKeySpecsConflict / IndexOptionsConflict (MongoDB never updates an
   index in place).
-- ``serving_index``: the declared index that serves a query shape without a
-  collection scan and without a blocking sort (the shape rules, ``QueryShape``,
-  ``serves`` and ``shape_of``, are in ``_query_shapes.py``; re-exported here).
+
+Whether a declared index serves a query (``QueryShape``, ``serving_index``) is
+``_query_shapes.py``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from typing import Any, Literal
 from pymongo import ASCENDING, DESCENDING, TEXT, IndexModel
 
 from .._students import SESSION_STUDENTS
-from ._query_shapes import QueryShape, serves, shape_of
 
 __all__ = [
     "ACTIVE_JOIN_CODE",
@@ -33,7 +32,6 @@ __all__ = [
     "PROBLEM_INDEXES",
     "REVISIONS",
     "REVISION_INDEXES",
-    "SCATTER_GATHER",
     "SESSIONS",
     "SESSION_INDEXES",
     "SESSION_STUDENTS",
@@ -41,21 +39,17 @@ __all__ = [
     "STUDENT_INDEXES",
     "IndexChange",
     "IndexSpec",
-    "QueryShape",
     "plan_index_changes",
-    "serves",
-    "serving_index",
-    "shape_of",
-    "targets_one_shard",
 ]
 
 SESSIONS = "sessions"
 PROBLEMS = "problems"
 REVISIONS = "revisions"
 
-# The join code of an *active* session, absent otherwise: a sparse unique index on
-# it makes "one active session per join code" a guarantee of the database itself,
-# on every engine (mongomock ignores partial indexes, it does honour sparse ones).
+# The join code of an *active* session (normalized), absent otherwise: a unique index on
+# (it, namespace_id), partial on its presence, makes "one active session per join code in
+# a namespace" a guarantee of the database itself, on every engine (mongomock honours
+# partial indexes). A sparse compound index would not do: it holds every session.
 ACTIVE_JOIN_CODE = "active_join_code"
 
 Direction = int | str  # 1, -1 or "text"
@@ -158,7 +152,13 @@ def _session_listing_indexes() -> list[IndexSpec]:
 
 
 SESSION_INDEXES = [
-    _index("active_join_code_unique", (ACTIVE_JOIN_CODE, ASCENDING), unique=True, sparse=True),
+    _index(
+        "active_join_code_unique",
+        (ACTIVE_JOIN_CODE, ASCENDING),
+        ("namespace_id", ASCENDING),
+        unique=True,
+        partialFilterExpression={ACTIVE_JOIN_CODE: {"$exists": True}},
+    ),
     *_session_listing_indexes(),
 ]
 
@@ -244,19 +244,6 @@ SHARD_KEYS: dict[str, tuple[tuple[str, Direction], ...]] = {
 }
 
 
-# Repository queries on a sharded collection that do not name the start of its shard
-# key: mongos sends them to every shard (README lists them).
-SCATTER_GATHER: dict[str, tuple[str, ...]] = {
-    REVISIONS: ("get_revision(revision_id): one revision by its id alone",),
-}
-
-
-def targets_one_shard(shape: QueryShape) -> bool:
-    """Whether mongos can route ``shape`` by the shard key (always, when unsharded)."""
-    key = SHARD_KEYS.get(shape.collection)
-    return key is None or key[0][0] in shape.equality
-
-
 # -- the upgrade planner ---------------------------------------------------------------
 Action = Literal["create", "rebuild", "replace", "drop", "keep-unknown"]
 
@@ -340,20 +327,3 @@ def plan_index_changes(
         else:
             drops.append(IndexChange(collection, "keep-unknown", name, "not declared; --drop-unknown drops it"))
     return drops + rebuilds + creates
-
-
-# -- query coverage (shapes and ``serves``: ``_query_shapes.py``) ------------------------
-# Collections whose listings combine filters served by one field's index, the rest
-# checked on fetched documents (see PROBLEM_INDEXES).
-RESIDUAL_OK = frozenset({PROBLEMS})
-
-
-def serving_index(shape: QueryShape, declared: Mapping[str, Sequence[IndexSpec]] = DECLARED) -> IndexSpec | None:
-    """The declared index that serves ``shape``, or None. Lookups by ``_id`` use ``_id_``."""
-    if "_id" in shape.equality:
-        return IndexSpec("_id_", (("_id", ASCENDING),))
-    residual_ok = shape.collection in RESIDUAL_OK
-    for index in declared.get(shape.collection, []):
-        if serves(index, shape, residual_ok=residual_ok):
-            return index
-    return None

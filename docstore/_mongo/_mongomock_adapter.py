@@ -207,9 +207,14 @@ class MockCollection:
     async def create_indexes(self, indexes: Sequence[IndexModel], **_: Any) -> list[str]:
         supported = [i for i in indexes if not _is_text_index(i)]
         self._fast.index_fields(next(iter(i.document["key"])) for i in supported)
-        if not supported:
-            return []
-        names: list[str] = self._sync.create_indexes(supported)
+        # Every field of a unique index too: mongomock checks uniqueness on each write.
+        self._fast.index_fields(field for i in supported if i.document.get("unique") for field in i.document["key"])
+        # One by one with the options as arguments: mongomock's create_indexes drops a
+        # partialFilterExpression (the join-code index's), its create_index keeps it.
+        names: list[str] = []
+        for index in supported:
+            options = {name: value for name, value in index.document.items() if name != "key"}
+            names.append(self._sync.create_index(list(index.document["key"].items()), **options))
         return names
 
     async def drop_index(self, name: str, **_: Any) -> None:
@@ -219,9 +224,10 @@ class MockCollection:
     async def _write(self, method: str, *args: Any, **kwargs: Any) -> Any:
         kwargs.pop("session", None)  # no sessions (nor transactions) in mongomock
         inserting = method in ("insert_one", "insert_many")
+        keeping = not inserting and _keeps_indexed_fields(method, args, kwargs, self._fast.fields)
         if inserting:
             self._fast.before_insert([args[0]] if method == "insert_one" else args[0])
-        else:
+        elif not keeping:
             self._fast.changed()
         try:
             return getattr(self._sync, method)(*args, **kwargs)
@@ -229,7 +235,7 @@ class MockCollection:
             # Rolled back by mongomock: the stored document is as it was.
             raise refused.error from None
         finally:
-            if not inserting:
+            if not inserting and not keeping:
                 self._fast.changed()
 
     async def insert_one(self, document: Any, **kwargs: Any) -> Any:
@@ -337,6 +343,24 @@ class MockDatabase:
         if name == "buildInfo":
             return {"ok": 1.0, "version": "7.0.0", "versionArray": [7, 0, 0, 0]}
         raise NotImplementedError(f"the in-memory engine does not run the command {name!r}")
+
+
+def _keeps_indexed_fields(method: str, args: Sequence[Any], kwargs: dict[str, Any], fields: frozenset[str]) -> bool:
+    """Whether a write leaves every equality index valid: an update by operators, no upsert
+    (it could add a document), touching none of the indexed fields (a student's post)."""
+    if method not in ("update_one", "update_many", "find_one_and_update") or kwargs.get("upsert"):
+        return False
+    update = args[1] if len(args) > 1 else None
+    if not isinstance(update, dict) or not update:
+        return False
+    touched: set[str] = set()
+    for operator, paths in update.items():
+        if not isinstance(operator, str) or not operator.startswith("$") or not isinstance(paths, dict):
+            return False  # a replacement or a pipeline: anything may change
+        if operator == "$rename":
+            return False  # names its targets in the values
+        touched |= {str(path).split(".")[0] for path in paths}
+    return not touched & (fields | {"_id"})
 
 
 def _is_text_index(index: IndexModel) -> bool:

@@ -51,6 +51,10 @@ def _string_equalities(filter: Any) -> dict[str, str] | None:
     return filter
 
 
+def _size(ids: dict[Any, None]) -> int:
+    return len(ids)
+
+
 class _Unindexable(Exception):
     """A document holds a list or sub-document in the field: MongoDB equality could
     match inside it, so this field is left to mongomock."""
@@ -67,6 +71,11 @@ class FastPaths:
 
     def index_fields(self, fields: Iterable[str]) -> None:
         self._fields |= {field for field in fields if "." not in field and field != "_id"}
+
+    @property
+    def fields(self) -> frozenset[str]:
+        """The fields that may get an equality index: a write that changes none of them keeps them."""
+        return frozenset(self._fields)
 
     def before_insert(self, documents: Iterable[dict[str, Any]]) -> None:
         """Call before inserting: the documents join the indexes first (see the module doc)."""
@@ -107,11 +116,17 @@ class FastPaths:
     def _iter_documents(self, filter: Any) -> Iterator[Any]:
         ids = _ids_in(filter)
         if ids is None:
-            equalities = _string_equalities(filter)
-            indexed = [field for field in equalities or () if field in self._fields]
-            index = self._index(indexed[0]) if indexed else None
-            if index is None or equalities is None:
+            equalities = _string_equalities(filter) or {}
+            # The most selective of the indexed fields: mongomock's unique check of
+            # (session_id, student_id) then reads one record, not the whole class.
+            candidates: list[dict[Any, None]] = []
+            for field, value in equalities.items():
+                index = self._index(field) if field in self._fields else None
+                if index is not None:
+                    candidates.append(index.get(value, {}))
+            if not candidates:
                 return self._scan(filter)  # type: ignore[no-any-return]
-            ids = list(index.get(equalities[indexed[0]], ()))
-        found = [self._store[i] for i in ids if i in self._store]
-        return (document for document in found if filter_applies(filter, document))  # type: ignore[no-untyped-call]
+            smallest: dict[Any, None] = min(candidates, key=_size)
+            ids = list(smallest)
+        documents = [self._store[i] for i in ids if i in self._store]
+        return (document for document in documents if filter_applies(filter, document))  # type: ignore[no-untyped-call]

@@ -1,22 +1,48 @@
-"""Query shapes: what a query needs from an index, and whether a declared index gives it.
+"""Query coverage: whether a declared index serves a query, and whether mongos can route it.
 
-Pure functions over plain data (no driver, no server), so CI checks query coverage
-without MongoDB: ``shape_of`` reads a query's equality fields and sort; ``serves``
-says whether one index reads its results without a collection scan and without a
-blocking sort: its equality fields first (any order), then its sort fields in order
-or in exact reverse. (Split from ``_indexes.py``, which declares the indexes.)
+Pure functions over plain data (no driver, no server), so CI checks them without
+MongoDB: a query's ``QueryShape`` (its equality fields, then its sort) is served by an
+index whose equality fields come first (any order), then its sort fields in order or
+in exact reverse: no collection scan, no blocking sort.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from ._indexes import IndexSpec
+from pymongo import ASCENDING
 
-__all__ = ["QueryShape", "serves", "shape_of"]
+from ._indexes import DECLARED, PROBLEMS, REVISIONS, SHARD_KEYS, IndexSpec
+
+__all__ = [
+    "RESIDUAL_OK",
+    "SCATTER_GATHER",
+    "QueryShape",
+    "serves",
+    "serving_index",
+    "shape_of",
+    "targets_one_shard",
+]
+
+# Repository queries on a sharded collection that do not name the start of its shard
+# key: mongos sends them to every shard (README lists them).
+SCATTER_GATHER: dict[str, tuple[str, ...]] = {
+    REVISIONS: ("get_revision(revision_id): one revision by its id alone",),
+}
+
+
+def targets_one_shard(shape: QueryShape) -> bool:
+    """Whether mongos can route ``shape`` by the shard key (always, when unsharded)."""
+    key = SHARD_KEYS.get(shape.collection)
+    return key is None or key[0][0] in shape.equality
+
+
+# -- query coverage -------------------------------------------------------------------
+# Collections whose listings combine filters served by one field's index, the rest
+# checked on fetched documents (see PROBLEM_INDEXES).
+RESIDUAL_OK = frozenset({PROBLEMS})
 
 
 @dataclass(frozen=True)
@@ -67,6 +93,17 @@ def serves(index: IndexSpec, shape: QueryShape, *, residual_ok: bool = False) ->
         if head == sort or head == [(name, -direction) for name, direction in sort]:
             return True
     return False
+
+
+def serving_index(shape: QueryShape, declared: Mapping[str, Sequence[IndexSpec]] = DECLARED) -> IndexSpec | None:
+    """The declared index that serves ``shape``, or None. Lookups by ``_id`` use ``_id_``."""
+    if "_id" in shape.equality:
+        return IndexSpec("_id_", (("_id", ASCENDING),))
+    residual_ok = shape.collection in RESIDUAL_OK
+    for index in declared.get(shape.collection, []):
+        if serves(index, shape, residual_ok=residual_ok):
+            return index
+    return None
 
 
 def shape_of(

@@ -32,8 +32,11 @@ _SORT_KEYS = frozenset({"created_at", "last_activity", "join_code"})
 _CAS_ATTEMPTS = 20
 
 
-def _active_join_code(active: bool, join_code: str | None) -> str | None:
-    return join_code if active and join_code else None
+def _active_join_code(active: bool, join_code: object) -> str | None:
+    """The derived field of the join-code index: the normalized code, only while active."""
+    if not active or not isinstance(join_code, str):
+        return None
+    return normalize_join_code(join_code) or None
 
 
 def with_active_join_code(document: dict[str, Any]) -> dict[str, Any]:
@@ -104,11 +107,15 @@ class MongoSessionRepository(StudentPosts):
 
     @translated
     async def get_session_by_join_code(self, join_code: str, *, include_students: bool = True) -> Session | None:
-        """The active session with this join code (case and surrounding spaces ignored)."""
+        """The active session with this join code in the view's namespace (in normal form).
+
+        Unscoped, codes of every namespace are looked at; if several namespaces have the
+        code, the session of the namespace that sorts first (the unique index's order).
+        """
         code = normalize_join_code(require_id(join_code, "join code"))
         if not code:
             return None
-        return await self._read({ACTIVE_JOIN_CODE: code}, include_students)
+        return await self._read({ACTIVE_JOIN_CODE: code}, include_students, sort=[("namespace_id", 1)])
 
     @translated
     async def update_session(

@@ -46,10 +46,14 @@ class StudentPosts(Repository[Session]):
         super().__init__(state, namespace, actor)
         self._students = StudentRecords(state, namespace, actor)
 
-    async def _read(self, filter: dict[str, Any], include_students: object) -> Session | None:
+    async def _read(
+        self, filter: dict[str, Any], include_students: object, sort: list[tuple[str, int]] | None = None
+    ) -> Session | None:
         if not isinstance(include_students, bool):
             raise invalid("include_students must be a bool")
-        raw = await self._collection.find_one(self._scoped(filter), None if include_students else WITHOUT_STUDENTS)
+        raw = await self._collection.find_one(
+            self._scoped(filter), None if include_students else WITHOUT_STUDENTS, sort=sort
+        )
         if raw is None:
             return None
         return await self._with_class(raw) if include_students else from_document(Session, raw)
@@ -170,7 +174,7 @@ class StudentPosts(Repository[Session]):
         """
         try:
             result = await self._collection.update_one(
-                {"_id": session_id, "last_activity": {"$lt": now - _LAST_ACTIVITY_STEP}},
+                self._scoped({"_id": session_id, "last_activity": {"$lt": now - _LAST_ACTIVITY_STEP}}),
                 {"$set": {"last_activity": now}},
             )
         except PyMongoError:

@@ -70,10 +70,14 @@ class SqliteBackend:
         return open_database_file(directory, create=self.config.create)
 
     async def shutdown(self) -> None:
-        if self._trimmer is not None:
-            self._trimmer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._trimmer
+        trimmer, self._trimmer = self._trimmer, None
+        # The store may be shut down from another event loop than the one it opened on (and
+        # that one may be closed): the trimmer is then gone with its loop.
+        if trimmer is not None and not trimmer.get_loop().is_closed():
+            trimmer.cancel()
+            if trimmer.get_loop() is asyncio.get_running_loop():
+                with contextlib.suppress(asyncio.CancelledError):
+                    await trimmer
         if self._log is not None:
             self._log.close()
         await asyncio.to_thread(self._database.close)

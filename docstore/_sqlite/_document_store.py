@@ -10,7 +10,7 @@ from typing import Any
 from .._arguments import check_sequence
 from .._errors import ErrorCode, PersistenceError
 from .._interfaces import BatchResult, CollectionStats
-from .._mapping import check_collection_name, check_document, require_id
+from .._mapping import check_collection_name, check_document, require_id, tool_document
 from ._codec import checksum, encode, yielding
 from ._database import Database
 from ._repository import OFF_LOOP_BATCH
@@ -29,9 +29,10 @@ def _table(collection: str) -> tuple[str, str, list[Any]]:
 
 
 class SqliteDocumentStore:
-    """``DocumentStore`` over one SQLite file. The blob is the document as given, so
-    ``iter_documents`` yields exactly that, and its checksum doubles as the content hash
-    that makes ``upsert_documents`` idempotent."""
+    """``DocumentStore`` over one SQLite file. The blob is the document as given (a
+    session's join code in its normal form, ``tool_document``), so ``iter_documents``
+    yields exactly that, and its checksum doubles as the content hash that makes
+    ``upsert_documents`` idempotent."""
 
     def __init__(self, database: Database) -> None:
         self._db = database
@@ -100,6 +101,7 @@ class SqliteDocumentStore:
         def prepare() -> list[tuple[int, dict[str, Any], bytes]]:
             prepared: list[tuple[int, dict[str, Any], bytes]] = []
             for position, document in enumerate(given):
+                document = tool_document(collection, document)
                 if not isinstance(document, dict) or type(document.get("_id")) is not str or not document["_id"]:
                     result.failed.append((position, "_id must be a non-empty string"))
                     continue

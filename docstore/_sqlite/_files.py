@@ -10,6 +10,7 @@ from ._convert import convert_sessions
 from ._database import connect
 from ._errors import translate
 from ._feed import create_change_log, trim_changes
+from ._join_codes import derive_join_codes
 from ._schema import APPLICATION_ID, DATABASE_FILE, SCHEMA_VERSION, create_schema
 
 __all__ = ["SQLITE_HEADER", "open_database_file"]
@@ -71,6 +72,7 @@ def _prepare(connection: sqlite3.Connection, path: Path) -> None:
         create_schema(connection)
         if before < 2:
             convert_sessions(connection, path)
+        derive_join_codes(connection, path)  # the join-code rule's own marker, not user_version
         # After the conversion: what an upgrade moves is not a change of any live feed.
         create_change_log(connection)
         trim_changes(connection)

@@ -100,8 +100,10 @@ CREATE TABLE IF NOT EXISTS documents (
 # same); in the file each is prefixed with its table, since SQLite index names are global.
 INDEXES: dict[str, dict[str, str]] = {
     "sessions": {
-        # One active session per join code: a partial unique index, so the file itself holds it.
-        "active_join_code_unique": "UNIQUE INDEX {name} ON sessions(active_join_code) "
+        # One active session per join code in a namespace: a partial unique index, so the
+        # file itself holds it. The code first: the unscoped lookup reads it by code alone.
+        # (A file made under the first rule, code alone, is rebuilt by _join_codes.py.)
+        "active_join_code_unique": "UNIQUE INDEX {name} ON sessions(active_join_code, namespace_id) "
         "WHERE active_join_code IS NOT NULL",
         "ns_active_created": "INDEX {name} ON sessions(namespace_id, active, created_at, id)",
         "ns_active_last_activity": "INDEX {name} ON sessions(namespace_id, active, last_activity, id)",

@@ -98,13 +98,17 @@ class SqliteSessionRepository(SqliteRepository[Session]):
         return await self._db.read(get)
 
     async def get_session_by_join_code(self, join_code: str, *, include_students: bool = True) -> Session | None:
-        """The active session with this join code (case and surrounding spaces ignored)."""
+        """The active session with this join code in the view's namespace (in normal form).
+
+        Unscoped, codes of every namespace are looked at; if several namespaces have the
+        code, the session of the namespace that sorts first (the index's order).
+        """
         include_students = _check_include(include_students)
         code = normalize_join_code(require_id(join_code, "join code"))
         if not code:
             return None
         conditions, arguments = self._scope(["active_join_code = ?"], [code])
-        sql = f"SELECT doc, checksum FROM sessions WHERE {' AND '.join(conditions)}"
+        sql = f"SELECT doc, checksum FROM sessions WHERE {' AND '.join(conditions)} ORDER BY namespace_id LIMIT 1"
 
         def find(connection: sqlite3.Connection) -> Session | None:
             row = connection.execute(sql, arguments).fetchone()

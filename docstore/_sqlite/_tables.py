@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import ErrorCode, PersistenceError
+from .._models import normalize_join_code
 from ._codec import decode, encode, text_key, time_key
 from ._schema import REPOSITORY_COLLECTIONS
 
@@ -34,9 +35,15 @@ DAMAGED_TAG = b"\x00damaged"
 
 
 def active_join_code(document: dict[str, Any]) -> str | None:
-    """The join code a session holds: only while it is active (the unique index's column)."""
+    """The join code a session holds: only while it is active (the unique index's column).
+
+    Normalized here too, whatever the document holds: a document written by a tool or
+    under an older rule is found, and counted as taken, under the code it means.
+    """
     code = document.get("join_code")
-    return code if document.get("active") and isinstance(code, str) and code else None
+    if not document.get("active") or not isinstance(code, str):
+        return None
+    return normalize_join_code(code) or None
 
 
 def _text(value: Any) -> str | None:

@@ -50,7 +50,11 @@ def app_url(tmp_path: Path) -> Iterator[str]:
         yield url
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # never leave a server behind
+            server.kill()
+            server.wait()
 
 
 def test_a_post_to_one_worker_reaches_an_instructor_on_the_other(app_url: str) -> None:

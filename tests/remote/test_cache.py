@@ -117,3 +117,34 @@ async def test_another_clients_writes_show_within_the_ttl() -> None:
 async def test_the_cache_is_off_by_default() -> None:
     async with open_store("memory://") as store:
         assert "cache" not in (await store.health()).details
+
+
+async def test_a_reactivation_drops_the_cached_miss_of_its_code(cached: Store) -> None:
+    """Issue 16, item 9: end, look up (None is cached), reactivate: the lookup sees it at once."""
+    sessions = cached.sessions
+    session_id = await sessions.create_session(Session(join_code="BACK01"))
+    await sessions.end_session(session_id)
+    assert await sessions.get_session_by_join_code("BACK01") is None
+    await sessions.update_session(session_id, {"active": True})
+    found = await sessions.get_session_by_join_code("back01")
+    assert found is not None and found.id == session_id
+    # A code change answered by its normal form: the miss cached for a look-alike spelling goes too.
+    assert await sessions.get_session_by_join_code("NEXT01") is None
+    await sessions.update_session(session_id, {"join_code": "next01\u200b"})
+    found = await sessions.get_session_by_join_code("NEXT01")
+    assert found is not None and found.id == session_id
+
+
+async def test_a_tools_write_through_the_store_drops_what_it_changes(cached: Store) -> None:
+    """A restore or an admin upsert through the store itself: every answer it may change goes."""
+    sessions = cached.sessions
+    session_id = await sessions.create_session(Session(join_code="TOOL01"))
+    document = await cached.documents.get_document("sessions", session_id)
+    assert document is not None
+    assert await sessions.get_session_by_join_code("TOOL02") is None  # a cached miss
+    assert (await sessions.get_session(session_id)) is not None  # a cached hit
+    await cached.documents.upsert_documents("sessions", [{**document, "_id": "copy", "join_code": "tool02"}])
+    found = await sessions.get_session_by_join_code("TOOL02")
+    assert found is not None and found.id == "copy"
+    assert await cached.documents.delete_document("sessions", session_id)
+    assert await sessions.get_session(session_id) is None

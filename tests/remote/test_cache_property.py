@@ -31,6 +31,8 @@ operations = st.lists(
                 "set_text",
                 "set_code",
                 "end",
+                "reactivate",
+                "set_look_alike_code",
                 "delete_session",
                 "upsert_student",
                 "record_code",
@@ -44,6 +46,7 @@ operations = st.lists(
         ),
         st.integers(0, SLOTS - 1),
         st.sampled_from(CODES),
+        st.booleans(),  # then read everything (and cache it): staleness shows after the very next write
     ),
     max_size=25,
 )
@@ -91,6 +94,11 @@ async def apply(store: Store, prefix: str, name: str, slot: int, code: str) -> N
             await store.sessions.update_session(session, {"join_code": join})
         elif name == "end":
             await store.sessions.end_session(session)
+        elif name == "reactivate":
+            await store.sessions.update_session(session, {"active": True})
+        elif name == "set_look_alike_code":
+            # The same code to a person (lower case, an invisible character): one cached answer.
+            await store.sessions.update_session(session, {"join_code": f"\u200b{join.lower()}", "active": True})
         elif name == "delete_session":
             await store.sessions.delete_session(session)
         elif name == "upsert_student":
@@ -128,11 +136,39 @@ async def reads(store: Store, prefix: str) -> list[Any]:
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=operations)
-def test_the_cache_never_answers_what_the_store_no_longer_holds(pair: Pair, steps: list[tuple[str, int, str]]) -> None:
+def test_the_cache_never_answers_what_the_store_no_longer_holds(
+    pair: Pair, steps: list[tuple[str, int, str, bool]]
+) -> None:
     prefix = f"e{next(pair.examples):04d}"
-    for name, slot, code in steps:
-        if name == "read":
-            assert pair.run(reads(pair.cached, prefix)) == pair.run(reads(pair.truth, prefix))
-        else:
+    for name, slot, code, then_read in steps:
+        if name != "read":
             pair.run(apply(pair.cached, prefix, name, slot, code))
+        if name == "read" or then_read:
+            assert pair.run(reads(pair.cached, prefix)) == pair.run(reads(pair.truth, prefix))
+    assert pair.run(reads(pair.cached, prefix)) == pair.run(reads(pair.truth, prefix))
+
+
+# Only what changes which session holds a code, so that short sequences meet the hard
+# cases: a code looked up (and a miss cached), then given back by a reactivation or a change.
+join_code_operations = st.lists(
+    st.tuples(
+        st.sampled_from(["create_session", "set_code", "set_look_alike_code", "end", "reactivate", "delete_session"]),
+        st.integers(0, 1),
+        st.sampled_from(CODES[:2]),
+        st.booleans(),
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=join_code_operations)
+def test_join_code_answers_follow_reactivations_and_code_changes(
+    pair: Pair, steps: list[tuple[str, int, str, bool]]
+) -> None:
+    prefix = f"j{next(pair.examples):04d}"
+    for name, slot, code, then_read in steps:
+        pair.run(apply(pair.cached, prefix, name, slot, code))
+        if then_read:
+            assert pair.run(reads(pair.cached, prefix)) == pair.run(reads(pair.truth, prefix))
     assert pair.run(reads(pair.cached, prefix)) == pair.run(reads(pair.truth, prefix))

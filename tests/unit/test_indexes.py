@@ -16,12 +16,9 @@ import pytest
 
 from docstore import open_store
 from docstore._mongo import _mongomock_adapter
-from docstore._mongo._indexes import (
-    DECLARED,
-    REVISION_INDEXES,
+from docstore._mongo._indexes import DECLARED, REVISION_INDEXES, SHARD_KEYS, IndexSpec
+from docstore._mongo._query_shapes import (
     SCATTER_GATHER,
-    SHARD_KEYS,
-    IndexSpec,
     QueryShape,
     serves,
     serving_index,
@@ -168,3 +165,18 @@ def test_index_names_are_unique_and_within_the_limit() -> None:
         assert len(indexes) < 64, collection  # MongoDB's limit per collection
         keys = [index.keys for index in indexes]
         assert len(keys) == len(set(keys)), f"{collection}: two indexes with the same keys"
+
+
+async def test_join_code_lookups_read_the_unique_index_of_code_and_namespace(recorder: ShapeRecorder) -> None:
+    async with open_store("memory://") as store:
+        for view, equality, sort in (
+            (store, frozenset({"active_join_code"}), (("namespace_id", 1),)),  # every namespace: the first by name
+            (store.for_namespace("cs101"), frozenset({"active_join_code", "namespace_id"}), (("namespace_id", 1),)),
+        ):
+            recorder.shapes.clear()
+            await view.sessions.get_session_by_join_code("ab12")
+            (shape,) = recorder.shapes
+            assert (shape.equality, shape.sort) == (equality, sort)
+            index = serving_index(shape)
+            assert index is not None and index.name == "active_join_code_unique"
+            assert index.keys == (("active_join_code", 1), ("namespace_id", 1)) and index.options["unique"]
