@@ -35,7 +35,7 @@ _STATUSES = {
         "INVALID_DATA: a value the engines refuse (the message names the field). Beyond this schema: "
         "a cursor must come from a previous page of the same listing; free-form values (extra) must be "
         "storable (64-bit integers, nesting up to 100, no key starting with '$' or holding '.'); "
-        "a student's key in students is its id"
+        "a student's key in students is its id; a join code keeps a visible character once normalized"
     ),
     431: "INVALID_DATA: request line and headers over 32 KiB, or over 100 headers",
     500: "STORAGE_ERROR",

@@ -32,10 +32,11 @@ AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 # What a schema cannot state (listed in the 422's description), refused by the engines
 # for a request the schema allows: a cursor's content (made by a previous page of the same
 # listing), free-form values that no engine stores exactly (``extra``: integers beyond 64
-# bits, nesting, keys starting with "$" or holding "."), and a student's key being its id.
+# bits, nesting, keys starting with "$" or holding "."), a student's key being its id, and a
+# join code of invisible characters only (empty once normalized).
 UNSTATED = re.compile(
     r"cursor|does not fit in 64 bits|beyond 64 bits|nest|deeper|key .* may not|'\$'|'\.'|"
-    r"student .* is under the key|surrogate|cannot be stored",
+    r"student .* is under the key|surrogate|cannot be stored|join code must be a non-empty",
     re.I,
 )
 
