@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from typing import Any
 
 import click
 
@@ -40,6 +41,13 @@ def _use_uvloop() -> None:
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
+def _limits() -> dict[str, Any]:
+    """uvicorn settings capping a request's line and headers (431) before they are buffered."""
+    from .._server import uvicorn_limits
+
+    return uvicorn_limits()
+
+
 async def _serve(url: str | None, host: str, port: int, max_body_bytes: int, access_log: bool) -> int:
     import uvicorn
 
@@ -55,6 +63,8 @@ async def _serve(url: str | None, host: str, port: int, max_body_bytes: int, acc
         app = create_app(store, admin_token=os.environ.get(ADMIN_TOKEN_VARIABLE), max_body_bytes=max_body_bytes)
         await ensure_someone_can_authenticate(app)  # PERMISSION_DENIED: exit 2 with the reason
         errors.print(f"docstore serving {store.config.masked_url} on http://{host}:{port}", highlight=False)
-        config = uvicorn.Config(app, host=host, port=port, log_level="info", proxy_headers=True, access_log=access_log)
+        config = uvicorn.Config(
+            app, host=host, port=port, log_level="info", proxy_headers=True, access_log=access_log, **_limits()
+        )
         await uvicorn.Server(config).serve()
     return EXIT_OK
