@@ -21,7 +21,8 @@ import bson.errors
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ._errors import ErrorCode, PersistenceError
-from ._models import Session, StoredItem
+from ._models import CodeRevision, ProblemSpec, Session, StoredItem
+from ._plain import plain_revision
 
 __all__ = [
     "MAX_DEPTH",
@@ -32,6 +33,7 @@ __all__ = [
     "check_stored_document",
     "from_document",
     "invalid",
+    "naive_times_suffice",
     "require_id",
     "student_field",
     "student_id_of",
@@ -202,9 +204,20 @@ def from_document(model: type[T], raw: Mapping[str, Any]) -> T:
     A stored document that does not validate is the store's problem, not the caller's:
     STORAGE_ERROR naming the item, never INVALID_DATA.
     """
-    data = {name: raw[name] for name in _field_names(model) if name in raw}
-    data["id"] = raw.get("_id")
-    data["metadata"] = raw.get(METADATA)
+    if model is CodeRevision:
+        # Most reads are of revisions; a plain one is checked by hand, anything else by pydantic.
+        item = plain_revision(raw)
+        if item is not None:
+            return item  # type: ignore[return-value]  # model is CodeRevision
+    if raw.keys() <= _stored_names(model):
+        # The layout docstore writes (every read of a repository): rename two keys and go.
+        data = dict(raw)
+        data["id"] = data.pop("_id", None)
+        data["metadata"] = data.pop(METADATA, None)
+    else:  # keys no field has (a tool's document): left out, as the MongoDB dialect leaves them
+        data = {name: raw[name] for name in _field_names(model) if name in raw}
+        data["id"] = raw.get("_id")
+        data["metadata"] = raw.get(METADATA)
     if model is Session and isinstance(data.get("students"), Mapping):
         data["students"] = {student_id_of(key): value for key, value in data["students"].items()}
     try:
@@ -221,6 +234,39 @@ def from_document(model: type[T], raw: Mapping[str, Any]) -> T:
 @cache
 def _field_names(model: type[BaseModel]) -> frozenset[str]:
     return frozenset(model.model_fields)
+
+
+@cache
+def _stored_names(model: type[BaseModel]) -> frozenset[str]:
+    """The keys of a stored document of ``model``: its fields, ``id`` and ``metadata`` renamed."""
+    return (_field_names(model) - {"id", "metadata"}) | {"_id", METADATA}
+
+
+def naive_times_suffice(model: type[StoredItem], raw: Mapping[str, Any]) -> bool:
+    """Whether ``raw``, decoded with naive datetimes, validates to the same item as with aware ones.
+
+    Every datetime field of the domain types is a ``UtcDateTime``: naive means UTC, and
+    validation makes it aware. Only free-form values (the ``extra`` fields, typed ``Any``)
+    keep a datetime as it is, so a document whose free-form fields are all empty needs no
+    aware decoding (attaching a tzinfo to every datetime costs more than validating the
+    whole document). When unsure: False.
+    """
+    if raw.get("extra"):
+        return False
+    if model is CodeRevision:
+        result = raw.get("execution_result")
+        return not (isinstance(result, Mapping) and result.get("extra"))
+    if model is ProblemSpec:
+        return True
+    if model is Session:
+        problem = raw.get("problem")
+        if isinstance(problem, Mapping) and problem.get("extra"):
+            return False
+        students = raw.get("students")
+        return not isinstance(students, Mapping) or not any(
+            isinstance(student, Mapping) and student.get("extra") for student in students.values()
+        )
+    return False
 
 
 @cache

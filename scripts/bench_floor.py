@@ -43,6 +43,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from docstore import CodeRevision, open_store
+
 STUDENTS = 30
 SESSION = "floor-session"
 STRACE_SAVES = 200
@@ -164,8 +166,6 @@ class LocalEngine(Engine):
     name = "local"
 
     def __init__(self, folder: Path) -> None:
-        from docstore import open_store
-
         self.store = open_store(f"local://{folder}")
 
     async def open(self) -> LocalEngine:
@@ -173,8 +173,6 @@ class LocalEngine(Engine):
         return self
 
     async def save(self, student_id: str, code: str) -> None:
-        from docstore import CodeRevision
-
         await self.store.revisions.save_revision(CodeRevision(session_id=SESSION, student_id=student_id, code=code))
 
     async def history(self, student_id: str) -> int:
@@ -264,8 +262,6 @@ def revision(i: int) -> dict[str, Any]:
 
 
 async def build_open_stores(base: Path, count: int) -> tuple[Path, Path]:
-    from docstore import CodeRevision, open_store
-
     floor_folder, local_folder = base / "open-floor", base / "open-local"
     floor = Floor(floor_folder)
     floor.insert_many([revision(i) for i in range(count)])
@@ -370,8 +366,6 @@ def syncs_per_save(base: Path) -> None:
 
 # -- memory:// overview ---------------------------------------------------------------------
 async def memory_overview(repeat: int) -> None:
-    from docstore import open_store
-
     documents = []
     for i in range(6000):
         when = datetime(2026, 1, 6, tzinfo=UTC) + timedelta(milliseconds=i)

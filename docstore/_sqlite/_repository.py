@@ -10,14 +10,14 @@ from typing import Any, Generic, TypeVar
 from .._arguments import check_version, revalidated
 from .._errors import ErrorCode, PersistenceError
 from .._interfaces import SortOrder
-from .._mapping import MAX_DOCUMENT_BYTES, METADATA, from_document
+from .._mapping import MAX_DOCUMENT_BYTES, METADATA, from_document, naive_times_suffice
 from .._models import StoredItem
 from .._page import Page, check_page_arguments, decode_cursor, encode_cursor
 from .._stored import stamped, stored_version
 from .._time import utc_now
-from ._codec import text_key, time_key, yielding
+from ._codec import decode, text_key, time_key, yielding
 from ._database import Database
-from ._tables import Row, decode_row, get_document, put_document
+from ._tables import Row, get_document, put_document
 
 __all__ = ["OFF_LOOP_BATCH", "UNCHANGED", "Filter", "SqliteRepository"]
 
@@ -124,8 +124,27 @@ class SqliteRepository(Generic[T]):
 
         return await self._db.read(get)
 
+    def _document(self, row: Row) -> dict[str, Any]:
+        """The stored document of a row, checksum verified, datetimes aware (what ``decode_row`` gives)."""
+        return decode(row[0], row[1], f"a {self.collection_name} document in {self._path}")
+
+    def _item(self, row: Row) -> T:
+        """The domain item of a row: checksum verified, then validated in full.
+
+        Decoded with naive datetimes first (the model makes them aware UTC); only a
+        document with free-form values, where a datetime would stay naive, is decoded
+        again with aware ones. The checksum proves the bytes are those written, not that
+        a tool wrote a valid item (``Store.documents`` writes anything): so every row is
+        validated, and a damaged one is STORAGE_ERROR naming it.
+        """
+        where = f"a {self.collection_name} document in {self._path}"
+        document = decode(row[0], row[1], where, aware=False)
+        if not naive_times_suffice(self.model, document):
+            document = decode(row[0], row[1], where)
+        return from_document(self.model, document)
+
     def _items(self, rows: list[Row]) -> list[T]:
-        return [from_document(self.model, decode_row(row, self._path, self.collection_name)) for row in yielding(rows)]
+        return [self._item(row) for row in yielding(rows)]
 
     async def _count(self, where: Filter, table: str | None = None) -> int:
         conditions, arguments = self._scope(*where)
@@ -167,11 +186,10 @@ class SqliteRepository(Generic[T]):
 
         def page(connection: sqlite3.Connection) -> Page[T]:
             rows = connection.execute(sql, arguments).fetchall()
-            documents = [decode_row(row, self._path, self.collection_name) for row in rows]
-            items = [from_document(self.model, document) for document in documents[:limit]]
+            items = self._items(rows[:limit])
             next_cursor = None
-            if len(documents) > limit:
-                last = documents[limit - 1]
+            if len(rows) > limit:
+                last = self._document(rows[limit - 1])  # the cursor holds the stored value, aware
                 next_cursor = encode_cursor(sort_by, sort_order, last.get(sort_by), last["_id"])
             return Page(items, next_cursor)
 
