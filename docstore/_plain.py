@@ -13,7 +13,7 @@ and to the models' fields as they are now (a field added there fails that test).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -29,6 +29,7 @@ _REVISION_KEYS = frozenset(
 )
 _METADATA_KEYS = frozenset({"created_at", "updated_at", "version", "created_by", "modified_by"})
 _RESULT_KEYS = frozenset({"success", "output", "error", "execution_time_ms", "extra"})
+_ZERO = timedelta(0)
 _new = object.__new__
 _set = object.__setattr__
 
@@ -44,12 +45,19 @@ def _built(model: type[BaseModel], values: dict[str, Any]) -> Any:
 
 
 def _utc(value: Any) -> datetime | None:
-    """``to_utc_ms(value)`` for a datetime it would not change but for the tzinfo; else None."""
+    """``to_utc_ms(value)`` for a datetime it would not change but for the tzinfo; else None.
+
+    A tzinfo other than ``UTC`` at offset zero (mongomock's, PyMongo's ``utc``) is what
+    ``astimezone(UTC)`` would turn into the same wall time with ``UTC``.
+    """
     if type(value) is not datetime or value.microsecond % 1000:
         return None
-    if value.tzinfo is None:
+    zone = value.tzinfo
+    if zone is UTC:
+        return value
+    if zone is None or (not value.fold and value.utcoffset() == _ZERO):
         return value.replace(tzinfo=UTC)
-    return value if value.tzinfo is UTC else None
+    return None
 
 
 def plain_revision(raw: Mapping[str, Any]) -> CodeRevision | None:
