@@ -11,10 +11,12 @@ from __future__ import annotations
 import copy
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import bson
 import pytest
 from bson.int64 import Int64
+from bson.tz_util import utc as bson_utc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
@@ -98,6 +100,8 @@ def test_the_models_are_those_the_hand_written_checks_know() -> None:
     [
         stored(),
         stored(timestamp=WHEN.replace(tzinfo=None)),  # naive, as a naive BSON decode gives
+        stored(timestamp=WHEN.replace(tzinfo=bson_utc)),  # mongomock's and PyMongo's UTC
+        stored(timestamp=WHEN.replace(tzinfo=ZoneInfo("Europe/London"))),  # offset zero in March
         stored(execution_result={"success": True, "output": "hi", "error": "", "execution_time_ms": 1.5, "extra": {}}),
         stored(execution_result={"success": False, "output": "", "error": "E", "execution_time_ms": None, "extra": {}}),
         stored(extra={"tool": {"when": WHEN, "n": [1, 2]}}),
@@ -121,6 +125,8 @@ def test_a_plain_revision_is_the_instance_pydantic_makes(raw: dict[str, Any]) ->
         stored(timestamp="2026-01-01T00:00:00Z"),
         stored(timestamp=WHEN.replace(microsecond=123456)),
         stored(timestamp=WHEN.astimezone(timezone(timedelta(hours=2)))),
+        stored(timestamp=WHEN.replace(month=7, tzinfo=ZoneInfo("Europe/London"))),  # offset one hour
+        stored(timestamp=WHEN.replace(tzinfo=bson_utc, fold=1)),
         stored(extra=[]),
         stored(extra={1: "x"}),
         stored(unknown="field"),
