@@ -10,8 +10,8 @@ from typing import Any
 from .._arguments import check_sequence
 from .._errors import ErrorCode, PersistenceError
 from .._interfaces import BatchResult, CollectionStats
-from .._mapping import check_collection_name, check_document, require_id
-from ._codec import checksum, encode, yielding
+from .._mapping import check_collection_name, check_document, require_id, sized_encoding
+from ._codec import checksum, yielding
 from ._database import Database
 from ._repository import OFF_LOOP_BATCH
 from ._schema import INDEXES, REPOSITORY_COLLECTIONS
@@ -101,9 +101,10 @@ class SqliteDocumentStore:
                 if not isinstance(document, dict) or type(document.get("_id")) is not str or not document["_id"]:
                     result.failed.append((position, "_id must be a non-empty string"))
                     continue
+                what = f"document {document['_id']!r}"
                 try:
-                    check_document(document, f"document {document['_id']!r}")
-                    blob, _ = encode(document)
+                    check_document(document, what, size=False)
+                    blob = sized_encoding(document, what)  # measured and hashed from one encoding
                 except PersistenceError as exc:
                     result.failed.append((position, exc.message))
                     continue
