@@ -28,6 +28,8 @@ _REVISION_KEYS = frozenset(
     {"_id", "session_id", "student_id", "code", "timestamp", "execution_result", "namespace_id", "extra", _METADATA}
 )
 _METADATA_KEYS = frozenset({"created_at", "updated_at", "version", "created_by", "modified_by"})
+# Every field of the model: what pydantic records as set when validating a whole document.
+_REVISION_FIELDS = frozenset(CodeRevision.model_fields)
 _RESULT_KEYS = frozenset({"success", "output", "error", "execution_time_ms", "extra"})
 _ZERO = timedelta(0)
 _new = object.__new__
@@ -60,12 +62,27 @@ def _utc(value: Any) -> datetime | None:
     return None
 
 
+def _same(value: Any, other: Any) -> bool:
+    """Whether ``_utc`` of both is the same (the same wall time in the same zone, or one object)."""
+    return value is other or (
+        type(value) is datetime
+        and type(other) is datetime
+        and value.tzinfo is other.tzinfo
+        and value.fold == other.fold
+        and value == other
+    )
+
+
 def plain_revision(raw: Mapping[str, Any]) -> CodeRevision | None:
     """The revision pydantic would make of ``raw``, if ``raw`` is plainly valid; else None."""
     if raw.keys() != _REVISION_KEYS:
         return None
+    metadata, extra = raw[_METADATA], raw["extra"]
+    if type(metadata) is not dict or metadata.keys() != _METADATA_KEYS or type(extra) is not dict:
+        return None
     item_id, session_id, student_id, code = raw["_id"], raw["session_id"], raw["student_id"], raw["code"]
-    namespace_id, extra, metadata = raw["namespace_id"], raw["extra"], raw[_METADATA]
+    namespace_id, version = raw["namespace_id"], metadata["version"]
+    created_by, modified_by = metadata["created_by"], metadata["modified_by"]
     if not (
         type(item_id) is str
         and item_id
@@ -73,22 +90,18 @@ def plain_revision(raw: Mapping[str, Any]) -> CodeRevision | None:
         and type(student_id) is str
         and type(code) is str
         and type(namespace_id) is str
-        and type(extra) is dict
-        and type(metadata) is dict
-        and metadata.keys() == _METADATA_KEYS
-        and all(type(key) is str for key in extra)
-    ):
-        return None
-    version, created_by, modified_by = metadata["version"], metadata["created_by"], metadata["modified_by"]
-    if not (
-        type(version) is int
+        and type(version) is int
         and version >= 1
         and (created_by is None or type(created_by) is str)
         and (modified_by is None or type(modified_by) is str)
+        and (not extra or all(type(key) is str for key in extra))
     ):
         return None
-    timestamp, created_at = _utc(raw["timestamp"]), _utc(metadata["created_at"])
-    updated_at = created_at if metadata["updated_at"] == metadata["created_at"] else _utc(metadata["updated_at"])
+    # Datetimes: the same value (a stored revision's three often are) is converted once.
+    stamp, created, updated = raw["timestamp"], metadata["created_at"], metadata["updated_at"]
+    created_at = _utc(created)
+    updated_at = created_at if _same(updated, created) else _utc(updated)
+    timestamp = created_at if _same(stamp, created) else _utc(stamp)
     if timestamp is None or created_at is None or updated_at is None:
         return None
     result = raw["execution_result"]
@@ -96,17 +109,19 @@ def plain_revision(raw: Mapping[str, Any]) -> CodeRevision | None:
         result = _plain_result(result)
         if result is None:
             return None
-    stored = _built(
-        StorageMetadata,
-        {
-            "created_at": created_at,
-            "updated_at": updated_at,
-            "version": version,
-            "created_by": created_by,
-            "modified_by": modified_by,
-        },
-    )
-    values = {
+    stored = _new(StorageMetadata)
+    _set(stored, "__dict__", {
+        "created_at": created_at,
+        "updated_at": updated_at,
+        "version": version,
+        "created_by": created_by,
+        "modified_by": modified_by,
+    })  # fmt: skip
+    _set(stored, "__pydantic_fields_set__", set(_METADATA_KEYS))
+    _set(stored, "__pydantic_extra__", None)
+    _set(stored, "__pydantic_private__", None)
+    revision: CodeRevision = _new(CodeRevision)
+    _set(revision, "__dict__", {
         "id": item_id,
         "metadata": stored,
         "session_id": session_id,
@@ -115,9 +130,11 @@ def plain_revision(raw: Mapping[str, Any]) -> CodeRevision | None:
         "timestamp": timestamp,
         "execution_result": result,
         "namespace_id": namespace_id,
-        "extra": dict(extra),  # pydantic copies a dict[str, Any] (keys from BSON are text)
-    }
-    revision: CodeRevision = _built(CodeRevision, values)
+        "extra": dict(extra),  # pydantic copies a dict[str, Any] (keys checked to be text)
+    })  # fmt: skip
+    _set(revision, "__pydantic_fields_set__", set(_REVISION_FIELDS))
+    _set(revision, "__pydantic_extra__", None)
+    _set(revision, "__pydantic_private__", None)
     return revision
 
 

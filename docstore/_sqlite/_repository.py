@@ -128,23 +128,24 @@ class SqliteRepository(Generic[T]):
         """The stored document of a row, checksum verified, datetimes aware (what ``decode_row`` gives)."""
         return decode(row[0], row[1], f"a {self.collection_name} document in {self._path}")
 
-    def _item(self, row: Row) -> T:
-        """The domain item of a row: checksum verified, then validated in full.
+    def _items(self, rows: list[Row]) -> list[T]:
+        """The domain items of rows: each checksum verified, then validated in full.
 
         Decoded with naive datetimes first (the model makes them aware UTC); only a
         document with free-form values, where a datetime would stay naive, is decoded
         again with aware ones. The checksum proves the bytes are those written, not that
-        a tool wrote a valid item (``Store.documents`` writes anything): so every row is
+        a repository wrote them (``Store.documents`` writes anything): so every row is
         validated, and a damaged one is STORAGE_ERROR naming it.
         """
-        where = f"a {self.collection_name} document in {self._path}"
-        document = decode(row[0], row[1], where, aware=False)
-        if not naive_times_suffice(self.model, document):
-            document = decode(row[0], row[1], where)
-        return from_document(self.model, document)
-
-    def _items(self, rows: list[Row]) -> list[T]:
-        return [self._item(row) for row in yielding(rows)]
+        model = self.model
+        where = f"a {self.collection_name} document in {self._path}"  # once, not per row
+        items: list[T] = []
+        for blob, digest in yielding(rows):
+            document = decode(blob, digest, where, aware=False)
+            if not naive_times_suffice(model, document):
+                document = decode(blob, digest, where)
+            items.append(from_document(model, document))
+        return items
 
     async def _count(self, where: Filter, table: str | None = None) -> int:
         conditions, arguments = self._scope(*where)
