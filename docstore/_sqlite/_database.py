@@ -187,6 +187,9 @@ class Database:
                 self._commit_group(group)
 
     def _commit_group(self, group: list[_Job]) -> None:
+        if len(group) == 1:
+            self._commit_one(group[0])
+            return
         connection = self._writer_connection
         assert connection is not None
         outcomes: list[tuple[_Job, Any, BaseException | None]] = []
@@ -217,3 +220,23 @@ class Database:
             outcomes += [(job, None, error) for job in group[len(outcomes) :]]
         for job, result, failure in outcomes:
             job.settle(result, failure)
+
+    def _commit_one(self, job: _Job) -> None:
+        """A group of one write (every awaited write one after another): its transaction is its own.
+
+        No savepoint: a failing write rolls back the whole transaction, which held nothing
+        else. Two statements fewer per write, the same outcomes as ``_commit_group``.
+        """
+        connection = self._writer_connection
+        assert connection is not None
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            result = job.work(connection)
+            connection.execute("COMMIT")
+        except BaseException as exc:
+            if connection.in_transaction:
+                with contextlib.suppress(sqlite3.Error):  # the transaction is gone either way
+                    connection.execute("ROLLBACK")
+            job.settle(error=translate(exc, self.path))
+            return
+        job.settle(result)
