@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -60,7 +60,10 @@ async def test_writes_queued_together_fail_alone(database: Database) -> None:
         connection.execute("INSERT INTO t VALUES (10)")
         raise ValueError("this write fails")
 
-    writes = [database.write(lambda c, v=v: c.execute(f"INSERT INTO t VALUES ({v})")) for v in (11, 12)]
+    def insert(value: int) -> Callable[[sqlite3.Connection], object]:
+        return lambda connection: connection.execute(f"INSERT INTO t VALUES ({value})")
+
+    writes = [database.write(insert(value)) for value in (11, 12)]
     outcomes = await asyncio.gather(writes[0], database.write(fail), writes[1], return_exceptions=True)
     assert isinstance(outcomes[1], PersistenceError)
     assert not isinstance(outcomes[0], BaseException) and not isinstance(outcomes[2], BaseException)
