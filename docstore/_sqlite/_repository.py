@@ -122,7 +122,7 @@ class SqliteRepository(Generic[T]):
             document = get_document(connection, self._path, self.collection_name, item_id, self._namespace)
             return None if document is None else from_document(self.model, document)
 
-        return await self._db.read(get)
+        return await self._db.read(get, one_statement=True)
 
     def _document(self, row: Row) -> dict[str, Any]:
         """The stored document of a row, checksum verified, datetimes aware (what ``decode_row`` gives)."""
@@ -157,7 +157,7 @@ class SqliteRepository(Generic[T]):
             result: int = connection.execute(sql, arguments).fetchone()[0]
             return result
 
-        return await self._db.read(count)
+        return await self._db.read(count, one_statement=True)
 
     async def _page(
         self,
@@ -194,4 +194,4 @@ class SqliteRepository(Generic[T]):
                 next_cursor = encode_cursor(sort_by, sort_order, last.get(sort_by), last["_id"])
             return Page(items, next_cursor)
 
-        return await self._db.read(page)
+        return await self._db.read(page, one_statement=True)

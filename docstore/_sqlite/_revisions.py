@@ -134,7 +134,7 @@ class SqliteRevisionRepository(SqliteRepository[CodeRevision]):
                 next_cursor = encode_cursor("timestamp", "asc", items[-1].timestamp, items[-1].id)
             return Page(items, next_cursor)
 
-        return await self._db.read(read)
+        return await self._db.read(read, one_statement=True)
 
     async def get_latest_revision(self, session_id: str, student_id: str) -> CodeRevision | None:
         conditions, arguments = self._stream(session_id, student_id)
@@ -147,7 +147,7 @@ class SqliteRevisionRepository(SqliteRepository[CodeRevision]):
             items = self._items(connection.execute(sql, arguments).fetchall())
             return items[0] if items else None
 
-        return await self._db.read(read)
+        return await self._db.read(read, one_statement=True)
 
     async def get_latest_revisions(self, session_id: str) -> dict[str, CodeRevision]:
         """The newest revision of every student of a session: the instructor's overview.
@@ -159,7 +159,10 @@ class SqliteRevisionRepository(SqliteRepository[CodeRevision]):
         scope = "" if self._namespace is None else " AND namespace_id = ?2"
         arguments = [session_id] if self._namespace is None else [session_id, self._namespace]
         # A loose index scan: each student is one seek past the previous one, not a walk
-        # over all its revisions; then one seek to the end of each student's range.
+        # over all its revisions; then one seek to the end of each student's range (flag 0).
+        # That scan skips revisions whose student_id is not text (written through
+        # Store.documents): one more seek on the same index finds one, to name it (flag 1).
+        # One statement: one snapshot without BEGIN/COMMIT around it.
         sql = f"""
             WITH RECURSIVE students(student_id) AS (
                 SELECT min(student_id) FROM revisions WHERE session_id = ?1{scope}
@@ -168,25 +171,27 @@ class SqliteRevisionRepository(SqliteRepository[CodeRevision]):
                         WHERE session_id = ?1 AND student_id > students.student_id{scope})
                 FROM students WHERE students.student_id IS NOT NULL
             )
-            SELECT revisions.doc, revisions.checksum FROM students JOIN revisions ON revisions.id = (
+            SELECT * FROM (
+                SELECT 1, doc, checksum FROM revisions WHERE session_id = ?1 AND student_id IS NULL{scope} LIMIT 1
+            )
+            UNION ALL
+            SELECT 0, revisions.doc, revisions.checksum FROM students JOIN revisions ON revisions.id = (
                 SELECT id FROM revisions WHERE session_id = ?1 AND student_id = students.student_id{scope}
                 ORDER BY timestamp DESC, id DESC LIMIT 1
             )
             WHERE students.student_id IS NOT NULL
         """
-        # The scan above skips revisions whose student_id is not text (written through
-        # Store.documents); one more seek on the same index finds them, to name one.
-        damaged_sql = f"SELECT doc, checksum FROM revisions WHERE session_id = ?1 AND student_id IS NULL{scope} LIMIT 1"
 
         def read(connection: sqlite3.Connection) -> dict[str, CodeRevision]:
-            for row in connection.execute(damaged_sql, arguments).fetchall():
-                document = decode_row(row, self._path, "revisions")
+            rows = connection.execute(sql, arguments).fetchall()
+            for _, blob, digest in (row for row in rows if row[0]):
+                document = decode_row((blob, digest), self._path, "revisions")
                 from_document(CodeRevision, document)  # STORAGE_ERROR naming it, with what is wrong
                 raise damaged("CodeRevision", document.get("_id"), f"student_id is {document.get('student_id')!r}")
-            revisions = self._items(connection.execute(sql, arguments).fetchall())
+            revisions = self._items([(blob, digest) for _, blob, digest in rows])
             return {revision.student_id: revision for revision in sorted(revisions, key=lambda r: r.student_id)}
 
-        return await self._db.read(read)
+        return await self._db.read(read, one_statement=True)
 
     async def get_all_session_revisions(self, session_id: str) -> dict[str, list[CodeRevision]]:
         """Every revision of a session, per student, oldest first."""
@@ -199,7 +204,7 @@ class SqliteRevisionRepository(SqliteRepository[CodeRevision]):
                 streams.setdefault(revision.student_id, []).append(revision)
             return streams
 
-        return await self._db.read(read)
+        return await self._db.read(read, one_statement=True)
 
     async def count_revisions(self, session_id: str, student_id: str | None = None) -> int:
         return await self._count(self._session_filter(session_id, student_id))

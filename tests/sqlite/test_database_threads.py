@@ -1,4 +1,5 @@
-"""The writer thread: a write awaited alone is its own transaction; writes queued together share one."""
+"""The database threads: a write awaited alone is its own transaction, writes queued together share one;
+a read of one statement needs no transaction around it."""
 
 from __future__ import annotations
 
@@ -68,3 +69,10 @@ async def test_writes_queued_together_fail_alone(database: Database) -> None:
     assert isinstance(outcomes[1], PersistenceError)
     assert not isinstance(outcomes[0], BaseException) and not isinstance(outcomes[2], BaseException)
     assert await values(database) == [11, 12]
+
+
+async def test_a_one_statement_read_skips_the_transaction_around_it(database: Database) -> None:
+    await database.write(lambda c: c.execute("INSERT INTO t VALUES (7)"))
+    assert await database.read(lambda c: c.in_transaction) is True  # several statements: one snapshot
+    assert await database.read(lambda c: c.in_transaction, one_statement=True) is False  # SQLite's own
+    assert await database.read(lambda c: c.execute("SELECT v FROM t").fetchall(), one_statement=True) == [(7,)]
