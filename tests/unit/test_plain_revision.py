@@ -9,6 +9,7 @@ they are now (a field added or retyped there must be taught to it, or it must st
 from __future__ import annotations
 
 import copy
+import typing
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,7 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from docstore import CodeRevision, ExecutionResult
+from docstore import CodeRevision, ExecutionResult, ProblemSpec, Session
 from docstore._mapping import METADATA, from_document, naive_times_suffice
 from docstore._models import StorageMetadata
 from docstore._plain import plain_revision
@@ -210,3 +211,31 @@ def test_free_form_values_need_aware_datetimes() -> None:
     naive = bson.decode(bson.encode(stored()))
     assert naive["timestamp"].tzinfo is None  # what the naive decode gives; the model makes it aware
     assert from_document(CodeRevision, naive).timestamp == WHEN
+
+
+def free_form_paths(model: type[BaseModel], prefix: str = "") -> set[str]:
+    """Where a model holds values of any type (``Any``), at any depth: there a datetime stays as decoded."""
+    found: set[str] = set()
+    for name, field in model.model_fields.items():
+        text = str(field.annotation)
+        if "Any" in text:
+            found.add(prefix + name)
+        for inner in typing.get_args(field.annotation) or (field.annotation,):
+            for candidate in typing.get_args(inner) or (inner,):
+                if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+                    found |= free_form_paths(candidate, f"{prefix}{name}.")
+    return found
+
+
+def test_naive_times_suffice_knows_every_free_form_field() -> None:
+    """A field of type Any added to a model must be taught to ``naive_times_suffice``."""
+    assert free_form_paths(CodeRevision) == {"extra", "execution_result.extra"}
+    assert free_form_paths(ProblemSpec) == {"extra"}
+    assert free_form_paths(Session) == {"extra", "problem.extra", "students.extra"}
+    problem = {"extra": {}, "title": "t"}
+    student = {"id": "a", "extra": {}}
+    assert naive_times_suffice(ProblemSpec, {"extra": {}})
+    assert not naive_times_suffice(ProblemSpec, {"extra": {"when": WHEN}})
+    assert naive_times_suffice(Session, {"extra": {}, "problem": problem, "students": {"a": student}})
+    assert not naive_times_suffice(Session, {"extra": {}, "problem": {**problem, "extra": {"w": WHEN}}})
+    assert not naive_times_suffice(Session, {"extra": {}, "students": {"a": {**student, "extra": {"w": WHEN}}}})
