@@ -9,19 +9,17 @@ The floor is what a careful programmer writes with nothing but the standard libr
 checksum on every read and returns validated domain types. So a ratio is what
 docstore's guarantees and layers cost over the bare minimum.
 
-For each place (``disk``: a temporary directory under ``--dir`` or the system's; ``shm``:
-/dev/shm, the same code without fsync cost), each round builds a fresh store per engine,
-the engines alternating which goes first:
+For each place (``disk``: under ``--dir`` or the system's temporary directory; ``shm``:
+/dev/shm, no fsync cost), each round builds a fresh store per engine, alternating which first:
 
 1. ``--saves`` revisions saved one by one, each awaited (30 students of one session);
 2. one student's history (every revision of one student: ``saves / 30``), median of many;
 3. the overview of the 30 students (each one's newest revision), median of many.
 
-Then, once per engine (alternating over the rounds): a new process opens a store of
-``--open-revisions`` revisions and reads one (wall time of the whole process, Python's
-start included); syncs per save (``strace -c -f``, fsync + fdatasync, the difference
-between a child that saves 200 and one that saves none); and the ``memory://``
-overview of a 6,000-revision session (no floor: a time with its size).
+Then: a new process opens a store of ``--open-revisions`` revisions and reads one (wall
+time of the whole process, Python's start included; alternating); syncs per save
+(``strace -c -f``, fsync + fdatasync, a child that saves 200 minus one that saves none);
+the ``memory://`` overview of a 6,000-revision session (no floor: a time with its size).
 Every figure is printed as min / median over the rounds and ratio of the medians.
 """
 
@@ -41,7 +39,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from docstore import CodeRevision, open_store
 
@@ -65,24 +63,23 @@ class Floor:
         )
         self.connection.execute("CREATE INDEX IF NOT EXISTS by_stream ON revisions(session, student, timestamp)")
 
-    def close(self) -> None:
-        self.connection.close()
+    async def close(self) -> None:
+        await asyncio.to_thread(self.connection.close)
 
     def _insert(self, document: dict[str, Any]) -> None:
         # Autocommit: the INSERT is its own transaction, one commit (one sync) per save.
         row = (document["id"], document["session_id"], document["student_id"], document["timestamp"])
         self.connection.execute("INSERT INTO revisions VALUES (?, ?, ?, ?, ?)", (*row, json.dumps(document)))
 
-    async def save(self, session_id: str, student_id: str, code: str) -> str:
+    async def save(self, student_id: str, code: str) -> None:
         document = {
             "id": uuid.uuid4().hex,
-            "session_id": session_id,
+            "session_id": SESSION,
             "student_id": student_id,
             "code": code,
             "timestamp": datetime.now(UTC).isoformat(),
         }
         await asyncio.to_thread(self._insert, document)
-        return document["id"]
 
     def insert_many(self, documents: list[dict[str, Any]]) -> None:
         rows = [(d["id"], d["session_id"], d["student_id"], d["timestamp"], json.dumps(d)) for d in documents]
@@ -96,8 +93,8 @@ class Floor:
         ).fetchall()
         return [json.loads(row[0]) for row in rows]
 
-    async def history(self, session_id: str, student_id: str) -> list[dict[str, Any]]:
-        return await asyncio.to_thread(self._history, session_id, student_id)
+    async def history(self, student_id: str) -> int:
+        return len(await asyncio.to_thread(self._history, SESSION, student_id))
 
     def _overview(self, session_id: str) -> dict[str, dict[str, Any]]:
         # The same loose index scan docstore uses: one seek per student, not a walk of the session.
@@ -120,51 +117,21 @@ class Floor:
         documents = [json.loads(row[0]) for row in rows]
         return {document["student_id"]: document for document in documents}
 
-    async def overview(self, session_id: str) -> dict[str, dict[str, Any]]:
-        return await asyncio.to_thread(self._overview, session_id)
+    async def overview(self) -> int:
+        return len(await asyncio.to_thread(self._overview, SESSION))
 
 
 # -- the two engines behind one face -------------------------------------------------------
-class Engine:
+class Engine(Protocol):
     """A store under test: save one revision, read a history, read an overview."""
 
-    name = ""
-
-    async def save(self, student_id: str, code: str) -> None:
-        raise NotImplementedError
-
-    async def history(self, student_id: str) -> int:
-        raise NotImplementedError
-
-    async def overview(self) -> int:
-        raise NotImplementedError
-
-    async def close(self) -> None:
-        raise NotImplementedError
+    async def save(self, student_id: str, code: str) -> None: ...
+    async def history(self, student_id: str) -> int: ...
+    async def overview(self) -> int: ...
+    async def close(self) -> None: ...
 
 
-class FloorEngine(Engine):
-    name = "floor"
-
-    def __init__(self, folder: Path) -> None:
-        self.floor = Floor(folder)
-
-    async def save(self, student_id: str, code: str) -> None:
-        await self.floor.save(SESSION, student_id, code)
-
-    async def history(self, student_id: str) -> int:
-        return len(await self.floor.history(SESSION, student_id))
-
-    async def overview(self) -> int:
-        return len(await self.floor.overview(SESSION))
-
-    async def close(self) -> None:
-        await asyncio.to_thread(self.floor.close)
-
-
-class LocalEngine(Engine):
-    name = "local"
-
+class LocalEngine:
     def __init__(self, folder: Path) -> None:
         self.store = open_store(f"local://{folder}")
 
@@ -187,7 +154,7 @@ class LocalEngine(Engine):
 
 async def make_engine(name: str, folder: Path) -> Engine:
     if name == "floor":
-        return FloorEngine(folder)
+        return Floor(folder)
     return await LocalEngine(folder).open()
 
 
@@ -265,7 +232,7 @@ async def build_open_stores(base: Path, count: int) -> tuple[Path, Path]:
     floor_folder, local_folder = base / "open-floor", base / "open-local"
     floor = Floor(floor_folder)
     floor.insert_many([revision(i) for i in range(count)])
-    floor.close()
+    await floor.close()
     async with open_store(f"local://{local_folder}") as store:
         for start in range(0, count, 5000):
             batch = [CodeRevision.model_validate(revision(i)) for i in range(start, min(start + 5000, count))]
