@@ -52,12 +52,15 @@ def connect(path: Path) -> sqlite3.Connection:
 
 
 class _Job:
-    __slots__ = ("future", "loop", "work")
+    __slots__ = ("future", "loop", "one_statement", "work")
 
-    def __init__(self, work: Work[Any], loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any]) -> None:
+    def __init__(
+        self, work: Work[Any], loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any], one_statement: bool
+    ) -> None:
         self.work = work
         self.loop = loop
         self.future = future
+        self.one_statement = one_statement
 
     def settle(self, result: Any = None, error: BaseException | None = None) -> None:
         # RuntimeError: the caller's event loop is closed; no one is waiting, and the writer must go on.
@@ -167,14 +170,18 @@ class Database:
             raise translate(exc, self.path) from None
 
     # -- writes ----------------------------------------------------------------------
-    async def write(self, work: Work[T]) -> T:
-        """``work(connection)`` in the writer thread, committed (durably) before this returns."""
+    async def write(self, work: Work[T], *, one_statement: bool = False) -> T:
+        """``work(connection)`` in the writer thread, committed (durably) before this returns.
+
+        ``one_statement``: ``work`` runs a single statement; alone in its group, it runs in
+        SQLite's own transaction (autocommit: one commit, one sync) without BEGIN/COMMIT.
+        """
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         with self._lock:
             if self._closed:
                 raise PersistenceError(ErrorCode.STORAGE_ERROR, "the store is shut down")
-            self._queue.put(_Job(work, loop, future))
+            self._queue.put(_Job(work, loop, future, one_statement))
         # Shielded: a cancelled caller must not leave a write half-known; it is done or not as a whole.
         return await asyncio.shield(future)
 
@@ -236,14 +243,18 @@ class Database:
         """A group of one write (every awaited write one after another): its transaction is its own.
 
         No savepoint: a failing write rolls back the whole transaction, which held nothing
-        else. Two statements fewer per write, the same outcomes as ``_commit_group``.
+        else. Two statements fewer per write, the same outcomes as ``_commit_group``; two more
+        fewer for a write of one statement.
         """
         connection = self._writer_connection
         assert connection is not None
         try:
-            connection.execute("BEGIN IMMEDIATE")
-            result = job.work(connection)
-            connection.execute("COMMIT")
+            if job.one_statement:
+                result = job.work(connection)  # autocommit: the statement is its own transaction
+            else:
+                connection.execute("BEGIN IMMEDIATE")
+                result = job.work(connection)
+                connection.execute("COMMIT")
         except BaseException as exc:
             if connection.in_transaction:
                 with contextlib.suppress(sqlite3.Error):  # the transaction is gone either way

@@ -56,7 +56,8 @@ class SqliteRevisionRepository(SqliteRepository[CodeRevision]):
             self._refuse_other_namespaces_sessions(connection, [session_id])
             insert_document(connection, "revisions", document)
 
-        await self._db.write(insert)
+        # The root view's save is the INSERT alone; a namespace view's also reads sessions first.
+        await self._db.write(insert, one_statement=self._namespace is None)
         return str(document["_id"])
 
     async def save_revisions(self, revisions: Sequence[CodeRevision]) -> list[str]:

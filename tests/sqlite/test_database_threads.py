@@ -76,3 +76,14 @@ async def test_a_one_statement_read_skips_the_transaction_around_it(database: Da
     assert await database.read(lambda c: c.in_transaction) is True  # several statements: one snapshot
     assert await database.read(lambda c: c.in_transaction, one_statement=True) is False  # SQLite's own
     assert await database.read(lambda c: c.execute("SELECT v FROM t").fetchall(), one_statement=True) == [(7,)]
+
+
+async def test_a_write_of_one_statement_alone_is_sqlite_s_own_transaction(database: Database) -> None:
+    seen = statements(database)
+    await database.write(lambda c: c.execute("INSERT INTO t VALUES (21)"), one_statement=True)
+    assert seen == ["INSERT INTO t VALUES (21)"]  # autocommit: committed (and synced) by itself
+    assert await values(database) == [21]
+    with pytest.raises(PersistenceError):
+        await database.write(lambda c: c.execute("INSERT INTO t VALUES (21)"), one_statement=True)
+    assert await values(database) == [21]
+    assert database._writer_connection is not None and not database._writer_connection.in_transaction
