@@ -84,12 +84,15 @@ def connect_readonly(path: Path) -> sqlite3.Connection:
 
 
 class _Job:
-    __slots__ = ("future", "loop", "work")
+    __slots__ = ("future", "loop", "one_statement", "work")
 
-    def __init__(self, work: Work[Any], loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any]) -> None:
+    def __init__(
+        self, work: Work[Any], loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any], one_statement: bool
+    ) -> None:
         self.work = work
         self.loop = loop
         self.future = future
+        self.one_statement = one_statement
 
     def settle(self, result: Any = None, error: BaseException | None = None) -> None:
         # RuntimeError: the caller's event loop is closed; no one is waiting, and the writer must go on.
@@ -160,13 +163,18 @@ class Database:
                 item.settle(error=PersistenceError(ErrorCode.STORAGE_ERROR, "the store is shut down"))
 
     # -- reads -----------------------------------------------------------------------
-    async def read(self, work: Work[T]) -> T:
-        """``work(connection)`` in a reader thread, inside one read transaction (a consistent snapshot)."""
+    async def read(self, work: Work[T], *, one_statement: bool = False) -> T:
+        """``work(connection)`` in a reader thread, inside one read transaction (a consistent snapshot).
+
+        ``one_statement``: ``work`` runs a single SELECT, which SQLite reads from one
+        snapshot by itself; no BEGIN/COMMIT around it (two statements fewer per read).
+        """
         if self._closed:
             raise PersistenceError(ErrorCode.STORAGE_ERROR, "the store is shut down")
         loop = asyncio.get_running_loop()
+        run = self._read_one if one_statement else self._read
         try:
-            return await loop.run_in_executor(self._readers, self._read, work)
+            return await loop.run_in_executor(self._readers, run, work)
         except RuntimeError as exc:  # the executor was shut down meanwhile
             raise PersistenceError(ErrorCode.STORAGE_ERROR, f"the store is shut down ({exc})") from None
 
@@ -191,9 +199,19 @@ class Database:
         except BaseException as exc:
             raise translate(exc, self.path) from None
 
+    def _read_one(self, work: Work[T]) -> T:
+        try:
+            return work(self._reader())
+        except BaseException as exc:
+            raise translate(exc, self.path) from None
+
     # -- writes ----------------------------------------------------------------------
-    async def write(self, work: Work[T]) -> T:
-        """``work(connection)`` in the writer thread, committed (durably) before this returns."""
+    async def write(self, work: Work[T], *, one_statement: bool = False) -> T:
+        """``work(connection)`` in the writer thread, committed (durably) before this returns.
+
+        ``one_statement``: ``work`` runs a single statement; alone in its group, it runs in
+        SQLite's own transaction (autocommit: one commit, one sync) without BEGIN/COMMIT.
+        """
         if self.readonly:
             raise PersistenceError(
                 ErrorCode.STORAGE_ERROR,
@@ -204,7 +222,7 @@ class Database:
         with self._lock:
             if self._closed:
                 raise PersistenceError(ErrorCode.STORAGE_ERROR, "the store is shut down")
-            self._queue.put(_Job(work, loop, future))
+            self._queue.put(_Job(work, loop, future, one_statement))
         # Shielded: a cancelled caller must not leave a write half-known; it is done or not as a whole.
         return await asyncio.shield(future)
 
@@ -228,6 +246,9 @@ class Database:
                 self._commit_group(group)
 
     def _commit_group(self, group: list[_Job]) -> None:
+        if len(group) == 1:
+            self._commit_one(group[0])
+            return
         connection = self._writer_connection
         assert connection is not None
         outcomes: list[tuple[_Job, Any, BaseException | None]] = []
@@ -258,3 +279,27 @@ class Database:
             outcomes += [(job, None, error) for job in group[len(outcomes) :]]
         for job, result, failure in outcomes:
             job.settle(result, failure)
+
+    def _commit_one(self, job: _Job) -> None:
+        """A group of one write (every awaited write one after another): its transaction is its own.
+
+        No savepoint: a failing write rolls back the whole transaction, which held nothing
+        else. Two statements fewer per write, the same outcomes as ``_commit_group``; two more
+        fewer for a write of one statement.
+        """
+        connection = self._writer_connection
+        assert connection is not None
+        try:
+            if job.one_statement:
+                result = job.work(connection)  # autocommit: the statement is its own transaction
+            else:
+                connection.execute("BEGIN IMMEDIATE")
+                result = job.work(connection)
+                connection.execute("COMMIT")
+        except BaseException as exc:
+            if connection.in_transaction:
+                with contextlib.suppress(sqlite3.Error):  # the transaction is gone either way
+                    connection.execute("ROLLBACK")
+            job.settle(error=translate(exc, self.path))
+            return
+        job.settle(result)

@@ -10,8 +10,8 @@ from typing import Any
 from .._arguments import check_sequence
 from .._errors import ErrorCode, PersistenceError
 from .._interfaces import BatchResult, CollectionStats
-from .._mapping import check_collection_name, check_document, require_id, tool_document
-from ._codec import checksum, decode, encode, yielding
+from .._mapping import check_collection_name, check_document, require_id, sized_encoding, tool_document
+from ._codec import checksum, decode, yielding
 from ._database import Database
 from ._repository import OFF_LOOP_BATCH
 from ._schema import INDEXES, REPOSITORY_COLLECTIONS
@@ -113,9 +113,10 @@ class SqliteDocumentStore:
                     # The earlier layout: its students would never be read (they are records now).
                     result.failed.append((position, LEGACY_STUDENTS))
                     continue
+                what = f"document {document['_id']!r}"
                 try:
-                    check_document(document, f"document {document['_id']!r}")
-                    blob, _ = encode(document)
+                    check_document(document, what, size=False)
+                    blob = sized_encoding(document, what)  # measured and hashed from one encoding
                 except PersistenceError as exc:
                     result.failed.append((position, exc.message))
                     continue
