@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from ._mapping import invalid, require_id
 from ._models import CodeRevision, Difficulty, ExecutionResult
+from ._page import MAX_PAGE_SIZE
 
 __all__ = [
     "check_active",
@@ -78,9 +79,10 @@ def check_active(active: object) -> bool | None:
 
 
 def check_limit(limit: object) -> int:
-    """A positive int (search and stream limits; pages use ``check_page_arguments``)."""
-    if type(limit) is not int or limit < 1:
-        raise invalid("limit must be a positive int")
+    """A limit of a search or a stream: the rule of every page (``check_page_arguments``),
+    1 to ``MAX_PAGE_SIZE``, so no call reads more at once than a listing may."""
+    if type(limit) is not int or not 0 < limit <= MAX_PAGE_SIZE:
+        raise invalid(f"limit must be an int from 1 to {MAX_PAGE_SIZE}")
     return limit
 
 

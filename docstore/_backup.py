@@ -5,79 +5,81 @@ backup taken from one engine restores into another unchanged, and exporting the
 restored store gives the same files again, byte for byte.
 
     DIR/<collection>.jsonl   one document per line, sorted by _id
-    DIR/manifest.json        collections and their document counts
+    DIR/manifest.json        collections, their document counts, and the layout
 
-A restore is all or nothing: the whole backup is checked before anything is
-written (``restore_store`` says what that can promise when storage fails midway).
+``"layout": 2`` (students as ``session_students`` records); a manifest without it is
+layout 1 (students inside their session's document, releases up to f1272aa), which a
+restore converts with ``_students.students_of_legacy_session``.
+
+A restore is all or nothing: the whole backup is checked before anything is written
+(``_backup_check``), and a durable record in the store (``_restore_journal``) lets a
+restore that failed or was killed be undone.
 """
 
 from __future__ import annotations
 
 import json
-import tempfile
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-from bson import json_util
-from bson.errors import BSONError
-
+from ._backup_check import (
+    JOURNAL,
+    LAYOUT,
+    MANIFEST,
+    UNDO,
+    InvalidBackup,
+    Plan,
+    active_code,
+    check_backup,
+    dumps,
+    read_lines,
+    split_session,
+)
 from ._errors import ErrorCode, PersistenceError
-from ._mapping import check_collection_name, check_document, from_document
-from ._models import DEFAULT_NAMESPACE, CodeRevision, ProblemSpec, Session, StoredItem, normalize_join_code
+from ._restore_journal import Journal, describe, interrupted_restore, undo_interrupted
+from ._safe_files import NewFiles, refuse_symlink
 from ._store import Store
+from ._students import SESSION_STUDENTS
 
-__all__ = ["MANIFEST", "InvalidBackup", "export_store", "restore_store"]
+__all__ = ["MANIFEST", "InvalidBackup", "export_store", "restore_store", "undo_interrupted_restore"]
 
-_JSON_OPTIONS = json_util.JSONOptions(json_mode=json_util.JSONMode.CANONICAL, tz_aware=True)
 _BATCH = 1000
-MANIFEST = "manifest.json"
-# The collections the repositories read: a restored document must parse as their item.
-_MODELS: dict[str, type[StoredItem]] = {"sessions": Session, "problems": ProblemSpec, "revisions": CodeRevision}
-# Enough to fix a backup by; the count says how many more there were.
-_MAX_PROBLEMS = 100
-
-
-class InvalidBackup(PersistenceError):
-    """A backup that cannot be restored as it is (INVALID_DATA); ``problems`` lists every reason.
-
-    Raised before anything is written: the store is unchanged.
-    """
-
-    def __init__(self, directory: Path, problems: list[str], more: int = 0) -> None:
-        self.directory = directory
-        self.problems = problems
-        self.more = more
-        total = len(problems) + more
-        super().__init__(
-            ErrorCode.INVALID_DATA,
-            f"{directory} cannot be restored ({total} problem{'s' if total != 1 else ''}; the store is unchanged): "
-            + "; ".join(problems[:3])
-            + (" ..." if total > 3 else ""),
-        )
-
-    def __reduce__(self) -> Any:
-        return (type(self), (self.directory, self.problems, self.more))
 
 
 async def export_store(store: Store, directory: str | Path) -> dict[str, int]:
-    """Write every collection of ``store`` to ``directory``; documents per collection."""
+    """Write every collection of ``store`` to ``directory``; documents per collection.
+
+    Every file is created new and all are renamed into place at the end (a failure, such
+    as a damaged document, leaves an earlier export in ``directory`` whole): a symlink in
+    ``directory`` where a file would go is refused (INVALID_DATA) before anything is written. A store in the
+    middle of a restore is refused (STORAGE_ERROR): its documents are half of two states.
+    """
     folder = Path(directory)
+    state = await interrupted_restore(store)
+    if state is not None:
+        raise PersistenceError(ErrorCode.STORAGE_ERROR, f"cannot export: {describe(state)}")
     folder.mkdir(parents=True, exist_ok=True)
-    counts: dict[str, int] = {}
     documents = store.documents
-    for name in await documents.collection_names():
-        count = 0
-        temporary = folder / f"{name}.jsonl.tmp"
-        with open(temporary, "w", encoding="utf-8") as out:
-            async for document in documents.iter_documents(name):
-                out.write(_dumps(document) + "\n")
-                count += 1
-        temporary.replace(folder / f"{name}.jsonl")
-        counts[name] = count
-    manifest = {"format": 1, "source_engine": store.engine_name, "collections": counts}
-    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    names = [name for name in await documents.collection_names() if name not in (JOURNAL, UNDO)]
+    for path in [folder / MANIFEST, *(folder / f"{name}.jsonl" for name in names)]:
+        refuse_symlink(path)
+    counts: dict[str, int] = {}
+    files = NewFiles()  # every file renamed into place at the end: a failure leaves the earlier export whole
+    try:
+        for name in names:
+            count = 0
+            with files.open(folder / f"{name}.jsonl") as out:
+                async for document in documents.iter_documents(name):
+                    out.write(dumps(document) + "\n")
+                    count += 1
+            counts[name] = count
+        manifest = {"format": 1, "layout": LAYOUT, "source_engine": store.engine_name, "collections": counts}
+        with files.open(folder / MANIFEST) as out:
+            out.write(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        files.commit()
+    finally:
+        files.discard()
     return counts
 
 
@@ -85,249 +87,169 @@ async def restore_store(store: Store, directory: str | Path) -> dict[str, int]:
     """Load an export into ``store``, replacing documents with the same ids; documents per collection.
 
     **All or nothing.** First the whole backup is checked, and nothing is written
-    unless all of it passes: the manifest's shape, every collection name, every line
-    a document with a string ``_id`` (unique in its file) that any engine can store
-    (MongoDB's keys, depth and 16 MB limits), the counts the manifest gives, every
-    session, problem and revision readable by the repositories, and active join codes
-    that clash neither inside the backup nor with an active session of the store that
-    the backup does not replace. Any failure is ``InvalidBackup`` listing every problem
-    found, and the store is unchanged.
+    unless all of it passes: the manifest's shape and layout, every collection name,
+    every line a document with a string ``_id`` (unique in its file) that any engine
+    can store (MongoDB's keys, depth and 16 MB limits), the counts the manifest gives,
+    every session, problem, revision and student record readable by the repositories
+    (a student record under its key, of a session of the backup or the store, in that
+    session's namespace), and active join codes that clash neither inside the backup
+    nor with an active session of the store that the backup does not replace. Any
+    failure is ``InvalidBackup`` listing every problem found, and the store is unchanged.
+    A layout-1 backup (students inside sessions) is converted as it is written.
 
-    Then it writes. Before each collection is written, the documents it will replace
-    are saved aside (a temporary file); if a write fails midway (the server goes away,
-    a document is refused) the restore undoes itself: documents it added are deleted
-    and replaced ones are put back, and the error says so. What it cannot promise: a
-    rollback that itself fails (the server is gone for good) leaves the store partly
-    restored; the error then names the file that holds the replaced documents, kept
-    for a later repair. Writers running during a restore are not isolated from it (no
-    engine offers a transaction that large), and the backup's files must not change
-    while it runs.
+    A session of the backup replaces the store's session whole: its students are those
+    of the backup (the store's other student records of that session are deleted).
+
+    Then it writes, under a durable record kept in the store itself
+    (``_restore_journal``): every document it will replace or add is recorded first,
+    with its previous version. If a write fails midway, the restore undoes itself and
+    the error says so. If the process is killed, or the undo fails too (the server is
+    gone), the record stays: ``docstore health`` and ``export`` say the store is
+    mid-restore, and the next ``restore_store`` (or ``undo_interrupted_restore``) undoes
+    it first. Writers running during a restore are not isolated from it, and the
+    backup's files must not change while it runs.
     """
     folder = Path(directory)
-    plan = _check_backup(folder)
-    clashes = await _active_codes_outside(store, plan)
+    plan = check_backup(folder)
+    await undo_interrupted_restore(store)
+    clashes = await _check_in_store(store, plan)
     if clashes:
         raise InvalidBackup(folder, clashes)
-    return await _write(store, folder, plan)
+    return await _write(store, plan)
 
 
-# -- checking --------------------------------------------------------------------------
+async def undo_interrupted_restore(store: Store) -> dict[str, Any] | None:
+    """Undo a restore that was killed or failed midway (none: None); the record of the one undone."""
+    return await undo_interrupted(store)
 
 
-@dataclass
-class _Plan:
-    """What the check of a backup found: the collections, their ids, and its active join codes."""
-
-    collections: dict[str, int]
-    ids: dict[str, set[str]] = field(default_factory=dict)
-    active_codes: dict[tuple[Any, str], str] = field(default_factory=dict)  # (namespace, join code) -> session id
-    problems: list[str] = field(default_factory=list)
-    more: int = 0
-
-    def problem(self, text: str) -> None:
-        if len(self.problems) < _MAX_PROBLEMS:
-            self.problems.append(text)
-        else:
-            self.more += 1
-
-
-def _check_backup(folder: Path) -> _Plan:
-    """Every problem of the backup in ``folder``; ``InvalidBackup`` if there is any."""
-    manifest_path = folder / MANIFEST
-    if not manifest_path.is_file():
-        raise InvalidBackup(folder, [f"not a docstore export (no {MANIFEST})"])
-    plan = _Plan(collections=_read_manifest(folder, manifest_path))
-    if not plan.problems:
-        for name, expected in plan.collections.items():
-            _check_collection(folder, name, expected, plan)
-    if plan.problems:
-        raise InvalidBackup(folder, plan.problems, plan.more)
-    return plan
-
-
-def _read_manifest(folder: Path, path: Path) -> dict[str, int]:
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise InvalidBackup(folder, [f"{MANIFEST} is not readable JSON: {exc}"]) from None
-    if not isinstance(manifest, dict):
-        raise InvalidBackup(folder, [f"{MANIFEST} must be an object, not {type(manifest).__name__}"])
+async def _check_in_store(store: Store, plan: Plan) -> list[str]:
+    """What the backup clashes with in the store: active join codes, student records without a session."""
     problems: list[str] = []
-    if manifest.get("format", 1) != 1:
-        problems.append(f"{MANIFEST}: unknown format {manifest.get('format')!r} (this docstore reads format 1)")
-    collections = manifest.get("collections")
-    if not isinstance(collections, dict):
-        problems.append(f'{MANIFEST}: "collections" must be an object of collection name -> document count')
-        raise InvalidBackup(folder, problems)
-    counts: dict[str, int] = {}
-    for name, count in collections.items():
-        try:
-            check_collection_name(name)
-        except PersistenceError as error:
-            problems.append(f"{MANIFEST}: {error.message}")
-            continue
-        if type(count) is not int or count < 0:
-            problems.append(f"{MANIFEST}: the count of {name} must be a whole number >= 0, not {count!r}")
-            continue
-        if not (folder / f"{name}.jsonl").is_file():
-            problems.append(f"{name}.jsonl is missing")
-            continue
-        counts[name] = count
-    if problems:
-        raise InvalidBackup(folder, problems)
-    return counts
-
-
-def _check_collection(folder: Path, name: str, expected: int, plan: _Plan) -> None:
-    ids = plan.ids.setdefault(name, set())
-    model = _MODELS.get(name)
-    count = 0
-    for line_number, document, error in _read_lines(folder / f"{name}.jsonl"):
-        count += 1
-        where = f"{name}.jsonl line {line_number}"
-        if error is not None:
-            plan.problem(f"{where}: {error}")
-            continue
-        assert document is not None
-        document_id = document.get("_id")
-        if type(document_id) is not str or not document_id:
-            plan.problem(f"{where}: no string _id")
-            continue
-        if document_id in ids:
-            plan.problem(f"{where}: _id {document_id!r} appears twice")
-            continue
-        ids.add(document_id)
-        try:
-            check_document(document, f"document {document_id!r}")
-            item = from_document(model, document) if model is not None else None
-        except PersistenceError as failure:
-            plan.problem(f"{where}: {failure.message}")
-            continue
-        if isinstance(item, Session) and item.active and item.join_code:
-            other = plan.active_codes.setdefault((item.namespace_id, item.join_code), item.id)
-            if other != item.id:
-                plan.problem(f"{where}: active join code {item.join_code!r} is also that of session {other!r}")
-    if count != expected:
-        plan.problem(f"{name}.jsonl holds {count} documents, the manifest says {expected}")
-
-
-def _read_lines(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
-    """(line number, document or None, what is wrong or None) for each line of a ``.jsonl`` file."""
-    try:
-        with open(path, encoding="utf-8") as lines:
-            for number, line in enumerate(lines, start=1):
-                try:
-                    value = json_util.loads(line, json_options=_JSON_OPTIONS)
-                except (ValueError, TypeError, BSONError, RecursionError, OverflowError) as exc:
-                    yield number, None, f"not a JSON document ({type(exc).__name__}: {str(exc)[:200]})"
-                    continue
-                if not isinstance(value, dict):
-                    yield number, None, f"a document must be an object, not {type(value).__name__}"
-                    continue
-                yield number, value, None
-    except UnicodeDecodeError as exc:
-        yield 0, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})"
-    except OSError as exc:
-        yield 0, None, f"cannot be read ({exc.strerror})"
-
-
-async def _active_codes_outside(store: Store, plan: _Plan) -> list[str]:
-    """Active sessions of the store, not replaced by the backup, whose join code the backup uses."""
-    if not plan.active_codes:
-        return []
-    replaced = plan.ids.get("sessions", set())
-    clashes: list[str] = []
-    async for document in store.documents.iter_documents("sessions"):
-        if document["_id"] in replaced or not document.get("active"):
-            continue
-        code = _active_code(document)
-        if code is not None and code in plan.active_codes:
-            clashes.append(
-                f"sessions.jsonl: session {plan.active_codes[code]!r} would take active join code {code[1]!r} "
-                f"from session {document['_id']!r} of the store (end that session first)"
+    if plan.active_codes:
+        replaced = plan.ids.get("sessions", set())
+        async for document in store.documents.iter_documents("sessions"):
+            if document["_id"] in replaced or not document.get("active"):
+                continue
+            code = active_code(document)
+            if code is not None and code in plan.active_codes:
+                problems.append(
+                    f"sessions.jsonl: session {plan.active_codes[code]!r} would take active join code {code[1]!r} "
+                    f"from session {document['_id']!r} of the store (end that session first)"
+                )
+    sessions: dict[str, Any] = {}
+    for where, session_id, namespace in plan.outside:
+        if session_id not in sessions:
+            found = await store.documents.get_document("sessions", session_id)
+            sessions[session_id] = None if found is None else (found.get("namespace_id"),)
+        if sessions[session_id] is None:
+            problems.append(f"{where}: its session {session_id!r} is neither in the backup nor in the store")
+        elif sessions[session_id] != (namespace,):
+            problems.append(
+                f"{where}: in namespace {namespace!r}, its session {session_id!r} in {sessions[session_id][0]!r}"
             )
-    return clashes
-
-
-def _active_code(document: Mapping[str, Any]) -> tuple[Any, str] | None:
-    """(namespace, normalized code) of an active session: codes are unique within a namespace."""
-    code = document.get("join_code")
-    normalized = normalize_join_code(code) if isinstance(code, str) else None
-    if not document.get("active") or not normalized:
-        return None
-    return document.get("namespace_id", DEFAULT_NAMESPACE), normalized
+    return problems
 
 
 # -- writing -----------------------------------------------------------------------------
 
 
-async def _write(store: Store, folder: Path, plan: _Plan) -> dict[str, int]:
-    """Write the checked backup; on a failure, put the store back as it was before."""
-    counts: dict[str, int] = {}
-    with tempfile.NamedTemporaryFile(
-        "w+", encoding="utf-8", prefix="docstore-restore-", suffix=".jsonl", delete=False
-    ) as undo:
-        undo_path = Path(undo.name)
-        written: list[tuple[str, str]] = []  # (collection, _id) of every document sent
-        try:
-            for name in plan.collections:
-                ids = plan.ids[name]
-                await _save_previous(store, name, ids, undo)
-                if name == "sessions":
-                    await _free_join_codes(store, folder, ids, written)
-                counts[name] = await _write_collection(store, folder, name, written)
-        except BaseException as error:
-            # Cancelled or failed: undo what was written (shielded from nothing: best effort).
-            await _roll_back(store, undo, written, undo_path, error)
-            raise
-    undo_path.unlink(missing_ok=True)
+async def _write(store: Store, plan: Plan) -> dict[str, int]:
+    """Write the checked backup under the journal; on a failure, undo it."""
+    journal = Journal(store, plan.folder)
+    counts: dict[str, int] = {name: 0 for name in plan.collections}
+    try:
+        await journal.begin()
+        stale = await _stale_students(store, plan)
+        for name in plan.order():
+            await journal.save(name, plan.ids[name], stale if name == SESSION_STUDENTS else ())
+        await journal.writing()
+        if "sessions" in plan.ids:
+            await _free_join_codes(store, plan)
+        for document in stale:
+            await store.documents.delete_document(SESSION_STUDENTS, document["_id"])
+        for name in plan.order():
+            if name not in plan.collections:
+                continue  # students of a layout-1 backup: written with the sessions they came out of
+            for collection, count in (await _write_collection(store, plan, name)).items():
+                counts[collection] = counts.get(collection, 0) + count
+        await journal.finish()
+    except BaseException as error:
+        # Cancelled or failed: undo what was written (the journal says what that was).
+        await _roll_back(store, error)
+        raise
     return counts
 
 
-async def _save_previous(store: Store, name: str, ids: set[str], undo: IO[str]) -> None:
-    """Write aside the store's documents of ``name`` that the backup will replace."""
-    async for document in store.documents.iter_documents(name):
-        if document["_id"] in ids:
-            undo.write(json.dumps([name, _dumps(document)]) + "\n")
-    undo.flush()
+async def _stale_students(store: Store, plan: Plan) -> list[dict[str, Any]]:
+    """The store's student records of the backup's sessions that the backup does not hold (deleted by it)."""
+    sessions = plan.ids.get("sessions", set())
+    keep = plan.ids.get(SESSION_STUDENTS, set())
+    if not sessions:
+        return []
+    return [
+        document
+        async for document in store.documents.iter_documents(SESSION_STUDENTS)
+        if document.get("session_id") in sessions and document["_id"] not in keep
+    ]
 
 
-async def _free_join_codes(store: Store, folder: Path, ids: set[str], written: list[tuple[str, str]]) -> None:
+async def _free_join_codes(store: Store, plan: Plan) -> None:
     """Delete replaced active sessions whose join code the backup changes, before writing any.
 
     Otherwise a backup session could be refused for a code that the store's old
     version of another backup session still holds (two sessions swapping codes).
-    The deleted versions are in the undo file; ``written`` makes the rollback restore them.
+    The deleted versions are in the journal.
     """
     new_codes: dict[str, tuple[Any, str] | None] = {}
-    for _, document, _error in _read_lines(folder / "sessions.jsonl"):
+    for _, document, _error in read_lines(plan.folder / "sessions.jsonl"):
         if document is not None:
-            new_codes[document["_id"]] = _active_code(document)
+            new_codes[document["_id"]] = active_code(document)
+    ids = plan.ids["sessions"]
     async for document in store.documents.iter_documents("sessions"):
         session_id = document["_id"]
-        code = _active_code(document)
+        code = active_code(document)
         if session_id in ids and code is not None and new_codes.get(session_id) != code:
-            written.append(("sessions", session_id))
             await store.documents.delete_document("sessions", session_id)
 
 
-async def _write_collection(store: Store, folder: Path, name: str, written: list[tuple[str, str]]) -> int:
-    batch: list[dict[str, Any]] = []
-    count = 0
-    for _, document, _error in _read_lines(folder / f"{name}.jsonl"):
+async def _documents(plan: Plan, name: str) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    """(collection, document) to write for the backup's ``name``: a layout-1 session brings its students."""
+    for _, document, _error in read_lines(plan.folder / f"{name}.jsonl"):
         assert document is not None  # checked before
+        if name != "sessions":
+            yield name, document
+            continue
+        session, records = split_session(document, plan.layout)
+        yield name, session
+        for record in records:
+            yield SESSION_STUDENTS, record
+
+
+async def _write_collection(store: Store, plan: Plan, name: str) -> dict[str, int]:
+    """Write the backup's ``name`` (and the students of layout-1 sessions); documents written per collection."""
+    batches: dict[str, list[dict[str, Any]]] = {}
+    counts: dict[str, int] = {name: 0}
+    async for collection, document in _documents(plan, name):
+        batch = batches.setdefault(collection, [])
         batch.append(document)
-        count += 1
+        counts[collection] = counts.get(collection, 0) + 1
         if len(batch) >= _BATCH:
-            await _upsert(store, name, batch, written)
-            batch = []
-    if batch:
-        await _upsert(store, name, batch, written)
-    return count
+            await _flush(store, batches)
+    await _flush(store, batches)
+    return counts
 
 
-async def _upsert(store: Store, name: str, batch: list[dict[str, Any]], written: list[tuple[str, str]]) -> None:
-    written.extend((name, document["_id"]) for document in batch)
+async def _flush(store: Store, batches: dict[str, list[dict[str, Any]]]) -> None:
+    # Sessions before their students: a backend may look for a record's session.
+    for collection in sorted(batches, key=lambda collection: collection != "sessions"):
+        await _upsert(store, collection, batches[collection])
+        batches[collection] = []
+
+
+async def _upsert(store: Store, name: str, batch: list[dict[str, Any]]) -> None:
+    if not batch:
+        return
     result = await store.documents.upsert_documents(name, batch)
     if result.failed:
         position, reason = result.failed[0]
@@ -338,32 +260,17 @@ async def _upsert(store: Store, name: str, batch: list[dict[str, Any]], written:
         )
 
 
-async def _roll_back(
-    store: Store, undo: IO[str], written: list[tuple[str, str]], undo_path: Path, error: BaseException
-) -> None:
+async def _roll_back(store: Store, error: BaseException) -> None:
     """Put back what the restore replaced and delete what it added; raise if that fails too."""
-    undo.flush()
-    undo.seek(0)
-    previous: dict[tuple[str, str], dict[str, Any]] = {}
-    for line in undo:
-        name, text = json.loads(line)
-        document = json_util.loads(text, json_options=_JSON_OPTIONS)
-        previous[(name, document["_id"])] = document
     try:
-        # Everything written goes first, replaced documents too: with none of the backup's
-        # sessions left, putting the old ones back cannot clash on a join code.
-        for name, document_id in reversed(written):
-            await store.documents.delete_document(name, document_id)
-        for (name, document_id), document in previous.items():
-            if (await store.documents.upsert_documents(name, [document])).failed:
-                raise PersistenceError(ErrorCode.STORAGE_ERROR, f"the store refused {name} {document_id!r}")
+        await undo_interrupted(store)
     except Exception as again:
         raise PersistenceError(
             ErrorCode.STORAGE_ERROR,
-            f"restore failed ({_describe(error)}) and so did undoing it ({_describe(again)}): the store may hold "
-            f"part of the backup; the documents it replaced are in {undo_path}",
+            f"restore failed ({_describe(error)}) and so did undoing it ({_describe(again)}): the store is "
+            "mid-restore; the documents it replaced are kept in the store itself (collection "
+            f"{UNDO}), and the next `docstore restore` undoes it",
         ) from error
-    undo_path.unlink(missing_ok=True)
     if isinstance(error, PersistenceError):
         raise PersistenceError(
             error.code, f"restore failed and was undone (the store is as it was): {error.message}"
@@ -372,7 +279,3 @@ async def _roll_back(
 
 def _describe(error: BaseException) -> str:
     return error.message if isinstance(error, PersistenceError) else f"{type(error).__name__}: {error}"
-
-
-def _dumps(document: Mapping[str, Any]) -> str:
-    return json_util.dumps(document, json_options=_JSON_OPTIONS, sort_keys=True)

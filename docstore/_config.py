@@ -16,8 +16,16 @@ _SCHEMES = ("mongodb://", "mongodb+srv://", "memory://", "local://", "http://", 
 # scheme://user: then everything up to the last "@" of the line: the password, even
 # one with unescaped "@", "/", ":" or spaces in it (masking a host too is harmless).
 _CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s'\"]*):(?P<pw>[^\n]*)@", re.I)
-# ?tlsCertificateKeyFilePassword=..., &password=..., token=...: any option that names a secret.
-_SECRET_OPTIONS = re.compile(r"(?P<name>\b\w*(?:password|passwd|pwd|secret|token)\w*=)(?P<value>[^&\s'\"]*)", re.I)
+# scheme://secret@host: userinfo without a ":" is a credential on its own (an API token
+# over https, an X.509 subject or a Kerberos principal over mongodb): all of it goes.
+_BARE_USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^:/@\s'\"?#]+@", re.I)
+# ?tlsCertificateKeyFilePassword=..., &password=..., access_token=..., api_key=...: any
+# option that names a secret, and MongoDB's authMechanismProperties whole (its
+# AWS_SESSION_TOKEN:... pairs, percent-encoded or not).
+_SECRET_NAME = r"\w*(?:password|passwd|pwd|secret|token|api_?key|access_?key|credential|signature)\w*"
+_SECRET_OPTIONS = re.compile(rf"(?P<name>\b(?:{_SECRET_NAME}|authMechanismProperties)=)(?P<value>[^&;\s'\"]*)", re.I)
+# The same secrets in a driver's prose: AWS_SESSION_TOKEN:value, 'AWS_SESSION_TOKEN': 'value'.
+_SECRET_PAIRS = re.compile(rf"(?P<name>\b{_SECRET_NAME}['\"]?\s*:\s*['\"]?)(?P<value>[^,&;\s'\"}}]+)", re.I)
 # A user name or password as PyMongo reads it: RFC 3986 userinfo characters or %HH.
 # "+" is out: PyMongo unquotes userinfo as a form value, so a "+" would become a space
 # (a password holding "+" writes it %2B; a space, %20).
@@ -31,15 +39,23 @@ _URL_CREDENTIALS = re.compile(_CREDENTIALS.pattern.replace(r"[^\n]*", ".*"), re.
 
 
 def mask_secrets(text: str) -> str:
-    """Hide the password of every URL and every secret option in ``text`` (logs, reprs, errors)."""
-    text = _CREDENTIALS.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text)
-    return _SECRET_OPTIONS.sub(lambda m: f"{m['name']}***", text)
+    """Hide every credential of every URL and every secret option in ``text`` (logs, reprs, errors)."""
+    return _masked_options(_CREDENTIALS.sub(_userinfo_masked, text))
 
 
 def mask_url(url: str) -> str:
     """``mask_secrets`` for one URL: its password may hold anything, line breaks included."""
-    url = _URL_CREDENTIALS.sub(lambda m: f"{m['scheme']}{m['user']}:***@", url)
-    return _SECRET_OPTIONS.sub(lambda m: f"{m['name']}***", url)
+    return _masked_options(_URL_CREDENTIALS.sub(_userinfo_masked, url))
+
+
+def _userinfo_masked(match: re.Match[str]) -> str:
+    return f"{match['scheme']}{match['user']}:***@"
+
+
+def _masked_options(text: str) -> str:
+    text = _BARE_USERINFO.sub(lambda m: f"{m['scheme']}***@", text)
+    text = _SECRET_OPTIONS.sub(lambda m: f"{m['name']}***", text)
+    return _SECRET_PAIRS.sub(lambda m: f"{m['name']}***", text)
 
 
 def check_mongodb_credentials(url: str) -> None:

@@ -10,9 +10,19 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
+from ._config import StorageConfig
 from ._errors import ErrorCode, PersistenceError
+from ._interfaces import StorageBackend
 
-__all__ = ["ENGINE_EXTRAS", "EXTRA_MODULES", "engine_label", "import_backend", "missing_extra", "require_extra"]
+__all__ = [
+    "ENGINE_EXTRAS",
+    "EXTRA_MODULES",
+    "engine_label",
+    "import_backend",
+    "make_backend",
+    "missing_extra",
+    "require_extra",
+]
 
 # The top-level modules each extra installs (a ModuleNotFoundError naming one of them
 # means the extra is missing, not that docstore is broken).
@@ -60,3 +70,21 @@ def import_backend(engine: str, module: str) -> ModuleType:
 def engine_label(engine: str) -> str:
     """How an error names a store of ``engine``: ``a memory:// store``, ``an http(s):// store``."""
     return "an http(s):// store" if engine == "remote" else f"a {engine}:// store"
+
+
+def make_backend(config: StorageConfig) -> StorageBackend:
+    """The backend for the config's URL scheme, imported on demand (a local store loads no MongoDB).
+
+    An engine whose extra is not installed is STORAGE_ERROR naming the extra to install.
+    """
+    engine = config.engine
+    modules = {"mongodb": "._mongo", "memory": "._mongo", "local": "._sqlite", "remote": "._remote"}
+    classes = {"mongodb": "MongoBackend", "memory": "MongoBackend", "local": "SqliteBackend", "remote": "RemoteBackend"}
+    if engine not in modules:
+        raise PersistenceError(ErrorCode.INVALID_DATA, f"no backend for {config.masked_url!r}")
+    module = import_backend(engine, modules[engine])
+    try:
+        backend: StorageBackend = getattr(module, classes[engine])(config)
+    except ModuleNotFoundError as error:  # memory:// loads mongomock only when it is asked for
+        raise require_extra(ENGINE_EXTRAS[engine], engine_label(engine), error) from None
+    return backend

@@ -21,7 +21,8 @@ import bson.errors
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ._errors import ErrorCode, PersistenceError
-from ._models import Session, StoredItem, normalize_join_code
+from ._models import CodeRevision, ProblemSpec, Session, StoredItem, normalize_join_code
+from ._plain import plain_revision
 
 __all__ = [
     "MAX_DEPTH",
@@ -30,9 +31,12 @@ __all__ = [
     "check_collection_name",
     "check_document",
     "check_stored_document",
+    "encode_stored_document",
     "from_document",
     "invalid",
+    "naive_times_suffice",
     "require_id",
+    "sized_encoding",
     "student_field",
     "student_id_of",
     "to_document",
@@ -103,7 +107,22 @@ def check_document(value: Any, what: str = "the document", *, size: bool = True)
     stack: list[tuple[Any, _Where, int]] = [(value, None, 0)]
     while stack:
         item, where, depth = stack.pop()
-        if isinstance(item, Mapping):
+        kind = type(item)
+        # Exact types first: isinstance(item, Mapping) is an ABC check, the slowest step of a
+        # walk over thousands of scalars (an import). Subclasses take the general branches below.
+        if kind is float:
+            if not math.isfinite(item):
+                raise invalid(f"{_path(where) or what}: {item} is not a finite number (not JSON)")
+            continue
+        if kind is int:
+            if not _INT64[0] <= item <= _INT64[1]:
+                raise invalid(f"{_path(where) or what}: integer {item} does not fit in 64 bits")
+            continue
+        if kind is datetime:
+            if item.tzinfo is None:
+                raise invalid(f"{_path(where) or what}: datetime must be timezone-aware")
+            continue
+        if kind is dict or isinstance(item, Mapping):
             if depth >= MAX_DEPTH:
                 raise invalid(f"{what} is nested deeper than {MAX_DEPTH} levels (at {_path(where) or 'top level'})")
             for key, child in item.items():
@@ -143,19 +162,29 @@ def check_stored_document(document: object) -> str | None:
     an ``_id`` that is a non-empty string, and everything ``check_document`` refuses.
     A reason, not an exception: the caller keeps going with the rest of the batch.
     """
+    encoded = encode_stored_document(document)
+    return encoded if isinstance(encoded, str) else None
+
+
+def encode_stored_document(document: object) -> bytes | str:
+    """``check_stored_document``, giving the BSON it encoded to measure the document if it passes.
+
+    For a caller that needs the bytes anyway (a content hash, a blob): one encoding, not two.
+    """
     if type(document) is not dict:
         return f"a document must be a dict, not {type(document).__name__}"
     if "_id" not in document:
         return "the document has no _id"
     if type(document["_id"]) is not str or not document["_id"]:
         return f"_id must be a non-empty string, not {type(document['_id']).__name__}"
+    what = f"document {document['_id']!r}"
     try:
-        check_document(document, f"document {document['_id']!r}")
+        check_document(document, what, size=False)
+        return sized_encoding(document, what)
     except PersistenceError as error:
         return error.message
     except RecursionError:  # a cycle or a depth bson.encode cannot walk; check_document is iterative
         return "the document cannot be encoded (RecursionError)"
-    return None
 
 
 def tool_document(collection: str, document: Any) -> Any:
@@ -194,12 +223,18 @@ def _path(where: _Where) -> str:
 
 
 def check_size(value: Mapping[str, Any], what: str) -> None:
+    sized_encoding(value, what)
+
+
+def sized_encoding(value: Mapping[str, Any], what: str) -> bytes:
+    """The BSON of ``value``; INVALID_DATA if it cannot be encoded or is over the limit."""
     try:
-        encoded = len(bson.encode(value))
+        blob = bson.encode(value)
     except (bson.errors.BSONError, UnicodeError, OverflowError, ValueError) as exc:
         raise invalid(f"{what} cannot be stored: {exc}") from None
-    if encoded > MAX_DOCUMENT_BYTES:
-        raise invalid(f"{what} is {encoded:,} bytes; a stored document holds at most {MAX_DOCUMENT_BYTES:,}")
+    if len(blob) > MAX_DOCUMENT_BYTES:
+        raise invalid(f"{what} is {len(blob):,} bytes; a stored document holds at most {MAX_DOCUMENT_BYTES:,}")
+    return blob
 
 
 def to_document(item: StoredItem) -> dict[str, Any]:
@@ -218,9 +253,20 @@ def from_document(model: type[T], raw: Mapping[str, Any]) -> T:
     A stored document that does not validate is the store's problem, not the caller's:
     STORAGE_ERROR naming the item, never INVALID_DATA.
     """
-    data = {name: raw[name] for name in _field_names(model) if name in raw}
-    data["id"] = raw.get("_id")
-    data["metadata"] = raw.get(METADATA)
+    if model is CodeRevision:
+        # Most reads are of revisions; a plain one is checked by hand, anything else by pydantic.
+        item = plain_revision(raw)
+        if item is not None:
+            return item  # type: ignore[return-value]  # model is CodeRevision
+    if raw.keys() <= _stored_names(model):
+        # The layout docstore writes (every read of a repository): rename two keys and go.
+        data = dict(raw)
+        data["id"] = data.pop("_id", None)
+        data["metadata"] = data.pop(METADATA, None)
+    else:  # keys no field has (a tool's document): left out, as the MongoDB dialect leaves them
+        data = {name: raw[name] for name in _field_names(model) if name in raw}
+        data["id"] = raw.get("_id")
+        data["metadata"] = raw.get(METADATA)
     if model is Session and isinstance(data.get("students"), Mapping):
         data["students"] = {student_id_of(key): value for key, value in data["students"].items()}
     try:
@@ -237,6 +283,39 @@ def from_document(model: type[T], raw: Mapping[str, Any]) -> T:
 @cache
 def _field_names(model: type[BaseModel]) -> frozenset[str]:
     return frozenset(model.model_fields)
+
+
+@cache
+def _stored_names(model: type[BaseModel]) -> frozenset[str]:
+    """The keys of a stored document of ``model``: its fields, ``id`` and ``metadata`` renamed."""
+    return (_field_names(model) - {"id", "metadata"}) | {"_id", METADATA}
+
+
+def naive_times_suffice(model: type[StoredItem], raw: Mapping[str, Any]) -> bool:
+    """Whether ``raw``, decoded with naive datetimes, validates to the same item as with aware ones.
+
+    Every datetime field of the domain types is a ``UtcDateTime``: naive means UTC, and
+    validation makes it aware. Only free-form values (the ``extra`` fields, typed ``Any``)
+    keep a datetime as it is, so a document whose free-form fields are all empty needs no
+    aware decoding (attaching a tzinfo to every datetime costs more than validating the
+    whole document). When unsure: False.
+    """
+    if raw.get("extra"):
+        return False
+    if model is CodeRevision:
+        result = raw.get("execution_result")
+        return not (isinstance(result, Mapping) and result.get("extra"))
+    if model is ProblemSpec:
+        return True
+    if model is Session:
+        problem = raw.get("problem")
+        if isinstance(problem, Mapping) and problem.get("extra"):
+            return False
+        students = raw.get("students")
+        return not isinstance(students, Mapping) or not any(
+            isinstance(student, Mapping) and student.get("extra") for student in students.values()
+        )
+    return False
 
 
 @cache

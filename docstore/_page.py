@@ -15,6 +15,8 @@ from ._errors import ErrorCode, PersistenceError
 __all__ = ["MAX_PAGE_SIZE", "Page", "check_page_arguments", "decode_cursor", "encode_cursor"]
 
 MAX_PAGE_SIZE = 1000
+# Offsets and the numbers inside a cursor reach SQL and BSON as signed 64-bit integers.
+_INT64 = range(-(2**63), 2**63)
 
 T = TypeVar("T")
 
@@ -92,8 +94,8 @@ def check_page_arguments(sort_order: object, limit: object, offset: object) -> N
         raise PersistenceError(ErrorCode.INVALID_DATA, f"sort_order must be 'asc' or 'desc', not {sort_order!r}")
     if type(limit) is not int or not 0 < limit <= MAX_PAGE_SIZE:
         raise PersistenceError(ErrorCode.INVALID_DATA, f"limit must be an int from 1 to {MAX_PAGE_SIZE}")
-    if type(offset) is not int or offset < 0:
-        raise PersistenceError(ErrorCode.INVALID_DATA, "offset must be an int >= 0")
+    if type(offset) is not int or not 0 <= offset < 2**63:
+        raise PersistenceError(ErrorCode.INVALID_DATA, "offset must be an int from 0 to 2**63 - 1")
 
 
 def decode_cursor(cursor: object, sort_by: str, sort_order: str) -> tuple[Any, str]:
@@ -110,5 +112,7 @@ def decode_cursor(cursor: object, sort_by: str, sort_order: str) -> tuple[Any, s
     if (field, order) != (sort_by, sort_order) or not isinstance(item_id, str):
         raise PersistenceError(ErrorCode.INVALID_DATA, "cursor belongs to another ordering of this listing")
     if packed is not None and not isinstance(packed, str | int | float | datetime):
+        raise PersistenceError(ErrorCode.INVALID_DATA, "malformed cursor")
+    if isinstance(packed, int) and packed not in _INT64:  # hand-made: no engine stores it
         raise PersistenceError(ErrorCode.INVALID_DATA, "malformed cursor")
     return packed, item_id

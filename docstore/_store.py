@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from ._cached_documents import cached_documents
 from ._config import StorageConfig, mask_secrets
 from ._connect import connecting_details, open_or_defer, stop_retrying, unreachable
 from ._errors import ErrorCode, PersistenceError
-from ._extras import ENGINE_EXTRAS, engine_label, import_backend, require_extra
+from ._extras import make_backend
 from ._interfaces import (
     CollectionStats,
     DocumentStore,
@@ -44,24 +45,6 @@ class HealthReport:
     engine: str
     latency_ms: float
     details: dict[str, Any] = field(default_factory=dict)
-
-
-def make_backend(config: StorageConfig) -> StorageBackend:
-    """The backend for the config's URL scheme, imported on demand (a local store loads no MongoDB).
-
-    An engine whose extra is not installed is STORAGE_ERROR naming the extra to install.
-    """
-    engine = config.engine
-    modules = {"mongodb": "._mongo", "memory": "._mongo", "local": "._sqlite", "remote": "._remote"}
-    classes = {"mongodb": "MongoBackend", "memory": "MongoBackend", "local": "SqliteBackend", "remote": "RemoteBackend"}
-    if engine not in modules:
-        raise PersistenceError(ErrorCode.INVALID_DATA, f"no backend for {config.masked_url!r}")
-    module = import_backend(engine, modules[engine])
-    try:
-        backend: StorageBackend = getattr(module, classes[engine])(config)
-    except ModuleNotFoundError as error:  # memory:// loads mongomock only when it is asked for
-        raise require_extra(ENGINE_EXTRAS[engine], engine_label(engine), error) from None
-    return backend
 
 
 class _Shared:
@@ -288,6 +271,13 @@ class Store:
             if shared.backend is not None and shared.backend.name == "memory":
                 # memory:// never waits for a server: it is open here, not in the background.
                 shared.change_log = MemoryChangeLog()
+            backend = shared.backend
+        if backend is None:  # connecting in the background (lazy_connect): nothing to read yet
+            return
+        # A remote store's server says so in its own health: no extra round trip on every open.
+        note = None if backend.name == "remote" else await _interrupted_restore(backend)
+        if note is not None:
+            logging.getLogger("docstore").warning("%s: %s", shared.config.masked_url, note)
 
     async def shutdown(self) -> None:
         """Flush and release everything. Safe to call twice; calls afterwards fail."""
@@ -331,6 +321,9 @@ class Store:
             latency = (time.perf_counter() - started) * 1000
             return HealthReport(False, backend.name, latency, {"error": error.message, "code": error.code.value})
         latency = (time.perf_counter() - started) * 1000
+        note = await _interrupted_restore(backend)
+        if note is not None:
+            return HealthReport(False, backend.name, latency, {**details, "restore": note})
         if self._shared.cache is not None:
             details = {**details, "cache": self._shared.cache.stats()}
         return HealthReport(True, backend.name, latency, details)
@@ -362,6 +355,17 @@ class StoreSettings(TypedDict, total=False):
     cache_max_entries: int
     create: bool
     lazy_connect: bool
+
+
+async def _interrupted_restore(backend: StorageBackend) -> str | None:
+    """What to tell whoever opens or pings a store that a restore left half-done (``_restore_journal``)."""
+    from ._restore_journal import describe, interrupted_restore_of  # here: it imports this module
+
+    try:
+        state = await interrupted_restore_of(backend.documents)
+    except Exception:  # advisory: a token without whole collections, a server that answers junk
+        return None
+    return None if state is None else describe(state)
 
 
 def open_store(

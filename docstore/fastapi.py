@@ -24,7 +24,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Annotated, Any, TypeAlias
 
 try:
-    from fastapi import Depends, FastAPI, Header, Request
+    from fastapi import Depends, FastAPI, Header, Request, Response
     from fastapi.routing import APIRouter as _APIRouter
     from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 except ModuleNotFoundError as _error:  # pragma: no cover - exercised in a subprocess
@@ -51,7 +51,9 @@ from ._public import (
 )
 from ._safe_responses import SEND_PRIVATE_FIELDS, DocstoreRoute, public_type
 from ._server._auth import Authenticator
-from ._server._errors import install_error_handlers
+from ._server._context import _server_paths
+from ._server._errors import error_response, status_code_of
+from ._server._errors import install_error_handlers as _install_server_handlers
 from ._store import Store
 
 __all__ = [
@@ -85,6 +87,27 @@ _AUTHENTICATOR = "docstore_authenticator"
 
 # A namespace view of the store (``store.for_namespace(ns)``), as a dependency gives it.
 Namespace: TypeAlias = Store
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """``PersistenceError`` as ``{"code", "message"}`` with the status of ``HTTP_STATUS``, as
+    ``docstore serve`` answers; FastAPI's own 422/404/405 in the same shape.
+
+    A message never shows where a ``local://`` store lives on the server (``<store>``):
+    the app's callers are not its operators.
+    """
+    _install_server_handlers(app)
+
+    async def persistence(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, PersistenceError)
+        message = exc.message
+        store = getattr(request.app.state, _STATE, None)
+        if isinstance(store, Store):
+            for path in _server_paths(store):
+                message = message.replace(path, "<store>")
+        return error_response(status_code_of(exc), message, exc.code)
+
+    app.add_exception_handler(PersistenceError, persistence)
 
 
 def install(app: FastAPI) -> None:

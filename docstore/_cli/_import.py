@@ -10,7 +10,10 @@ import click
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from .._errors import ErrorCode, PersistenceError
 from .._legacy import ImportReport, import_legacy
+from .._safe_files import refuse_symlink, replacing
+from .._store import Store
 from ._app import Failure, console, errors, main, open_from_url, run, url_option
 
 __all__ = ["import_command"]
@@ -60,8 +63,15 @@ async def _import(
     if not legacy_dir.is_dir():
         raise Failure(f"{legacy_dir} is not a readable directory")
     rejects = rejects_path or Path(f"{legacy_dir.resolve()}-rejects.jsonl")
+    for path in (rejects, report_path):
+        if path is not None:
+            refuse_symlink(path)
     # A dry run changes nothing, not even by creating the store it would write to.
-    async with open_from_url(url, create=not dry_run) as store:
+    store = open_from_url(url, create=not dry_run)
+    target = store.config.masked_url
+    if dry_run:
+        store = await _dry_run_target(store)
+    async with store:
         with _ProgressReport() as progress:
             report = await import_legacy(
                 legacy_dir,
@@ -72,14 +82,33 @@ async def _import(
                 rejects_path=rejects,
                 progress=progress,
             )
+    report.target = target
     _print_report(report)
     if report.rejected:
         console.print(f"{report.rejected} record(s) rejected: see {rejects}", highlight=False)
     else:
         rejects.unlink(missing_ok=True)
     if report_path is not None:
-        report_path.write_text(json.dumps(report.to_dict(), indent=2, default=str) + "\n", encoding="utf-8")
+        with replacing(report_path) as out:
+            out.write(json.dumps(report.to_dict(), indent=2, default=str) + "\n")
     return report.exit_code
+
+
+async def _dry_run_target(store: Store) -> Store:
+    """The store a dry run reads: ``store``, or an empty one in memory when ``store`` does not exist yet.
+
+    A dry run is what a new user runs first: into a store not made yet, it reports what
+    would be imported into a new one, and creates nothing.
+    """
+    try:
+        await store.initialize()
+    except PersistenceError as error:
+        await store.shutdown()
+        if error.code is not ErrorCode.UNAVAILABLE or "(create=False)" not in error.message:
+            raise
+        console.print(f"{store.config.masked_url} does not exist yet: as into a new store", highlight=False)
+        return open_from_url("memory://")
+    return store
 
 
 class _ProgressReport:

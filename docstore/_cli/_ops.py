@@ -8,9 +8,21 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from .._backup import InvalidBackup, export_store, restore_store
-from .._errors import PersistenceError
-from ._app import EXIT_FAILED, EXIT_OK, Failure, console, main, open_from_url, print_counts, run, url_option
+from .._backup import InvalidBackup, export_store, restore_store, undo_interrupted_restore
+from .._errors import ErrorCode, PersistenceError
+from .._restore_journal import interrupted_restore
+from ._app import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_REJECTS,
+    Failure,
+    console,
+    main,
+    open_from_url,
+    print_counts,
+    run,
+    url_option,
+)
 
 __all__ = ["export_command", "health", "init", "restore", "stats"]
 
@@ -105,26 +117,48 @@ def export_command(directory: Path, url: str | None) -> None:
 
 
 async def _export(directory: Path, url: str | None) -> int:
-    async with open_from_url(url) as store:
-        counts = await export_store(store, directory)
+    async with open_from_url(url, create=False) as store:  # exporting a store must not make one
+        try:
+            counts = await export_store(store, directory)
+        except PersistenceError as error:
+            if error.code is not ErrorCode.STORAGE_ERROR or "is damaged" not in error.message:
+                raise
+            # A damaged document: named, exit 1 as `docstore check` does; nothing of this export is kept.
+            console.print(f"[red]damaged[/red] {error.message}", highlight=False)
+            console.print(f"nothing exported to {directory}; run `docstore check` for every problem", highlight=False)
+            return EXIT_REJECTS
     print_counts(counts, f"exported {sum(counts.values()):,} documents to {directory}")
     return EXIT_OK
 
 
 @main.command()
-@click.argument("directory", type=click.Path(path_type=Path))
+@click.argument("directory", type=click.Path(path_type=Path), required=False)
 @url_option
-def restore(directory: Path, url: str | None) -> None:
+def restore(directory: Path | None, url: str | None) -> None:
     """Load an export from DIRECTORY, all or nothing (documents with the same id are replaced).
 
     The whole export is checked first; if anything is wrong, every problem is listed,
-    nothing is written and the exit code is 2.
+    nothing is written and the exit code is 2. A restore that was killed or failed
+    midway is undone first; without DIRECTORY, that is all this does.
     """
     run(_restore(directory, url))
 
 
-async def _restore(directory: Path, url: str | None) -> int:
-    async with open_from_url(url) as store:
+async def _restore(directory: Path | None, url: str | None) -> int:
+    async with open_from_url(url, create=directory is not None) as store:
+        state = await interrupted_restore(store)
+        if state is not None:
+            console.print(
+                f"undoing the interrupted restore of {state.get('backup')} (begun {state.get('started_at')}, "
+                f"{state.get('phase')})",
+                highlight=False,
+            )
+            await undo_interrupted_restore(store)
+            console.print("undone: the store is as it was before that restore", highlight=False)
+        elif directory is None:
+            console.print("no interrupted restore: nothing to undo", highlight=False)
+        if directory is None:
+            return EXIT_OK
         try:
             counts = await restore_store(store, directory)
         except InvalidBackup as invalid:

@@ -80,6 +80,13 @@ def _server_extra_missing() -> str | None:
     return None
 
 
+def _limits() -> dict[str, Any]:
+    """uvicorn settings capping a request's line and headers (431) before they are buffered."""
+    from .._server import uvicorn_limits
+
+    return uvicorn_limits()
+
+
 async def _serve(url: str | None, host: str, port: int, max_body_bytes: int, access_log: bool) -> int:
     missing = _server_extra_missing()
     if missing is not None:
@@ -98,7 +105,9 @@ async def _serve(url: str | None, host: str, port: int, max_body_bytes: int, acc
         app = create_app(store, admin_token=os.environ.get(ADMIN_TOKEN_VARIABLE), max_body_bytes=max_body_bytes)
         await ensure_someone_can_authenticate(app)  # PERMISSION_DENIED: exit 2 with the reason
         errors.print(f"docstore serving {store.config.masked_url} on http://{host}:{port}", highlight=False)
-        config = uvicorn.Config(app, host=host, port=port, log_level="info", proxy_headers=True, access_log=access_log)
+        config = uvicorn.Config(
+            app, host=host, port=port, log_level="info", proxy_headers=True, access_log=access_log, **_limits()
+        )
         await uvicorn.Server(config).serve()
     return EXIT_OK
 
@@ -132,6 +141,7 @@ def _serve_workers(url: str | None, host: str, port: int, max_body_bytes: int, a
         log_config=_uvicorn_log_config(),
         proxy_headers=True,
         access_log=access_log,
+        **_limits(),  # the same head caps (431) in every worker
     )
 
 

@@ -1,37 +1,33 @@
 """Import a legacy data directory into a store: streaming, idempotent, resumable.
 
-Order: sessions first (their student maps tell which revision streams are
-orphans), then problems, revisions, and every other file into ``legacy_<name>``.
-Every record is read, mapped, and written in batches of unordered upserts with
-its own id, so running the import again finishes an interrupted one and
-changes nothing after a complete one.
+Order: sessions first (their student maps tell which revision streams are orphans; each
+session's students become ``session_students`` records, written after it), then problems,
+revisions, and every other file into ``legacy_<name>``. Every record is written in batches of
+upserts with its own id, so running the import again finishes an interrupted one and changes
+nothing after a complete one.
 
-What it promises about bad input: each record that cannot be stored exactly on
-every engine (a document over 16 MB, a value nested too deep, a lone UTF-16
-surrogate, an integer beyond 64 bits, a date outside years 1-9999, an operator
-key in a verbatim record) is one reject line and the import goes on; nothing is
-replaced or dropped silently (a problem in both ``problems.json`` and
-``problems/``, two files for one ``legacy_`` collection, a verbatim record with
-its own ``_id``: the second is a reject; fields docstore does not model go to
-``extra``); and no input raises out of ``import_legacy`` but a directory that
-does not exist and a store that fails.
+What it promises about bad input: each record that cannot be stored exactly on every engine
+(a document over 16 MB, a value nested too deep, a lone UTF-16 surrogate, an integer beyond 64
+bits, a date outside years 1-9999, an operator key in a verbatim record) is one reject line and
+the import goes on; nothing is replaced or dropped silently (a problem in both ``problems.json``
+and ``problems/``, two files for one ``legacy_`` collection, a verbatim record with its own
+``_id``: the second is a reject; fields docstore does not model go to ``extra``); and no input
+raises out of ``import_legacy`` but a directory that does not exist and a store that fails.
 """
 
 from __future__ import annotations
 
-import json
-import re
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from .._errors import PersistenceError
-from .._mapping import MAX_DEPTH, check_collection_name, check_document, to_document
-from .._models import DEFAULT_NAMESPACE, StoredItem
+from .._mapping import check_collection_name, check_document
+from .._models import DEFAULT_NAMESPACE
 from .._store import Store
+from ._batch import Batch
 from ._formats import (
-    FORMAT_2025_12_18,
     FORMAT_2026_01_05,
     RecordError,
     decode_dates,
@@ -41,58 +37,28 @@ from ._formats import (
     revision_from_legacy,
     session_from_legacy,
 )
-from ._patches import PatchError, apply_patch
 from ._reader import ReadError, iter_object, iter_streams, json_path
+from ._records import (
+    LEGACY_PREFIX,
+    NOT_A_NAME_CHARACTER,
+    SKIPPED_FILES,
+    Convert,
+    Progress,
+    check_depth,
+    one_format,
+    reason,
+    rebuild_code,
+    small_file,
+    split_stream_key,
+    stored,
+    stored_session,
+)
 from ._report import FileOutcome, ImportReport, RejectSink
 
 __all__ = ["Progress", "import_legacy"]
 
-# Called with (file name, bytes of it read so far, its size).
-Progress = Callable[[str, int, int], None]
-# (key, record) -> (record id, document to store, format name); raises RecordError.
-_Convert = Callable[[str, dict[str, Any]], tuple[str, dict[str, Any], str]]
 
 SESSIONS, PROBLEMS, REVISIONS = "sessions", "problems", "revisions"
-SKIPPED_FILES = {
-    "auth-sessions.json": "web login sessions with copies of user accounts: not imported (no value, holds secrets)",
-}
-_LEGACY_PREFIX = "legacy_"
-# A raw record may be deeper than what it becomes (a Map entry is two levels of lists),
-# but never this deep: beyond it, it is refused before anything walks it recursively.
-_MAX_RAW_DEPTH = 4 * MAX_DEPTH
-_NOT_A_NAME_CHARACTER = re.compile(r"[^A-Za-z0-9_]")
-
-
-class _Batch:
-    """Documents waiting to be written to one collection, with where each came from."""
-
-    def __init__(self, importer: _Importer, collection: str, kind: str, size: int) -> None:
-        self.importer = importer
-        self.collection = collection
-        self.kind = kind
-        self.size = size
-        self.documents: list[dict[str, Any]] = []
-        self.origins: list[tuple[str, str, Any]] = []  # (file, json path, raw record)
-
-    async def add(self, document: dict[str, Any], origin: tuple[str, str, Any]) -> None:
-        self.documents.append(document)
-        self.origins.append(origin)
-        if len(self.documents) >= self.size:
-            await self.flush()
-
-    async def flush(self) -> None:
-        if not self.documents:
-            return
-        documents = self.importer.store.documents
-        result = await documents.upsert_documents(self.collection, self.documents, dry_run=self.importer.dry_run)
-        counts = self.importer.report.kind(self.kind)
-        counts.imported += result.inserted
-        counts.updated += result.updated
-        counts.unchanged += result.unchanged
-        for position, reason in result.failed:
-            file, path, record = self.origins[position]
-            self.importer.reject(self.kind, file, path, f"refused by the database: {reason}", record)
-        self.documents, self.origins = [], []
 
 
 class _Importer:
@@ -118,6 +84,8 @@ class _Importer:
             source=str(directory), target=store.config.masked_url, dry_run=dry_run, namespace=namespace
         )
         self.session_students: dict[str, frozenset[str]] = {}
+        # Student records of the session just converted, handed to its batch (``_keyed_file``).
+        self.students_of: dict[str, list[dict[str, Any]]] = {}
         # Problem id -> the file that brought it (problems.json and problems/ may both hold one).
         self.problem_sources: dict[str, str] = {}
         # legacy_<name> collection -> the file written into it (two files never share one).
@@ -169,7 +137,7 @@ class _Importer:
         return self.report
 
     # -- files keyed by id --------------------------------------------------------
-    async def _keyed_file(self, path: Path, kind: str, collection: str, convert: _Convert) -> set[str]:
+    async def _keyed_file(self, path: Path, kind: str, collection: str, convert: Convert) -> set[str]:
         """Read a file keyed by record id, convert each record, write them in batches.
 
         ``convert(key, record)`` returns (record id, stored document, format) or raises
@@ -177,7 +145,7 @@ class _Importer:
         """
         name = self._name(path)
         outcome = self.report.files[name] = FileOutcome(kind=collection)
-        batch = _Batch(self, collection, kind, self.batch_size)
+        batch = Batch(self, collection, kind, self.batch_size)
         counts = self.report.kind(kind)
         seen: set[str] = set()
         formats: set[str] = set()
@@ -193,15 +161,16 @@ class _Importer:
                     if record_id in seen:
                         raise RecordError(f"duplicate id {record_id!r}")
                 except Exception as error:  # every bad record is a reject, whatever broke on it
+                    self.students_of.clear()  # a rejected session's students are not written either
                     self.reject(kind, name, where, reason(error), raw)
                     continue
                 seen.add(record_id)
                 formats.add(fmt)
-                await batch.add(document, (name, where, raw))
+                await batch.add(document, (name, where, raw), self.students_of.pop(record_id, None))
         except ReadError as error:
             self._broken_file(outcome, kind, name, error)
         await batch.flush()
-        outcome.format = _one_format(formats)
+        outcome.format = one_format(formats)
         return formats
 
     async def _sessions(self, path: Path) -> None:
@@ -210,8 +179,9 @@ class _Importer:
             if session.id != key:
                 raise RecordError(f"id {session.id!r} differs from its key {key!r}")
             # Remembered for the revisions: a stream whose student is not here is an orphan.
-            document = stored(session)
+            document, records = stored_session(session)
             self.session_students[session.id] = frozenset(session.students)
+            self.students_of[session.id] = records
             return session.id, document, fmt
 
         await self._keyed_file(path, "sessions", SESSIONS, convert)
@@ -230,7 +200,7 @@ class _Importer:
     async def _other(self, path: Path) -> None:
         """A file the repositories do not model: each record verbatim into ``legacy_<name>``."""
         name = self._name(path)
-        collection = _LEGACY_PREFIX + _NOT_A_NAME_CHARACTER.sub("_", path.stem)
+        collection = LEGACY_PREFIX + NOT_A_NAME_CHARACTER.sub("_", path.stem)
         try:
             check_collection_name(collection)
             if collection in self.other_collections:
@@ -260,7 +230,7 @@ class _Importer:
 
     async def _problem_folder(self, folder: Path) -> set[Path]:
         """``problems/index.json`` plus one file per problem (2026-01-05)."""
-        batch = _Batch(self, PROBLEMS, "problems", self.batch_size)
+        batch = Batch(self, PROBLEMS, "problems", self.batch_size)
         counts = self.report.kind("problems")
         handled: set[Path] = set()
         index_ids: set[str] = set()
@@ -278,7 +248,7 @@ class _Importer:
             counts.read += 1
             raw: Any = None
             try:
-                raw = _small_file(path)
+                raw = small_file(path)
                 check_depth(raw)
                 problem = problem_from_file(raw, self.namespace)
                 if problem.id != path.stem:
@@ -332,7 +302,7 @@ class _Importer:
     async def _revisions(self, path: Path) -> None:
         name = self._name(path)
         outcome = self.report.files[name] = FileOutcome(kind="revisions")
-        batch = _Batch(self, REVISIONS, "revisions", self.batch_size)
+        batch = Batch(self, REVISIONS, "revisions", self.batch_size)
         counts = self.report.kind("revisions")
         formats: set[str] = set()
         stream_key: str | None = None
@@ -351,13 +321,13 @@ class _Importer:
                 try:
                     if index is None:
                         raise RecordError("a stream must be an array of revisions")
-                    session_id, student_id = _split_stream_key(key)
+                    session_id, student_id = split_stream_key(key)
                     if not isinstance(raw, dict):
                         raise RecordError(f"expected an object, got {type(raw).__name__}")
                     check_depth(raw)
                     fmt = detect_revision_format(raw)
                     try:
-                        code = self._rebuild(raw, fmt, code, broken_base)
+                        code = rebuild_code(raw, fmt, code, broken_base)
                         broken_base = False
                     except Exception:
                         # This revision's code is unknown, so are those of the diffs after it.
@@ -382,33 +352,11 @@ class _Importer:
         except ReadError as error:
             self._broken_file(outcome, "revisions", name, error)
         await batch.flush()
-        outcome.format = _one_format(formats)
-
-    @staticmethod
-    def _rebuild(raw: dict[str, Any], fmt: str, code: str, broken_base: bool) -> str:
-        """The revision's full code, from the code of the one before it."""
-        if fmt == FORMAT_2025_12_18:
-            value = raw.get("code")
-            if not isinstance(value, str):
-                raise RecordError("code: expected a string")
-            return value
-        if raw.get("isDiff") is False:
-            value = raw.get("fullCode")
-            if not isinstance(value, str):
-                raise RecordError("fullCode: expected a string")
-            return value
-        if raw.get("isDiff") is not True:
-            raise RecordError("isDiff: expected true or false")
-        patch = raw.get("diff")
-        if not isinstance(patch, str):
-            raise RecordError("diff: expected patch text")
-        if broken_base:
-            raise PatchError("the revision this diff applies to was rejected")
-        return apply_patch(code, patch)
+        outcome.format = one_format(formats)
 
     def _is_orphan(self, key: str) -> bool:
         try:
-            session_id, student_id = _split_stream_key(key)
+            session_id, student_id = split_stream_key(key)
         except RecordError:
             return False
         students = self.session_students.get(session_id)
@@ -418,63 +366,6 @@ class _Importer:
         outcome.status = "failed"
         outcome.reason = error.reason
         self.reject(kind, name, error.path, f"file is unreadable from here on: {error.reason}")
-
-
-def stored(item: StoredItem) -> dict[str, Any]:
-    """The document to write for ``item``; ``RecordError`` when no engine could store it."""
-    try:
-        return to_document(item)
-    except PersistenceError as error:
-        raise RecordError(error.message) from None
-
-
-def check_depth(value: Any) -> None:
-    """``RecordError`` for a value nested deeper than any record may be (iterative: never a RecursionError)."""
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > _MAX_RAW_DEPTH:
-            raise RecordError(f"nested deeper than {_MAX_RAW_DEPTH} levels")
-        if isinstance(item, dict):
-            stack.extend((child, depth + 1) for child in item.values() if isinstance(child, dict | list))
-        elif isinstance(item, list):
-            stack.extend((child, depth + 1) for child in item if isinstance(child, dict | list))
-
-
-def reason(error: BaseException) -> str:
-    """What a reject line says about ``error``."""
-    if isinstance(error, PersistenceError):
-        return error.message
-    if isinstance(error, RecordError | PatchError | ReadError):
-        return str(error)
-    if isinstance(error, RecursionError):
-        return f"nested deeper than {_MAX_RAW_DEPTH} levels"
-    # Not foreseen: still one record's problem, never the import's.
-    return f"cannot be imported ({type(error).__name__}: {error})"
-
-
-def _small_file(path: Path) -> Any:
-    """A file that holds one record (one problem): read whole, it is small."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except RecursionError:
-        raise ReadError(f"nested deeper than {_MAX_RAW_DEPTH} levels", "$") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ReadError(f"malformed JSON: {exc}", "$") from None
-    except OSError as exc:
-        raise ReadError(f"cannot read the file: {exc.strerror}", "$") from None
-
-
-def _split_stream_key(key: str) -> tuple[str, str]:
-    session_id, separator, student_id = key.partition(":")
-    if not separator or not session_id or not student_id:
-        raise RecordError(f"stream key {key!r} is not '<sessionId>:<studentId>'")
-    return session_id, student_id
-
-
-def _one_format(formats: set[str]) -> str | None:
-    return "/".join(sorted(formats)) or None
 
 
 async def import_legacy(

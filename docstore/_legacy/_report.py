@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
+import os
+import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
+
+from .._safe_files import refuse_symlink
 
 __all__ = ["FileOutcome", "ImportReport", "KindCounts", "RejectSink"]
 
@@ -86,14 +91,22 @@ class ImportReport:
 class RejectSink:
     """Rejected records, one JSON line each: file, JSON path, reason, and the raw record.
 
-    A record that JSON cannot write as it was (nested too deep) has ``record`` null and a
+    Every line is strict JSON: a NaN or infinite number of a record is written as its name
+    (``"Infinity"``). A record that JSON cannot write as it was (nested too deep) has ``record`` null and a
     ``record_omitted`` note; a lone surrogate is written as its ``\\uXXXX`` escape, exactly.
     """
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self.count = 0
-        self._handle: IO[str] | None = open(path, "w", encoding="utf-8") if path is not None else None  # noqa: SIM115
+        self._handle: IO[str] | None = None
+        self._temporary: str | None = None
+        if path is not None:
+            # Written to a new file of its own, renamed into place at the end: never through a
+            # symlink planted at ``path`` nor into a file docstore did not create.
+            refuse_symlink(path)
+            descriptor, self._temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            self._handle = os.fdopen(descriptor, "w", encoding="utf-8")
 
     def reject(self, file: str, json_path: str, reason: str, record: Any = None) -> None:
         self.count += 1
@@ -101,24 +114,45 @@ class RejectSink:
             self._handle.write(_reject_line(file, json_path, reason, record) + "\n")
 
     def close(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
-            self._handle = None
+        if self._handle is None:
+            return
+        self._handle.close()
+        self._handle = None
+        assert self.path is not None and self._temporary is not None
+        try:
+            refuse_symlink(self.path)  # planted while the import ran: still not ours to replace
+            os.replace(self._temporary, self.path)
+        except BaseException:
+            os.unlink(self._temporary)
+            raise
 
 
 def _reject_line(file: str, json_path: str, reason: str, record: Any) -> str:
     """One line of the rejects file; the raw record as it was whenever JSON can say it."""
     line = {"file": file, "path": json_path, "reason": reason, "record": record}
     try:
-        text = json.dumps(line, ensure_ascii=False, default=str)
+        # Strict JSON (no NaN or Infinity, which are not JSON): a non-finite number is its name as text.
+        line["record"] = _finite(record)
+        text = json.dumps(line, ensure_ascii=False, default=str, allow_nan=False)
     except (RecursionError, ValueError):
         # Nested too deep for the encoder (a hostile file): the path says where to look.
         line["record"] = None
         line["record_omitted"] = "nested too deep to write here; see the file at the path"
-        return json.dumps(line, ensure_ascii=False, default=str)
+        return json.dumps(line, ensure_ascii=False, default=str, allow_nan=False)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
         # A lone surrogate cannot be written as UTF-8; as an escape it is kept exactly.
-        text = json.dumps(line, ensure_ascii=True, default=str)
+        text = json.dumps(line, ensure_ascii=True, default=str, allow_nan=False)
     return text
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every NaN or infinite float replaced by its name ("Infinity", "-Infinity", "NaN")."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {key: _finite(child) for key, child in value.items()}
+    if isinstance(value, list):
+        return [_finite(child) for child in value]
+    return value

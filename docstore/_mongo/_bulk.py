@@ -13,12 +13,11 @@ import hashlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import bson
 from pymongo import InsertOne, ReplaceOne
 from pymongo.errors import BulkWriteError
 
 from .._interfaces import BatchResult
-from .._mapping import check_stored_document, invalid
+from .._mapping import encode_stored_document, invalid
 from ._driver_errors import translated
 
 __all__ = ["CONTENT_HASH", "upsert_batch"]
@@ -26,8 +25,9 @@ __all__ = ["CONTENT_HASH", "upsert_batch"]
 CONTENT_HASH = "_content_hash"
 
 
-def content_hash(document: dict[str, Any]) -> str:
-    return hashlib.blake2b(bson.encode(document), digest_size=16).hexdigest()
+def _content_hash(encoded: bytes) -> str:
+    """The hash of a document's BSON (the same document hashes the same on every engine)."""
+    return hashlib.blake2b(encoded, digest_size=16).hexdigest()
 
 
 @translated
@@ -54,14 +54,17 @@ async def upsert_batch(
     # (batch position, stored form): only documents that passed the shared check.
     documents: list[tuple[int, dict[str, Any]]] = []
     for position, document in enumerate(given):
-        reason = check_stored_document(document)
-        if reason is None and refuse is not None:
-            reason = refuse(document)
+        # Checked and encoded once: the encoding that measured it is the one hashed.
+        encoded = encode_stored_document(document)
+        if isinstance(encoded, str):
+            result.failed.append((position, encoded))
+            continue
+        reason = refuse(document) if refuse is not None else None
         if reason is not None:
             result.failed.append((position, reason))
             continue
         stored = stored_form(document)
-        stored[CONTENT_HASH] = content_hash(document)
+        stored[CONTENT_HASH] = _content_hash(encoded)
         documents.append((position, stored))
     if not documents:
         return result

@@ -17,7 +17,9 @@ objects, so nothing global is patched:
 - reading a cursor: mongomock re-slices its whole result list on every
   ``next()``, which makes reading n documents O(n^2) (over a minute for 100k).
   ``MockCursor`` computes the results once; ``aggregate`` runs a leading
-  ``$match`` through it instead of copying the whole collection first.
+  ``$match`` through it instead of copying the whole collection first, and
+  answers the instructor overview's ``$group``/``$first`` from the equality index
+  (``first_per_group_shape``), copying 30 documents instead of a session's thousands.
 - lookups: mongomock tests every document against every filter, so writing n
   documents one by one (an import's upserts) is O(n^2) and the instructor
   overview scans the whole collection. ``_mongomock_fast_paths`` gives each
@@ -52,7 +54,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure, 
 from pymongo.results import BulkWriteResult
 
 from .._mapping import MAX_DOCUMENT_BYTES
-from ._mongomock_fast_paths import FastPaths
+from ._mongomock_fast_paths import FastPaths, first_per_group_shape
 
 __all__ = ["MockCollection", "MockDatabase"]
 
@@ -190,6 +192,14 @@ class MockCollection:
         return result
 
     async def aggregate(self, pipeline: list[dict[str, Any]], **_: Any) -> _Results:
+        shape = first_per_group_shape(pipeline)
+        if shape is not None:
+            ids = self._fast.first_ids_per_group(*shape)
+            if ids is not None:  # the overview: each group's first document, read by id
+                field = shape[2]
+                name = next(key for key in pipeline[2]["$group"] if key != "_id")
+                found = {document["_id"]: document for document in await self.find({"_id": {"$in": ids}}).to_list(None)}
+                return _Results([{name: found[i], "_id": found[i][field]} for i in ids if i in found])
         match: dict[str, Any] = {}
         if pipeline and "$match" in pipeline[0]:
             match, pipeline = pipeline[0]["$match"], pipeline[1:]

@@ -139,7 +139,7 @@ class RemoteFeed(SessionFeed):
             if time.monotonic() + delay > deadline:
                 raise PersistenceError(
                     ErrorCode.UNAVAILABLE,
-                    f"{self._transport.base_url} stayed away for {RECONNECT_WINDOW_S:.0f} s; "
+                    f"{self._transport.shown_url} stayed away for {RECONNECT_WINDOW_S:.0f} s; "
                     "watch again with after=feed.position",
                 )
             await asyncio.sleep(delay)

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from .._config import StorageConfig
+from .._config import StorageConfig, mask_secrets
 from .._errors import ErrorCode, PersistenceError
 from ._wire import ACTOR_HEADER, NAMESPACE_HEADER, error_from_response, header_value
 
@@ -37,6 +37,9 @@ class Transport:
 
     def __init__(self, config: StorageConfig) -> None:
         self.base_url = config.url.rstrip("/")
+        # What errors name: the URL without its credentials (a user:password@ in it is sent
+        # as basic auth, and must never reach a message, a log or the CLI's output).
+        self.shown_url = config.masked_url.rstrip("/")
         token = config.token.get_secret_value() if config.token is not None else None
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._timeout = httpx.Timeout(
@@ -202,17 +205,18 @@ class Transport:
         try:
             yield
         except httpx.TimeoutException:
-            raise PersistenceError(ErrorCode.TIMEOUT, f"{self.base_url} did not answer {path} in time") from None
+            raise PersistenceError(ErrorCode.TIMEOUT, f"{self.shown_url} did not answer {path} in time") from None
         except httpx.ConnectError as exc:
-            raise PersistenceError(ErrorCode.UNAVAILABLE, f"cannot reach {self.base_url}: {exc}") from None
+            message = f"cannot reach {self.shown_url}: {mask_secrets(str(exc))}"
+            raise PersistenceError(ErrorCode.UNAVAILABLE, message) from None
         except _DROPPED as exc:
-            raise _Dropped(str(exc)) from None
+            raise _Dropped(mask_secrets(str(exc))) from None
         except httpx.HTTPError as exc:
-            raise PersistenceError(ErrorCode.UNAVAILABLE, f"{self.base_url}: {exc!r}") from None
+            raise PersistenceError(ErrorCode.UNAVAILABLE, f"{self.shown_url}: {mask_secrets(repr(exc))}") from None
 
     def _dropped(self, read: bool) -> PersistenceError:
         what = "a read" if read else "a write (it may or may not have been applied)"
-        return PersistenceError(ErrorCode.UNAVAILABLE, f"{self.base_url} dropped the connection during {what}")
+        return PersistenceError(ErrorCode.UNAVAILABLE, f"{self.shown_url} dropped the connection during {what}")
 
 
 class _Dropped(Exception):

@@ -6,7 +6,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from pydantic_core import to_jsonable_python
 from starlette.responses import Response, StreamingResponse
 
@@ -15,6 +15,7 @@ from .._mapping import invalid
 from .._remote._wire import ADMIN_PREFIX, API_PREFIX, decode_documents, encode_document
 from ._auth import Authenticator
 from ._context import Grant, context_of
+from ._schema import error_responses
 from ._tokens import TOKENS
 
 __all__ = ["add_admin_routes"]
@@ -39,10 +40,23 @@ async def _admin(request: Request) -> Grant:
 
 AnyGrant = Annotated[Grant, Depends(_grant)]
 AdminGrant = Annotated[Grant, Depends(_admin)]
+# The names and ids the document store takes (``_mapping.check_collection_name``, ``require_id``).
+Collection = Annotated[str, Path(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$")]
+DocumentId = Annotated[str, Query(min_length=1)]
+_READ_ERRORS = error_responses(write=False)
+_WRITE_ERRORS = error_responses()
+
+
+# A batch: documents in canonical Extended JSON. A document the store cannot keep (no
+# string ``_id``, a value no engine stores) is reported in "failed", not refused with the batch.
+_BATCH = {"type": "array", "items": {"type": "object"}}
+_LINES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/x-ndjson": {"schema": {"type": "string"}}}, "description": "One line each"}
+}
 
 
 def add_admin_routes(app: FastAPI) -> None:
-    public = APIRouter(tags=["health"])
+    public = APIRouter(tags=["health"], responses=_READ_ERRORS)
 
     @public.get(f"{API_PREFIX}/health", summary="Is the store behind this server reachable? (no token)")
     async def health(request: Request) -> Response:
@@ -62,7 +76,7 @@ def add_admin_routes(app: FastAPI) -> None:
         # Facts such as a local store's path are the operator's business, not every app's.
         return _json({"engine": report.engine, **(report.details if grant.caller.admin else {})})
 
-    admin = APIRouter(prefix=ADMIN_PREFIX, tags=["admin"])
+    admin = APIRouter(prefix=ADMIN_PREFIX, tags=["admin"], responses=_READ_ERRORS)
 
     @admin.get("/collections", summary="Collection names")
     async def collections(grant: AdminGrant) -> Response:
@@ -73,8 +87,13 @@ def add_admin_routes(app: FastAPI) -> None:
         found = await grant.view.documents.collection_stats()
         return _json({name: {"documents": s.documents, "indexes": s.indexes} for name, s in found.items()})
 
-    @admin.get("/documents/{collection}", summary="Every document, one canonical Extended JSON line each")
-    async def documents(collection: str, grant: AdminGrant) -> Response:
+    @admin.get(
+        "/documents/{collection}",
+        summary="Every document, one canonical Extended JSON line each",
+        response_class=StreamingResponse,
+        responses=_LINES,
+    )
+    async def documents(collection: Collection, grant: AdminGrant) -> Response:
         source = grant.view.documents.iter_documents(collection)
         # Fetch the first one now: a bad collection name is a 422, not a broken stream.
         try:
@@ -90,12 +109,16 @@ def add_admin_routes(app: FastAPI) -> None:
         return StreamingResponse(lines(), media_type="application/x-ndjson")
 
     @admin.get("/documents/{collection}/one", summary="One document by _id (null when there is none)")
-    async def get_one(collection: str, id: str, grant: AdminGrant) -> Response:
+    async def get_one(collection: Collection, id: DocumentId, grant: AdminGrant) -> Response:
         found = await grant.view.documents.get_document(collection, id)
         return Response(encode_document(found), media_type="application/json")
 
-    @admin.delete("/documents/{collection}/one", summary="Delete one document by _id; whether it was there")
-    async def delete_one(request: Request, collection: str, id: str, grant: AdminGrant) -> Response:
+    @admin.delete(
+        "/documents/{collection}/one",
+        summary="Delete one document by _id; whether it was there",
+        responses=_WRITE_ERRORS,
+    )
+    async def delete_one(request: Request, collection: Collection, id: DocumentId, grant: AdminGrant) -> Response:
         deleted = await grant.view.documents.delete_document(collection, id)
         if collection == TOKENS:
             context_of(request).auth.forget()
@@ -104,9 +127,10 @@ def add_admin_routes(app: FastAPI) -> None:
     @admin.post(
         "/documents/{collection}",
         summary="Upsert a batch of documents (a canonical Extended JSON array)",
-        openapi_extra={"requestBody": {"content": {"application/json": {"schema": {"type": "array"}}}}},
+        responses=_WRITE_ERRORS,
+        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _BATCH}}}},
     )
-    async def upsert(request: Request, collection: str, grant: AdminGrant, dry_run: bool = False) -> Response:
+    async def upsert(request: Request, collection: Collection, grant: AdminGrant, dry_run: bool = False) -> Response:
         try:
             batch = decode_documents(await request.body())
         except (ValueError, TypeError, RecursionError) as exc:  # RecursionError: hostile nesting

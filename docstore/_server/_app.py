@@ -17,6 +17,7 @@ from ._errors import install_error_handlers
 from ._feed import add_feed_routes
 from ._limits import DEFAULT_MAX_BODY_BYTES, BodyLimit
 from ._routes import add_repository_routes
+from ._schema import install_openapi
 
 __all__ = ["ADMIN_TOKEN_VARIABLE", "create_app", "ensure_someone_can_authenticate"]
 
@@ -56,7 +57,7 @@ def create_app(
     install_error_handlers(app)
     add_admin_routes(app)
     add_feed_routes(app)  # before the repository routes: GET /v1/sessions/watch is not a method
-    add_repository_routes(app)
+    install_openapi(app, add_repository_routes(app))
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     return app
 

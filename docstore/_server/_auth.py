@@ -22,8 +22,9 @@ __all__ = ["Authenticator", "Caller", "Refusal"]
 
 log = logging.getLogger("docstore.server")
 
-# A checked token is trusted this long without reading the store again. Revocations made
-# through this server apply at once (it forgets); one made elsewhere within this delay.
+# A checked token is trusted this long without reading the store again: the bound on
+# revocation. One made through this server applies at once (it forgets); one made
+# elsewhere (the CLI on the store, another server process) within this delay.
 TOKEN_CACHE_S = 1.0
 # ``last_used`` is written at most this often per token: not one write per request.
 TOUCH_EVERY_S = 60.0
@@ -58,6 +59,9 @@ class Authenticator:
         self._admin_token = admin_token or None
         self._checked: dict[str, tuple[float, TokenInfo | None]] = {}
         self._touched: dict[str, float] = {}
+        # Bumped by ``forget``: a lookup that read the store before a revocation must not
+        # put what it read back into the cache after it.
+        self._generation = 0
 
     @property
     def tokens(self) -> TokenStore:
@@ -70,6 +74,7 @@ class Authenticator:
     def forget(self) -> None:
         """Drop what was checked (tokens were created or revoked)."""
         self._checked.clear()
+        self._generation += 1
 
     async def caller(self, authorization: str | None, client: str) -> Caller:
         """The caller for an ``Authorization`` header; ``Refusal`` (401) otherwise."""
@@ -91,10 +96,12 @@ class Authenticator:
         if cached is not None and now - cached[0] < TOKEN_CACHE_S:
             info = cached[1]
         else:
+            generation = self._generation
             info = await self.tokens.find(token)
             if len(self._checked) > 10_000:  # a flood of bad tokens must not grow this forever
                 self._checked.clear()
-            self._checked[digest] = (now, info)
+            if generation == self._generation:
+                self._checked[digest] = (now, info)
         if info is not None and now - self._touched.get(info.digest, -TOUCH_EVERY_S) >= TOUCH_EVERY_S:
             self._touched[info.digest] = now
             await self.tokens.touch(info)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
+from pathlib import Path
 
 from fastapi import Request
 
@@ -35,6 +36,7 @@ class Context:
         self._ready = False
         self._lock = asyncio.Lock()
         self._views: OrderedDict[tuple[str | None, str | None], Store] = OrderedDict()
+        self._private = _server_paths(store)
 
     async def ready(self) -> None:
         if not self._ready:
@@ -47,6 +49,7 @@ class Context:
         await self.ready()
         client = request.client.host if request.client else "unknown client"
         caller = await self.auth.caller(request.headers.get("authorization"), client)
+        request.state.docstore_caller = caller  # the error handler shows server paths to admins only
         asked = from_header(request.headers.get(NAMESPACE_HEADER))
         namespace = caller.namespace
         if caller.admin:
@@ -74,6 +77,26 @@ class Context:
         else:
             self._views.move_to_end(key)
         return found
+
+    def shown_to(self, request: Request, message: str) -> str:
+        """``message`` as the request's caller may see it: where the store lives on the server
+        (a local store's directory) is the operator's business, shown to an admin only."""
+        caller: Caller | None = getattr(request.state, "docstore_caller", None)
+        if caller is not None and caller.admin:
+            return message
+        for path in self._private:
+            message = message.replace(path, "<store>")
+        return message
+
+
+def _server_paths(store: Store) -> list[str]:
+    """A local store's directory as messages may spell it (as configured, absolute, resolved)."""
+    if store.config.engine != "local":
+        return []
+    directory = Path(store.config.local_path).expanduser()
+    spelled = {str(directory.absolute()), str(directory.resolve())}
+    # Longest first, so a path is replaced whole before a shorter one inside it; never "/".
+    return sorted((path for path in spelled if path != "/"), key=len, reverse=True)
 
 
 def context_of(request: Request) -> Context:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+from starlette.routing import BaseRoute, Match
 
 from .._errors import HTTP_STATUS, ErrorCode, PersistenceError
 from .._remote._wire import error_body
@@ -24,10 +27,14 @@ def status_code_of(error: PersistenceError) -> int:
     return int(getattr(error, "status", HTTP_STATUS[error.code]))
 
 
-def error_response(status: int, message: str, code: ErrorCode | None = None) -> Response:
+def error_response(
+    status: int, message: str, code: ErrorCode | None = None, headers: Mapping[str, str] | None = None
+) -> Response:
     if code is None:
         code = _CODE_OF_STATUS.get(status, ErrorCode.INVALID_DATA if status < 500 else ErrorCode.STORAGE_ERROR)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
     return Response(
         error_body(PersistenceError(code, message)), status_code=status, media_type="application/json", headers=headers
     )
@@ -42,18 +49,44 @@ def _validation_message(error: RequestValidationError) -> str:
     return "; ".join(parts)
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    allowed: set[str] = set()
+    _collect_methods(request.app.router.routes, dict(request.scope), allowed)
+    return sorted(allowed)
+
+
+def _collect_methods(routes: Iterable[BaseRoute], scope: dict[str, Any], allowed: set[str]) -> None:
+    """The methods of every route matching ``scope``'s path, in included routers too."""
+    for route in routes:
+        match, child = route.matches(scope)
+        if match is Match.NONE:
+            continue
+        # A router included in the app (FastAPI wraps it: its routes are the original's).
+        inner = getattr(route, "routes", None) or getattr(getattr(route, "original_router", None), "routes", None)
+        if inner is not None:
+            _collect_methods(inner, {**scope, **child}, allowed)
+        elif match is Match.PARTIAL:
+            allowed.update(getattr(route, "methods", None) or ())
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    async def persistence(_: Request, exc: Exception) -> Response:
+    async def persistence(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, PersistenceError)
-        return error_response(status_code_of(exc), exc.message, exc.code)
+        message = request.app.state.docstore.shown_to(request, exc.message)
+        return error_response(status_code_of(exc), message, exc.code)
 
     async def validation(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         return error_response(422, _validation_message(exc), ErrorCode.INVALID_DATA)
 
-    async def http(_: Request, exc: Exception) -> Response:
+    async def http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        return error_response(exc.status_code, str(exc.detail))
+        # Starlette's own headers stay: "Allow" on a 405 (RFC 9110 requires it), listing
+        # the methods of every route at that path (Starlette names only the first's).
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(_allowed_methods(request))
+        return error_response(exc.status_code, str(exc.detail), headers=headers)
 
     app.add_exception_handler(PersistenceError, persistence)
     app.add_exception_handler(RequestValidationError, validation)

@@ -32,6 +32,7 @@ from .._changes import SessionFeed
 from .._errors import PersistenceError
 from .._remote._wire import API_PREFIX
 from ._context import Grant, context_of
+from ._schema import ErrorBody, error_responses
 
 __all__ = ["KEEPALIVE_S", "WATCH_PATH", "add_feed_routes"]
 
@@ -76,9 +77,8 @@ def add_feed_routes(app: FastAPI) -> None:
         description=__doc__,
         responses={
             200: {"content": {"text/event-stream": {}}, "description": "the feed"},
-            404: {"description": "NOT_FOUND"},
-            410: {"description": "EXPIRED"},
-            422: {"description": "INVALID_DATA"},
+            **error_responses(write=False),
+            410: {"model": ErrorBody, "description": "EXPIRED"},
         },
         response_model=None,
     )

@@ -1,26 +1,33 @@
 """One ``POST /v1/{repository}/{method}`` per repository method, built from the Protocols.
 
-The body model of each route is the method's signature (strict for plain values, so
-``"5"`` is not a limit: the engine would refuse it too); the engine behind then runs
-its own checks, so a call answers over HTTP exactly what it answers in process.
+The body model of each route is the method's signature, with the rules every engine
+applies to an argument of that name (``_parameters.constrained``), validated strictly
+from the raw bytes at every depth: ``"5"`` is not a limit, ``0`` is not a datetime,
+``false`` is not a number, in a nested model as at the top. The engine behind then runs
+its own checks, so a call answers over HTTP exactly what it answers in process, and the
+OpenAPI document states the same rules (``_schema.py``).
 """
 
 from __future__ import annotations
 
 import inspect
+import json
 import logging
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from pydantic import BaseModel, ConfigDict, create_model
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 from starlette.responses import Response
 
 from .._errors import ErrorCode, PersistenceError
 from .._remote._wire import WireMethod, methods
 from ._auth import Authenticator
 from ._context import Grant, context_of
+from ._parameters import Updates, constrained
+from ._schema import error_responses
 
-__all__ = ["add_repository_routes"]
+__all__ = ["add_repository_routes", "body_models"]
 
 log = logging.getLogger("docstore.server")
 
@@ -31,7 +38,7 @@ async def _grant(request: Request) -> Grant:
 
 def _body_model(method: WireMethod) -> type[BaseModel]:
     fields: dict[str, Any] = {
-        name: (annotation, ... if default is inspect.Parameter.empty else default)
+        name: (constrained(name, annotation, method.returns), ... if default is inspect.Parameter.empty else default)
         for name, annotation, default in method.parameters
     }
     title = "".join(part.title() for part in f"{method.repository}_{method.name}".split("_"))
@@ -39,13 +46,43 @@ def _body_model(method: WireMethod) -> type[BaseModel]:
     return model
 
 
+def _validated(model: type[BaseModel], raw: bytes) -> BaseModel:
+    """``raw`` as ``model``, strictly at every depth (``strict=True`` reaches nested models;
+    a model's own config would not), but with JSON Schema's integers: ``1.0`` is one."""
+    try:
+        return model.model_validate_json(raw, strict=True)
+    except ValidationError as exc:
+        if not any(_integral_float(error.get("input")) for error in exc.errors() if error["type"] == "int_type"):
+            raise
+    # Rare: read integral numbers as ints, then check again (only this path parses twice).
+    return model.model_validate_json(json.dumps(json.loads(raw, parse_float=_number)), strict=True)
+
+
+def _integral_float(value: Any) -> bool:
+    return type(value) is float and value.is_integer()
+
+
+def _number(text: str) -> int | float:
+    value = float(text)
+    return int(value) if value.is_integer() else value
+
+
+def body_models() -> dict[str, type[BaseModel]]:
+    """Every route's body model, by path (the OpenAPI document's request bodies)."""
+    return {method.path: _body_model(method) for catalogue in methods().values() for method in catalogue.values()}
+
+
 def _endpoint(method: WireMethod, body_model: type[BaseModel]) -> Any:
-    async def endpoint(body: BaseModel, grant: Grant) -> Response:
+    async def endpoint(request: Request, grant: Grant) -> Response:
         if grant.caller.read_only and not method.read:
             raise Authenticator.refuse(
                 403, f"read-only token {grant.caller.name!r} tried {method.path}", "this token is read-only"
             )
-        arguments = {name: getattr(body, name) for name, _, _ in method.parameters}
+        try:
+            body = _validated(body_model, await request.body())
+        except ValidationError as exc:
+            raise RequestValidationError(exc.errors(include_url=False)) from None
+        arguments = {name: _argument(getattr(body, name)) for name, _, _ in method.parameters}
         repository = getattr(grant.view, method.repository)
         try:
             result = await getattr(repository, method.name)(**arguments)
@@ -56,10 +93,10 @@ def _endpoint(method: WireMethod, body_model: type[BaseModel]) -> Any:
             raise PersistenceError(ErrorCode.STORAGE_ERROR, f"{method.name} failed: {type(exc).__name__}") from None
         return Response(method.result.dump_json(result), media_type="application/json")
 
-    # FastAPI reads the signature: the body model and the auth dependency.
+    # FastAPI reads the signature: the request (its body is read above) and the auth dependency.
     endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         [
-            inspect.Parameter("body", inspect.Parameter.KEYWORD_ONLY, annotation=body_model),
+            inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request),
             inspect.Parameter("grant", inspect.Parameter.KEYWORD_ONLY, annotation=Grant, default=Depends(_grant)),
         ],
         return_annotation=Response,
@@ -68,17 +105,25 @@ def _endpoint(method: WireMethod, body_model: type[BaseModel]) -> Any:
     return endpoint
 
 
-def add_repository_routes(app: FastAPI) -> None:
+def _argument(value: Any) -> Any:
+    """A body field as the repository method takes it (an update as the dict of what was sent)."""
+    return value.fields_sent() if isinstance(value, Updates) else value
+
+
+def add_repository_routes(app: FastAPI) -> dict[str, type[BaseModel]]:
+    """Add the routes; their body models by path (for the OpenAPI document)."""
+    models = body_models()
     for repository, catalogue in methods().items():
         router = APIRouter(tags=[repository])
         for method in catalogue.values():
             router.add_api_route(
                 method.path,
-                _endpoint(method, _body_model(method)),
+                _endpoint(method, models[method.path]),
                 methods=["POST"],
                 response_model=None if method.returns is type(None) else method.returns,
                 summary=method.doc.splitlines()[0] if method.doc else method.name,
                 description=method.doc,
-                responses={403: {"description": "PERMISSION_DENIED"}, 422: {"description": "INVALID_DATA"}},
+                responses=error_responses(write=not method.read),
             )
         app.include_router(router)
+    return models

@@ -5,7 +5,11 @@ the token's SHA-256, so that checking a token is one read by ``_id`` and the sto
 holds what would let anyone use it::
 
     {"_id": sha256(token), "name": ..., "namespace": ..., "read_only": ...,
-     "created_at": ..., "last_used": ... or None}
+     "created_at": ..., "last_used": None}
+
+When a token was last used is kept apart, in ``docstore_token_usage`` (``{"_id":
+sha256(token), "last_used": ...}``), and the server only ever writes there: bookkeeping
+that raced a revocation may leave a stray usage document, never bring a token back.
 
 Everything goes through a ``DocumentStore``: the CLI reaches the store directly, or a
 server over its admin endpoints (``store.documents`` of an ``http(s)://`` store).
@@ -17,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -26,9 +30,10 @@ from .._interfaces import DocumentStore
 from .._mapping import invalid, require_id
 from .._time import utc_now
 
-__all__ = ["TOKENS", "TokenInfo", "TokenStore", "hash_token", "new_token"]
+__all__ = ["TOKENS", "USAGE", "TokenInfo", "TokenStore", "hash_token", "new_token"]
 
 TOKENS = "docstore_tokens"
+USAGE = "docstore_token_usage"
 _PREFIX = "dst_"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}")
 
@@ -99,15 +104,20 @@ class TokenStore:
         return token, info
 
     async def list(self) -> list[TokenInfo]:
-        """Every token, oldest first."""
-        found = [TokenInfo.from_document(d) async for d in self._documents.iter_documents(TOKENS)]
+        """Every token, oldest first, with when it was last used."""
+        used: dict[str, datetime] = {}
+        async for document in self._documents.iter_documents(USAGE):
+            if isinstance(document.get("last_used"), datetime):
+                used[str(document["_id"])] = document["last_used"]
+        found = [_last_used(TokenInfo.from_document(d), used) async for d in self._documents.iter_documents(TOKENS)]
         return sorted(found, key=lambda info: (info.created_at, info.name))
 
     async def revoke(self, name: str) -> TokenInfo:
-        """Delete the token named ``name``; NOT_FOUND if there is none."""
+        """Delete the token named ``name`` (then its usage); NOT_FOUND if there is none."""
         for info in await self.list():
             if info.name == name:
                 await self._documents.delete_document(TOKENS, info.digest)
+                await self._documents.delete_document(USAGE, info.digest)
                 return info
         raise PersistenceError(ErrorCode.NOT_FOUND, f"no token named {name!r}")
 
@@ -117,11 +127,15 @@ class TokenStore:
         return None if found is None else TokenInfo.from_document(found)
 
     async def touch(self, info: TokenInfo) -> None:
-        """Record that the token was used now."""
-        stored = await self._documents.get_document(TOKENS, info.digest)
-        if stored is not None:  # revoked meanwhile: do not bring it back
-            stored["last_used"] = utc_now()
-            await self._documents.upsert_documents(TOKENS, [stored])
+        """Record that the token was used now: in its usage document, never in the token's own.
+
+        A blind write of the usage document: no read-modify-write of the token that a
+        revocation could lose to. A revocation that landed meanwhile leaves the usage
+        document behind; it is dropped again here (and ``list`` ignores it anyway).
+        """
+        await self._documents.upsert_documents(USAGE, [{"_id": info.digest, "last_used": utc_now()}])
+        if await self._documents.get_document(TOKENS, info.digest) is None:
+            await self._documents.delete_document(USAGE, info.digest)
 
     async def any(self) -> bool:
         """Whether at least one token exists."""
@@ -139,3 +153,9 @@ class TokenStore:
         result = await self._documents.upsert_documents(TOKENS, [info.to_document()])
         if result.failed:
             raise PersistenceError(ErrorCode.STORAGE_ERROR, f"the token could not be stored: {result.failed[0][1]}")
+
+
+def _last_used(info: TokenInfo, used: dict[str, datetime]) -> TokenInfo:
+    """``info`` with the later of its own ``last_used`` (tokens of older versions) and its usage."""
+    seen = [moment for moment in (info.last_used, used.get(info.digest)) if moment is not None]
+    return replace(info, last_used=max(seen)) if seen else info

@@ -10,12 +10,12 @@ from typing import Any
 from .._arguments import check_sequence
 from .._errors import ErrorCode, PersistenceError
 from .._interfaces import BatchResult, CollectionStats
-from .._mapping import check_collection_name, check_document, require_id, tool_document
-from ._codec import checksum, encode, yielding
+from .._mapping import check_collection_name, check_document, require_id, sized_encoding, tool_document
+from ._codec import checksum, decode, yielding
 from ._database import Database
 from ._repository import OFF_LOOP_BATCH
 from ._schema import INDEXES, REPOSITORY_COLLECTIONS
-from ._tables import decode_row, delete_document, get_document, put_document, stored_checksums
+from ._tables import delete_document, get_document, put_document, stored_checksums
 
 __all__ = ["LEGACY_STUDENTS", "SqliteDocumentStore"]
 
@@ -71,7 +71,11 @@ class SqliteDocumentStore:
 
             def read(connection: sqlite3.Connection, sql: str = sql, values: list[Any] = values) -> list[Any]:
                 rows = connection.execute(sql, values).fetchall()
-                return [(row[0], decode_row((row[1], row[2]), path, collection)) for row in yielding(rows)]
+                # The id names a damaged document (``docstore export`` says which one).
+                return [
+                    (row[0], decode(row[1], row[2], f"{collection} document {row[0]!r} in {path}"))
+                    for row in yielding(rows)
+                ]
 
             batch = await self._db.read(read)
             for _, document in batch:
@@ -109,9 +113,10 @@ class SqliteDocumentStore:
                     # The earlier layout: its students would never be read (they are records now).
                     result.failed.append((position, LEGACY_STUDENTS))
                     continue
+                what = f"document {document['_id']!r}"
                 try:
-                    check_document(document, f"document {document['_id']!r}")
-                    blob, _ = encode(document)
+                    check_document(document, what, size=False)
+                    blob = sized_encoding(document, what)  # measured and hashed from one encoding
                 except PersistenceError as exc:
                     result.failed.append((position, exc.message))
                     continue

@@ -15,6 +15,9 @@ def translate(exc: BaseException, path: Path) -> PersistenceError:
     if isinstance(exc, PersistenceError):
         return exc
     text = str(exc) or type(exc).__name__
+    if isinstance(exc, OverflowError):
+        # An integer beyond 64 bits that no check caught: the caller's value, not the file.
+        return PersistenceError(ErrorCode.INVALID_DATA, "an integer beyond 64 bits cannot be stored or compared")
     if isinstance(exc, UnicodeError):
         # Text SQLite cannot hold (a lone surrogate in an id): the caller's value, not the file.
         return PersistenceError(ErrorCode.INVALID_DATA, f"text that cannot be stored: {type(exc).__name__}")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .._errors import ErrorCode, PersistenceError
 from ._convert import convert_sessions
-from ._database import connect
+from ._database import connect, connect_readonly, writable
 from ._errors import translate
 from ._feed import create_change_log, trim_changes
 from ._join_codes import derive_join_codes
@@ -38,6 +38,8 @@ def open_database_file(directory: Path, *, create: bool) -> sqlite3.Connection:
             raise PersistenceError(ErrorCode.UNAVAILABLE, f"no docstore store at {directory} (create=False)")
     else:
         check_identity(path)
+        if not writable(path):
+            return _open_readonly(path)
     try:
         connection = connect(path)
     except sqlite3.Error as exc:
@@ -50,7 +52,26 @@ def open_database_file(directory: Path, *, create: bool) -> sqlite3.Connection:
     return connection
 
 
-def _prepare(connection: sqlite3.Connection, path: Path) -> None:
+def _open_readonly(path: Path) -> sqlite3.Connection:
+    """A store this process may not write (a read-only mount, another user's files): read-only, as it is."""
+    try:
+        connection = connect_readonly(path)
+    except sqlite3.Error as exc:
+        raise translate(exc, path) from None
+    try:
+        _check_header(connection, path)
+        version = connection.execute("PRAGMA user_version").fetchone()[0]
+        if version != SCHEMA_VERSION:
+            raise _refuse(
+                path, f"needs an upgrade (schema {version} to {SCHEMA_VERSION}), which needs write permission"
+            )
+    except BaseException as exc:
+        connection.close()
+        raise translate(exc, path) from None
+    return connection
+
+
+def _check_header(connection: sqlite3.Connection, path: Path) -> None:
     application_id = connection.execute("PRAGMA application_id").fetchone()[0]
     version = connection.execute("PRAGMA user_version").fetchone()[0]
     if application_id not in (0, APPLICATION_ID):
@@ -61,6 +82,10 @@ def _prepare(connection: sqlite3.Connection, path: Path) -> None:
             raise _refuse(path, "is an SQLite database that docstore did not write")
     if version > SCHEMA_VERSION:
         raise _refuse(path, f"was written by a newer docstore (schema {version}, this one knows {SCHEMA_VERSION})")
+
+
+def _prepare(connection: sqlite3.Connection, path: Path) -> None:
+    _check_header(connection, path)
     mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
     if mode != "wal":
         raise PersistenceError(ErrorCode.STORAGE_ERROR, f"{path}: cannot use WAL mode (journal_mode is {mode})")

@@ -10,14 +10,14 @@ from typing import Any, Generic, TypeVar
 from .._arguments import check_version, revalidated
 from .._errors import ErrorCode, PersistenceError
 from .._interfaces import SortOrder
-from .._mapping import MAX_DOCUMENT_BYTES, METADATA, from_document
+from .._mapping import MAX_DOCUMENT_BYTES, METADATA, from_document, naive_times_suffice
 from .._models import StoredItem
 from .._page import Page, check_page_arguments, decode_cursor, encode_cursor
 from .._stored import stamped, stored_version
 from .._time import utc_now
-from ._codec import text_key, time_key, yielding
+from ._codec import decode, text_key, time_key, yielding
 from ._database import Database
-from ._tables import Row, decode_row, get_document, put_document
+from ._tables import Row, get_document, put_document
 
 __all__ = ["OFF_LOOP_BATCH", "UNCHANGED", "Filter", "SqliteRepository"]
 
@@ -122,10 +122,30 @@ class SqliteRepository(Generic[T]):
             document = get_document(connection, self._path, self.collection_name, item_id, self._namespace)
             return None if document is None else from_document(self.model, document)
 
-        return await self._db.read(get)
+        return await self._db.read(get, one_statement=True)
+
+    def _document(self, row: Row) -> dict[str, Any]:
+        """The stored document of a row, checksum verified, datetimes aware (what ``decode_row`` gives)."""
+        return decode(row[0], row[1], f"a {self.collection_name} document in {self._path}")
 
     def _items(self, rows: list[Row]) -> list[T]:
-        return [from_document(self.model, decode_row(row, self._path, self.collection_name)) for row in yielding(rows)]
+        """The domain items of rows: each checksum verified, then validated in full.
+
+        Decoded with naive datetimes first (the model makes them aware UTC); only a
+        document with free-form values, where a datetime would stay naive, is decoded
+        again with aware ones. The checksum proves the bytes are those written, not that
+        a repository wrote them (``Store.documents`` writes anything): so every row is
+        validated, and a damaged one is STORAGE_ERROR naming it.
+        """
+        model = self.model
+        where = f"a {self.collection_name} document in {self._path}"  # once, not per row
+        items: list[T] = []
+        for blob, digest in yielding(rows):
+            document = decode(blob, digest, where, aware=False)
+            if not naive_times_suffice(model, document):
+                document = decode(blob, digest, where)
+            items.append(from_document(model, document))
+        return items
 
     async def _count(self, where: Filter, table: str | None = None) -> int:
         conditions, arguments = self._scope(*where)
@@ -137,7 +157,7 @@ class SqliteRepository(Generic[T]):
             result: int = connection.execute(sql, arguments).fetchone()[0]
             return result
 
-        return await self._db.read(count)
+        return await self._db.read(count, one_statement=True)
 
     async def _page(
         self,
@@ -167,12 +187,11 @@ class SqliteRepository(Generic[T]):
 
         def page(connection: sqlite3.Connection) -> Page[T]:
             rows = connection.execute(sql, arguments).fetchall()
-            documents = [decode_row(row, self._path, self.collection_name) for row in rows]
-            items = [from_document(self.model, document) for document in documents[:limit]]
+            items = self._items(rows[:limit])
             next_cursor = None
-            if len(documents) > limit:
-                last = documents[limit - 1]
+            if len(rows) > limit:
+                last = self._document(rows[limit - 1])  # the cursor holds the stored value, aware
                 next_cursor = encode_cursor(sort_by, sort_order, last.get(sort_by), last["_id"])
             return Page(items, next_cursor)
 
-        return await self._db.read(page)
+        return await self._db.read(page, one_statement=True)

@@ -12,13 +12,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from .._arguments import check_limit, check_sequence
+from .._arguments import check_limit, check_sequence, revalidated
 from .._errors import ErrorCode, PersistenceError
-from .._mapping import from_document, invalid, require_id, to_document
+from .._mapping import METADATA, check_document, from_document, invalid, require_id
 from .._models import CodeRevision
 from .._page import Page, decode_cursor, encode_cursor
 from .._stored import damaged
-from .._time import parse_after
+from .._time import parse_after, utc_now
 from ._codec import time_key
 from ._repository import OFF_LOOP_BATCH, SqliteRepository
 from ._tables import decode_row, insert_document
@@ -30,16 +30,35 @@ class SqliteRevisionRepository(SqliteRepository[CodeRevision]):
     collection_name = "revisions"
     model = CodeRevision
 
+    def _new_document(self, revision: object) -> dict[str, Any]:
+        """``to_document(self._prepared(revision))``, without the stamped copy of the model between.
+
+        The same checks and the same document (the caller's revision validated again from its
+        dump, the view's namespace, fresh metadata); a save returns only the id, so the model
+        copy that ``_prepared`` makes for it was a third of the work of a save on the loop.
+        """
+        checked = revalidated(CodeRevision, revision)
+        now = utc_now()
+        body = checked.model_dump(exclude={"id", "metadata"})
+        if self._namespace is not None:
+            body["namespace_id"] = self._namespace
+        actor = self._actor
+        metadata = {"created_at": now, "updated_at": now, "version": 1, "created_by": actor, "modified_by": actor}
+        document = {"_id": checked.id, **body, METADATA: metadata}
+        check_document(document, f"CodeRevision {checked.id!r}")
+        return document
+
     async def save_revision(self, revision: CodeRevision) -> str:
-        item = self._prepared(revision)
-        document = to_document(item)
+        document = self._new_document(revision)
+        session_id: str = document["session_id"]
 
         def insert(connection: sqlite3.Connection) -> None:
-            self._refuse_other_namespaces_sessions(connection, [item.session_id])
+            self._refuse_other_namespaces_sessions(connection, [session_id])
             insert_document(connection, "revisions", document)
 
-        await self._db.write(insert)
-        return item.id
+        # The root view's save is the INSERT alone; a namespace view's also reads sessions first.
+        await self._db.write(insert, one_statement=self._namespace is None)
+        return str(document["_id"])
 
     async def save_revisions(self, revisions: Sequence[CodeRevision]) -> list[str]:
         """Save many revisions in one transaction; their ids in the order given.
@@ -52,7 +71,7 @@ class SqliteRevisionRepository(SqliteRepository[CodeRevision]):
             return []
 
         def prepare() -> list[dict[str, Any]]:
-            return [to_document(self._prepared(revision)) for revision in given]
+            return [self._new_document(revision) for revision in given]
 
         # Checking and encoding a large batch takes a while: not on the event loop.
         documents = await asyncio.to_thread(prepare) if len(given) > OFF_LOOP_BATCH else prepare()
@@ -134,7 +153,7 @@ class SqliteRevisionRepository(SqliteRepository[CodeRevision]):
                 next_cursor = encode_cursor("timestamp", "asc", items[-1].timestamp, items[-1].id)
             return Page(items, next_cursor)
 
-        return await self._db.read(read)
+        return await self._db.read(read, one_statement=True)
 
     async def get_latest_revision(self, session_id: str, student_id: str) -> CodeRevision | None:
         conditions, arguments = self._stream(session_id, student_id)
@@ -147,7 +166,7 @@ class SqliteRevisionRepository(SqliteRepository[CodeRevision]):
             items = self._items(connection.execute(sql, arguments).fetchall())
             return items[0] if items else None
 
-        return await self._db.read(read)
+        return await self._db.read(read, one_statement=True)
 
     async def get_latest_revisions(self, session_id: str) -> dict[str, CodeRevision]:
         """The newest revision of every student of a session: the instructor's overview.
@@ -159,7 +178,10 @@ class SqliteRevisionRepository(SqliteRepository[CodeRevision]):
         scope = "" if self._namespace is None else " AND namespace_id = ?2"
         arguments = [session_id] if self._namespace is None else [session_id, self._namespace]
         # A loose index scan: each student is one seek past the previous one, not a walk
-        # over all its revisions; then one seek to the end of each student's range.
+        # over all its revisions; then one seek to the end of each student's range (flag 0).
+        # That scan skips revisions whose student_id is not text (written through
+        # Store.documents): one more seek on the same index finds one, to name it (flag 1).
+        # One statement: one snapshot without BEGIN/COMMIT around it.
         sql = f"""
             WITH RECURSIVE students(student_id) AS (
                 SELECT min(student_id) FROM revisions WHERE session_id = ?1{scope}
@@ -168,25 +190,27 @@ class SqliteRevisionRepository(SqliteRepository[CodeRevision]):
                         WHERE session_id = ?1 AND student_id > students.student_id{scope})
                 FROM students WHERE students.student_id IS NOT NULL
             )
-            SELECT revisions.doc, revisions.checksum FROM students JOIN revisions ON revisions.id = (
+            SELECT * FROM (
+                SELECT 1, doc, checksum FROM revisions WHERE session_id = ?1 AND student_id IS NULL{scope} LIMIT 1
+            )
+            UNION ALL
+            SELECT 0, revisions.doc, revisions.checksum FROM students JOIN revisions ON revisions.id = (
                 SELECT id FROM revisions WHERE session_id = ?1 AND student_id = students.student_id{scope}
                 ORDER BY timestamp DESC, id DESC LIMIT 1
             )
             WHERE students.student_id IS NOT NULL
         """
-        # The scan above skips revisions whose student_id is not text (written through
-        # Store.documents); one more seek on the same index finds them, to name one.
-        damaged_sql = f"SELECT doc, checksum FROM revisions WHERE session_id = ?1 AND student_id IS NULL{scope} LIMIT 1"
 
         def read(connection: sqlite3.Connection) -> dict[str, CodeRevision]:
-            for row in connection.execute(damaged_sql, arguments).fetchall():
-                document = decode_row(row, self._path, "revisions")
+            rows = connection.execute(sql, arguments).fetchall()
+            for _, blob, digest in (row for row in rows if row[0]):
+                document = decode_row((blob, digest), self._path, "revisions")
                 from_document(CodeRevision, document)  # STORAGE_ERROR naming it, with what is wrong
                 raise damaged("CodeRevision", document.get("_id"), f"student_id is {document.get('student_id')!r}")
-            revisions = self._items(connection.execute(sql, arguments).fetchall())
+            revisions = self._items([(blob, digest) for _, blob, digest in rows])
             return {revision.student_id: revision for revision in sorted(revisions, key=lambda r: r.student_id)}
 
-        return await self._db.read(read)
+        return await self._db.read(read, one_statement=True)
 
     async def get_all_session_revisions(self, session_id: str) -> dict[str, list[CodeRevision]]:
         """Every revision of a session, per student, oldest first."""
@@ -199,7 +223,7 @@ class SqliteRevisionRepository(SqliteRepository[CodeRevision]):
                 streams.setdefault(revision.student_id, []).append(revision)
             return streams
 
-        return await self._db.read(read)
+        return await self._db.read(read, one_statement=True)
 
     async def count_revisions(self, session_id: str, student_id: str | None = None) -> int:
         return await self._count(self._session_filter(session_id, student_id))

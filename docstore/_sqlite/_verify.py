@@ -8,20 +8,15 @@ from pathlib import Path
 
 from .._errors import PersistenceError
 from ._codec import decode
-from ._database import connect
+from ._database import connect_readonly
 from ._files import check_identity
-from ._schema import APPLICATION_ID, DATABASE_FILE
+from ._schema import APPLICATION_ID, DATABASE_FILE, REPOSITORY_COLLECTIONS
 from ._verify_students import verify_students
 
 __all__ = ["verify_store"]
 
-_TABLES = {
-    "sessions": "sessions",
-    "session_students": "session_students",
-    "problems": "problems",
-    "revisions": "revisions",
-    "documents": "documents",
-}
+# Every repository table the schema has (session_students included), and the rest.
+_TABLES = {**{name: name for name in REPOSITORY_COLLECTIONS}, "documents": "documents"}
 
 
 def verify_store(directory: Path) -> tuple[Path, list[str]]:
@@ -38,7 +33,8 @@ def verify_store(directory: Path) -> tuple[Path, list[str]]:
         return path, [exc.message]
     problems: list[str] = []
     try:
-        with contextlib.closing(connect(path)) as connection:
+        # Read-only (``mode=ro``): a check never writes, and works on a store it may not write.
+        with contextlib.closing(connect_readonly(path)) as connection:
             connection.execute("PRAGMA query_only = ON")
             application_id = connection.execute("PRAGMA application_id").fetchone()[0]
             if application_id != APPLICATION_ID:
@@ -54,6 +50,7 @@ def verify_store(directory: Path) -> tuple[Path, list[str]]:
                 problems += _verify_documents(connection, path, collection, table)
             if version >= 2:
                 problems += verify_students(connection, path)
+            problems += _verify_changes(connection, path)
     except sqlite3.Error as exc:
         problems.append(f"{path}: {exc}")
     return path, problems
@@ -70,4 +67,21 @@ def _verify_documents(connection: sqlite3.Connection, path: Path, collection: st
                 problems.append(exc.message)
     except sqlite3.Error as exc:
         problems.append(f"{path}: table {table}: {exc}")
+    return problems
+
+
+def _verify_changes(connection: sqlite3.Connection, path: Path) -> list[str]:
+    """The live feed's log: every state it copied reads back (a store of before the feed has none)."""
+    if connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'changes'").fetchone() is None:
+        return []
+    problems: list[str] = []
+    try:
+        rows = connection.execute("SELECT seq, session_id, doc, checksum FROM changes WHERE doc IS NOT NULL")
+        for sequence, session_id, blob, digest in rows:
+            try:
+                decode(blob, digest, f"{path}: change {sequence} of session {session_id!r} (the live feed's log)")
+            except PersistenceError as exc:
+                problems.append(exc.message)
+    except sqlite3.Error as exc:
+        problems.append(f"{path}: table changes: {exc}")
     return problems

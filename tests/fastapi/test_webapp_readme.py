@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import pytest
 from fastapi import Depends, FastAPI
 
-from docstore import HTTP_STATUS, ErrorCode, Session, Store, StudentView, open_store
+from docstore import HTTP_STATUS, ErrorCode, PersistenceError, Session, Store, StudentView, open_store
 from docstore._server._tokens import TokenStore
 from docstore.fastapi import (
     Namespace,
@@ -140,3 +140,18 @@ async def test_a_namespace_from_a_gateway_header_and_a_missing_lifespan() -> Non
         answer = await client.get("/count")
         assert answer.status_code == 500 and answer.json()["code"] == "STORAGE_ERROR"
         assert "store_lifespan" in answer.json()["message"]
+
+
+async def test_an_error_never_shows_where_a_local_store_lives(tmp_path: Path) -> None:
+    directory = tmp_path / "store"
+    app = FastAPI(lifespan=store_lifespan(open_store(f"local://{directory}")))
+    install(app)
+
+    @app.get("/broken")
+    async def broken() -> None:
+        raise PersistenceError(ErrorCode.STORAGE_ERROR, f"{directory.resolve()}/docstore.sqlite3 is damaged")
+
+    async with serving(app) as client:
+        answer = await client.get("/broken")
+    assert answer.status_code == 500 and answer.json()["code"] == "STORAGE_ERROR"
+    assert str(tmp_path) not in answer.text and "<store>/docstore.sqlite3" in answer.json()["message"]

@@ -137,3 +137,31 @@ async def check_revisions(store: Store, expected: dict[str, Any]) -> None:
             assert {"id": last.id, "timestamp": iso(last.timestamp), "code": last.code} == want["last"]
             assert [r.id for r in streams[student_id]] == want["ids"]
             assert all(r.metadata is not None and r.metadata.version == 1 for r in revisions)
+
+
+@pytest.mark.parametrize("dataset", DATASETS)
+async def test_dataset_students_are_records_of_their_own(
+    store: Store, legacy_data: Path, dataset: str, tmp_path: Path
+) -> None:
+    # The stored layout itself (store.documents): sessions without students, one record per student.
+    from docstore._students import SESSION_STUDENTS, record_id, student_from_record
+
+    expected = json.loads((legacy_data / dataset / "expected.json").read_text(encoding="utf-8"))
+    report = await import_legacy(legacy_data / dataset / "data", store, rejects_path=tmp_path / "rejects.jsonl")
+    total = sum(len(want["student_ids"]) for want in expected["sessions"].values())
+    assert report.rejected == 0 and report.kinds["students"].imported == total
+    for session_id, want in expected["sessions"].items():
+        document = await store.documents.get_document("sessions", session_id)
+        assert document is not None and "students" not in document
+        for student_id, student_want in want["students"].items():
+            record = await store.documents.get_document(SESSION_STUDENTS, record_id(session_id, student_id))
+            assert record is not None and record["namespace_id"] == document["namespace_id"]
+            student = student_from_record(record)
+            assert student.id == student_id and student.name == student_want["name"]
+            assert student.code == student_want["code"]
+            assert iso(student.last_update) == student_want["last_update"]
+            assert student.extra.get("executionSettings") == student_want["execution_settings"]
+    assert len([d async for d in store.documents.iter_documents(SESSION_STUDENTS)]) == total
+    again = await import_legacy(legacy_data / dataset / "data", store, rejects_path=tmp_path / "rejects.jsonl")
+    assert again.kinds["students"].unchanged == total and again.kinds["students"].imported == 0
+    assert again.kinds["sessions"].unchanged == len(expected["sessions"])

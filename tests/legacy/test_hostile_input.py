@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -236,18 +237,62 @@ def test_the_command_finishes_hostile_input_with_exit_1_and_no_traceback(legacy:
     assert files == ["a$b.json", f"problems/{problem.name}", "problems/index.json", "problems/index.json"]
 
 
+# The import stops at the first progress line of revisions.json until the test has sent
+# SIGINT (and says so with a file): the interrupt always lands mid-import, however loaded
+# the machine is.
+STALLED = textwrap.dedent(
+    """
+    import os, sys, time
+    from docstore._cli import _import, main
+
+    report = _import._ProgressReport.__call__
+    go = sys.argv.pop(1)
+
+    def stall(self, name, done, size):
+        report(self, name, done, size)
+        if name == "revisions.json" and not os.path.exists(go):
+            print("stalled", file=sys.stderr, flush=True)
+            # asyncio.run's SIGINT handler cancels the import's task; it stops at its next await.
+            while not os.path.exists(go):
+                time.sleep(0.01)
+
+    _import._ProgressReport.__call__ = stall
+    main(sys.argv[1:])
+    """
+)
+
+
 def test_ctrl_c_exits_130_and_says_how_to_resume(tmp_path: Path) -> None:
     source = tmp_path / "big"
     generator = [sys.executable, str(ROOT / "scripts" / "legacy_generator.py"), str(source)]
     subprocess.run([*generator, "--sessions", "4", "--students", "10", "--revisions", "150"], check=True)
     url = f"local://{tmp_path / 'store'}"
-    with cli("import", str(source), "--url", url, "--batch-size", "10") as process:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("DOCSTORE_")}
+    with subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            STALLED,
+            str(tmp_path / "go"),
+            "import",
+            str(source),
+            "--url",
+            url,
+            "--batch-size",
+            "10",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    ) as process:
         assert process.stderr is not None
-        # Plain progress lines (not a terminal): interrupt once revisions are being read.
         for line in process.stderr:
-            if line.startswith("revisions.json"):
+            if line.startswith("stalled"):
                 break
         process.send_signal(signal.SIGINT)
+        (tmp_path / "go").touch()
         _, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
     assert "Traceback" not in err and "run the same command again" in err

@@ -11,6 +11,7 @@ import uvicorn
 
 from docstore import Store, open_store
 from docstore._remote import in_process
+from docstore._server._protocol import uvicorn_limits
 from docstore.server import create_app
 
 ADMIN_TOKEN = "test-admin-token"
@@ -37,7 +38,12 @@ async def uvicorn_server(url: str = "memory://", **app_settings: Any) -> AsyncIt
     app_settings.setdefault("admin_token", ADMIN_TOKEN)
     async with open_store(url) as served:
         config = uvicorn.Config(
-            create_app(served, **app_settings), host="127.0.0.1", port=0, log_level="warning", access_log=False
+            create_app(served, **app_settings),
+            host="127.0.0.1",
+            port=0,
+            log_level="warning",
+            access_log=False,
+            **uvicorn_limits(),  # as `docstore serve` runs it
         )
         server = uvicorn.Server(config)
         task = asyncio.create_task(server.serve())

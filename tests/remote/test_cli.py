@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -32,6 +33,13 @@ def free_port() -> int:
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
     """`docstore serve` over a local store, as the compose service runs it (admin token from the env)."""
+    with serving(tmp_path) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def serving(tmp_path: Path) -> Iterator[str]:
+    """The base URL of a `docstore serve` process over a local store in ``tmp_path``; stopped on exit."""
     port = free_port()
     env = {**os.environ, "DOCSTORE_URL": f"local://{tmp_path / 'store'}", "DOCSTORE_ADMIN_TOKEN": "admin-secret"}
     process = subprocess.Popen(

@@ -86,8 +86,11 @@ async def test_a_read_only_directory_is_a_clear_error(small_disk: Path) -> None:
         await store.sessions.create_session(Session(id="kept", join_code="RO0003"))
     subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
     try:
-        error = await expect_error(ErrorCode.STORAGE_ERROR, open_store(url).initialize())
-        assert DATABASE_FILE in error.message
+        # Issue 16 item 12: such a store opens read-only (was: refused at open); a write is the clear error.
+        async with open_store(url) as read_only:
+            assert await read_only.sessions.get_session("kept") is not None
+            error = await expect_error(ErrorCode.STORAGE_ERROR, read_only.sessions.create_session(Session(id="new")))
+            assert DATABASE_FILE in error.message
     finally:
         subprocess.run(["mount", "-o", "remount,rw", str(small_disk)], check=True)
     async with open_store(url) as reopened:

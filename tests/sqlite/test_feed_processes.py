@@ -97,3 +97,19 @@ async def test_positions_trimmed_away_are_expired(tmp_path: Path) -> None:
         with pytest.raises(PersistenceError) as caught:
             await store.sessions.watch(session_id, after=first.position).__aenter__()
         assert caught.value.code is ErrorCode.EXPIRED
+
+
+async def test_check_names_a_damaged_change_of_the_feed(tmp_path: Path) -> None:
+    import sqlite3
+
+    from docstore._sqlite._verify import verify_store
+
+    url = f"local://{tmp_path}"
+    session_id = await classroom(url)
+    async with open_store(url) as store:
+        await store.sessions.upsert_student(session_id, Student(id="s0", name="renamed"))
+    assert verify_store(tmp_path)[1] == []
+    with sqlite3.connect(tmp_path / "docstore.sqlite3") as connection:
+        connection.execute("UPDATE changes SET doc = zeroblob(length(doc)) WHERE kind = 'student_changed'")
+    problems = verify_store(tmp_path)[1]
+    assert len(problems) == 1 and "the live feed's log" in problems[0] and session_id in problems[0]

@@ -63,3 +63,35 @@ def test_credentials_come_from_the_environment_apart_from_the_url(monkeypatch: p
 def test_a_percent_encoded_password_in_the_url_is_accepted() -> None:
     config = StorageConfig(url="mongodb://u:p%2F%40%3A%25ss@db.example:27017/docstore")
     assert config.masked_url == "mongodb://u:***@db.example:27017/docstore"
+
+
+@pytest.mark.parametrize(
+    ("url", "masked"),
+    [
+        ("http://admin:PW@127.0.0.1:1", "http://admin:***@127.0.0.1:1"),
+        ("https://PW@docstore.example.org/", "https://***@docstore.example.org/"),
+        ("mongodb://PW@db.example/?authMechanism=MONGODB-X509", "mongodb://***@db.example/?authMechanism=MONGODB-X509"),
+        (
+            "mongodb://db.example/?authMechanism=MONGODB-AWS&authMechanismProperties=AWS_SESSION_TOKEN:PW",
+            "mongodb://db.example/?authMechanism=MONGODB-AWS&authMechanismProperties=***",
+        ),
+        (
+            "mongodb://db.example/?authMechanismProperties=SERVICE_NAME:x,AWS_SESSION_TOKEN%3APW&w=1",
+            "mongodb://db.example/?authMechanismProperties=***&w=1",
+        ),
+        ("https://h/x?api_key=PW&access_token=PW", "https://h/x?api_key=***&access_token=***"),
+    ],
+)
+def test_every_credential_bearing_part_of_a_url_is_masked(url: str, masked: str) -> None:
+    from docstore._config import mask_url
+
+    assert mask_url(url) == masked
+    assert "PW" not in mask_secrets(f"cannot reach {url}: [Errno 111]")
+    if not url.startswith("mongodb://PW@"):  # a user alone in a mongodb URL is accepted too, masked
+        config = StorageConfig(url=url)
+        assert "PW" not in repr(config) and "PW" not in config.masked_url and "PW" not in repr(open_store(config))
+
+
+def test_secret_key_value_pairs_in_driver_text_are_masked() -> None:
+    text = "auth failed with {'AWS_SESSION_TOKEN': 'PW'} and AWS_SESSION_TOKEN:PW, password=PW"
+    assert "PW" not in mask_secrets(text)

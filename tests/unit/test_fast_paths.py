@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pymongo import IndexModel
 
+from docstore._mongo import _mongomock_adapter as adapter
 from docstore._mongo._mongomock_adapter import MockDatabase
+from docstore._mongo._mongomock_fast_paths import first_per_group_shape
 
 values = st.one_of(
     st.sampled_from(["a", "b", "c"]), st.none(), st.integers(0, 2), st.lists(st.sampled_from(["a", "b"]), max_size=2)
@@ -57,3 +61,95 @@ async def test_a_unique_index_sees_an_insert_while_the_equality_index_exists() -
     else:
         raise AssertionError("the unique index let a duplicate in")
     assert await matches(collection, {"code": "A"}) == [1]
+
+
+# -- the overview's $group/$first, answered from the equality index ------------------------
+WHEN = datetime(2026, 1, 6, tzinfo=UTC)
+sort_values = st.one_of(
+    st.integers(0, 5).map(lambda i: WHEN + timedelta(seconds=i)),  # the usual: aware datetimes
+    st.integers(0, 5).map(lambda i: (WHEN + timedelta(seconds=i)).replace(tzinfo=None)),
+    st.sampled_from(["t1", "t2"]),
+    st.none(),
+    st.integers(0, 3),
+    st.booleans(),
+    st.binary(max_size=2),
+)
+revision_documents = st.lists(
+    st.fixed_dictionaries(
+        {
+            "session_id": st.one_of(st.sampled_from(["s1", "s2"]), st.lists(st.sampled_from(["s1"]), max_size=1)),
+            "student_id": st.one_of(st.sampled_from(["a", "b", "c"]), st.none(), st.integers(0, 1)),
+            "timestamp": sort_values,
+            "namespace_id": st.sampled_from(["n1", "n2"]),
+        }
+    ),
+    max_size=20,
+)
+
+
+def overview(scoped: bool) -> list[dict[str, Any]]:
+    match = {"session_id": "s1", "namespace_id": "n1"} if scoped else {"session_id": "s1"}
+    order = {"session_id": 1, "student_id": 1, "timestamp": -1, "_id": -1}
+    if scoped:
+        order = {"namespace_id": 1, **order}
+    return [{"$match": match}, {"$sort": order}, {"$group": {"_id": "$student_id", "latest": {"$first": "$$ROOT"}}}]
+
+
+def by_group(rows: list[dict[str, Any]]) -> list[tuple[str, Any]]:
+    return sorted((repr(row["_id"]), row["latest"]["_id"]) for row in rows)
+
+
+@settings(max_examples=300, deadline=None)
+@given(initial=revision_documents, scoped=st.booleans(), typed_ids=st.booleans())
+async def test_the_overview_equals_mongomock_s_own_aggregation(
+    initial: list[dict[str, Any]], scoped: bool, typed_ids: bool
+) -> None:
+    database = MockDatabase("t")
+    fast = database["fast"]
+    await fast.create_indexes([IndexModel([("session_id", 1), ("student_id", 1), ("timestamp", -1)])])
+    plain = database["plain"]  # no index declared: mongomock's own aggregation
+    for index, document in enumerate(initial):
+        for collection in (fast, plain):
+            await collection.insert_one({"_id": index if typed_ids else f"r{index:03d}", **document})
+    pipeline = overview(scoped)
+    fast_rows = await (await fast.aggregate(pipeline)).to_list(None)
+    plain_rows = await (await plain.aggregate(pipeline)).to_list(None)
+    assert by_group(fast_rows) == by_group(plain_rows)
+    assert sorted(map(repr, fast_rows)) == sorted(map(repr, plain_rows))  # the same documents, as read
+
+
+async def test_the_overview_is_answered_without_mongomock_s_aggregation(monkeypatch: pytest.MonkeyPatch) -> None:
+    collection = MockDatabase("t")["revisions"]
+    await collection.create_indexes([IndexModel([("session_id", 1), ("student_id", 1), ("timestamp", -1)])])
+    for i in range(60):
+        when = WHEN + timedelta(seconds=i)
+        await collection.insert_one(
+            {"_id": f"r{i:03d}", "session_id": "s1", "student_id": f"k{i % 3}", "timestamp": when}
+        )
+
+    def refused(*_: Any) -> None:
+        raise AssertionError("mongomock aggregated the whole session")
+
+    monkeypatch.setattr(adapter, "process_pipeline", refused)
+    rows = await (await collection.aggregate(overview(False))).to_list(None)
+    assert by_group(rows) == [("'k0'", "r057"), ("'k1'", "r058"), ("'k2'", "r059")]
+
+
+@pytest.mark.parametrize(
+    "pipeline",
+    [
+        overview(False)[:2],
+        [overview(False)[0], {"$sort": {"student_id": 1, "timestamp": 1}}, overview(False)[2]],  # oldest first
+        [overview(False)[0], {"$sort": {"timestamp": -1, "student_id": 1}}, overview(False)[2]],  # group not first
+        [{"$match": {"session_id": {"$in": ["s1"]}}}, *overview(False)[1:]],  # not string equalities
+        [*overview(False)[:2], {"$group": {"_id": "$student_id", "n": {"$sum": 1}}}],
+        [*overview(False)[:2], {"$group": {"_id": "$student_id", "latest": {"$last": "$$ROOT"}}}],
+    ],
+)
+def test_other_pipelines_are_left_to_mongomock(pipeline: list[dict[str, Any]]) -> None:
+    assert first_per_group_shape(pipeline) is None
+    assert first_per_group_shape(overview(True)) == (
+        {"session_id": "s1", "namespace_id": "n1"},
+        ["timestamp", "_id"],
+        "student_id",
+    )

@@ -1,0 +1,80 @@
+"""Writing the files of tools (exports, rejects, reports) without ever writing through a symlink.
+
+A tool's output directory may be shared or hostile: a planted ``DIR/manifest.json`` or
+``DIR/sessions.jsonl.tmp`` symlink must not make docstore overwrite its target. So every
+file is created new and exclusively (``O_CREAT | O_EXCL`` under a name nobody can guess),
+written, then renamed over the final name (a rename replaces the directory entry, never
+writes into what it pointed at), and a final name that is a symlink is refused outright.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+from ._errors import ErrorCode, PersistenceError
+
+__all__ = ["NewFiles", "refuse_symlink", "replacing"]
+
+
+def refuse_symlink(path: Path) -> None:
+    """INVALID_DATA (exit 2 in the CLI) when ``path`` is a symbolic link: docstore never writes through one."""
+    if path.is_symlink():
+        raise PersistenceError(
+            ErrorCode.INVALID_DATA,
+            f"{path} is a symbolic link; refusing to write through it (remove it or choose another path)",
+        )
+
+
+@contextlib.contextmanager
+def replacing(path: Path) -> Iterator[IO[str]]:
+    """A new file (created exclusively beside ``path``) that becomes ``path`` when the block ends well.
+
+    On an error the new file is removed and ``path`` is left as it was.
+    """
+    refuse_symlink(path)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        refuse_symlink(path)  # planted while we wrote: still not ours to replace
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+class NewFiles:
+    """Several files written new, then all renamed into place together (``commit``), or none (``discard``).
+
+    An export that fails halfway (a damaged document) leaves the earlier export whole.
+    """
+
+    def __init__(self) -> None:
+        self._pending: list[tuple[str, Path]] = []
+
+    def open(self, path: Path) -> IO[str]:
+        refuse_symlink(path)
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        self._pending.append((temporary, path))
+        return os.fdopen(descriptor, "w", encoding="utf-8")
+
+    def commit(self) -> None:
+        for _, path in self._pending:
+            refuse_symlink(path)  # planted while we wrote: still not ours to replace
+        for temporary, path in self._pending:
+            os.replace(temporary, path)
+        self._pending = []
+
+    def discard(self) -> None:
+        for temporary, _ in self._pending:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+        self._pending = []

@@ -1,0 +1,106 @@
+"""Caps on a request's head (request line and headers), enforced while it arrives: 431.
+
+uvicorn's httptools protocol has no cap of its own: httptools gathers a header's name
+and value until they end, so one request with a 300 MB header held hundreds of MB and
+stalled every other request. Here the bytes of a head are counted as they are received,
+before the parser sees them, and a head over ``MAX_HEAD_BYTES`` (or with more than
+``MAX_HEADERS`` headers) is answered 431 and its connection closed, never buffered whole.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+__all__ = ["MAX_HEADERS", "MAX_HEAD_BYTES", "HeadLimitedProtocol", "uvicorn_limits"]
+
+# Ample for docstore's own headers (a token, a percent-encoded namespace and actor) and
+# what proxies add; nginx takes 4 x 8 KiB by default, Node.js 16 KiB.
+MAX_HEAD_BYTES = 32 * 1024
+MAX_HEADERS = 100
+# After a 431 the connection is half-closed and what the client still sends is read and
+# dropped for at most this long: closing with bytes unread would reset the connection,
+# and the client would lose the 431 before reading it.
+LINGER_S = 2.0
+
+
+def uvicorn_limits() -> dict[str, Any]:
+    """The ``uvicorn.Config`` settings that apply these caps (``docstore serve`` passes them).
+
+    h11 (uvicorn's other parser) gets the same byte cap, answered 400 by uvicorn itself.
+    """
+    return {"http": HeadLimitedProtocol, "h11_max_incomplete_event_size": MAX_HEAD_BYTES}
+
+
+def _answer_431(what: str) -> bytes:
+    body = json.dumps({"code": "INVALID_DATA", "message": what}).encode()
+    return (
+        b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+        b"content-type: application/json\r\n"
+        b"content-length: " + str(len(body)).encode() + b"\r\n"
+        b"connection: close\r\n\r\n" + body
+    )
+
+
+class _TooManyHeaders(Exception):
+    """Raised from the parser's callback to stop it (the 431 is already sent)."""
+
+
+class HeadLimitedProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol, refusing an oversized head before the parser buffers it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._in_head = True  # between two requests, bytes belong to the next head
+        self._head_bytes = 0
+        self._headers = 0
+        self._refused = False
+
+    def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return  # lingering after a 431: dropped unread
+        # Feed a head no further than the cap: what lies past it is never parsed.
+        while data and self._in_head:
+            room = MAX_HEAD_BYTES - self._head_bytes
+            if room <= 0:
+                self._refuse(f"request line and headers are larger than {MAX_HEAD_BYTES:,} bytes")
+                return
+            piece, data = data[:room], data[room:]
+            self._head_bytes += len(piece)
+            super().data_received(piece)
+            if self._refused or self.transport.is_closing():
+                return
+        if data:
+            super().data_received(data)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._headers += 1
+        if self._headers > MAX_HEADERS:
+            self._refuse(f"more than {MAX_HEADERS} headers")
+            raise _TooManyHeaders
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        self._in_head, self._head_bytes, self._headers = False, 0, 0
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self._in_head = True
+        super().on_message_complete()
+
+    def send_400_response(self, msg: str) -> None:
+        if not self._refused:  # the parser's error after a refusal: the 431 went out already
+            super().send_400_response(msg)
+
+    def _refuse(self, what: str) -> None:
+        self._refused = True
+        self.logger.warning("refused: %s", what)
+        self.transport.write(_answer_431(what))
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+            asyncio.get_running_loop().call_later(LINGER_S, self.transport.close)
+        else:
+            self.transport.close()

@@ -1,0 +1,400 @@
+"""``local://`` against hand-written SQLite (the floor), measured side by side in the same run.
+
+    python scripts/bench_floor.py [--saves 10000] [--rounds 3] [--open-revisions 100000] [--places disk,shm]
+
+The floor is what a careful programmer writes with nothing but the standard library:
+``sqlite3``, WAL, ``synchronous=FULL``, one JSON text column plus an index on
+(session, student, timestamp), one commit per save, every call through
+``asyncio.to_thread``. It verifies nothing and validates nothing; docstore verifies a
+checksum on every read and returns validated domain types. So a ratio is what
+docstore's guarantees and layers cost over the bare minimum.
+
+For each place (``disk``: under ``--dir`` or the system's temporary directory; ``shm``:
+/dev/shm, no fsync cost), each round builds a fresh store per engine, alternating which first:
+
+1. ``--saves`` revisions saved one by one, each awaited (30 students of one session);
+2. one student's history (every revision of one student: ``saves / 30``), median of many;
+3. the overview of the 30 students (each one's newest revision), median of many.
+
+Then: a new process opens a store of ``--open-revisions`` revisions and reads one (wall
+time of the whole process, Python's start included; alternating); syncs per save
+(``strace -c -f``, fsync + fdatasync, a child that saves 200 minus one that saves none);
+the ``memory://`` overview of a 6,000-revision session (no floor: a time with its size).
+Every figure is printed as min / median over the rounds and ratio of the medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+from docstore import CodeRevision, open_store
+
+STUDENTS = 30
+SESSION = "floor-session"
+STRACE_SAVES = 200
+
+
+# -- the floor ---------------------------------------------------------------------------
+class Floor:
+    """Hand-written SQLite: the fastest honest way to keep revisions durable with the stdlib."""
+
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.connection = sqlite3.connect(folder / "floor.sqlite3", isolation_level=None, check_same_thread=False)
+        self.connection.execute("PRAGMA journal_mode = WAL")
+        self.connection.execute("PRAGMA synchronous = FULL")
+        self.connection.execute(
+            "CREATE TABLE IF NOT EXISTS revisions (id TEXT PRIMARY KEY, session TEXT, student TEXT, "
+            "timestamp TEXT, doc TEXT)"
+        )
+        self.connection.execute("CREATE INDEX IF NOT EXISTS by_stream ON revisions(session, student, timestamp)")
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self.connection.close)
+
+    def _insert(self, document: dict[str, Any]) -> None:
+        # Autocommit: the INSERT is its own transaction, one commit (one sync) per save.
+        row = (document["id"], document["session_id"], document["student_id"], document["timestamp"])
+        self.connection.execute("INSERT INTO revisions VALUES (?, ?, ?, ?, ?)", (*row, json.dumps(document)))
+
+    async def save(self, student_id: str, code: str) -> None:
+        document = {
+            "id": uuid.uuid4().hex,
+            "session_id": SESSION,
+            "student_id": student_id,
+            "code": code,
+            "timestamp": datetime.now(UTC).isoformat(),
+        }
+        await asyncio.to_thread(self._insert, document)
+
+    def insert_many(self, documents: list[dict[str, Any]]) -> None:
+        rows = [(d["id"], d["session_id"], d["student_id"], d["timestamp"], json.dumps(d)) for d in documents]
+        self.connection.execute("BEGIN")
+        self.connection.executemany("INSERT INTO revisions VALUES (?, ?, ?, ?, ?)", rows)
+        self.connection.execute("COMMIT")
+
+    def _history(self, session_id: str, student_id: str) -> list[dict[str, Any]]:
+        rows = self.connection.execute(
+            "SELECT doc FROM revisions WHERE session = ? AND student = ? ORDER BY timestamp", (session_id, student_id)
+        ).fetchall()
+        return [json.loads(row[0]) for row in rows]
+
+    async def history(self, student_id: str) -> int:
+        return len(await asyncio.to_thread(self._history, SESSION, student_id))
+
+    def _overview(self, session_id: str) -> dict[str, dict[str, Any]]:
+        # The same loose index scan docstore uses: one seek per student, not a walk of the session.
+        rows = self.connection.execute(
+            """
+            WITH RECURSIVE students(student) AS (
+                SELECT min(student) FROM revisions WHERE session = ?1
+                UNION ALL
+                SELECT (SELECT min(student) FROM revisions WHERE session = ?1 AND student > students.student)
+                FROM students WHERE students.student IS NOT NULL
+            )
+            SELECT revisions.doc FROM students JOIN revisions ON revisions.rowid = (
+                SELECT rowid FROM revisions WHERE session = ?1 AND student = students.student
+                ORDER BY timestamp DESC LIMIT 1
+            )
+            WHERE students.student IS NOT NULL
+            """,
+            (session_id,),
+        ).fetchall()
+        documents = [json.loads(row[0]) for row in rows]
+        return {document["student_id"]: document for document in documents}
+
+    async def overview(self) -> int:
+        return len(await asyncio.to_thread(self._overview, SESSION))
+
+
+# -- the two engines behind one face -------------------------------------------------------
+class Engine(Protocol):
+    """A store under test: save one revision, read a history, read an overview."""
+
+    async def save(self, student_id: str, code: str) -> None: ...
+    async def history(self, student_id: str) -> int: ...
+    async def overview(self) -> int: ...
+    async def close(self) -> None: ...
+
+
+class LocalEngine:
+    def __init__(self, folder: Path) -> None:
+        self.store = open_store(f"local://{folder}")
+
+    async def open(self) -> LocalEngine:
+        await self.store.initialize()
+        return self
+
+    async def save(self, student_id: str, code: str) -> None:
+        await self.store.revisions.save_revision(CodeRevision(session_id=SESSION, student_id=student_id, code=code))
+
+    async def history(self, student_id: str) -> int:
+        return len(await self.store.revisions.get_revisions(SESSION, student_id))
+
+    async def overview(self) -> int:
+        return len(await self.store.revisions.get_latest_revisions(SESSION))
+
+    async def close(self) -> None:
+        await self.store.shutdown()
+
+
+async def make_engine(name: str, folder: Path) -> Engine:
+    if name == "floor":
+        return Floor(folder)
+    return await LocalEngine(folder).open()
+
+
+# -- measuring ----------------------------------------------------------------------------
+async def median_of(call: Callable[[], Awaitable[Any]], repeat: int) -> float:
+    await call()
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        await call()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
+async def one_round(name: str, folder: Path, saves: int, repeat: int) -> dict[str, float]:
+    engine = await make_engine(name, folder)
+    try:
+        started = time.perf_counter()
+        for i in range(saves):
+            await engine.save(f"s{i % STUDENTS:02d}", f"x = {i}\nprint(x)\n")
+        elapsed = time.perf_counter() - started
+        expected = len(range(0, saves, STUDENTS))
+        assert await engine.history("s00") == expected
+        assert await engine.overview() == min(STUDENTS, saves)
+        return {
+            "saves": elapsed,
+            "history": await median_of(lambda: engine.history("s00"), repeat),
+            "overview": await median_of(engine.overview, repeat * 4),
+        }
+    finally:
+        await engine.close()
+
+
+def summary(label: str, samples: dict[str, list[float]], unit: str = "s", scale: float = 1.0) -> str:
+    floor, local = samples["floor"], samples["local"]
+    ratio = statistics.median(local) / statistics.median(floor)
+    return (
+        f"  {label:52} floor {min(floor) * scale:8.3f} / {statistics.median(floor) * scale:8.3f} {unit}   "
+        f"local {min(local) * scale:8.3f} / {statistics.median(local) * scale:8.3f} {unit}   ratio {ratio:5.2f}x"
+    )
+
+
+async def place_rounds(place: str, base: Path, saves: int, rounds: int, repeat: int) -> None:
+    results: dict[str, dict[str, list[float]]] = {}
+    for round_number in range(rounds):
+        order = ["floor", "local"] if round_number % 2 == 0 else ["local", "floor"]
+        for name in order:
+            folder = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=base))
+            try:
+                measured = await one_round(name, folder, saves, repeat)
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
+            for key, value in measured.items():
+                results.setdefault(key, {}).setdefault(name, []).append(value)
+    per_student = len(range(0, saves, STUDENTS))
+    print(f"\n{place} ({base}), {rounds} rounds, min / median:", flush=True)
+    print(summary(f"{saves:,} awaited saves", results["saves"]))
+    print(summary(f"one student's history ({per_student} revisions)", results["history"], "ms", 1000))
+    print(summary(f"overview of {STUDENTS} students", results["overview"], "ms", 1000), flush=True)
+
+
+# -- a new process: open a large store, read one revision ----------------------------------
+def revision(i: int) -> dict[str, Any]:
+    when = datetime(2026, 1, 6, tzinfo=UTC) + timedelta(milliseconds=i)
+    return {
+        "id": f"{i:032x}",
+        "session_id": f"sess{i // 100:06d}",
+        "student_id": f"s{i % STUDENTS:02d}",
+        "code": "print('hello')\n" * 4,
+        "timestamp": when.isoformat(),
+    }
+
+
+async def build_open_stores(base: Path, count: int) -> tuple[Path, Path]:
+    floor_folder, local_folder = base / "open-floor", base / "open-local"
+    floor = Floor(floor_folder)
+    floor.insert_many([revision(i) for i in range(count)])
+    await floor.close()
+    async with open_store(f"local://{local_folder}") as store:
+        for start in range(0, count, 5000):
+            batch = [CodeRevision.model_validate(revision(i)) for i in range(start, min(start + 5000, count))]
+            await store.revisions.save_revisions(batch)
+    return floor_folder, local_folder
+
+
+_OPEN_FLOOR = """
+import json, sqlite3, sys
+connection = sqlite3.connect(sys.argv[1] + "/floor.sqlite3")
+connection.execute("PRAGMA journal_mode = WAL")
+document = json.loads(connection.execute("SELECT doc FROM revisions WHERE id = ?", (sys.argv[2],)).fetchone()[0])
+assert document["id"] == sys.argv[2]
+"""
+
+_OPEN_LOCAL = """
+import asyncio, sys
+from docstore import open_store
+async def main():
+    async with open_store("local://" + sys.argv[1]) as store:
+        assert (await store.revisions.get_revision(sys.argv[2])).id == sys.argv[2]
+asyncio.run(main())
+"""
+
+
+def open_once(name: str, folder: Path, revision_id: str) -> float:
+    started = time.perf_counter()
+    code = _OPEN_FLOOR if name == "floor" else _OPEN_LOCAL
+    subprocess.run([sys.executable, "-c", code, str(folder), revision_id], check=True)
+    return time.perf_counter() - started
+
+
+async def open_rounds(base: Path, count: int, rounds: int) -> None:
+    started = time.perf_counter()
+    folders = dict(zip(("floor", "local"), await build_open_stores(base, count), strict=True))
+    built = time.perf_counter() - started
+    wanted = f"{count // 2:032x}"
+    samples: dict[str, list[float]] = {"floor": [], "local": []}
+    for round_number in range(max(rounds, 5)):
+        for name in ("floor", "local") if round_number % 2 == 0 else ("local", "floor"):
+            samples[name].append(open_once(name, folders[name], wanted))
+    print(f"\nnew process (stores of {count:,} revisions, built in {built:.0f} s), min / median:")
+    print(summary(f"open {count:,} revisions, read one", samples, "ms", 1000), flush=True)
+
+
+# -- syncs per save ---------------------------------------------------------------------------
+async def child_saves(name: str, folder: Path, count: int) -> None:
+    engine = await make_engine(name, folder)
+    try:
+        for i in range(count):
+            await engine.save(f"s{i % STUDENTS:02d}", f"x = {i}")
+    finally:
+        await engine.close()
+
+
+def sync_calls(name: str, folder: Path, count: int) -> int:
+    """fsync + fdatasync calls of a child process that opens a store and saves ``count`` revisions."""
+    report = folder / f"strace-{name}-{count}.txt"
+    subprocess.run(
+        [
+            "strace",
+            "-f",
+            "-c",
+            "-e",
+            "trace=fsync,fdatasync",
+            "-o",
+            str(report),
+            sys.executable,
+            __file__,
+            "--child-saves",
+            name,
+            str(folder / f"{name}-{count}"),
+            str(count),
+        ],
+        check=True,
+    )
+    calls = 0
+    for line in report.read_text().splitlines():
+        fields = line.split()
+        if fields and fields[-1] in ("fsync", "fdatasync"):
+            calls += int(fields[3])
+    return calls
+
+
+def syncs_per_save(base: Path) -> None:
+    if shutil.which("strace") is None:
+        print("\nsyncs per save: strace is not installed (apt-get install strace)")
+        return
+    print(f"\nsyncs per save (strace -c -f; {STRACE_SAVES} saves minus none, on disk):")
+    for name in ("floor", "local"):
+        folder = Path(tempfile.mkdtemp(prefix=f"strace-{name}-", dir=base))
+        try:
+            extra = sync_calls(name, folder, STRACE_SAVES) - sync_calls(name, folder, 0)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        print(f"  {name:6} {extra / STRACE_SAVES:.2f} per save ({extra} for {STRACE_SAVES})", flush=True)
+
+
+# -- memory:// overview ---------------------------------------------------------------------
+async def memory_overview(repeat: int) -> None:
+    documents = []
+    for i in range(6000):
+        when = datetime(2026, 1, 6, tzinfo=UTC) + timedelta(milliseconds=i)
+        meta = {"created_at": when, "updated_at": when, "version": 1, "created_by": None, "modified_by": None}
+        documents.append(
+            {
+                "_id": f"rev{i:08d}",
+                "session_id": "big",
+                "student_id": f"s{i % STUDENTS:02d}",
+                "code": "x",
+                "timestamp": when,
+                "execution_result": None,
+                "namespace_id": "default",
+                "extra": {},
+                "_metadata": meta,
+            }
+        )
+    async with open_store("memory://") as store:
+        await store.documents.upsert_documents("revisions", documents)
+
+        async def overview() -> None:
+            assert len(await store.revisions.get_latest_revisions("big")) == STUDENTS
+
+        seconds = await median_of(overview, repeat)
+    print(f"\nmemory:// overview of a 6,000-revision session (30 students): {seconds * 1000:.2f} ms (median)")
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--saves", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=50, help="reads per round (the overview: 4 times as many)")
+    parser.add_argument("--open-revisions", type=int, default=100_000, help="0 skips the new-process figure")
+    parser.add_argument("--places", default="shm,disk")
+    parser.add_argument("--dir", default=None, help="the disk place (default: the system's temporary directory)")
+    parser.add_argument("--child-saves", nargs=3, metavar=("ENGINE", "DIR", "COUNT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child_saves:
+        name, folder, count = args.child_saves
+        await child_saves(name, Path(folder), int(count))
+        return
+    disk = Path(tempfile.mkdtemp(prefix="docstore-floor-", dir=args.dir))
+    try:
+        for place in args.places.split(","):
+            if place == "shm":
+                if not Path("/dev/shm").is_dir():
+                    print("\nshm: no /dev/shm here")
+                    continue
+                shm = Path(tempfile.mkdtemp(prefix="docstore-floor-", dir="/dev/shm"))
+                try:
+                    await place_rounds("shm", shm, args.saves, args.rounds, args.repeat)
+                finally:
+                    shutil.rmtree(shm, ignore_errors=True)
+            else:
+                await place_rounds("disk", disk, args.saves, args.rounds, args.repeat)
+        if args.open_revisions:
+            await open_rounds(disk, args.open_revisions, args.rounds)
+        syncs_per_save(disk)
+        await memory_overview(args.repeat)
+    finally:
+        shutil.rmtree(disk, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
