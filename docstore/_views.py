@@ -26,7 +26,8 @@ __all__ = ["InstructorView", "ProblemForInstructor", "ProblemForStudent", "Stude
 
 
 class _View(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # from_attributes: a view validates from the domain item too (``Page[InstructorView]`` of sessions).
+    model_config = ConfigDict(extra="forbid", frozen=True, from_attributes=True)
 
     @classmethod
     def _pick(cls, item: BaseModel, **given: Any) -> dict[str, Any]:

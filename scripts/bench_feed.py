@@ -82,7 +82,7 @@ def acknowledgements(writer: Any) -> list[dict[str, Any]]:
 
 async def new_class(url: str, token: str | None, students: int) -> str:
     async with open_store(url, token=token) if token else open_store(url) as store:
-        session = Session(join_code=f"B{os.getpid() % 100000}{students}")
+        session = Session(join_code=None)
         session_id = await store.sessions.create_session(session)
         for start in range(0, students, 100):
             await asyncio.gather(
