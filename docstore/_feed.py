@@ -20,7 +20,7 @@ from ._changes import SessionChange, SessionFeed, decode_position, encode_positi
 from ._errors import ErrorCode, PersistenceError
 from ._mapping import require_id
 
-__all__ = ["ChangeLog", "LogEntry", "LogFeed", "LogRead", "merge_posts"]
+__all__ = ["ChangeLog", "LogEntry", "LogFeed", "LogRead", "copied", "merge_posts"]
 
 # (sequence, the change's fields but its position)
 LogEntry = tuple[int, dict[str, Any]]
@@ -56,6 +56,13 @@ class ChangeLog(Protocol):
         The caller cancels it when it no longer waits.
         """
         ...
+
+
+def copied(fields: dict[str, Any]) -> dict[str, Any]:
+    """A change's fields with its own copies of the models: changing one never changes another feed's."""
+    return {
+        key: value.model_copy(deep=True) if hasattr(value, "model_copy") else value for key, value in fields.items()
+    }
 
 
 def merge_posts(entries: Sequence[LogEntry]) -> list[LogEntry]:

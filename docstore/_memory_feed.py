@@ -20,7 +20,7 @@ from typing import Any, cast
 
 from ._changes import ChangeKind, SessionFeed
 from ._errors import ErrorCode, PersistenceError
-from ._feed import LogEntry, LogFeed, LogRead
+from ._feed import LogEntry, LogFeed, LogRead, copied
 from ._interfaces import RevisionRepository, SessionDeletion, SessionRepository
 from ._models import CodeRevision, ExecutionResult, Session, Student
 
@@ -76,7 +76,7 @@ class MemoryChangeLog:
             if sequence <= after:
                 break
             if namespace is None or entry_namespace == namespace:
-                found.append((sequence, _copied(change)))
+                found.append((sequence, copied(change)))
         found.reverse()
         return LogRead(found[:limit], self._sequence, self._trimmed.get(session_id, 0))
 
@@ -102,13 +102,6 @@ class MemoryChangeLog:
         for waiter in waiters:
             if not waiter.done():
                 waiter.set_result(None)
-
-
-def _copied(change: dict[str, Any]) -> dict[str, Any]:
-    # Models handed to a watcher are its own: changing one never changes the log.
-    return {
-        key: value.model_copy(deep=True) if hasattr(value, "model_copy") else value for key, value in change.items()
-    }
 
 
 class RecordingSessions:

@@ -31,10 +31,11 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from .._feed import LogEntry, LogRead, merge_posts
+from .._feed import LogEntry, LogRead, copied, merge_posts
 from .._mapping import from_document
 from .._models import CodeRevision, Session
 from .._students import student_from_record
@@ -164,6 +165,9 @@ class SqliteChangeLog:
         self._lock = threading.Lock()
         self._poller: threading.Thread | None = None
         self._closed = False
+        # Wakes so far, and the reads in flight (by what they ask) with the wake they started in.
+        self._generation = 0
+        self._reading: dict[tuple[Any, ...], tuple[int, asyncio.Future[LogRead]]] = {}
 
     async def holds(self, session_id: str, namespace: str | None) -> bool:
         sql = "SELECT 1 FROM changes WHERE session_id = ?" + (" AND namespace_id = ?" if namespace else "") + " LIMIT 1"
@@ -191,7 +195,37 @@ class SqliteChangeLog:
                 entries = entries[: limit - 1] if split_post and limit > 1 else entries[:limit]
             return LogRead(merge_posts(entries), head, trimmed)
 
-        return await self._database.read(fetch)
+        return await self._shared((session_id, namespace, after, limit), lambda: self._database.read(fetch))
+
+    async def _shared(self, key: tuple[Any, ...], read: Callable[[], Awaitable[LogRead]]) -> LogRead:
+        """One read for every feed of this process that asks the same at once (10 dashboards
+        of one class: one query per commit, not ten).
+
+        A caller joins only a read that started in the current wake generation: a commit
+        that read may have missed was detected after the caller armed, which wakes it.
+        """
+        with self._lock:
+            generation = self._generation
+            found = self._reading.get(key)
+        if found is not None and found[0] >= generation:
+            result = await asyncio.shield(found[1])
+            # Each feed's changes are its own: a joiner gets copies of the models.
+            return result._replace(entries=[(sequence, copied(fields)) for sequence, fields in result.entries])
+        future: asyncio.Future[LogRead] = asyncio.get_running_loop().create_future()
+        with self._lock:
+            self._reading[key] = (generation, future)
+        try:
+            result = await read()
+            future.set_result(result)
+            return result
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved here: a read nobody joined must not warn when collected
+            raise
+        finally:
+            with self._lock:
+                if self._reading.get(key, (0, None))[1] is future:
+                    del self._reading[key]
 
     def _entry(self, session_id: str, row: tuple[Any, ...]) -> LogEntry:
         sequence, kind, student_id, doc, checksum, revision_doc, revision_checksum = row
@@ -256,6 +290,7 @@ class SqliteChangeLog:
 
     def _wake(self) -> None:
         with self._lock:
+            self._generation += 1
             waiters = list(self._waiters)
         for loop, waiter in waiters:
             with contextlib.suppress(RuntimeError):  # that loop is closed: no one waits there any more
