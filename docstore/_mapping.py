@@ -35,6 +35,7 @@ __all__ = [
     "from_document",
     "invalid",
     "naive_times_suffice",
+    "read_back",
     "require_id",
     "sized_encoding",
     "student_field",
@@ -269,14 +270,24 @@ def from_document(model: type[T], raw: Mapping[str, Any]) -> T:
         data["metadata"] = raw.get(METADATA)
     if model is Session and isinstance(data.get("students"), Mapping):
         data["students"] = {student_id_of(key): value for key, value in data["students"].items()}
+    return read_back(model, data, model.__name__, raw.get("_id"))
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def read_back(model: type[M], data: Mapping[str, Any], what: str, item_id: object) -> M:
+    """``model`` validated from stored ``data``; STORAGE_ERROR naming the item when it does not read back.
+
+    A stored document that does not validate is the store's problem, not the caller's.
+    """
     try:
         return model.model_validate(data)
     except (ValidationError, RecursionError, OverflowError) as exc:
         detail = exc.errors()[0] if isinstance(exc, ValidationError) else {"msg": type(exc).__name__, "loc": ()}
         where = ".".join(map(str, detail["loc"])) or "document"
         raise PersistenceError(
-            ErrorCode.STORAGE_ERROR,
-            f"stored {model.__name__} {raw.get('_id')!r} is damaged: {where}: {detail['msg']}",
+            ErrorCode.STORAGE_ERROR, f"stored {what} {item_id!r} is damaged: {where}: {detail['msg']}"
         ) from None
 
 

@@ -20,20 +20,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
-from pydantic import ValidationError
-
 from ._errors import ErrorCode, PersistenceError
-from ._mapping import METADATA, check_document, invalid, require_id, student_id_of
+from ._mapping import METADATA, check_document, invalid, read_back, require_id, student_id_of
 from ._models import Student
+from ._stored import damaged
 from ._time import utc_now
 
 __all__ = [
     "LAST_ACTIVITY_STEP_S",
     "SESSION_STUDENTS",
     "ended_error",
+    "post_target",
     "record_id",
     "student_from_record",
     "student_record",
@@ -106,15 +106,23 @@ def student_from_record(raw: Mapping[str, Any]) -> Student:
     """The ``Student`` of a stored record; STORAGE_ERROR naming it when it does not read back."""
     data = {name: raw[name] for name in _STUDENT_FIELDS if name in raw}
     data["id"] = raw.get("student_id")
-    try:
-        return Student.model_validate(data)
-    except (ValidationError, RecursionError, OverflowError) as exc:
-        detail = exc.errors()[0] if isinstance(exc, ValidationError) else {"msg": type(exc).__name__, "loc": ()}
-        where = ".".join(map(str, detail["loc"])) or "document"
-        raise PersistenceError(
-            ErrorCode.STORAGE_ERROR,
-            f"stored student record {raw.get('_id')!r} is damaged: {where}: {detail['msg']}",
-        ) from None
+    return read_back(Student, data, "student record", raw.get("_id"))
+
+
+D = TypeVar("D", bound=Mapping[str, Any])
+
+
+def post_target(session_id: str, document: D | None) -> D:
+    """The session a post goes to, as read inside the post's transaction: it must be in the
+    view (else NOT_FOUND) and active (else PERMISSION_DENIED, ``ended_error``)."""
+    if document is None:
+        raise PersistenceError(ErrorCode.NOT_FOUND, f"Session {session_id!r} not found")
+    active = document.get("active")
+    if active is False:
+        raise ended_error(session_id)
+    if active is not True:
+        raise damaged("Session", session_id, f"active is {active!r}")
+    return document
 
 
 def students_of_legacy_session(session: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:

@@ -18,11 +18,10 @@ from typing import Any
 from pymongo.errors import PyMongoError
 
 from .._arguments import new_revision, revalidated
-from .._errors import ErrorCode, PersistenceError
 from .._mapping import check_document, from_document, invalid, require_id, to_document
 from .._models import CodeRevision, ExecutionResult, Session, Student
 from .._page import Page
-from .._students import LAST_ACTIVITY_STEP_S, check_student_id, ended_error
+from .._students import LAST_ACTIVITY_STEP_S, check_student_id, post_target
 from .._time import utc_now
 from ._documents import REVISIONS, SESSIONS
 from ._driver_errors import translated
@@ -156,14 +155,7 @@ class StudentPosts(Repository[Session]):
         raw: dict[str, Any] | None = await self._collection.find_one(
             self._scoped({"_id": session_id}), projection, session=session
         )
-        if raw is None:
-            raise PersistenceError(ErrorCode.NOT_FOUND, f"Session {session_id!r} not found")
-        active = raw.get("active")
-        if active is False:
-            raise ended_error(session_id)
-        if active is not True:
-            raise damaged("Session", session_id, f"active is {active!r}")
-        return raw
+        return post_target(session_id, raw)
 
     async def _touch_activity(self, session_id: str, now: datetime) -> bool:
         """``last_activity`` := ``now`` if the stored one is over a step older; whether it wrote.

@@ -19,7 +19,13 @@ from .._mapping import MAX_DOCUMENT_BYTES, METADATA, from_document
 from .._models import Session, Student
 from .._page import Page, check_page_arguments, decode_cursor, encode_cursor
 from .._stored import damaged, stored_version
-from .._students import LAST_ACTIVITY_STEP_S, SESSION_STUDENTS, ended_error, student_from_record, student_record
+from .._students import (
+    LAST_ACTIVITY_STEP_S,
+    SESSION_STUDENTS,
+    post_target,
+    student_from_record,
+    student_record,
+)
 from ._codec import decode, yielding
 from ._tables import get_document, insert_document, put_document
 
@@ -174,14 +180,7 @@ def session_for_post(
     Read in the post's transaction, so a post racing ``end_session`` is ordered before it
     (kept) or after it (refused), never half-kept.
     """
-    document = get_document(connection, path, "sessions", session_id, namespace)
-    if document is None:
-        raise PersistenceError(ErrorCode.NOT_FOUND, f"Session {session_id!r} not found")
-    active = document.get("active")
-    if active is False:
-        raise ended_error(session_id)
-    if active is not True:
-        raise damaged("Session", session_id, f"active is {active!r}")
+    document = post_target(session_id, get_document(connection, path, "sessions", session_id, namespace))
     if type(document.get("namespace_id")) is not str or not document["namespace_id"]:
         raise damaged("Session", session_id, f"namespace_id is {document.get('namespace_id')!r}")
     return document
