@@ -1,0 +1,15 @@
+"""Shared helpers of the attack-finding tests: drain a feed's changes within a bound."""
+
+from __future__ import annotations
+
+import asyncio
+
+
+async def drain(feed, quiet_s: float = 1.0, max_changes: int = 200) -> list:
+    changes = []
+    try:
+        while len(changes) < max_changes:
+            changes.append(await asyncio.wait_for(anext(feed), quiet_s))
+    except (TimeoutError, asyncio.TimeoutError, StopAsyncIteration):
+        pass
+    return changes
