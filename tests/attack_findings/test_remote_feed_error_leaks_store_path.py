@@ -1,0 +1,44 @@
+"""Finding: the live feed's `event: error` shows where the server's local:// store lives.
+
+Every ordinary error answer of `docstore serve` replaces the store's path with `<store>`
+(`_server/_context.py`), but an error raised while the feed streams (here: a damaged row
+of the `changes` table) is sent as `event: error` with the raw message
+"a change of session '...' in /srv/.../docstore.sqlite3 is damaged", to any token that may
+watch (a read-only namespace token included).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+
+import pytest
+
+from docstore import ErrorCode, PersistenceError, Session, Student, open_store
+from docstore._remote import in_process
+from docstore.server import create_app
+
+
+async def test_feed_error_does_not_show_the_store_path(tmp_path) -> None:
+    directory = tmp_path / "secret-server-dir"
+    async with open_store(f"local://{directory}") as backing:
+        session_id = await backing.sessions.create_session(Session(join_code="lp11"))
+        async with backing.sessions.watch(session_id) as feed:
+            position = feed.position
+        await backing.sessions.upsert_student(session_id, Student(id="s1", name="Ana"))
+        with sqlite3.connect(directory / "docstore.sqlite3") as connection:
+            seq, doc = connection.execute(
+                "SELECT seq, doc FROM changes WHERE session_id = ? AND doc IS NOT NULL ORDER BY seq DESC LIMIT 1",
+                (session_id,),
+            ).fetchone()
+            damaged = bytearray(doc)
+            damaged[len(damaged) // 2] ^= 1
+            connection.execute("UPDATE changes SET doc = ? WHERE seq = ?", (bytes(damaged), seq))
+        with in_process(create_app(backing, admin_token="admin")) as url:
+            async with open_store(url, token="admin") as store:
+                with pytest.raises(PersistenceError) as raised:
+                    async with store.sessions.watch(session_id, after=position) as remote_feed:
+                        await asyncio.wait_for(anext(remote_feed), 10)
+    assert raised.value.code is ErrorCode.STORAGE_ERROR
+    assert str(directory) not in raised.value.message, raised.value.message
+    assert "secret-server-dir" not in raised.value.message, raised.value.message
