@@ -16,6 +16,8 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, NamedTuple, Protocol
 
+from pydantic import ValidationError
+
 from ._changes import SessionChange, SessionFeed, decode_position, encode_position
 from ._errors import ErrorCode, PersistenceError
 from ._mapping import require_id
@@ -162,7 +164,14 @@ class LogFeed(SessionFeed):
                 waiter.cancel()
             for sequence, fields in found.entries:
                 position = encode_position(self._log.name, self._session_id, sequence)
-                self._buffer.append(SessionChange(position=position, **fields))
+                try:
+                    self._buffer.append(SessionChange(position=position, **fields))
+                except ValidationError as exc:  # a log entry that does not read back: the store's damage
+                    detail = exc.errors()[0]["msg"]
+                    raise PersistenceError(
+                        ErrorCode.STORAGE_ERROR,
+                        f"change {sequence} of session {self._session_id!r} is damaged: {detail}",
+                    ) from None
                 self._last = sequence
             self._buffer.reverse()  # popped from the end: oldest first
         change = self._buffer.pop()

@@ -139,8 +139,10 @@ class RecordingSessions:
     ) -> Session:
         replaces_class = isinstance(updates, dict) and "students" in updates
         before = await self._inner.get_session(session_id) if replaces_class else None
+        was_active = isinstance(updates, dict) and updates.get("active") is False and await self._active(session_id)
         session = await self._inner.update_session(session_id, updates, expected_version=expected_version)
-        self._session_changed("session_changed", session)
+        # Deactivating is ending, as every engine tells it (a session that goes from active to not).
+        self._session_changed("session_ended" if was_active and not session.active else "session_changed", session)
         if before is not None:
             after = await self._inner.get_session(session_id)
             for student_id in set(before.students) - set(after.students if after else ()):
@@ -190,6 +192,10 @@ class RecordingSessions:
             revision=revision,
         )
         return revision
+
+    async def _active(self, session_id: str) -> bool:
+        session = await self._inner.get_session(session_id, include_students=False)
+        return session is not None and session.active
 
     async def _namespace_of(self, session_id: str) -> str | None:
         session = await self._inner.get_session(session_id, include_students=False)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from .._config import StorageConfig
+from .._errors import PersistenceError
+from .._store import open_store
 from ._app import EXIT_OK, EXIT_REJECTS, Failure, console, main, run, url_option
 
 __all__ = ["check"]
@@ -20,9 +21,10 @@ def check(url: str | None) -> None:
 
 async def _check(url: str | None) -> int:
     try:
-        config = StorageConfig(url=url) if url else StorageConfig()
-    except ValueError as exc:
-        raise Failure(str(exc).splitlines()[-1]) from None
+        # open_store words a bad URL or setting as every other command does (and connects to nothing).
+        config = open_store(url).config
+    except PersistenceError as exc:
+        raise Failure(exc.message) from None
     if config.engine != "local":
         raise Failure(f"check verifies local:// stores; {config.masked_url} is a {config.engine} store")
     from .._sqlite._verify import verify_store

@@ -51,6 +51,8 @@ class RemoteFeed(SessionFeed):
     async def _connect(self) -> None:
         await self._disconnect()
         stack = contextlib.AsyncExitStack()
+        if self.position is not None and not isinstance(self.position, str):
+            raise PersistenceError(ErrorCode.INVALID_DATA, "a feed position is a string made by an earlier change")
         headers = {"Last-Event-ID": self.position} if self.position is not None else {}
         if self.position is not None and not (self.position.isascii() and self.position.isprintable()):
             raise PersistenceError(ErrorCode.INVALID_DATA, "malformed feed position")
@@ -68,7 +70,7 @@ class RemoteFeed(SessionFeed):
         except BaseException:
             await stack.aclose()
             raise
-        self._stream, self._lines = stack, response.aiter_lines()
+        self._stream, self._lines = stack, _event_lines(response.aiter_bytes())
         kind, position, _ = await self._event()
         if kind != "open":
             raise PersistenceError(ErrorCode.STORAGE_ERROR, f"the server's feed began with {kind!r}, not 'open'")
@@ -153,6 +155,19 @@ class RemoteFeed(SessionFeed):
 
     async def _close(self) -> None:
         await self._disconnect()
+
+
+async def _event_lines(chunks: AsyncIterator[bytes]) -> AsyncIterator[str]:
+    """The lines of an event stream as SSE splits them: at LF (a CR before it dropped), never
+    at the other Unicode line boundaries (U+2028 in a student's code is text, not a line end)."""
+    pending = b""
+    async for chunk in chunks:
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            yield line.removesuffix(b"\r").decode("utf-8", errors="replace")
+    if pending:
+        yield pending.removesuffix(b"\r").decode("utf-8", errors="replace")
 
 
 def _error(data: str) -> PersistenceError:

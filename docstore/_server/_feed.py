@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Query, Request
@@ -49,7 +49,7 @@ def _event(kind: str, data: str = "{}", position: str | None = None) -> bytes:
     return f"{head}data: {data}\n\n".encode()
 
 
-async def _events(feed: SessionFeed) -> AsyncIterator[bytes]:
+async def _events(feed: SessionFeed, shown: Callable[[str], str]) -> AsyncIterator[bytes]:
     try:
         yield _event("open", position=feed.position)
         while True:
@@ -62,7 +62,8 @@ async def _events(feed: SessionFeed) -> AsyncIterator[bytes]:
                 yield _event("end")
                 return
             except PersistenceError as error:
-                yield _event("error", json.dumps({"code": error.code.value, "message": error.message}))
+                # As every error answer: the store's place on the server is for admins only.
+                yield _event("error", json.dumps({"code": error.code.value, "message": shown(error.message)}))
                 return
             yield _event("change", change.model_dump_json(), change.position)
     finally:
@@ -93,7 +94,7 @@ def add_feed_routes(app: FastAPI) -> None:
         feed = grant.view.sessions.watch(session_id, after=position)
         await feed.__aenter__()  # refusals become ordinary error answers, before any byte is streamed
         return StreamingResponse(
-            _events(feed),
+            _events(feed, lambda message: context_of(request).shown_to(request, message)),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )

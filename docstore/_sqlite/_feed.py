@@ -33,8 +33,10 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
+from .._changes import ChangeKind
+from .._errors import ErrorCode, PersistenceError
 from .._feed import LogEntry, LogRead, copied, merge_posts
 from .._mapping import from_document
 from .._models import CodeRevision, Session
@@ -44,6 +46,7 @@ from ._database import Database, connect
 
 __all__ = [
     "CHANGES_SCHEMA",
+    "CHANGE_KINDS",
     "MAX_CHANGES",
     "RETENTION_S",
     "SqliteChangeLog",
@@ -56,7 +59,10 @@ MAX_CHANGES = 200_000
 RETENTION_S = 3600.0
 TRIM_EVERY_S = 60.0
 POLL_S = 0.005
+# Bytes of copied documents one read decodes at most (a few changes of big programs).
+READ_BUDGET = 1024 * 1024
 _NOW = "((julianday('now') - 2440587.5) * 86400.0)"
+CHANGE_KINDS = frozenset(get_args(ChangeKind))
 
 CHANGES_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS changes (
@@ -188,11 +194,22 @@ class SqliteChangeLog:
             head, trimmed = _head(connection), _trimmed(connection)
             if limit == 0:
                 return LogRead([], head, trimmed)
-            entries = [self._entry(session_id, row) for row in connection.execute(sql, arguments)]
-            if len(entries) > limit:
-                # Cut at the limit, never between the two halves of a post: they are read together next time.
-                split_post = len(merge_posts(entries[limit - 1 : limit + 1])) == 1
-                entries = entries[: limit - 1] if split_post and limit > 1 else entries[:limit]
+            # At most READ_BUDGET bytes of documents a read (plus one row to see where a post ends):
+            # a feed that is behind holds a few changes, never a whole batch of big programs.
+            entries: list[LogEntry] = []
+            budget = limit
+            size = 0
+            for row in connection.execute(sql, arguments):
+                entries.append(self._entry(session_id, row))
+                size += len(row[3] or b"") + len(row[5] or b"")
+                if len(entries) > budget:
+                    break
+                if size > READ_BUDGET and budget > len(entries):
+                    budget = max(len(entries), 2)
+            if len(entries) > budget:
+                # Cut at the budget, never between the two halves of a post: they are read together next time.
+                split_post = len(merge_posts(entries[budget - 1 : budget + 1])) == 1
+                entries = entries[: budget - 1] if split_post and budget > 1 else entries[:budget]
             return LogRead(merge_posts(entries), head, trimmed)
 
         return await self._shared((session_id, namespace, after, limit), lambda: self._database.read(fetch))
@@ -231,6 +248,9 @@ class SqliteChangeLog:
         sequence, kind, student_id, doc, checksum, revision_doc, revision_checksum = row
         fields: dict[str, Any] = {"kind": kind, "session_id": session_id}
         where = f"a change of session {session_id!r} in {self._path}"
+        if kind not in CHANGE_KINDS or (student_id is not None and type(student_id) is not str):
+            # Columns outside the checksummed document: checked by value (a flipped byte in `kind`).
+            raise PersistenceError(ErrorCode.STORAGE_ERROR, f"{where} is damaged (change {sequence}: kind {kind!r})")
         if kind in ("session_changed", "session_ended") and doc is not None:
             session = from_document(Session, decode(doc, checksum, where))
             fields["session"] = session.model_copy(update={"students": {}})

@@ -218,7 +218,7 @@ class SqliteSessionRepository(SqliteRepository[Session]):
 
     # -- the class: one record per student (``_student_rows``) ------------------------
     async def get_student(self, session_id: str, student_id: str) -> Student | None:
-        session_id, student_id = require_id(session_id), require_id(student_id, "student id")
+        session_id, student_id = require_id(session_id), check_student_id(student_id)
         return await self._db.read(
             lambda connection: find_student(connection, self._path, session_id, student_id, self._namespace)
         )

@@ -23,6 +23,7 @@ from .._students import (
     LAST_ACTIVITY_STEP_S,
     SESSION_STUDENTS,
     post_target,
+    record_id,
     student_from_record,
     student_record,
 )
@@ -161,7 +162,12 @@ def replace_students(
         record = _record(path, row)
         if isinstance(record.get("student_id"), str):
             before[record["student_id"]] = record
-    delete_students(connection, session_id)
+    # Only who leaves is deleted; who stays is rewritten in place (the live feed tells a change, not a leave).
+    staying = [record_id(session_id, student.id) for student in students.values()]
+    marks = ", ".join("?" * len(staying))
+    connection.execute(
+        f"DELETE FROM session_students WHERE session_id = ? AND id NOT IN ({marks or 'NULL'})", (session_id, *staying)
+    )
     for student in students.values():
         previous = before.get(student.id)
         version = 1 if previous is None else stored_version(previous, "student record") + 1
@@ -169,7 +175,7 @@ def replace_students(
         record = student_record(
             session_id, session["namespace_id"], student, now=now, actor=actor, version=version, created=created
         )
-        insert_document(connection, SESSION_STUDENTS, record)
+        put_document(connection, SESSION_STUDENTS, record)
 
 
 def session_for_post(

@@ -9,6 +9,7 @@ from pathlib import Path
 from .._errors import PersistenceError
 from ._codec import decode
 from ._database import connect_readonly
+from ._feed import CHANGE_KINDS
 from ._files import check_identity
 from ._schema import APPLICATION_ID, DATABASE_FILE, REPOSITORY_COLLECTIONS
 from ._verify_students import verify_students
@@ -75,6 +76,12 @@ def _verify_changes(connection: sqlite3.Connection, path: Path) -> list[str]:
     if connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'changes'").fetchone() is None:
         return []
     problems: list[str] = []
+    kinds = ", ".join(f"'{kind}'" for kind in sorted(CHANGE_KINDS))
+    for sequence, session_id, kind in connection.execute(
+        f"SELECT seq, session_id, kind FROM changes WHERE kind NOT IN ({kinds}) OR typeof(session_id) != 'text'"
+    ):
+        problems.append(f"{path}: change {sequence} of session {session_id!r} (the live feed's log) is damaged: "
+                        f"kind {kind!r}")  # fmt: skip
     try:
         rows = connection.execute("SELECT seq, session_id, doc, checksum FROM changes WHERE doc IS NOT NULL")
         for sequence, session_id, blob, digest in rows:

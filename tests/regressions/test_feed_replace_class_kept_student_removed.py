@@ -7,6 +7,8 @@ and the two backends disagree on the same write.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from docstore import Session, Student, open_store
@@ -15,7 +17,7 @@ from ._feed_helpers import drain
 
 
 @pytest.mark.parametrize("engine", ["memory", "local"])
-async def test_kept_student_is_not_removed(engine: str, tmp_path) -> None:
+async def test_kept_student_is_not_removed(engine: str, tmp_path: Path) -> None:
     url = "memory://" if engine == "memory" else f"local://{tmp_path}/store"
     async with open_store(url) as store:
         ns = store.for_namespace("A")

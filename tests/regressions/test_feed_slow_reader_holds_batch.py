@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import tracemalloc
+from pathlib import Path
 
 from docstore import Session, Student, open_store
 
@@ -21,7 +22,7 @@ POSTS = 200
 BOUND = 16 * 1024 * 1024  # a few changes' worth; the batch held is ~80 MB
 
 
-async def test_behind_feed_does_not_buffer_the_batch(tmp_path) -> None:
+async def test_behind_feed_does_not_buffer_the_batch(tmp_path: Path) -> None:
     async with open_store(f"local://{tmp_path}/store") as store:
         session_id = await store.sessions.create_session(Session(join_code="sb11"))
         await store.sessions.upsert_student(session_id, Student(id="s1"))

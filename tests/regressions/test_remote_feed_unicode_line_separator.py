@@ -26,10 +26,9 @@ async def test_code_with_unicode_line_separator_reaches_remote_watcher(separator
         session_id = await backing.sessions.create_session(Session(join_code="ls11"))
         await backing.sessions.upsert_student(session_id, Student(id="s1"))
         with in_process(create_app(backing, admin_token="admin")) as url:
-            async with open_store(url, token="admin") as store:
-                async with store.sessions.watch(session_id) as feed:
-                    await backing.sessions.record_code(session_id, "s1", code)
-                    change = await asyncio.wait_for(anext(feed), 10)
+            async with open_store(url, token="admin") as store, store.sessions.watch(session_id) as feed:
+                await backing.sessions.record_code(session_id, "s1", code)
+                change = await asyncio.wait_for(anext(feed), 10)
     assert change.kind == "revision_saved"
     assert change.revision is not None and change.revision.code == code
 
@@ -38,9 +37,8 @@ async def test_student_name_with_line_separator_reaches_remote_watcher() -> None
     async with open_store("memory://") as backing:
         session_id = await backing.sessions.create_session(Session(join_code="ls12"))
         with in_process(create_app(backing, admin_token="admin")) as url:
-            async with open_store(url, token="admin") as store:
-                async with store.sessions.watch(session_id) as feed:
-                    await backing.sessions.upsert_student(session_id, Student(id="s1", name="Ana\u2028Bel"))
-                    change = await asyncio.wait_for(anext(feed), 10)
+            async with open_store(url, token="admin") as store, store.sessions.watch(session_id) as feed:
+                await backing.sessions.upsert_student(session_id, Student(id="s1", name="Ana\u2028Bel"))
+                change = await asyncio.wait_for(anext(feed), 10)
     assert change.kind == "student_joined"
     assert change.student is not None and change.student.name == "Ana\u2028Bel"

@@ -9,13 +9,14 @@ import asyncio
 import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from docstore import ErrorCode, PersistenceError, Session, Student, open_store
 
 
-async def _damaged_store(directory) -> tuple[str, str]:
+async def _damaged_store(directory: Path) -> tuple[str, str]:
     async with open_store(f"local://{directory}") as store:
         session_id = await store.sessions.create_session(Session(join_code="kf11"))
         async with store.sessions.watch(session_id) as feed:
@@ -27,10 +28,11 @@ async def _damaged_store(directory) -> tuple[str, str]:
         ).fetchone()
         flipped = kind[:6] + chr(ord(kind[6]) ^ 1) + kind[7:]  # 'student_joined' -> 'studenu_joined'
         connection.execute("UPDATE changes SET kind = ? WHERE seq = ?", (flipped, seq))
+    assert position is not None
     return session_id, position
 
 
-async def test_check_names_a_flipped_kind(tmp_path) -> None:
+async def test_check_names_a_flipped_kind(tmp_path: Path) -> None:
     directory = tmp_path / "store"
     await _damaged_store(directory)
     done = subprocess.run(
@@ -41,7 +43,7 @@ async def test_check_names_a_flipped_kind(tmp_path) -> None:
     assert "change" in (done.stdout + done.stderr)
 
 
-async def test_feed_reports_storage_error(tmp_path) -> None:
+async def test_feed_reports_storage_error(tmp_path: Path) -> None:
     directory = tmp_path / "store"
     session_id, position = await _damaged_store(directory)
     async with open_store(f"local://{directory}") as store:

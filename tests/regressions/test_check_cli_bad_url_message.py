@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 
-def test_check_names_the_bad_url(tmp_path) -> None:
+def test_check_names_the_bad_url(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "docstore", "check", "--url", str(tmp_path)],
         capture_output=True, text=True, timeout=60,

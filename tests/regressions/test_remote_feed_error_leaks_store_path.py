@@ -11,18 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from pathlib import Path
 
 import pytest
 
 from docstore import ErrorCode, PersistenceError, Session, Student, open_store
 from docstore._remote import in_process
+from docstore._server._tokens import TokenStore
 from docstore.server import create_app
 
 
-async def test_feed_error_does_not_show_the_store_path(tmp_path) -> None:
+async def test_feed_error_does_not_show_the_store_path(tmp_path: Path) -> None:
     directory = tmp_path / "secret-server-dir"
     async with open_store(f"local://{directory}") as backing:
-        session_id = await backing.sessions.create_session(Session(join_code="lp11"))
+        session_id = await backing.for_namespace("cs101").sessions.create_session(Session(join_code="lp11"))
+        # A read-only namespace token: not an admin, to whom the server shows its paths.
+        secret, _ = await TokenStore(backing.documents).create("cs101", read_only=True, name="watcher")
         async with backing.sessions.watch(session_id) as feed:
             position = feed.position
         await backing.sessions.upsert_student(session_id, Student(id="s1", name="Ana"))
@@ -35,7 +39,7 @@ async def test_feed_error_does_not_show_the_store_path(tmp_path) -> None:
             damaged[len(damaged) // 2] ^= 1
             connection.execute("UPDATE changes SET doc = ? WHERE seq = ?", (bytes(damaged), seq))
         with in_process(create_app(backing, admin_token="admin")) as url:
-            async with open_store(url, token="admin") as store:
+            async with open_store(url, token=secret) as store:
                 with pytest.raises(PersistenceError) as raised:
                     async with store.sessions.watch(session_id, after=position) as remote_feed:
                         await asyncio.wait_for(anext(remote_feed), 10)

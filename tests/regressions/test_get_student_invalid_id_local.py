@@ -4,6 +4,8 @@ the contract's rule 'any text of 1 to 256 characters, no NUL' is not checked the
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from docstore import ErrorCode, PersistenceError, Session, open_store
@@ -11,7 +13,7 @@ from docstore import ErrorCode, PersistenceError, Session, open_store
 
 @pytest.mark.parametrize("engine", ["memory", "local"])
 @pytest.mark.parametrize("student_id", ["x\x00y", "e" * 257])
-async def test_invalid_student_id_is_invalid_data(engine: str, student_id: str, tmp_path) -> None:
+async def test_invalid_student_id_is_invalid_data(engine: str, student_id: str, tmp_path: Path) -> None:
     url = "memory://" if engine == "memory" else f"local://{tmp_path}/store"
     async with open_store(url) as store:
         session_id = await store.sessions.create_session(Session(join_code="gi11"))

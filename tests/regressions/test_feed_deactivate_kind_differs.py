@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
 from docstore import Session, open_store
 
@@ -20,7 +20,7 @@ async def _kinds(url: str) -> list[str]:
             return [c.kind for c in await drain(feed)]
 
 
-async def test_deactivation_is_the_same_kind_on_every_backend(tmp_path) -> None:
+async def test_deactivation_is_the_same_kind_on_every_backend(tmp_path: Path) -> None:
     memory = await _kinds("memory://")
     local = await _kinds(f"local://{tmp_path}/store")
     assert memory == local, (memory, local)
