@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 from ._errors import ErrorCode, PersistenceError
-from ._mapping import METADATA, check_document, invalid, read_back, require_id, student_id_of
+from ._mapping import METADATA, check_document, invalid, read_back, require_id, student_field, student_id_of
 from ._models import Student
 from ._stored import damaged
 from ._time import utc_now
@@ -32,6 +32,7 @@ from ._time import utc_now
 __all__ = [
     "LAST_ACTIVITY_STEP_S",
     "SESSION_STUDENTS",
+    "checked_code",
     "ended_error",
     "post_target",
     "record_id",
@@ -50,11 +51,16 @@ _STUDENT_FIELDS = ("name", "code", "last_update", "extra")
 def check_student_id(student_id: object) -> str:
     """A student id as callers give it: any text of 1 to 256 characters, no NUL."""
     student_id = require_id(student_id, "student id")
-    if len(student_id) > 256:
-        raise invalid("student id is longer than 256 characters")
-    if "\x00" in student_id:
-        raise invalid("student id may not contain NUL")
+    student_field(student_id)  # the id rules (length, NUL) are written once, there
     return student_id
+
+
+def checked_code(student_id: str, code: object) -> str:
+    """A student's new code as ``update_student_code`` takes it: text any engine can store."""
+    if not isinstance(code, str):
+        raise invalid("code must be a string")
+    check_document({"code": code}, f"code of student {student_id!r}")
+    return code
 
 
 def record_id(session_id: str, student_id: str) -> str:

@@ -18,10 +18,10 @@ from typing import Any
 from pymongo.errors import PyMongoError
 
 from .._arguments import new_revision, revalidated
-from .._mapping import check_document, from_document, invalid, require_id, to_document
+from .._mapping import from_document, invalid, require_id, to_document
 from .._models import CodeRevision, ExecutionResult, Session, Student
 from .._page import Page
-from .._students import LAST_ACTIVITY_STEP_S, check_student_id, post_target
+from .._students import LAST_ACTIVITY_STEP_S, check_student_id, checked_code, post_target
 from .._time import utc_now
 from ._documents import REVISIONS, SESSIONS
 from ._driver_errors import translated
@@ -101,9 +101,7 @@ class StudentPosts(Repository[Session]):
         """Set one student's code; NOT_FOUND if the session or the student is missing."""
         session_id = require_id(session_id)
         student_id = check_student_id(student_id)
-        if not isinstance(code, str):
-            raise invalid("code must be a string")
-        check_document({"code": code}, f"code of student {student_id!r}")
+        code = checked_code(student_id, code)
         await self._state.check_student_layout()
         now = utc_now()
 

@@ -17,10 +17,10 @@ from .._changes import SessionFeed
 from .._errors import ErrorCode, PersistenceError
 from .._feed import LogFeed
 from .._interfaces import SessionDeletion, SessionSortKey, SortOrder
-from .._mapping import check_document, from_document, invalid, require_id, to_document, validate_updates
+from .._mapping import from_document, invalid, require_id, to_document, validate_updates
 from .._models import CodeRevision, ExecutionResult, Session, Student, normalize_join_code
 from .._page import Page
-from .._students import check_student_id, student_record
+from .._students import check_student_id, checked_code, student_record
 from .._time import utc_now
 from ._database import Database
 from ._feed import SqliteChangeLog
@@ -253,9 +253,7 @@ class SqliteSessionRepository(SqliteRepository[Session]):
         """Set one student's code in their record; NOT_FOUND if the session or the student is missing."""
         session_id = require_id(session_id)
         student_id = check_student_id(student_id)
-        if not isinstance(code, str):
-            raise invalid("code must be a string")
-        check_document({"code": code}, f"code of student {student_id!r}")
+        code = checked_code(student_id, code)
         now = utc_now()
 
         def update(connection: sqlite3.Connection) -> Student:
