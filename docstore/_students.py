@@ -33,6 +33,7 @@ __all__ = [
     "LAST_ACTIVITY_STEP_S",
     "SESSION_STUDENTS",
     "checked_code",
+    "embedded_students",
     "ended_error",
     "post_target",
     "record_id",
@@ -170,6 +171,14 @@ def students_of_legacy_session(session: Mapping[str, Any]) -> tuple[dict[str, An
             }
         )
     return document, records
+
+
+def embedded_students(session: Mapping[str, Any]) -> str | None:
+    """Why a tool's session document is refused: one carrying ``students`` is of the earlier
+    layout, whose students would never be read (restore and import convert it first)."""
+    if "students" in session:
+        return "students live in session_students; convert with docstore restore/import"
+    return None
 
 
 def ended_error(session_id: str) -> PersistenceError:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._interfaces import BatchResult, CollectionStats
 from .._mapping import check_collection_name, require_id, tool_document
+from .._students import embedded_students
 from ._bulk import CONTENT_HASH, upsert_batch
 from ._documents import SESSIONS
 from ._driver_errors import translate_error, translated
@@ -83,7 +84,7 @@ class MongoDocumentStore:
     ) -> BatchResult:
         check_collection_name(collection)
         stored_form = with_active_join_code if collection == SESSIONS else dict
-        refuse = _embedded_students if collection == SESSIONS else None
+        refuse = embedded_students if collection == SESSIONS else None
         if isinstance(documents, Sequence) and not isinstance(documents, str | bytes | bytearray):
             # Normalized before the content hash: the same session hashes the same however its code was spelt.
             documents = [tool_document(collection, document) for document in documents]
@@ -97,12 +98,6 @@ class MongoDocumentStore:
         result = await self._backend.collection(collection).delete_one({"_id": require_id(document_id)})
         return bool(result.deleted_count)
 
-
-def _embedded_students(document: dict[str, Any]) -> str | None:
-    """Why a session document is refused here: students live in ``session_students`` now."""
-    if "students" in document:
-        return "students live in session_students; convert with docstore restore/import"
-    return None
 
 
 def _given_form(collection: str, document: dict[str, Any]) -> dict[str, Any]:

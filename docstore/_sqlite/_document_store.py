@@ -11,15 +11,14 @@ from .._arguments import check_sequence
 from .._errors import ErrorCode, PersistenceError
 from .._interfaces import BatchResult, CollectionStats
 from .._mapping import check_collection_name, check_document, require_id, sized_encoding, tool_document
+from .._students import embedded_students
 from ._codec import checksum, decode, yielding
 from ._database import Database
 from ._repository import OFF_LOOP_BATCH
 from ._schema import INDEXES, REPOSITORY_COLLECTIONS
 from ._tables import delete_document, get_document, put_document, stored_checksums
 
-__all__ = ["LEGACY_STUDENTS", "SqliteDocumentStore"]
-
-LEGACY_STUDENTS = "students live in session_students; convert with docstore restore/import"
+__all__ = ["SqliteDocumentStore"]
 
 
 def _table(collection: str) -> tuple[str, str, list[Any]]:
@@ -109,9 +108,9 @@ class SqliteDocumentStore:
                 if not isinstance(document, dict) or type(document.get("_id")) is not str or not document["_id"]:
                     result.failed.append((position, "_id must be a non-empty string"))
                     continue
-                if collection == "sessions" and "students" in document:
-                    # The earlier layout: its students would never be read (they are records now).
-                    result.failed.append((position, LEGACY_STUDENTS))
+                refused = embedded_students(document) if collection == "sessions" else None
+                if refused is not None:
+                    result.failed.append((position, refused))
                     continue
                 what = f"document {document['_id']!r}"
                 try:
