@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,6 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from _served import served
 
 from docstore import ErrorCode, PersistenceError, Session, Student, open_store
 
@@ -156,13 +157,6 @@ async def writers_cost(url: str, seconds: float, feeds: int, read: bool) -> tupl
     return statistics.median(a["took"] * 1000 for a in acks), len(acks), complete
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 async def main(seconds: float, directory: str) -> None:
     with tempfile.TemporaryDirectory(dir=directory) as tmp:
         local = f"local://{tmp}/store"
@@ -173,38 +167,12 @@ async def main(seconds: float, directory: str) -> None:
             f"p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms (target p99 <= 50 ms)"
         )
 
-        port = free_port()
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "docstore",
-                "serve",
-                "--url",
-                f"local://{tmp}/served",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
-            env={**os.environ, "DOCSTORE_ADMIN_TOKEN": ADMIN_TOKEN},
-        )
-        try:
-            remote = f"http://127.0.0.1:{port}"
-            for _ in range(100):
-                try:
-                    async with open_store(remote, token=ADMIN_TOKEN):
-                        break
-                except PersistenceError:
-                    await asyncio.sleep(0.1)
+        async with served(f"local://{tmp}/served", ADMIN_TOKEN) as remote:
             result = await latency(remote, ADMIN_TOKEN, seconds)
             print(
                 f"2. through docstore serve: {result['posts']} posts, {result['missing']} missing, "
                 f"p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms (target p99 <= 100 ms)"
             )
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
 
         base, posts, _ = await writers_cost(local, seconds, 0, True)
         with_feeds, posts_feeds, _ = await writers_cost(local, seconds, 10, True)

@@ -14,13 +14,14 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from _served import served
 
 from docstore import PersistenceError, Session, Student, open_store
 
@@ -101,13 +102,6 @@ async def lecture(url: str, token: str, students: int, size: int, seconds: float
     }
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def line(label: str, r: dict[str, Any]) -> str:
     return (
         f"{label}: {r['rate']:.0f} posts/s of {r['needed']:.0f}/s needed ({r['rate'] / r['needed']:.2f}x), "
@@ -121,24 +115,9 @@ async def main(seconds: float, students: int, directory: str) -> None:
         print(line("local://  30 students x 1 KB", await lecture(f"local://{tmp}/small", "", 30, 1024, seconds)))
         big = await lecture(f"local://{tmp}/lecture", "", students, 5 * 1024, seconds)
         print(line(f"local:// {students} students x 5 KB", big) + " (target 150/s, p99 <= 100 ms)")
-        port = free_port()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "docstore", "serve", "--url", f"local://{tmp}/served", "--port", str(port)],
-            env={**os.environ, "DOCSTORE_ADMIN_TOKEN": ADMIN_TOKEN},
-        )
-        try:
-            remote = f"http://127.0.0.1:{port}"
-            for _ in range(100):
-                try:
-                    async with open_store(remote, token=ADMIN_TOKEN):
-                        break
-                except PersistenceError:
-                    await asyncio.sleep(0.1)
-            served = await lecture(remote, ADMIN_TOKEN, students, 5 * 1024, seconds)
-            print(line(f"docstore serve, {students} students x 5 KB", served))
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+        async with served(f"local://{tmp}/served", ADMIN_TOKEN) as remote:
+            served_figures = await lecture(remote, ADMIN_TOKEN, students, 5 * 1024, seconds)
+            print(line(f"docstore serve, {students} students x 5 KB", served_figures))
 
 
 if __name__ == "__main__":
