@@ -59,6 +59,7 @@ from ._pins import request_parts
 
 __all__ = ["MockCollection", "MockDatabase"]
 
+
 class _ClientShim:
     def append_metadata(self, *_: Any, **__: Any) -> None:
         """Beanie announces itself to the driver; nothing to announce to here."""
