@@ -175,9 +175,7 @@ async def test_a_memory_store_patches_nothing_of_mongomock_for_everyone() -> Non
 
 
 async def test_memory_refuses_another_mongomock_version(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(
-        "docstore._memory._pins.version", lambda name: "4.4.1" if name == "mongomock" else version(name)
-    )
+    monkeypatch.setattr(_pins, "installed_version", lambda name: "4.4.1" if name == "mongomock" else version(name))
     with pytest.raises(PersistenceError) as raised:
         await open_store("memory://").initialize()
     assert raised.value.code is ErrorCode.STORAGE_ERROR
