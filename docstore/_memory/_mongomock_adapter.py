@@ -2,7 +2,9 @@
 
 mongomock-motor imitates Motor; Beanie 2 calls PyMongo's native async driver,
 which differs in a few places. Each difference is bridged here, on wrapper
-objects, so nothing global is patched:
+objects, so nothing global is patched (mongomock's private methods are replaced on
+each collection object, never on its class). The privates relied on, and the pinned
+versions they were checked against, are listed in ``_pins``:
 
 - ``list_collection_names(authorizedCollections=..., nameOnly=...)``: mongomock
   rejects those keywords; they are dropped.
