@@ -19,7 +19,7 @@ import time
 from typing import Any
 
 from docstore import Session, Store, Student, open_store
-from docstore._mongo._mongomock_adapter import _limit_document_size
+from docstore._memory._mongomock_adapter import _limit_document_size
 
 
 def _sync_collection(store: Store, name: str) -> Any:

@@ -1,9 +1,11 @@
 """``MongoBackend``: the MongoDB dialect behind a store, for ``mongodb://`` and ``memory://``.
 
-One engine (``_engines.py``) hands out a database with PyMongo's async surface:
-PyMongo's ``AsyncMongoClient`` in production, mongomock through
-``_mongomock_adapter`` in memory. Beanie 2 binds the collections and creates the
-indexes; the repositories then run the same MongoDB queries on either.
+One engine (``_engines.make_engine``) hands out a database with PyMongo's async surface:
+PyMongo's ``AsyncMongoClient`` for ``mongodb://``, mongomock through
+``docstore._memory`` for ``memory://``. Beanie 2 binds the collections; this module
+creates and upgrades the declared indexes (``_indexes``), opens and migrates the student
+layout (``_migration``), answers health, shards, and hands out the three repositories and
+the tools' ``DocumentStore``, which run the same MongoDB queries on either engine.
 """
 
 from __future__ import annotations

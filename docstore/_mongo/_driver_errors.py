@@ -1,4 +1,9 @@
-"""Driver exceptions -> ``PersistenceError`` codes, with passwords masked."""
+"""Driver exceptions -> ``PersistenceError`` codes, with passwords masked.
+
+``translate_error`` maps one exception (PyMongo's, BSON's, a pydantic validation of a
+stored document); ``translated`` wraps a repository method so that driver, BSON,
+validation and OS errors leave it as ``PersistenceError``.
+"""
 
 from __future__ import annotations
 

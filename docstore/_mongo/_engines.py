@@ -1,12 +1,12 @@
-"""Engines: the database behind a store, one per URL scheme.
+"""The engines of the MongoDB dialect: the database behind a ``MongoBackend``.
 
-Each engine hands out a database with PyMongo's async surface; the repositories
-and Beanie do not know which one they talk to.
-
-- ``mongodb://``, ``mongodb+srv://``: PyMongo's ``AsyncMongoClient``.
-- ``memory://``: mongomock-motor through ``_mongomock_adapter``; gone on shutdown.
-
-``local://DIR`` is not a MongoDB dialect any more: it is ``docstore._sqlite``.
+An engine hands out a database with PyMongo's async surface; the repositories and
+Beanie do not know which one they talk to. This module holds the ``Engine`` Protocol,
+``MongoEngine`` (``mongodb://``, ``mongodb+srv://``: PyMongo's ``AsyncMongoClient``,
+transactions where the server has them) and ``make_engine``, which picks one by URL
+scheme. ``memory://``'s engine lives in ``docstore._memory`` (mongomock) and is imported
+by ``make_engine`` only when asked for. ``local://DIR`` is not this dialect: it is
+``docstore._sqlite``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pymongo import AsyncMongoClient
 
 from .._config import StorageConfig
 
-__all__ = ["AtomicWork", "Engine", "MemoryEngine", "MongoEngine", "make_engine", "without_transaction"]
+__all__ = ["AtomicWork", "Engine", "MongoEngine", "make_engine", "without_transaction"]
 
 
 T = TypeVar("T")
@@ -119,39 +119,12 @@ def _write_concern(value: str) -> int | str:
     return int(value) if value.isdigit() else value
 
 
-class MemoryEngine:
-    name = "memory"
-    supports_text_search = False
-
-    def __init__(self, config: StorageConfig) -> None:
-        # Imported here: a mongodb:// store needs neither mongomock nor the `memory` extra.
-        from ._mongomock_adapter import MockDatabase
-
-        self._database = MockDatabase(config.database)
-
-    @property
-    def database(self) -> Any:
-        return self._database
-
-    async def open(self) -> None:
-        return None
-
-    async def load(self) -> None:
-        return None
-
-    async def close(self) -> None:
-        return None
-
-    async def server_info(self) -> dict[str, Any]:
-        return {"server_version": "mongomock (in memory)", "transactions": False}
-
-    async def run_atomically(self, work: AtomicWork[T]) -> tuple[T, bool]:
-        return await without_transaction(work)
-
-
 def make_engine(config: StorageConfig) -> Engine:
     if config.engine == "mongodb":
         return MongoEngine(config)
     if config.engine == "memory":
+        # Imported here only: a mongodb:// store loads neither mongomock nor the memory engine.
+        from .._memory._engine import MemoryEngine
+
         return MemoryEngine(config)
     raise ValueError(f"the MongoDB dialect does not serve {config.engine!r} stores")

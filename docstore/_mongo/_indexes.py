@@ -3,7 +3,8 @@
 Two ideas, pure functions over plain data (no driver, no server), so CI checks
 them without MongoDB:
 
-- ``DECLARED``: every index docstore wants, by collection, as ``IndexSpec``.
+- ``DECLARED``: every index docstore wants, by collection, as ``IndexSpec``; and
+  ``SHARD_KEYS``, the key of each collection ``docstore init --shard`` shards.
 - ``plan_index_changes``: what to create, rebuild or drop so that a database's
   existing indexes (``index_information()``) match the declared ones. A changed
   index keeps its name, so it is dropped and made again: sending it as it is would

@@ -1,4 +1,13 @@
-"""What the three repositories share: scope, metadata stamping, versioned updates, paging."""
+"""The base of the dialect's repositories, and ``StoreState``, the part of the backend they see.
+
+``Repository`` is the base of ``MongoProblemRepository``, ``MongoRevisionRepository`` and
+``StudentPosts`` (which ``MongoSessionRepository`` builds on): a view's namespace scope
+on every filter, a new item checked and stamped (``_stored.stamped``), an atomic update
+with compare-and-set on the version that tells NOT_FOUND from CONFLICT, counts, and
+keyset paging on (sort field, ``_id``). ``StoreState`` is what ``MongoBackend`` hands
+them. ``damaged`` and ``stored_version`` (``docstore._stored``) are re-exported for the
+dialect's modules.
+"""
 
 from __future__ import annotations
 
@@ -24,10 +33,10 @@ R = TypeVar("R")
 
 
 class StoreState(Protocol):
-    """The part of a store that its repositories see (``_store.py`` implements it)."""
+    """The part of the backend that its repositories see (``MongoBackend`` implements it)."""
 
     def collection(self, name: str) -> Any:
-        """The named collection; raises STORAGE_ERROR once the store is shut down."""
+        """The named collection: Beanie's bound one where there is one (the store refuses calls once shut down)."""
 
     @property
     def supports_text_search(self) -> bool: ...

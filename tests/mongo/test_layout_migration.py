@@ -20,7 +20,7 @@ from bson import json_util
 
 from docstore import ErrorCode, PersistenceError, Session, Store, Student, open_store
 from docstore._mapping import student_field
-from docstore._mongo import _mongomock_adapter
+from docstore._memory import _mongomock_adapter
 from docstore._mongo._migration import META
 from docstore._mongo._sessions import with_active_join_code
 from docstore._students import student_from_record, students_of_legacy_session

@@ -14,7 +14,7 @@ import pytest
 from mongomock import collection, filtering
 
 from docstore import Session, Student, open_store
-from docstore._mongo import _mongomock_fast_paths
+from docstore._memory import _mongomock_fast_paths
 
 
 class Counter:

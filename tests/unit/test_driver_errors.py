@@ -8,7 +8,7 @@ import pytest
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from docstore import CodeRevision, ErrorCode, PersistenceError, ProblemSpec, open_store
-from docstore._mongo import _mongomock_adapter
+from docstore._memory import _mongomock_adapter
 from docstore._mongo._driver_errors import translate_error
 
 DUPLICATE = {"index": 0, "code": 11000, "errmsg": "E11000 duplicate key error"}

@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pymongo import IndexModel
 
-from docstore._mongo import _mongomock_adapter as adapter
-from docstore._mongo._mongomock_adapter import MockDatabase
-from docstore._mongo._mongomock_fast_paths import first_per_group_shape
+from docstore._memory import _mongomock_adapter as adapter
+from docstore._memory._mongomock_adapter import MockDatabase
+from docstore._memory._mongomock_fast_paths import first_per_group_shape
 
 values = st.one_of(
     st.sampled_from(["a", "b", "c"]), st.none(), st.integers(0, 2), st.lists(st.sampled_from(["a", "b"]), max_size=2)

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from docstore import open_store
-from docstore._mongo import _mongomock_adapter
+from docstore._memory import _mongomock_adapter
 from docstore._mongo._indexes import DECLARED, REVISION_INDEXES, SHARD_KEYS, IndexSpec
 from docstore._mongo._query_shapes import (
     SCATTER_GATHER,

@@ -7,9 +7,9 @@ from beanie import init_beanie
 from pymongo import DeleteOne, IndexModel, InsertOne, ReplaceOne, UpdateOne
 from pymongo.errors import BulkWriteError
 
+from docstore._memory._mongomock_adapter import MockDatabase
 from docstore._mongo._documents import document_models
 from docstore._mongo._indexes import SESSION_INDEXES
-from docstore._mongo._mongomock_adapter import MockDatabase
 
 
 async def test_list_collection_names_accepts_beanies_keywords() -> None:

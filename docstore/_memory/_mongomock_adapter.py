@@ -2,7 +2,9 @@
 
 mongomock-motor imitates Motor; Beanie 2 calls PyMongo's native async driver,
 which differs in a few places. Each difference is bridged here, on wrapper
-objects, so nothing global is patched:
+objects, so nothing global is patched (mongomock's private methods are replaced on
+each collection object, never on its class). The privates relied on, and the pinned
+versions they were checked against, are listed in ``_pins``:
 
 - ``list_collection_names(authorizedCollections=..., nameOnly=...)``: mongomock
   rejects those keywords; they are dropped.
@@ -55,8 +57,10 @@ from pymongo.results import BulkWriteResult
 
 from .._mapping import MAX_DOCUMENT_BYTES
 from ._mongomock_fast_paths import FastPaths, first_per_group_shape
+from ._pins import request_parts
 
 __all__ = ["MockCollection", "MockDatabase"]
+
 
 class _ClientShim:
     def append_metadata(self, *_: Any, **__: Any) -> None:
@@ -301,19 +305,21 @@ class MockCollection:
     async def _apply_bulk_request(
         self, index: int, request: Any, counts: dict[str, int], upserted: list[dict[str, Any]]
     ) -> None:
+        # PyMongo's requests keep their parts in private slots: read in one place (``_pins``).
+        filter, document, upsert = request_parts(request)
         if isinstance(request, InsertOne):
-            await self._write("insert_one", request._doc)
+            await self._write("insert_one", document)
             counts["nInserted"] += 1
             return
         if isinstance(request, DeleteOne | DeleteMany):
             method = "delete_one" if isinstance(request, DeleteOne) else "delete_many"
-            counts["nRemoved"] += (await self._write(method, request._filter)).deleted_count
+            counts["nRemoved"] += (await self._write(method, filter)).deleted_count
             return
         if isinstance(request, ReplaceOne):
-            result = await self._write("replace_one", request._filter, request._doc, upsert=bool(request._upsert))
+            result = await self._write("replace_one", filter, document, upsert=upsert)
         elif isinstance(request, UpdateOne | UpdateMany):
             method = "update_one" if isinstance(request, UpdateOne) else "update_many"
-            result = await self._write(method, request._filter, request._doc, upsert=bool(request._upsert))
+            result = await self._write(method, filter, document, upsert=upsert)
         else:
             raise TypeError(f"unsupported bulk request {request!r}")
         if result.upserted_id is not None:
