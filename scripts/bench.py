@@ -103,7 +103,6 @@ def session_document(i: int) -> dict[str, Any]:
         "join_code": None,
         "problem_text": "",
         "problem": None,
-        "students": {},
         "featured_student_id": None,
         "featured_code": None,
         "instructor_id": f"teacher{i % 50}",
