@@ -8,10 +8,10 @@ from typing import Any
 from .._config import StorageConfig
 from .._errors import ErrorCode, PersistenceError
 from .._interfaces import DocumentStore, Repositories, Scope
-from ._documents import RemoteDocumentStore
+from .._wire import API_PREFIX
+from ._document_store import RemoteDocumentStore
 from ._repositories import RemoteProblemRepository, RemoteRevisionRepository, RemoteSessionRepository
 from ._transport import Transport
-from ._wire import API_PREFIX
 
 __all__ = ["RemoteBackend"]
 

@@ -24,9 +24,9 @@ from .._interfaces import ProblemSortKey, Scope, SessionDeletion, SessionSortKey
 from .._mapping import MAX_DEPTH, invalid
 from .._models import CodeRevision, Difficulty, ExecutionResult, ProblemSpec, Session, Student
 from .._page import Page
+from .._wire import WireMethod, methods
 from ._feed import RemoteFeed
 from ._transport import Transport
-from ._wire import WireMethod, methods
 
 __all__ = ["RemoteProblemRepository", "RemoteRevisionRepository", "RemoteSessionRepository"]
 

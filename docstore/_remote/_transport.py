@@ -19,7 +19,7 @@ import httpx
 
 from .._config import StorageConfig, mask_secrets
 from .._errors import ErrorCode, PersistenceError
-from ._wire import ACTOR_HEADER, NAMESPACE_HEADER, error_from_response, header_value
+from .._wire import ACTOR_HEADER, NAMESPACE_HEADER, error_from_response, header_value
 
 __all__ = ["IN_PROCESS", "Dropped", "Transport"]
 

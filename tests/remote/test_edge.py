@@ -9,7 +9,7 @@ import pytest
 
 from docstore import ErrorCode, Session, open_store
 from docstore._remote._transport import IN_PROCESS
-from docstore._remote._wire import methods
+from docstore._wire import methods
 
 from ..contract.helpers import expect_error
 from .servers import ADMIN_TOKEN, asgi_server

@@ -20,9 +20,9 @@ from schemathesis.generation.case import Case
 
 from docstore import _mapping, open_store
 from docstore._remote._transport import IN_PROCESS
-from docstore._remote._wire import methods
 from docstore._server._feed import WATCH_PATH
 from docstore._server._parameters import IMMUTABLE_FIELDS
+from docstore._wire import methods
 from docstore.server import create_app
 
 from .servers import ADMIN_TOKEN, asgi_server
