@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import inspect
 import logging
 import time
@@ -20,6 +19,7 @@ from ._config import StorageConfig, mask_secrets
 from ._connect import connecting_details, open_or_defer, stop_retrying, unreachable
 from ._errors import ErrorCode, PersistenceError
 from ._extras import make_backend
+from ._forwarding import forwarded, protocol_methods, protocol_of
 from ._interfaces import (
     CollectionStats,
     DocumentStore,
@@ -76,15 +76,28 @@ class _Shared:
         return self.backend
 
 
-def _like(wrapper: Callable[..., Any], declared: Callable[..., Any]) -> Callable[..., Any]:
-    """``wrapper`` with the name, docstring and signature (without ``self``) of the Protocol method."""
-    functools.update_wrapper(wrapper, declared)
-    del wrapper.__wrapped__  # type: ignore[attr-defined]  # else inspect shows the unbound `self`
-    signature = inspect.signature(declared)
-    wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
-        parameters=list(signature.parameters.values())[1:]
-    )
-    return wrapper
+def _checked(name: str, declared: Callable[..., Any]) -> Callable[..., Any]:
+    """The route of a store's views (``_forwarding``): check the store, then call the backend's object."""
+    if name == "iter_documents":  # an async iterator: checked again at every item
+
+        async def stream(self: _Guarded, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+            async for item in getattr(self._resolve(), name)(*args, **kwargs):
+                self._shared.open_backend()  # shut down mid-stream: stop, saying why
+                yield item
+
+        return stream
+    if inspect.iscoroutinefunction(declared):
+
+        async def call(self: _Guarded, *args: Any, **kwargs: Any) -> Any:
+            return await getattr(self._resolve(), name)(*args, **kwargs)
+
+        return call
+
+    # A feed (an async context manager): checked when called, entered by the caller.
+    def context(self: _Guarded, *args: Any, **kwargs: Any) -> Any:
+        return getattr(self._resolve(), name)(*args, **kwargs)
+
+    return context
 
 
 class _Guarded:
@@ -93,57 +106,41 @@ class _Guarded:
     The check runs when the call runs, not when the object was fetched: one fetched
     before ``initialize()`` reaches the backend once the store is open, and one held
     past ``shutdown()`` refuses (STORAGE_ERROR) instead of running on a closed engine.
+    Its methods are made from the Protocol (``forwarded`` with ``_checked``): help() and
+    IDEs show the Protocol's signatures and docstrings, and nothing else is reachable.
     """
 
-    # Methods that return an async iterator rather than a coroutine.
-    _STREAMS = frozenset({"iter_documents"})
-    # Methods that return an async context manager (checked when called, entered by the caller).
-    _CONTEXTS = frozenset({"watch"})
-
-    def __init__(self, shared: _Shared, resolve: Callable[[], Any], protocol: type) -> None:
+    def __init__(self, shared: _Shared, resolve: Callable[[], Any]) -> None:
         self._shared = shared
         self._resolve = resolve  # the backend's object for this view; raises unless open
-        self._protocol = protocol  # the public surface: nothing else is forwarded
-
-    def __getattr__(self, name: str) -> Any:
-        declared = getattr(self._protocol, name, None) if not name.startswith("_") else None
-        if declared is None:
-            # A misspelt method fails here, not as a coroutine that fails when awaited.
-            raise AttributeError(f"{self._protocol.__name__} has no method {name!r}")
-        resolve, shared = self._resolve, self._shared
-        if name in self._STREAMS:
-
-            async def stream(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
-                async for item in getattr(resolve(), name)(*args, **kwargs):
-                    shared.open_backend()  # shut down mid-stream: stop, saying why
-                    yield item
-
-            return self._keep(name, _like(stream, declared))
-
-        if name in self._CONTEXTS:
-
-            def context(*args: Any, **kwargs: Any) -> Any:
-                return getattr(resolve(), name)(*args, **kwargs)
-
-            return self._keep(name, _like(context, declared))
-
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            return await getattr(resolve(), name)(*args, **kwargs)
-
-        # help() and IDEs show the Protocol's signature and docstring, not (*args, **kwargs).
-        return self._keep(name, _like(call, declared))
-
-    def _keep(self, name: str, method: Callable[..., Any]) -> Callable[..., Any]:
-        # Made once per name: later lookups find it in the instance and skip __getattr__.
-        # It stays valid: what it checks and reaches is decided when it is called.
-        self.__dict__[name] = method
-        return method
 
     def __dir__(self) -> list[str]:
-        return sorted(name for name in dir(self._protocol) if not name.startswith("_"))
+        return sorted(protocol_methods(protocol_of(type(self))))
 
     def __repr__(self) -> str:
-        return f"<{self._protocol.__name__} of a {self._shared.status} store>"
+        return f"<{protocol_of(type(self)).__name__} of a {self._shared.status} store>"
+
+
+class _GuardedSessions(_Guarded, SessionRepository):
+    pass
+
+
+class _GuardedProblems(_Guarded, ProblemRepository):
+    pass
+
+
+class _GuardedRevisions(_Guarded, RevisionRepository):
+    pass
+
+
+class _GuardedDocuments(_Guarded, DocumentStore):
+    pass
+
+
+_guarded_sessions = forwarded(_GuardedSessions, _checked)
+_guarded_problems = forwarded(_GuardedProblems, _checked)
+_guarded_revisions = forwarded(_GuardedRevisions, _checked)
+_guarded_documents = forwarded(_GuardedDocuments, _checked)
 
 
 class Store:
@@ -161,31 +158,27 @@ class Store:
         # (backend, its repositories for this view): made on first use after opening.
         self._repositories: tuple[StorageBackend, Repositories] | None = None
         shared = self._shared
-        # Typed as the Protocols: a _Guarded forwards every call to the backend's object.
-        self._guards: tuple[Any, Any, Any, Any] = (
-            _Guarded(shared, lambda: self._open_repositories().sessions, SessionRepository),
-            _Guarded(shared, lambda: self._open_repositories().problems, ProblemRepository),
-            _Guarded(shared, lambda: self._open_repositories().revisions, RevisionRepository),
-            _Guarded(shared, lambda: cached_documents(shared.open_backend().documents, shared.cache), DocumentStore),
+        self._guards = (
+            _guarded_sessions(shared, lambda: self._open_repositories().sessions),
+            _guarded_problems(shared, lambda: self._open_repositories().problems),
+            _guarded_revisions(shared, lambda: self._open_repositories().revisions),
+            _guarded_documents(shared, lambda: cached_documents(shared.open_backend().documents, shared.cache)),
         )
 
     @property
     def sessions(self) -> SessionRepository:
         """Sessions and their students."""
-        sessions: SessionRepository = self._guards[0]
-        return sessions
+        return self._guards[0]
 
     @property
     def problems(self) -> ProblemRepository:
         """The problem library."""
-        problems: ProblemRepository = self._guards[1]
-        return problems
+        return self._guards[1]
 
     @property
     def revisions(self) -> RevisionRepository:
         """Code revisions."""
-        revisions: RevisionRepository = self._guards[2]
-        return revisions
+        return self._guards[2]
 
     def _open_repositories(self) -> Repositories:
         """The backend's repositories for this view; STORAGE_ERROR unless the store is open."""
@@ -242,8 +235,7 @@ class Store:
         if self.namespace is not None:
             raise PersistenceError(ErrorCode.PERMISSION_DENIED, "a namespace view cannot reach whole collections")
         self._shared.open_backend()  # STORAGE_ERROR now, saying why, rather than at the first call
-        documents: DocumentStore = self._guards[3]
-        return documents
+        return self._guards[3]
 
     def index_administration(self) -> IndexAdministration | None:
         """The backend's index management (``docstore init``), or None where the backend keeps its own."""
