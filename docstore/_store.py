@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from pydantic import SecretStr, ValidationError
 
@@ -19,7 +17,7 @@ from ._config import StorageConfig, mask_secrets
 from ._connect import connecting_details, open_or_defer, stop_retrying, unreachable
 from ._errors import ErrorCode, PersistenceError
 from ._extras import make_backend
-from ._forwarding import forwarded, protocol_methods, protocol_of
+from ._guarded import guarded_documents, guarded_problems, guarded_revisions, guarded_sessions
 from ._interfaces import (
     CollectionStats,
     DocumentStore,
@@ -33,6 +31,9 @@ from ._interfaces import (
 )
 from ._mapping import require_id
 from ._memory_feed import MemoryChangeLog, recording
+
+if TYPE_CHECKING:  # an optional extra (docstore[remote]): imported by the remote backend only
+    import httpx
 
 __all__ = ["HealthReport", "Store", "StoreSettings", "make_backend", "open_store"]
 
@@ -50,8 +51,9 @@ class HealthReport:
 class _Shared:
     """What a store and all its namespace views share: one backend and its state."""
 
-    def __init__(self, config: StorageConfig) -> None:
+    def __init__(self, config: StorageConfig, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.config = config
+        self.transport = transport  # http(s):// only: what the client's requests go through (injected)
         self.backend: StorageBackend | None = None
         self.status = "new"  # -> ("connecting" ->) "open" -> "closed"
         self.last_error: PersistenceError | None = None  # why a lazy store is still connecting
@@ -76,71 +78,6 @@ class _Shared:
         return self.backend
 
 
-def _checked(name: str, declared: Callable[..., Any]) -> Callable[..., Any]:
-    """The route of a store's views (``_forwarding``): check the store, then call the backend's object."""
-    if name == "iter_documents":  # an async iterator: checked again at every item
-
-        async def stream(self: _Guarded, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
-            async for item in getattr(self._resolve(), name)(*args, **kwargs):
-                self._shared.open_backend()  # shut down mid-stream: stop, saying why
-                yield item
-
-        return stream
-    if inspect.iscoroutinefunction(declared):
-
-        async def call(self: _Guarded, *args: Any, **kwargs: Any) -> Any:
-            return await getattr(self._resolve(), name)(*args, **kwargs)
-
-        return call
-
-    # A feed (an async context manager): checked when called, entered by the caller.
-    def context(self: _Guarded, *args: Any, **kwargs: Any) -> Any:
-        return getattr(self._resolve(), name)(*args, **kwargs)
-
-    return context
-
-
-class _Guarded:
-    """What a store hands out for a repository or its documents: each call checks the store first.
-
-    The check runs when the call runs, not when the object was fetched: one fetched
-    before ``initialize()`` reaches the backend once the store is open, and one held
-    past ``shutdown()`` refuses (STORAGE_ERROR) instead of running on a closed engine.
-    Its methods are made from the Protocol (``forwarded`` with ``_checked``): help() and
-    IDEs show the Protocol's signatures and docstrings, and nothing else is reachable.
-    """
-
-    def __init__(self, shared: _Shared, resolve: Callable[[], Any]) -> None:
-        self._shared = shared
-        self._resolve = resolve  # the backend's object for this view; raises unless open
-
-    def __dir__(self) -> list[str]:
-        return sorted(protocol_methods(protocol_of(type(self))))
-
-    def __repr__(self) -> str:
-        return f"<{protocol_of(type(self)).__name__} of a {self._shared.status} store>"
-
-
-class _GuardedSessions(_Guarded, SessionRepository):
-    pass
-
-
-class _GuardedProblems(_Guarded, ProblemRepository):
-    pass
-
-
-class _GuardedRevisions(_Guarded, RevisionRepository):
-    pass
-
-
-class _GuardedDocuments(_Guarded, DocumentStore):
-    pass
-
-
-_guarded_sessions = forwarded(_GuardedSessions, _checked)
-_guarded_problems = forwarded(_GuardedProblems, _checked)
-_guarded_revisions = forwarded(_GuardedRevisions, _checked)
-_guarded_documents = forwarded(_GuardedDocuments, _checked)
 
 
 class Store:
@@ -151,18 +88,25 @@ class Store:
     business, never the caller's.
     """
 
-    def __init__(self, config: StorageConfig, *, scope: Scope | None = None, _shared: _Shared | None = None) -> None:
-        self._shared = _shared or _Shared(config)
+    def __init__(
+        self,
+        config: StorageConfig,
+        *,
+        scope: Scope | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        _shared: _Shared | None = None,
+    ) -> None:
+        self._shared = _shared or _Shared(config, transport)
         self.config = config
         self.scope = scope or Scope()
         # (backend, its repositories for this view): made on first use after opening.
         self._repositories: tuple[StorageBackend, Repositories] | None = None
         shared = self._shared
         self._guards = (
-            _guarded_sessions(shared, lambda: self._open_repositories().sessions),
-            _guarded_problems(shared, lambda: self._open_repositories().problems),
-            _guarded_revisions(shared, lambda: self._open_repositories().revisions),
-            _guarded_documents(shared, lambda: cached_documents(shared.open_backend().documents, shared.cache)),
+            guarded_sessions(shared, lambda: self._open_repositories().sessions),
+            guarded_problems(shared, lambda: self._open_repositories().problems),
+            guarded_revisions(shared, lambda: self._open_repositories().revisions),
+            guarded_documents(shared, lambda: cached_documents(shared.open_backend().documents, shared.cache)),
         )
 
     @property
@@ -259,7 +203,7 @@ class Store:
                 raise PersistenceError(ErrorCode.STORAGE_ERROR, "the store is shut down; open a new one")
             # Only a server can come back by itself: local:// and memory:// open or fail now.
             lazy = shared.config.lazy_connect and shared.config.engine in ("mongodb", "remote")
-            await open_or_defer(shared, lambda: make_backend(shared.config), lazy)
+            await open_or_defer(shared, lambda: make_backend(shared.config, shared.transport), lazy)
             if shared.backend is not None and shared.backend.name == "memory":
                 # memory:// never waits for a server: it is open here, not in the background.
                 shared.change_log = MemoryChangeLog()
@@ -361,12 +305,19 @@ async def _interrupted_restore(backend: StorageBackend) -> str | None:
 
 
 def open_store(
-    target: str | StorageConfig | None = None, *, actor: str | None = None, **settings: Unpack[StoreSettings]
+    target: str | StorageConfig | None = None,
+    *,
+    actor: str | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    **settings: Unpack[StoreSettings],
 ) -> Store:
     """A store for a URL or a ``StorageConfig``; with neither, from ``DOCSTORE_*`` (default local).
 
     ``settings`` override the config's fields (``StoreSettings``); ``actor`` is recorded
-    as created_by/modified_by of what the store writes. The store is not connected yet:
+    as created_by/modified_by of what the store writes. ``transport`` (``http(s)://``
+    only) is the httpx transport its requests go through, as ``httpx.AsyncClient`` takes
+    one: a server app in this process (``docstore._remote.asgi_transport(app)``), a mock;
+    the caller owns it (the store never closes it). The store is not connected yet:
     use ``async with open_store(...) as store:`` or ``await store.initialize()``. A bad
     URL or setting is ``INVALID_DATA``.
     """
@@ -384,4 +335,7 @@ def open_store(
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise PersistenceError(ErrorCode.INVALID_DATA, f"invalid configuration: {mask_secrets(problems)}") from None
-    return Store(config, scope=Scope(None, require_id(actor, "actor") if actor is not None else None))
+    if transport is not None and config.engine != "remote":
+        raise PersistenceError(ErrorCode.INVALID_DATA, f"transport= is for http(s):// stores, not {config.engine}://")
+    scope = Scope(None, require_id(actor, "actor") if actor is not None else None)
+    return Store(config, scope=scope, transport=transport)
