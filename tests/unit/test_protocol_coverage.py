@@ -125,3 +125,36 @@ def test_a_missing_or_different_method_is_found() -> None:
     # mypy refuses to make it (abstract): the reason a forwarded class is made through `forwarded`.
     only_declared = OnlyDeclared()  # type: ignore[abstract]
     assert uncovered(SessionRepository, only_declared)[0] == "create_session: only the Protocol's declaration"
+
+
+async def test_the_remote_client_sends_every_argument_as_the_protocol_binds_it() -> None:
+    sent: list[tuple[str, dict[str, Any]]] = []
+
+    async def call(name: str, **arguments: Any) -> None:
+        sent.append((name, arguments))
+
+    backend = RemoteBackend(StorageConfig(url="http://127.0.0.1:9"))
+    for repository, protocol in PROTOCOLS.items():
+        remote = getattr(backend.repositories(Scope()), repository)
+        remote.call = call
+        for name, declared in protocol_methods(protocol).items():
+            if not inspect.iscoroutinefunction(declared):
+                continue  # watch: a stream, written by hand
+            parameters = list(inspect.signature(declared).parameters.values())[1:]
+            given = {p.name: f"<{p.name}>" for p in parameters}
+            expected = inspect.signature(declared).bind(None, **given).arguments
+            del expected["self"]
+            positional = [given[p.name] for p in parameters if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
+            keywords = {p.name: given[p.name] for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY}
+            await getattr(remote, name)(**given)
+            await getattr(remote, name)(*positional, **keywords)
+            assert sent[-2:] == [(name, expected), (name, expected)]
+            required = [p.name for p in parameters if p.default is inspect.Parameter.empty]
+            if required:  # only what has no default: the defaults are sent too
+                await getattr(remote, name)(**{key: given[key] for key in required})
+                defaults = {p.name: p.default for p in parameters if p.name not in required}
+                assert sent[-1] == (name, {**expected, **defaults})
+                with pytest.raises(TypeError):  # as Python says it, not sent
+                    await getattr(remote, name)(**{key: given[key] for key in required[1:]})
+            with pytest.raises(TypeError):
+                await getattr(remote, name)(**given, unknown=1)
