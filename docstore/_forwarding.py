@@ -5,10 +5,10 @@ A wrapper (the read cache, the remote client, the guarded view a store hands out
 methods it does something in; ``forwarded`` fills in every other Protocol method, each
 made by a *route* from the Protocol's own declaration (name, signature, docstring):
 
-- ``to_inner``: call the same method on ``self._inner`` (a decorator);
+- ``to_inner``: call the same method on ``self._inner`` (the cache, the change log);
 - the remote client's route: send the name and the bound arguments over the wire
   (``_remote/_repositories.py``), as the server derives its routes from the same Protocols;
-- the store's route: check the store is open, then call the backend's object (``_store.py``).
+- the store's route: check the store is open, then call the backend's object (``_guarded.py``).
 
 Typing: a class that subclasses a Protocol without defining all of it is abstract to
 mypy, so it can only be made through the ``Callable`` that ``forwarded`` returns, typed
