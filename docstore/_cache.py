@@ -23,25 +23,19 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Any, TypeVar
 
-from ._changes import SessionFeed
+from ._forwarding import forwarded
 from ._interfaces import (
     ProblemRepository,
-    ProblemSortKey,
     Repositories,
     RevisionRepository,
     SessionDeletion,
     SessionRepository,
-    SessionSortKey,
-    SortOrder,
-    TagMatch,
 )
-from ._models import CodeRevision, Difficulty, ExecutionResult, ProblemSpec, Session, Student, normalize_join_code
-from ._page import Page
+from ._models import CodeRevision, ExecutionResult, ProblemSpec, Session, Student, normalize_join_code
 
-__all__ = ["ReadCache", "cached_repositories"]
+__all__ = ["ReadCache", "cached_problems", "cached_repositories", "cached_revisions", "cached_sessions"]
 
 T = TypeVar("T")
 _Key = tuple[str, str | None, str]
@@ -134,13 +128,15 @@ def _join_tag(code: object) -> str | None:
 def cached_repositories(repositories: Repositories, cache: ReadCache, namespace: str | None) -> Repositories:
     """``repositories`` with their point reads served from ``cache``."""
     return Repositories(
-        _CachedSessions(repositories.sessions, cache, namespace),
-        _CachedProblems(repositories.problems, cache, namespace),
-        _CachedRevisions(repositories.revisions, cache, namespace),
+        cached_sessions(repositories.sessions, cache, namespace),
+        cached_problems(repositories.problems, cache, namespace),
+        cached_revisions(repositories.revisions, cache, namespace),
     )
 
 
-class _CachedSessions:
+# Each class writes the reads it caches and the writes that drop entries; every other
+# method (lists, counts, searches, the feed) is ``_inner``'s, made by ``forwarded``.
+class _CachedSessions(SessionRepository):
     def __init__(self, inner: SessionRepository, cache: ReadCache, namespace: str | None) -> None:
         self._inner, self._cache, self._ns = inner, cache, namespace
 
@@ -196,46 +192,6 @@ class _CachedSessions:
         with self._cache.writing(_tag("s:", session_id), _tag("rs:", session_id)):
             return await self._inner.delete_session(session_id, cascade=cascade)
 
-    async def list_active_sessions(self, limit: int = 100, *, cursor: str | None = None) -> Page[Session]:
-        return await self._inner.list_active_sessions(limit, cursor=cursor)
-
-    async def list_all_sessions(
-        self,
-        *,
-        active: bool | None = None,
-        instructor_id: str | None = None,
-        sort_by: SessionSortKey = "created_at",
-        sort_order: SortOrder = "desc",
-        limit: int = 50,
-        offset: int = 0,
-        cursor: str | None = None,
-    ) -> Page[Session]:
-        return await self._inner.list_all_sessions(
-            active=active,
-            instructor_id=instructor_id,
-            sort_by=sort_by,
-            sort_order=sort_order,
-            limit=limit,
-            offset=offset,
-            cursor=cursor,
-        )
-
-    async def count_sessions(self, *, active: bool | None = None, instructor_id: str | None = None) -> int:
-        return await self._inner.count_sessions(active=active, instructor_id=instructor_id)
-
-    def watch(self, session_id: str, *, after: str | None = None) -> SessionFeed:
-        # A feed reads the backend's log, never the cache: a cached store sees the same changes.
-        return self._inner.watch(session_id, after=after)
-
-    async def get_student(self, session_id: str, student_id: str) -> Student | None:
-        return await self._inner.get_student(session_id, student_id)
-
-    async def list_students(self, session_id: str, *, limit: int = 100, cursor: str | None = None) -> Page[Student]:
-        return await self._inner.list_students(session_id, limit=limit, cursor=cursor)
-
-    async def count_students(self, session_id: str) -> int:
-        return await self._inner.count_students(session_id)
-
     async def upsert_student(self, session_id: str, student: Student) -> Session:
         with self._cache.writing(_tag("s:", session_id)):
             return await self._inner.upsert_student(session_id, student)
@@ -251,7 +207,7 @@ class _CachedSessions:
             return await self._inner.record_code(session_id, student_id, code, execution_result)
 
 
-class _CachedProblems:
+class _CachedProblems(ProblemRepository):
     def __init__(self, inner: ProblemRepository, cache: ReadCache, namespace: str | None) -> None:
         self._inner, self._cache, self._ns = inner, cache, namespace
 
@@ -278,49 +234,8 @@ class _CachedProblems:
         with self._cache.writing(_tag("p:", problem_id)):
             await self._inner.delete_problem(problem_id)
 
-    async def list_problems(
-        self,
-        *,
-        difficulty: Difficulty | None = None,
-        tags: list[str] | None = None,
-        match: TagMatch = "any",
-        created_by: str | None = None,
-        sort_by: ProblemSortKey = "created_at",
-        sort_order: SortOrder = "desc",
-        limit: int = 50,
-        offset: int = 0,
-        cursor: str | None = None,
-    ) -> Page[ProblemSpec]:
-        return await self._inner.list_problems(
-            difficulty=difficulty,
-            tags=tags,
-            match=match,
-            created_by=created_by,
-            sort_by=sort_by,
-            sort_order=sort_order,
-            limit=limit,
-            offset=offset,
-            cursor=cursor,
-        )
 
-    async def count_problems(
-        self,
-        *,
-        difficulty: Difficulty | None = None,
-        tags: list[str] | None = None,
-        match: TagMatch = "any",
-        created_by: str | None = None,
-    ) -> int:
-        return await self._inner.count_problems(difficulty=difficulty, tags=tags, match=match, created_by=created_by)
-
-    async def search_problems(self, query: str, limit: int = 20) -> Page[ProblemSpec]:
-        return await self._inner.search_problems(query, limit)
-
-    async def tag_counts(self) -> dict[str, int]:
-        return await self._inner.tag_counts()
-
-
-class _CachedRevisions:
+class _CachedRevisions(RevisionRepository):
     def __init__(self, inner: RevisionRepository, cache: ReadCache, namespace: str | None) -> None:
         self._inner, self._cache, self._ns = inner, cache, namespace
 
@@ -346,20 +261,6 @@ class _CachedRevisions:
             lambda found: [f"r:{revision_id}"] + ([f"rs:{found.session_id}"] if found is not None else []),
         )
 
-    async def get_revisions(
-        self,
-        session_id: str,
-        student_id: str,
-        *,
-        limit: int | None = None,
-        after: datetime | str | None = None,
-        cursor: str | None = None,
-    ) -> Page[CodeRevision]:
-        return await self._inner.get_revisions(session_id, student_id, limit=limit, after=after, cursor=cursor)
-
-    async def get_latest_revision(self, session_id: str, student_id: str) -> CodeRevision | None:
-        return await self._inner.get_latest_revision(session_id, student_id)
-
     async def get_latest_revisions(self, session_id: str) -> dict[str, CodeRevision]:
         if not isinstance(session_id, str):
             return await self._inner.get_latest_revisions(session_id)
@@ -369,12 +270,11 @@ class _CachedRevisions:
             lambda _: [f"rs:{session_id}"],
         )
 
-    async def get_all_session_revisions(self, session_id: str) -> dict[str, list[CodeRevision]]:
-        return await self._inner.get_all_session_revisions(session_id)
-
-    async def count_revisions(self, session_id: str, student_id: str | None = None) -> int:
-        return await self._inner.count_revisions(session_id, student_id)
-
     async def delete_revisions(self, session_id: str, student_id: str | None = None) -> int:
         with self._cache.writing(_tag("rs:", session_id)):
             return await self._inner.delete_revisions(session_id, student_id)
+
+
+cached_sessions = forwarded(_CachedSessions)
+cached_problems = forwarded(_CachedProblems)
+cached_revisions = forwarded(_CachedRevisions)

@@ -7,39 +7,28 @@ or not, since a failure may have been applied), and reads overlapping it are not
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from ._cache import ReadCache
-from ._interfaces import BatchResult, CollectionStats, DocumentStore
+from ._forwarding import forwarded
+from ._interfaces import BatchResult, DocumentStore
 
 __all__ = ["cached_documents"]
 
 
 def cached_documents(documents: DocumentStore, cache: ReadCache | None) -> DocumentStore:
     """``store.documents`` whose writes empty ``cache`` (when there is one)."""
-    return documents if cache is None else _ClearingDocuments(documents, cache)
+    return documents if cache is None else clearing_documents(documents, cache)
 
 
-class _ClearingDocuments:
+class _ClearingDocuments(DocumentStore):
     """A tool's write (import, restore, an admin upsert) may change any cached answer, a
-    cached "none" included, and names no tags: every entry goes when it ends."""
+    cached "none" included, and names no tags: every entry goes when it ends. Reads are
+    ``_inner``'s (``forwarded``)."""
 
     def __init__(self, inner: DocumentStore, cache: ReadCache) -> None:
         self._inner, self._cache = inner, cache
-
-    async def collection_names(self) -> list[str]:
-        return await self._inner.collection_names()
-
-    async def collection_stats(self) -> dict[str, CollectionStats]:
-        return await self._inner.collection_stats()
-
-    async def iter_documents(self, collection: str, *, batch_size: int = 1000) -> AsyncIterator[dict[str, Any]]:
-        async for document in self._inner.iter_documents(collection, batch_size=batch_size):
-            yield document
-
-    async def get_document(self, collection: str, document_id: str) -> dict[str, Any] | None:
-        return await self._inner.get_document(collection, document_id)
 
     async def upsert_documents(
         self, collection: str, documents: Sequence[dict[str, Any]], *, dry_run: bool = False
@@ -57,3 +46,6 @@ class _ClearingDocuments:
                 return await self._inner.delete_document(collection, document_id)
             finally:
                 self._cache.clear()
+
+
+clearing_documents = forwarded(_ClearingDocuments)

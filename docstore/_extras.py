@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import importlib
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from ._config import StorageConfig
 from ._errors import ErrorCode, PersistenceError
 from ._interfaces import StorageBackend
+
+if TYPE_CHECKING:  # the remote extra's: never imported here at run time
+    import httpx
 
 __all__ = [
     "ENGINE_EXTRAS",
@@ -72,10 +76,11 @@ def engine_label(engine: str) -> str:
     return "an http(s):// store" if engine == "remote" else f"a {engine}:// store"
 
 
-def make_backend(config: StorageConfig) -> StorageBackend:
+def make_backend(config: StorageConfig, transport: httpx.AsyncBaseTransport | None = None) -> StorageBackend:
     """The backend for the config's URL scheme, imported on demand (a local store loads no MongoDB).
 
-    An engine whose extra is not installed is STORAGE_ERROR naming the extra to install.
+    ``transport`` goes to the remote backend (``open_store(..., transport=...)``). An
+    engine whose extra is not installed is STORAGE_ERROR naming the extra to install.
     """
     engine = config.engine
     modules = {"mongodb": "._mongo", "memory": "._mongo", "local": "._sqlite", "remote": "._remote"}
@@ -84,7 +89,8 @@ def make_backend(config: StorageConfig) -> StorageBackend:
         raise PersistenceError(ErrorCode.INVALID_DATA, f"no backend for {config.masked_url!r}")
     module = import_backend(engine, modules[engine])
     try:
-        backend: StorageBackend = getattr(module, classes[engine])(config)
+        injected = {"transport": transport} if transport is not None else {}
+        backend: StorageBackend = getattr(module, classes[engine])(config, **injected)
     except ModuleNotFoundError as error:  # memory:// loads mongomock only when it is asked for
         raise require_extra(ENGINE_EXTRAS[engine], engine_label(engine), error) from None
     return backend

@@ -16,11 +16,12 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
 from ._changes import ChangeKind, SessionFeed
 from ._errors import ErrorCode, PersistenceError
 from ._feed import LogEntry, LogFeed, LogRead, copied
+from ._forwarding import forwarded
 from ._interfaces import RevisionRepository, SessionDeletion, SessionRepository
 from ._models import CodeRevision, ExecutionResult, Session, Student
 
@@ -104,14 +105,13 @@ class MemoryChangeLog:
                 waiter.set_result(None)
 
 
-class RecordingSessions:
-    """A view's sessions repository whose writes append their changes to the log (``memory://``)."""
+class RecordingSessions(SessionRepository):
+    """A view's sessions repository whose writes append their changes to the log (``memory://``).
+
+    Reads are ``_inner``'s, as they are (``forwarded``)."""
 
     def __init__(self, inner: SessionRepository, log: MemoryChangeLog, namespace: str | None) -> None:
         self._inner, self._log, self._namespace = inner, log, namespace
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)  # reads: as they are
 
     def watch(self, session_id: str, *, after: str | None = None) -> SessionFeed:
         async def visible() -> bool:
@@ -202,14 +202,11 @@ class RecordingSessions:
         return session.namespace_id if session is not None else self._namespace
 
 
-class RecordingRevisions:
+class RecordingRevisions(RevisionRepository):
     """A view's revisions repository whose saves append ``revision_saved`` changes (``memory://``)."""
 
     def __init__(self, inner: RevisionRepository, log: MemoryChangeLog) -> None:
         self._inner, self._log = inner, log
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
 
     async def save_revision(self, revision: CodeRevision) -> str:
         revision_id = await self._inner.save_revision(revision)
@@ -239,6 +236,8 @@ def recording(
     sessions: SessionRepository, revisions: RevisionRepository, log: MemoryChangeLog, namespace: str | None
 ) -> tuple[SessionRepository, RevisionRepository]:
     """The two repositories of a ``memory://`` view, recording their writes in ``log``."""
-    return cast(SessionRepository, RecordingSessions(sessions, log, namespace)), cast(
-        RevisionRepository, RecordingRevisions(revisions, log)
-    )
+    return recording_sessions(sessions, log, namespace), recording_revisions(revisions, log)
+
+
+recording_sessions = forwarded(RecordingSessions)
+recording_revisions = forwarded(RecordingRevisions)

@@ -39,6 +39,11 @@ UtcDateTime = Annotated[datetime, AfterValidator(to_utc_ms)]
 Difficulty = Literal["beginner", "intermediate", "advanced"]
 
 
+# The last id this process made: the one piece of process-wide state in docstore, kept
+# because it is what makes ids strictly increasing within a process (two items made in the
+# same millisecond sort in the order they were made, and ``new_id`` runs as a pydantic
+# default factory, with no store to hold it). Per-store or per-call state would lose that
+# order between stores of one process (see issue 19's report).
 _last_id = 0
 
 

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import functools
-import inspect
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from pydantic import SecretStr, ValidationError
 
@@ -20,6 +17,7 @@ from ._config import StorageConfig, mask_secrets
 from ._connect import connecting_details, open_or_defer, stop_retrying, unreachable
 from ._errors import ErrorCode, PersistenceError
 from ._extras import make_backend
+from ._guarded import guarded_documents, guarded_problems, guarded_revisions, guarded_sessions
 from ._interfaces import (
     CollectionStats,
     DocumentStore,
@@ -33,6 +31,9 @@ from ._interfaces import (
 )
 from ._mapping import require_id
 from ._memory_feed import MemoryChangeLog, recording
+
+if TYPE_CHECKING:  # an optional extra (docstore[remote]): imported by the remote backend only
+    import httpx
 
 __all__ = ["HealthReport", "Store", "StoreSettings", "make_backend", "open_store"]
 
@@ -50,8 +51,9 @@ class HealthReport:
 class _Shared:
     """What a store and all its namespace views share: one backend and its state."""
 
-    def __init__(self, config: StorageConfig) -> None:
+    def __init__(self, config: StorageConfig, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.config = config
+        self.transport = transport  # http(s):// only: what the client's requests go through (injected)
         self.backend: StorageBackend | None = None
         self.status = "new"  # -> ("connecting" ->) "open" -> "closed"
         self.last_error: PersistenceError | None = None  # why a lazy store is still connecting
@@ -76,74 +78,6 @@ class _Shared:
         return self.backend
 
 
-def _like(wrapper: Callable[..., Any], declared: Callable[..., Any]) -> Callable[..., Any]:
-    """``wrapper`` with the name, docstring and signature (without ``self``) of the Protocol method."""
-    functools.update_wrapper(wrapper, declared)
-    del wrapper.__wrapped__  # type: ignore[attr-defined]  # else inspect shows the unbound `self`
-    signature = inspect.signature(declared)
-    wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
-        parameters=list(signature.parameters.values())[1:]
-    )
-    return wrapper
-
-
-class _Guarded:
-    """What a store hands out for a repository or its documents: each call checks the store first.
-
-    The check runs when the call runs, not when the object was fetched: one fetched
-    before ``initialize()`` reaches the backend once the store is open, and one held
-    past ``shutdown()`` refuses (STORAGE_ERROR) instead of running on a closed engine.
-    """
-
-    # Methods that return an async iterator rather than a coroutine.
-    _STREAMS = frozenset({"iter_documents"})
-    # Methods that return an async context manager (checked when called, entered by the caller).
-    _CONTEXTS = frozenset({"watch"})
-
-    def __init__(self, shared: _Shared, resolve: Callable[[], Any], protocol: type) -> None:
-        self._shared = shared
-        self._resolve = resolve  # the backend's object for this view; raises unless open
-        self._protocol = protocol  # the public surface: nothing else is forwarded
-
-    def __getattr__(self, name: str) -> Any:
-        declared = getattr(self._protocol, name, None) if not name.startswith("_") else None
-        if declared is None:
-            # A misspelt method fails here, not as a coroutine that fails when awaited.
-            raise AttributeError(f"{self._protocol.__name__} has no method {name!r}")
-        resolve, shared = self._resolve, self._shared
-        if name in self._STREAMS:
-
-            async def stream(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
-                async for item in getattr(resolve(), name)(*args, **kwargs):
-                    shared.open_backend()  # shut down mid-stream: stop, saying why
-                    yield item
-
-            return self._keep(name, _like(stream, declared))
-
-        if name in self._CONTEXTS:
-
-            def context(*args: Any, **kwargs: Any) -> Any:
-                return getattr(resolve(), name)(*args, **kwargs)
-
-            return self._keep(name, _like(context, declared))
-
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            return await getattr(resolve(), name)(*args, **kwargs)
-
-        # help() and IDEs show the Protocol's signature and docstring, not (*args, **kwargs).
-        return self._keep(name, _like(call, declared))
-
-    def _keep(self, name: str, method: Callable[..., Any]) -> Callable[..., Any]:
-        # Made once per name: later lookups find it in the instance and skip __getattr__.
-        # It stays valid: what it checks and reaches is decided when it is called.
-        self.__dict__[name] = method
-        return method
-
-    def __dir__(self) -> list[str]:
-        return sorted(name for name in dir(self._protocol) if not name.startswith("_"))
-
-    def __repr__(self) -> str:
-        return f"<{self._protocol.__name__} of a {self._shared.status} store>"
 
 
 class Store:
@@ -154,38 +88,41 @@ class Store:
     business, never the caller's.
     """
 
-    def __init__(self, config: StorageConfig, *, scope: Scope | None = None, _shared: _Shared | None = None) -> None:
-        self._shared = _shared or _Shared(config)
+    def __init__(
+        self,
+        config: StorageConfig,
+        *,
+        scope: Scope | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        _shared: _Shared | None = None,
+    ) -> None:
+        self._shared = _shared or _Shared(config, transport)
         self.config = config
         self.scope = scope or Scope()
         # (backend, its repositories for this view): made on first use after opening.
         self._repositories: tuple[StorageBackend, Repositories] | None = None
         shared = self._shared
-        # Typed as the Protocols: a _Guarded forwards every call to the backend's object.
-        self._guards: tuple[Any, Any, Any, Any] = (
-            _Guarded(shared, lambda: self._open_repositories().sessions, SessionRepository),
-            _Guarded(shared, lambda: self._open_repositories().problems, ProblemRepository),
-            _Guarded(shared, lambda: self._open_repositories().revisions, RevisionRepository),
-            _Guarded(shared, lambda: cached_documents(shared.open_backend().documents, shared.cache), DocumentStore),
+        self._guards = (
+            guarded_sessions(shared, lambda: self._open_repositories().sessions),
+            guarded_problems(shared, lambda: self._open_repositories().problems),
+            guarded_revisions(shared, lambda: self._open_repositories().revisions),
+            guarded_documents(shared, lambda: cached_documents(shared.open_backend().documents, shared.cache)),
         )
 
     @property
     def sessions(self) -> SessionRepository:
         """Sessions and their students."""
-        sessions: SessionRepository = self._guards[0]
-        return sessions
+        return self._guards[0]
 
     @property
     def problems(self) -> ProblemRepository:
         """The problem library."""
-        problems: ProblemRepository = self._guards[1]
-        return problems
+        return self._guards[1]
 
     @property
     def revisions(self) -> RevisionRepository:
         """Code revisions."""
-        revisions: RevisionRepository = self._guards[2]
-        return revisions
+        return self._guards[2]
 
     def _open_repositories(self) -> Repositories:
         """The backend's repositories for this view; STORAGE_ERROR unless the store is open."""
@@ -242,8 +179,7 @@ class Store:
         if self.namespace is not None:
             raise PersistenceError(ErrorCode.PERMISSION_DENIED, "a namespace view cannot reach whole collections")
         self._shared.open_backend()  # STORAGE_ERROR now, saying why, rather than at the first call
-        documents: DocumentStore = self._guards[3]
-        return documents
+        return self._guards[3]
 
     def index_administration(self) -> IndexAdministration | None:
         """The backend's index management (``docstore init``), or None where the backend keeps its own."""
@@ -267,7 +203,7 @@ class Store:
                 raise PersistenceError(ErrorCode.STORAGE_ERROR, "the store is shut down; open a new one")
             # Only a server can come back by itself: local:// and memory:// open or fail now.
             lazy = shared.config.lazy_connect and shared.config.engine in ("mongodb", "remote")
-            await open_or_defer(shared, lambda: make_backend(shared.config), lazy)
+            await open_or_defer(shared, lambda: make_backend(shared.config, shared.transport), lazy)
             if shared.backend is not None and shared.backend.name == "memory":
                 # memory:// never waits for a server: it is open here, not in the background.
                 shared.change_log = MemoryChangeLog()
@@ -369,12 +305,19 @@ async def _interrupted_restore(backend: StorageBackend) -> str | None:
 
 
 def open_store(
-    target: str | StorageConfig | None = None, *, actor: str | None = None, **settings: Unpack[StoreSettings]
+    target: str | StorageConfig | None = None,
+    *,
+    actor: str | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    **settings: Unpack[StoreSettings],
 ) -> Store:
     """A store for a URL or a ``StorageConfig``; with neither, from ``DOCSTORE_*`` (default local).
 
     ``settings`` override the config's fields (``StoreSettings``); ``actor`` is recorded
-    as created_by/modified_by of what the store writes. The store is not connected yet:
+    as created_by/modified_by of what the store writes. ``transport`` (``http(s)://``
+    only) is the httpx transport its requests go through, as ``httpx.AsyncClient`` takes
+    one: a server app in this process (``docstore._remote.asgi_transport(app)``), a mock;
+    the caller owns it (the store never closes it). The store is not connected yet:
     use ``async with open_store(...) as store:`` or ``await store.initialize()``. A bad
     URL or setting is ``INVALID_DATA``.
     """
@@ -392,4 +335,7 @@ def open_store(
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise PersistenceError(ErrorCode.INVALID_DATA, f"invalid configuration: {mask_secrets(problems)}") from None
-    return Store(config, scope=Scope(None, require_id(actor, "actor") if actor is not None else None))
+    if transport is not None and config.engine != "remote":
+        raise PersistenceError(ErrorCode.INVALID_DATA, f"transport= is for http(s):// stores, not {config.engine}://")
+    scope = Scope(None, require_id(actor, "actor") if actor is not None else None)
+    return Store(config, scope=scope, transport=transport)

@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 
 from docstore import ProblemSpec, Session, Store, Student, open_store
-from docstore._remote import in_process
+from docstore._remote import asgi_transport
 from docstore.server import create_app
 
 ADMIN_TOKEN = "bench-admin-token"
@@ -158,9 +158,9 @@ async def bench(engine: str, calls: int, seconds: float) -> None:
             # The same server app in this process, reached without a socket: what the layer
             # itself costs (HTTP framing, JSON, validation), apart from loopback and scheduling.
             direct_ids, remote_ids = await seed(direct), await seed(remote)
-            with in_process(create_app(behind, admin_token=ADMIN_TOKEN)) as asgi_url:
-                async with open_store(asgi_url, token=ADMIN_TOKEN) as asgi:
-                    await compare(engine, calls, (direct, direct_ids), (remote, remote_ids), (asgi, await seed(asgi)))
+            transport = asgi_transport(create_app(behind, admin_token=ADMIN_TOKEN))
+            async with open_store("http://docstore.invalid", token=ADMIN_TOKEN, transport=transport) as asgi:
+                await compare(engine, calls, (direct, direct_ids), (remote, remote_ids), (asgi, await seed(asgi)))
 
             direct_rate = await posts_per_second(lambda: direct, direct_ids, seconds)
             remote_rate = await posts_per_second(lambda: open_store(remote_url, token=ADMIN_TOKEN), remote_ids, seconds)

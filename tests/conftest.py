@@ -7,10 +7,14 @@ import os
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from docstore import Store, open_store
+
+if TYPE_CHECKING:
+    import httpx
 
 MONGODB_URL_VARIABLE = "DOCSTORE_TEST_MONGODB_URL"
 # remote-memory: the client to a server over memory://, in process (ASGI, no socket);
@@ -36,10 +40,11 @@ class StoreFactory:
             "remote": "",  # set once the server runs
         }[self.engine]
         self.token: str | None = None
+        self.transport: httpx.AsyncBaseTransport | None = None  # remote-memory: the app in this process
 
     def open(self) -> Store:
         if self.engine == "remote":
-            return open_store(self.url, token=self.token)
+            return open_store(self.url, token=self.token, transport=self.transport)
         return open_store(self.url, database=self.database)
 
     @contextlib.asynccontextmanager
@@ -52,7 +57,8 @@ class StoreFactory:
 
         self.token = ADMIN_TOKEN
         if self.behind == "memory":
-            async with asgi_server("memory://") as (self.url, _):
+            async with asgi_server("memory://") as (server, _):
+                self.url, self.transport = server.url, server.transport
                 yield
         else:
             async with uvicorn_server(f"local://{self.local_dir}") as self.url:

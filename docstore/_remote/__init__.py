@@ -2,30 +2,21 @@
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
+
+import httpx
 
 from ._asgi import StreamingASGITransport
 from ._backend import RemoteBackend
-from ._transport import IN_PROCESS
 
-__all__ = ["RemoteBackend", "in_process"]
-
-_numbers = itertools.count(1)
+__all__ = ["RemoteBackend", "asgi_transport"]
 
 
-@contextmanager
-def in_process(app: Any) -> Iterator[str]:
-    """A URL that reaches the ASGI ``app`` in this process, without a socket (tests, embedding).
+def asgi_transport(app: Any) -> httpx.AsyncBaseTransport:
+    """A transport that reaches the ASGI ``app`` in this process, without a socket (tests, embedding);
+    live feeds stream through it as over a socket. Inject it::
 
-    with in_process(create_app(server_store)) as url:
-        async with open_store(url, token=...) as store: ...
+        transport = asgi_transport(create_app(server_store))
+        async with open_store("http://docstore.invalid", token=..., transport=transport) as store: ...
     """
-    url = f"http://in-process-{next(_numbers)}.invalid"
-    IN_PROCESS[url] = StreamingASGITransport(app)
-    try:
-        yield url
-    finally:
-        del IN_PROCESS[url]
+    return StreamingASGITransport(app)

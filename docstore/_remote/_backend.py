@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
+
 from .._config import StorageConfig
 from .._errors import ErrorCode, PersistenceError
 from .._interfaces import DocumentStore, Repositories, Scope
-from ._documents import RemoteDocumentStore
+from .._wire import API_PREFIX
+from ._document_store import RemoteDocumentStore
 from ._repositories import RemoteProblemRepository, RemoteRevisionRepository, RemoteSessionRepository
 from ._transport import Transport
-from ._wire import API_PREFIX
 
 __all__ = ["RemoteBackend"]
 
@@ -21,9 +23,10 @@ class RemoteBackend:
 
     name = "remote"
 
-    def __init__(self, config: StorageConfig) -> None:
+    def __init__(self, config: StorageConfig, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        """``transport``: what requests go through instead of a socket to the URL (injected, as httpx does)."""
         self.config = config
-        self._transport = Transport(config)
+        self._transport = Transport(config, transport)
         self._documents = RemoteDocumentStore(self._transport)
 
     async def initialize(self) -> None:

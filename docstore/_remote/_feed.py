@@ -22,8 +22,8 @@ from .._changes import SessionChange, SessionFeed
 from .._errors import ErrorCode, PersistenceError
 from .._interfaces import Scope
 from .._mapping import require_id
+from .._wire import API_PREFIX
 from ._transport import Dropped, Transport
-from ._wire import API_PREFIX
 
 __all__ = ["RECONNECT_WINDOW_S", "RemoteFeed"]
 

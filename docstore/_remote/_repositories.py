@@ -1,5 +1,9 @@
 """The three repositories over HTTP: each method is one request, mapped by ``RemoteRepository.call``.
 
+The methods are not written here: like the server's routes, they come from the
+Protocols (``_forwarding.forwarded`` with the route ``_over_the_wire``), each sending
+its name and its bound arguments; only ``watch`` (a stream, not a call) is written.
+
 The server runs the engine's own checks, so the client checks only what JSON cannot
 carry: that an item argument is the domain type it claims to be (the engine refuses a
 look-alike dict; JSON would make one of any item).
@@ -7,10 +11,11 @@ look-alike dict; JSON would make one of any item).
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import typing
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from types import UnionType
 from typing import Any
@@ -20,13 +25,12 @@ from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 from .._changes import SessionFeed
 from .._errors import ErrorCode, PersistenceError
-from .._interfaces import ProblemSortKey, Scope, SessionDeletion, SessionSortKey, SortOrder, TagMatch
+from .._forwarding import forwarded
+from .._interfaces import ProblemRepository, RevisionRepository, Scope, SessionRepository
 from .._mapping import MAX_DEPTH, invalid
-from .._models import CodeRevision, Difficulty, ExecutionResult, ProblemSpec, Session, Student
-from .._page import Page
+from .._wire import WireMethod, methods
 from ._feed import RemoteFeed
 from ._transport import Transport
-from ._wire import WireMethod, methods
 
 __all__ = ["RemoteProblemRepository", "RemoteRevisionRepository", "RemoteSessionRepository"]
 
@@ -150,224 +154,48 @@ def _is_sequence(annotation: Any) -> bool:
     return typing.get_origin(annotation) is Sequence
 
 
-class RemoteSessionRepository(RemoteRepository):
+def _over_the_wire(name: str, declared: Callable[..., Any]) -> Callable[..., Any]:
+    """A repository method as one call: its arguments bound to the Protocol's signature
+    (defaults included: the server's body model names every parameter), then sent."""
+    signature = inspect.signature(declared)
+    parameters = list(signature.parameters.values())[1:]  # without self
+    positional = tuple(p.name for p in parameters if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    defaults = {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty}
+    names = frozenset(p.name for p in parameters)
+
+    async def send(self: RemoteRepository, *args: Any, **kwargs: Any) -> Any:
+        # What ``signature.bind`` does, at a tenth of its cost (this runs on every call);
+        # any call that does not plainly fit goes to it (Python's own TypeError).
+        arguments = {**defaults, **dict(zip(positional, args, strict=False)), **kwargs}
+        if (
+            len(args) > len(positional)
+            or not names.issuperset(kwargs)
+            or not kwargs.keys().isdisjoint(positional[: len(args)])
+            or len(arguments) != len(names)
+        ):
+            bound = signature.bind(self, *args, **kwargs)
+            bound.apply_defaults()
+            arguments = {key: value for key, value in bound.arguments.items() if key != "self"}
+        return await self.call(name, **arguments)
+
+    return send
+
+
+class _RemoteSessions(RemoteRepository, SessionRepository):
     repository = "sessions"
-
-    async def create_session(self, session: Session) -> str:
-        result: str = await self.call("create_session", session=session)
-        return result
-
-    async def get_session(self, session_id: str, *, include_students: bool = True) -> Session | None:
-        result: Session | None = await self.call(
-            "get_session", session_id=session_id, include_students=include_students
-        )
-        return result
-
-    async def get_session_by_join_code(self, join_code: str, *, include_students: bool = True) -> Session | None:
-        result: Session | None = await self.call(
-            "get_session_by_join_code", join_code=join_code, include_students=include_students
-        )
-        return result
-
-    async def update_session(
-        self, session_id: str, updates: dict[str, Any], *, expected_version: int | None = None
-    ) -> Session:
-        result: Session = await self.call(
-            "update_session", session_id=session_id, updates=updates, expected_version=expected_version
-        )
-        return result
-
-    async def end_session(self, session_id: str) -> Session:
-        result: Session = await self.call("end_session", session_id=session_id)
-        return result
-
-    async def delete_session(self, session_id: str, *, cascade: bool = True) -> SessionDeletion:
-        result: SessionDeletion = await self.call("delete_session", session_id=session_id, cascade=cascade)
-        return result
-
-    async def list_active_sessions(self, limit: int = 100, *, cursor: str | None = None) -> Page[Session]:
-        result: Page[Session] = await self.call("list_active_sessions", limit=limit, cursor=cursor)
-        return result
-
-    async def list_all_sessions(
-        self,
-        *,
-        active: bool | None = None,
-        instructor_id: str | None = None,
-        sort_by: SessionSortKey = "created_at",
-        sort_order: SortOrder = "desc",
-        limit: int = 50,
-        offset: int = 0,
-        cursor: str | None = None,
-    ) -> Page[Session]:
-        result: Page[Session] = await self.call(
-            "list_all_sessions",
-            active=active,
-            instructor_id=instructor_id,
-            sort_by=sort_by,
-            sort_order=sort_order,
-            limit=limit,
-            offset=offset,
-            cursor=cursor,
-        )
-        return result
-
-    async def count_sessions(self, *, active: bool | None = None, instructor_id: str | None = None) -> int:
-        result: int = await self.call("count_sessions", active=active, instructor_id=instructor_id)
-        return result
 
     def watch(self, session_id: str, *, after: str | None = None) -> SessionFeed:
         return RemoteFeed(self._transport, self._scope, session_id, after)
 
-    async def get_student(self, session_id: str, student_id: str) -> Student | None:
-        result: Student | None = await self.call("get_student", session_id=session_id, student_id=student_id)
-        return result
 
-    async def list_students(self, session_id: str, *, limit: int = 100, cursor: str | None = None) -> Page[Student]:
-        result: Page[Student] = await self.call("list_students", session_id=session_id, limit=limit, cursor=cursor)
-        return result
-
-    async def count_students(self, session_id: str) -> int:
-        result: int = await self.call("count_students", session_id=session_id)
-        return result
-
-    async def upsert_student(self, session_id: str, student: Student) -> Session:
-        result: Session = await self.call("upsert_student", session_id=session_id, student=student)
-        return result
-
-    async def update_student_code(self, session_id: str, student_id: str, code: str) -> Student:
-        result: Student = await self.call(
-            "update_student_code", session_id=session_id, student_id=student_id, code=code
-        )
-        return result
-
-    async def record_code(
-        self, session_id: str, student_id: str, code: str, execution_result: ExecutionResult | None = None
-    ) -> CodeRevision:
-        result: CodeRevision = await self.call(
-            "record_code", session_id=session_id, student_id=student_id, code=code, execution_result=execution_result
-        )
-        return result
-
-
-class RemoteProblemRepository(RemoteRepository):
+class _RemoteProblems(RemoteRepository, ProblemRepository):
     repository = "problems"
 
-    async def save_problem(self, problem: ProblemSpec) -> str:
-        result: str = await self.call("save_problem", problem=problem)
-        return result
 
-    async def get_problem(self, problem_id: str) -> ProblemSpec | None:
-        result: ProblemSpec | None = await self.call("get_problem", problem_id=problem_id)
-        return result
-
-    async def update_problem(
-        self, problem_id: str, updates: dict[str, Any], *, expected_version: int | None = None
-    ) -> ProblemSpec:
-        result: ProblemSpec = await self.call(
-            "update_problem", problem_id=problem_id, updates=updates, expected_version=expected_version
-        )
-        return result
-
-    async def delete_problem(self, problem_id: str) -> None:
-        await self.call("delete_problem", problem_id=problem_id)
-
-    async def list_problems(
-        self,
-        *,
-        difficulty: Difficulty | None = None,
-        tags: list[str] | None = None,
-        match: TagMatch = "any",
-        created_by: str | None = None,
-        sort_by: ProblemSortKey = "created_at",
-        sort_order: SortOrder = "desc",
-        limit: int = 50,
-        offset: int = 0,
-        cursor: str | None = None,
-    ) -> Page[ProblemSpec]:
-        result: Page[ProblemSpec] = await self.call(
-            "list_problems",
-            difficulty=difficulty,
-            tags=tags,
-            match=match,
-            created_by=created_by,
-            sort_by=sort_by,
-            sort_order=sort_order,
-            limit=limit,
-            offset=offset,
-            cursor=cursor,
-        )
-        return result
-
-    async def count_problems(
-        self,
-        *,
-        difficulty: Difficulty | None = None,
-        tags: list[str] | None = None,
-        match: TagMatch = "any",
-        created_by: str | None = None,
-    ) -> int:
-        result: int = await self.call(
-            "count_problems", difficulty=difficulty, tags=tags, match=match, created_by=created_by
-        )
-        return result
-
-    async def search_problems(self, query: str, limit: int = 20) -> Page[ProblemSpec]:
-        result: Page[ProblemSpec] = await self.call("search_problems", query=query, limit=limit)
-        return result
-
-    async def tag_counts(self) -> dict[str, int]:
-        result: dict[str, int] = await self.call("tag_counts")
-        return result
-
-
-class RemoteRevisionRepository(RemoteRepository):
+class _RemoteRevisions(RemoteRepository, RevisionRepository):
     repository = "revisions"
 
-    async def save_revision(self, revision: CodeRevision) -> str:
-        result: str = await self.call("save_revision", revision=revision)
-        return result
 
-    async def save_revisions(self, revisions: Sequence[CodeRevision]) -> list[str]:
-        result: list[str] = await self.call("save_revisions", revisions=revisions)
-        return result
-
-    async def get_revision(self, revision_id: str) -> CodeRevision | None:
-        result: CodeRevision | None = await self.call("get_revision", revision_id=revision_id)
-        return result
-
-    async def get_revisions(
-        self,
-        session_id: str,
-        student_id: str,
-        *,
-        limit: int | None = None,
-        after: datetime | str | None = None,
-        cursor: str | None = None,
-    ) -> Page[CodeRevision]:
-        result: Page[CodeRevision] = await self.call(
-            "get_revisions", session_id=session_id, student_id=student_id, limit=limit, after=after, cursor=cursor
-        )
-        return result
-
-    async def get_latest_revision(self, session_id: str, student_id: str) -> CodeRevision | None:
-        result: CodeRevision | None = await self.call(
-            "get_latest_revision", session_id=session_id, student_id=student_id
-        )
-        return result
-
-    async def get_latest_revisions(self, session_id: str) -> dict[str, CodeRevision]:
-        result: dict[str, CodeRevision] = await self.call("get_latest_revisions", session_id=session_id)
-        return result
-
-    async def get_all_session_revisions(self, session_id: str) -> dict[str, list[CodeRevision]]:
-        result: dict[str, list[CodeRevision]] = await self.call("get_all_session_revisions", session_id=session_id)
-        return result
-
-    async def count_revisions(self, session_id: str, student_id: str | None = None) -> int:
-        result: int = await self.call("count_revisions", session_id=session_id, student_id=student_id)
-        return result
-
-    async def delete_revisions(self, session_id: str, student_id: str | None = None) -> int:
-        result: int = await self.call("delete_revisions", session_id=session_id, student_id=student_id)
-        return result
+RemoteSessionRepository = forwarded(_RemoteSessions, _over_the_wire)
+RemoteProblemRepository = forwarded(_RemoteProblems, _over_the_wire)
+RemoteRevisionRepository = forwarded(_RemoteRevisions, _over_the_wire)

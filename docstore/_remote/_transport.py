@@ -19,13 +19,9 @@ import httpx
 
 from .._config import StorageConfig, mask_secrets
 from .._errors import ErrorCode, PersistenceError
-from ._wire import ACTOR_HEADER, NAMESPACE_HEADER, error_from_response, header_value
+from .._wire import ACTOR_HEADER, NAMESPACE_HEADER, error_from_response, header_value
 
-__all__ = ["IN_PROCESS", "Dropped", "Transport"]
-
-# base URL -> transport, for servers reached without a socket (``in_process`` in
-# ``_remote/__init__.py``: tests, and apps that embed the server).
-IN_PROCESS: dict[str, httpx.AsyncBaseTransport] = {}
+__all__ = ["Dropped", "Transport"]
 
 # The connection broke after the request went out (or while it did): the server may
 # have acted on it.
@@ -35,8 +31,11 @@ _DROPPED = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
 class Transport:
     """An ``httpx.AsyncClient`` to one server, with the error mapping and the retry rule."""
 
-    def __init__(self, config: StorageConfig) -> None:
+    def __init__(self, config: StorageConfig, injected: httpx.AsyncBaseTransport | None = None) -> None:
         self.base_url = config.url.rstrip("/")
+        # A transport the caller gave (``open_store(..., transport=...)``: an app in this
+        # process, a mock): both clients go through it, and neither closes it.
+        self._injected = _Borrowed(injected) if injected is not None else None
         # What errors name: the URL without its credentials (a user:password@ in it is sent
         # as basic auth, and must never reach a message, a log or the CLI's output).
         self.shown_url = config.masked_url.rstrip("/")
@@ -78,7 +77,7 @@ class Transport:
             headers=self._headers,
             timeout=self._timeout,
             limits=self._limits,
-            transport=IN_PROCESS.get(self.base_url)
+            transport=self._injected
             or httpx.AsyncHTTPTransport(
                 verify=self._tls(),
                 limits=self._limits,
@@ -105,8 +104,7 @@ class Transport:
                 headers=self._headers,
                 timeout=self._timeout,
                 limits=unbounded,
-                transport=IN_PROCESS.get(self.base_url)
-                or httpx.AsyncHTTPTransport(verify=self._tls(), limits=unbounded),
+                transport=self._injected or httpx.AsyncHTTPTransport(verify=self._tls(), limits=unbounded),
             )
         return self._streams
 
@@ -217,6 +215,20 @@ class Transport:
     def _dropped(self, read: bool) -> PersistenceError:
         what = "a read" if read else "a write (it may or may not have been applied)"
         return PersistenceError(ErrorCode.UNAVAILABLE, f"{self.shown_url} dropped the connection during {what}")
+
+
+class _Borrowed(httpx.AsyncBaseTransport):
+    """An injected transport, used but never closed: its owner may share it among stores
+    (several clients of one app in this process) and closes it when it is done."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self._inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        """Nothing: the store does not own it."""
 
 
 class _Dropped(Exception):

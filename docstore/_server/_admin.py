@@ -12,7 +12,7 @@ from starlette.responses import Response, StreamingResponse
 
 from .._errors import ErrorCode, PersistenceError
 from .._mapping import invalid
-from .._remote._wire import ADMIN_PREFIX, API_PREFIX, decode_documents, encode_document
+from .._wire import ADMIN_PREFIX, API_PREFIX, decode_documents, encode_document
 from ._auth import Authenticator
 from ._context import Grant, context_of
 from ._schema import error_responses

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from fastapi import Request
 
-from .._remote._wire import ACTOR_HEADER, NAMESPACE_HEADER, from_header
 from .._store import Store
+from .._wire import ACTOR_HEADER, NAMESPACE_HEADER, from_header
 from ._auth import Authenticator, Caller
 
 __all__ = ["Context", "Grant", "context_of"]

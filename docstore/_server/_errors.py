@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Match
 
 from .._errors import HTTP_STATUS, ErrorCode, PersistenceError
-from .._remote._wire import error_body
+from .._wire import error_body
 
 __all__ = ["error_response", "install_error_handlers", "status_code_of"]
 

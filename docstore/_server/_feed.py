@@ -30,7 +30,7 @@ from starlette.responses import StreamingResponse
 
 from .._changes import SessionFeed
 from .._errors import PersistenceError
-from .._remote._wire import API_PREFIX
+from .._wire import API_PREFIX
 from ._context import Grant, context_of
 from ._schema import ErrorBody, error_responses
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .._remote._wire import DEFAULT_MAX_BODY_BYTES
+from .._wire import DEFAULT_MAX_BODY_BYTES
 from ._errors import error_response
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "DISCARD_BYTES", "BodyLimit", "BodyTooLarge"]

@@ -1,6 +1,6 @@
 """The rules every engine applies to a repository argument, by its name, as pydantic constraints.
 
-The wire's body models come from the Protocols' signatures (``_remote._wire.methods``),
+The wire's body models come from the Protocols' signatures (``_wire.methods``),
 which say ``str`` or ``int``; the engines refuse more than the type does (an empty id, a
 limit over ``MAX_PAGE_SIZE``, an integer beyond 64 bits). Stating those rules in the body
 model makes the server refuse them before the engine does (the same 422) and puts them in

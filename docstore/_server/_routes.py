@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 from starlette.responses import Response
 
 from .._errors import ErrorCode, PersistenceError
-from .._remote._wire import WireMethod, methods
+from .._wire import WireMethod, methods
 from ._auth import Authenticator
 from ._context import Grant, context_of
 from ._parameters import Updates, constrained

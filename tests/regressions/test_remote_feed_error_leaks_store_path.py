@@ -16,9 +16,11 @@ from pathlib import Path
 import pytest
 
 from docstore import ErrorCode, PersistenceError, Session, Student, open_store
-from docstore._remote import in_process
+from docstore._remote import asgi_transport
 from docstore._server._tokens import TokenStore
 from docstore.server import create_app
+
+IN_PROCESS_URL = "http://docstore.invalid"  # never resolved: the transport reaches the app
 
 
 async def test_feed_error_does_not_show_the_store_path(tmp_path: Path) -> None:
@@ -38,11 +40,11 @@ async def test_feed_error_does_not_show_the_store_path(tmp_path: Path) -> None:
             damaged = bytearray(doc)
             damaged[len(damaged) // 2] ^= 1
             connection.execute("UPDATE changes SET doc = ? WHERE seq = ?", (bytes(damaged), seq))
-        with in_process(create_app(backing, admin_token="admin")) as url:
-            async with open_store(url, token=secret) as store:
-                with pytest.raises(PersistenceError) as raised:
-                    async with store.sessions.watch(session_id, after=position) as remote_feed:
-                        await asyncio.wait_for(anext(remote_feed), 10)
+        transport = asgi_transport(create_app(backing, admin_token="admin"))
+        async with open_store(IN_PROCESS_URL, token=secret, transport=transport) as store:
+            with pytest.raises(PersistenceError) as raised:
+                async with store.sessions.watch(session_id, after=position) as remote_feed:
+                    await asyncio.wait_for(anext(remote_feed), 10)
     assert raised.value.code is ErrorCode.STORAGE_ERROR
     assert str(directory) not in raised.value.message, raised.value.message
     assert "secret-server-dir" not in raised.value.message, raised.value.message

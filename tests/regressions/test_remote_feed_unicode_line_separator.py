@@ -15,8 +15,10 @@ import asyncio
 import pytest
 
 from docstore import Session, Student, open_store
-from docstore._remote import in_process
+from docstore._remote import asgi_transport
 from docstore.server import create_app
+
+IN_PROCESS_URL = "http://docstore.invalid"  # never resolved: the transport reaches the app
 
 
 @pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85"])
@@ -25,10 +27,13 @@ async def test_code_with_unicode_line_separator_reaches_remote_watcher(separator
     async with open_store("memory://") as backing:
         session_id = await backing.sessions.create_session(Session(join_code="ls11"))
         await backing.sessions.upsert_student(session_id, Student(id="s1"))
-        with in_process(create_app(backing, admin_token="admin")) as url:
-            async with open_store(url, token="admin") as store, store.sessions.watch(session_id) as feed:
-                await backing.sessions.record_code(session_id, "s1", code)
-                change = await asyncio.wait_for(anext(feed), 10)
+        transport = asgi_transport(create_app(backing, admin_token="admin"))
+        async with (
+            open_store(IN_PROCESS_URL, token="admin", transport=transport) as store,
+            store.sessions.watch(session_id) as feed,
+        ):
+            await backing.sessions.record_code(session_id, "s1", code)
+            change = await asyncio.wait_for(anext(feed), 10)
     assert change.kind == "revision_saved"
     assert change.revision is not None and change.revision.code == code
 
@@ -36,9 +41,12 @@ async def test_code_with_unicode_line_separator_reaches_remote_watcher(separator
 async def test_student_name_with_line_separator_reaches_remote_watcher() -> None:
     async with open_store("memory://") as backing:
         session_id = await backing.sessions.create_session(Session(join_code="ls12"))
-        with in_process(create_app(backing, admin_token="admin")) as url:
-            async with open_store(url, token="admin") as store, store.sessions.watch(session_id) as feed:
-                await backing.sessions.upsert_student(session_id, Student(id="s1", name="Ana\u2028Bel"))
-                change = await asyncio.wait_for(anext(feed), 10)
+        transport = asgi_transport(create_app(backing, admin_token="admin"))
+        async with (
+            open_store(IN_PROCESS_URL, token="admin", transport=transport) as store,
+            store.sessions.watch(session_id) as feed,
+        ):
+            await backing.sessions.upsert_student(session_id, Student(id="s1", name="Ana\u2028Bel"))
+            change = await asyncio.wait_for(anext(feed), 10)
     assert change.kind == "student_joined"
     assert change.student is not None and change.student.name == "Ana\u2028Bel"

@@ -8,26 +8,30 @@ from typing import Any
 
 import pytest
 
-from docstore import Store, open_store
+from docstore import Store
 from docstore._server._tokens import TokenStore
 
-from .servers import ADMIN_TOKEN, asgi_server
+from .servers import ADMIN_TOKEN, InProcess, asgi_server
 
 
 @dataclass
 class Served:
-    url: str
+    server: InProcess  # how clients reach it
     store: Store  # the server's own store (what the server sees)
+
+    @property
+    def url(self) -> str:
+        return self.server.url
 
     async def token(self, namespace: str, *, read_only: bool = False, name: str | None = None) -> str:
         secret, _ = await TokenStore(self.store.documents).create(namespace, read_only=read_only, name=name)
         return secret
 
     def client(self, token: str | None = ADMIN_TOKEN, **settings: Any) -> Store:
-        return open_store(self.url, token=token, **settings)
+        return self.server.open(token=token, **settings)
 
 
 @pytest.fixture
 async def served() -> AsyncIterator[Served]:
-    async with asgi_server("memory://") as (url, store):
-        yield Served(url, store)
+    async with asgi_server("memory://") as (server, store):
+        yield Served(server, store)

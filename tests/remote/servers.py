@@ -5,25 +5,42 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import uvicorn
 
 from docstore import Store, open_store
-from docstore._remote import in_process
+from docstore._remote import asgi_transport
 from docstore._server._protocol import uvicorn_limits
 from docstore.server import create_app
 
 ADMIN_TOKEN = "test-admin-token"
 
 
+@dataclass(frozen=True)
+class InProcess:
+    """A server app in this process as its clients reach it: a URL and the transport to inject."""
+
+    url: str
+    transport: httpx.AsyncBaseTransport
+
+    def open(self, **settings: Any) -> Store:
+        """A client store of the app (``settings``: ``open_store``'s)."""
+        return open_store(self.url, transport=self.transport, **settings)
+
+    def http(self, **settings: Any) -> httpx.AsyncClient:
+        """A raw HTTP client of the app (``settings``: ``httpx.AsyncClient``'s)."""
+        return httpx.AsyncClient(transport=self.transport, base_url=self.url, **settings)
+
+
 @contextlib.asynccontextmanager
-async def asgi_server(url: str = "memory://", **app_settings: Any) -> AsyncIterator[tuple[str, Store]]:
-    """(client URL, the server's store): an app over ``url`` reached without a socket."""
+async def asgi_server(url: str = "memory://", **app_settings: Any) -> AsyncIterator[tuple[InProcess, Store]]:
+    """(how clients reach it, the server's store): an app over ``url`` reached without a socket."""
     app_settings.setdefault("admin_token", ADMIN_TOKEN)
     async with open_store(url) as served:
-        with in_process(create_app(served, **app_settings)) as client_url:
-            yield client_url, served
+        yield InProcess("http://docstore.invalid", asgi_transport(create_app(served, **app_settings))), served
 
 
 @contextlib.asynccontextmanager

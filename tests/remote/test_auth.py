@@ -147,9 +147,7 @@ def _bearer(token: str) -> dict[str, str]:
 
 
 def _transport(served: Served) -> httpx.AsyncBaseTransport:
-    from docstore._remote._transport import IN_PROCESS
-
-    return IN_PROCESS[served.url]
+    return served.server.transport
 
 
 async def test_any_namespace_and_actor_text_crosses_the_wire(served: Served) -> None:

@@ -13,12 +13,10 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from docstore import ErrorCode, Session, Store, open_store
 from docstore._page import MAX_PAGE_SIZE
-from docstore._remote._transport import IN_PROCESS
 from docstore._server._tokens import TokenStore
 
 from ..conftest import StoreFactory
@@ -77,9 +75,9 @@ async def test_one_rule_for_every_limit(factory: StoreFactory) -> None:
 
 
 async def test_through_a_server_a_huge_integer_is_422_without_a_server_path(tmp_path: Path) -> None:
-    async with asgi_server(f"local://{tmp_path}") as (url, store):
+    async with asgi_server(f"local://{tmp_path}") as (server, store):
         secret, _ = await TokenStore(store.documents).create("cs101")
-        async with httpx.AsyncClient(transport=IN_PROCESS[url], base_url=url) as client:
+        async with server.http() as client:
             for path, body in [
                 ("/v1/sessions/list_all_sessions", {"offset": 2**64}),
                 ("/v1/revisions/get_revisions", {"session_id": "s", "student_id": "a", "limit": 2**64}),
@@ -95,9 +93,9 @@ async def test_no_error_shown_to_a_namespace_token_carries_a_server_path(tmp_pat
     async with open_store(f"local://{tmp_path}") as store:
         await store.for_namespace("cs101").sessions.create_session(Session(id="hurt", problem_text="MARKER-0123456789"))
     flip_byte_in(tmp_path / DATABASE_FILE, b"MARKER-0123456789")
-    async with asgi_server(f"local://{tmp_path}") as (url, served):
+    async with asgi_server(f"local://{tmp_path}") as (server, served):
         secret, _ = await TokenStore(served.documents).create("cs101")
-        async with open_store(url, token=secret) as app, open_store(url, token=ADMIN_TOKEN) as admin:
+        async with server.open(token=secret) as app, server.open(token=ADMIN_TOKEN) as admin:
             error = await expect_error(ErrorCode.STORAGE_ERROR, app.sessions.get_session("hurt"))
             assert str(tmp_path) not in error.message and "damaged" in error.message
             error = await expect_error(ErrorCode.STORAGE_ERROR, admin.sessions.get_session("hurt"))

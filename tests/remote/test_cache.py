@@ -19,7 +19,7 @@ async def cached(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
         async with open_store("memory://", cache_ttl_s=300) as store:
             yield store
     else:
-        async with asgi_server() as (url, _), open_store(url, token=ADMIN_TOKEN, cache_ttl_s=300) as store:
+        async with asgi_server() as (server, _), server.open(token=ADMIN_TOKEN, cache_ttl_s=300) as store:
             yield store
 
 
@@ -101,9 +101,9 @@ async def test_least_recently_used_entries_go_first() -> None:
 
 async def test_another_clients_writes_show_within_the_ttl() -> None:
     async with (
-        asgi_server() as (url, _),
-        open_store(url, token=ADMIN_TOKEN, cache_ttl_s=0.3) as reader,
-        open_store(url, token=ADMIN_TOKEN) as writer,
+        asgi_server() as (server, _),
+        server.open(token=ADMIN_TOKEN, cache_ttl_s=0.3) as reader,
+        server.open(token=ADMIN_TOKEN) as writer,
     ):
         session_id = await writer.sessions.create_session(Session(join_code="TTL001"))
         assert (await reader.sessions.get_session(session_id)).problem_text == ""  # type: ignore[union-attr]

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from docstore import CodeRevision, PersistenceError, ProblemSpec, Session, Store, Student, open_store
-from docstore._remote import in_process
+from docstore._remote import asgi_transport
 from docstore.server import create_app
 
 SLOTS = 3  # ids per kind in one example: small, so operations collide on the same items
@@ -59,9 +59,8 @@ class Pair:
         self.runner = asyncio.Runner()
         self.truth = open_store("memory://")
         self.run(self.truth.initialize())
-        self._app = in_process(create_app(self.truth, admin_token="cache-admin"))
-        url = self._app.__enter__()
-        self.cached = open_store(url, token="cache-admin", cache_ttl_s=300)
+        transport = asgi_transport(create_app(self.truth, admin_token="cache-admin"))
+        self.cached = open_store("http://docstore.invalid", token="cache-admin", cache_ttl_s=300, transport=transport)
         self.run(self.cached.initialize())
         self.examples = itertools.count()
 
@@ -70,7 +69,6 @@ class Pair:
 
     def close(self) -> None:
         self.run(self.cached.shutdown())
-        self._app.__exit__(None, None, None)
         self.run(self.truth.shutdown())
         self.runner.close()
 

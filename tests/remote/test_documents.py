@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from docstore import ErrorCode, Session, Student, export_store, import_legacy, open_store, restore_store
+from docstore import ErrorCode, Session, Student, export_store, import_legacy, restore_store
 
 from ..contract.helpers import expect_error
 from .conftest import Served
@@ -16,7 +16,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "legacy-data"
 
 
 async def test_export_through_a_server_restores_into_another(tmp_path: Path) -> None:
-    async with asgi_server() as (url, served), open_store(url, token=ADMIN_TOKEN) as remote:
+    async with asgi_server() as (server, served), server.open(token=ADMIN_TOKEN) as remote:
         session_id = await served.sessions.create_session(
             Session(join_code="DOC001", students={"a.b": Student(id="a.b")}, extra={"n": 2**40})
         )
@@ -27,7 +27,7 @@ async def test_export_through_a_server_restores_into_another(tmp_path: Path) -> 
         for name in ("sessions.jsonl", "revisions.jsonl"):
             assert (direct / name).read_bytes() == (through / name).read_bytes()
         assert set(await remote.stats()) == set(await served.stats())
-    async with asgi_server() as (url, served), open_store(url, token=ADMIN_TOKEN) as remote:
+    async with asgi_server() as (server, served), server.open(token=ADMIN_TOKEN) as remote:
         await restore_store(remote, through)
         restored = await served.sessions.get_session_by_join_code("DOC001")
         assert restored is not None and restored.extra["n"] == 2**40
@@ -42,7 +42,7 @@ async def test_export_through_a_server_restores_into_another(tmp_path: Path) -> 
 
 
 async def test_import_through_a_server(tmp_path: Path) -> None:
-    async with asgi_server() as (url, served), open_store(url, token=ADMIN_TOKEN) as remote:
+    async with asgi_server() as (server, served), server.open(token=ADMIN_TOKEN) as remote:
         report = await import_legacy(EXAMPLES, remote, rejects_path=tmp_path / "rejects.jsonl")
         assert report.records_read > 0
         assert await served.sessions.count_sessions() == await remote.sessions.count_sessions() > 0

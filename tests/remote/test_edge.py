@@ -7,9 +7,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from docstore import ErrorCode, Session, open_store
-from docstore._remote._transport import IN_PROCESS
-from docstore._remote._wire import methods
+from docstore import ErrorCode, Session
+from docstore._wire import methods
 
 from ..contract.helpers import expect_error
 from .servers import ADMIN_TOKEN, asgi_server
@@ -21,9 +20,9 @@ LIMIT = 64 * 1024
 @pytest.fixture
 async def wire() -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
     """A raw HTTP client to a server with a 64 KiB body limit, and one session id in it."""
-    async with asgi_server("memory://", max_body_bytes=LIMIT) as (url, served):
+    async with asgi_server("memory://", max_body_bytes=LIMIT) as (server, served):
         session_id = await served.sessions.create_session(Session(join_code="EDGE01"))
-        async with httpx.AsyncClient(transport=IN_PROCESS[url], base_url=url, headers=AUTH) as client:
+        async with server.http(headers=AUTH) as client:
             yield client, session_id
             # Nothing any refused call sent changed what is stored.
             stored = await served.sessions.get_session(session_id)
@@ -114,7 +113,7 @@ async def test_the_schema_lists_every_method(wire: tuple[httpx.AsyncClient, str]
 
 
 async def test_the_client_refuses_what_json_would_disguise() -> None:
-    async with asgi_server() as (url, served), open_store(url, token=ADMIN_TOKEN) as store:
+    async with asgi_server() as (server, served), server.open(token=ADMIN_TOKEN) as store:
         await expect_error(ErrorCode.INVALID_DATA, store.sessions.create_session({"join_code": "X"}))  # type: ignore[arg-type]
         await expect_error(ErrorCode.INVALID_DATA, store.revisions.save_revisions("abc"))  # type: ignore[arg-type]
         await expect_error(ErrorCode.INVALID_DATA, store.sessions.update_session("x", {"extra": {"o": object()}}))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from docstore import ErrorCode, PersistenceError, open_store
 from docstore._errors import HTTP_STATUS
-from docstore._remote._wire import error_body, error_from_response
+from docstore._wire import error_body, error_from_response
 
 from ..contract.helpers import expect_error
 

@@ -11,7 +11,6 @@ import json
 import re
 from typing import Any
 
-import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -19,10 +18,9 @@ from schemathesis.checks import positive_data_acceptance
 from schemathesis.generation.case import Case
 
 from docstore import _mapping, open_store
-from docstore._remote._transport import IN_PROCESS
-from docstore._remote._wire import methods
 from docstore._server._feed import WATCH_PATH
 from docstore._server._parameters import IMMUTABLE_FIELDS
+from docstore._wire import methods
 from docstore.server import create_app
 
 from .servers import ADMIN_TOKEN, asgi_server
@@ -98,16 +96,16 @@ def test_every_repository_route_documents_its_body_and_errors() -> None:
 )
 async def test_nested_values_are_as_strict_as_top_level_ones(path: str, body: dict[str, Any], named: str) -> None:
     """What the schema rules out is refused at every depth: no number as a datetime, no bool as a number."""
-    async with asgi_server("memory://") as (url, served):
-        async with httpx.AsyncClient(transport=IN_PROCESS[url], base_url=url, headers=AUTH) as client:
+    async with asgi_server("memory://") as (server, served):
+        async with server.http(headers=AUTH) as client:
             answer = await client.post(path, json=body)
         assert answer.status_code == 422 and named in answer.json()["message"], answer.text
         assert await served.sessions.count_sessions() == 0
 
 
 async def test_a_wrong_method_lists_every_method_of_its_path() -> None:
-    async with asgi_server("memory://") as (url, _):
-        client = httpx.AsyncClient(transport=IN_PROCESS[url], base_url=url, headers=AUTH)
+    async with asgi_server("memory://") as (server, _):
+        client = server.http(headers=AUTH)
         async with client:
             answer = await client.put("/v1/admin/documents/sessions")
     assert answer.status_code == 405 and answer.headers["allow"] == "GET, POST"

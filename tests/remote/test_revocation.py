@@ -15,12 +15,11 @@ import httpx
 import pytest
 
 from docstore import open_store
-from docstore._remote._transport import IN_PROCESS
 from docstore._server import _auth
 from docstore._server._tokens import TOKENS, TokenStore
 from docstore.server import create_app
 
-from .servers import ADMIN_TOKEN, asgi_server
+from .servers import ADMIN_TOKEN, InProcess, asgi_server
 
 ROUNDS = 60
 
@@ -32,7 +31,7 @@ async def _count(client: httpx.AsyncClient, token: str) -> int:
 
 async def test_a_revocation_landing_before_the_bookkeeping_write_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
     """The worst interleaving, forced: the token is revoked just before the server's write."""
-    async with asgi_server("memory://") as (url, store):
+    async with asgi_server("memory://") as (server, store):
         tokens = TokenStore(store.documents)
         secret, _ = await tokens.create("cs101", name="raced")
         documents = store.documents
@@ -44,7 +43,7 @@ async def test_a_revocation_landing_before_the_bookkeeping_write_is_kept(monkeyp
             return await write(collection, batch, **options)
 
         monkeypatch.setattr(documents, "upsert_documents", revoke_first)
-        async with httpx.AsyncClient(transport=IN_PROCESS[url], base_url=url) as client:
+        async with server.http() as client:
             # Authenticated before the revocation, so this one call may still be served...
             assert await _count(client, secret) in (200, 401)
         assert await tokens.find(secret) is None  # ...but the token is not stored again
@@ -54,9 +53,9 @@ async def test_a_revocation_landing_before_the_bookkeeping_write_is_kept(monkeyp
 async def test_revocation_wins_every_race_with_concurrent_use(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """60 rounds: a token used by 8 concurrent requests while it is revoked; it never comes back."""
     monkeypatch.setattr(_auth, "TOUCH_EVERY_S", 0.0)  # bookkeeping on every use: the widest race
-    async with asgi_server(f"local://{tmp_path}") as (url, store):
+    async with asgi_server(f"local://{tmp_path}") as (server, store):
         tokens = TokenStore(store.documents)
-        async with httpx.AsyncClient(transport=IN_PROCESS[url], base_url=url) as client:
+        async with server.http() as client:
             came_back = 0
             for round_ in range(ROUNDS):
                 secret, _ = await tokens.create("cs101", name=f"t{round_}")
@@ -67,7 +66,7 @@ async def test_revocation_wins_every_race_with_concurrent_use(monkeypatch: pytes
                 assert set(statuses) <= {200, 401}
                 came_back += await tokens.find(secret) is not None
             assert came_back == 0
-            _app_of(url).state.docstore.auth.forget()  # what TOKEN_CACHE_S does on its own
+            _app_of(server).state.docstore.auth.forget()  # what TOKEN_CACHE_S does on its own
             for round_ in range(0, ROUNDS, 7):
                 assert await _count(client, f"t{round_}") == 401
 
@@ -92,10 +91,10 @@ async def test_revoked_in_the_store_every_server_process_refuses_within_the_boun
 
 
 async def test_bookkeeping_shows_in_the_list_and_is_dropped_with_the_token() -> None:
-    async with asgi_server("memory://") as (url, store):
+    async with asgi_server("memory://") as (server, store):
         tokens = TokenStore(store.documents)
         secret, _ = await tokens.create("cs101", name="used")
-        async with httpx.AsyncClient(transport=IN_PROCESS[url], base_url=url) as client:
+        async with server.http() as client:
             assert await _count(client, secret) == 200
         [info] = await tokens.list()
         assert info.last_used is not None and info.last_used >= info.created_at
@@ -104,6 +103,6 @@ async def test_bookkeeping_shows_in_the_list_and_is_dropped_with_the_token() -> 
         assert [d async for d in store.documents.iter_documents(TOKENS)] == []
 
 
-def _app_of(url: str) -> Any:
-    """The app behind an in-process URL (``asgi_server`` registered it)."""
-    return getattr(IN_PROCESS[url], "app")  # noqa: B009 (the in-process transport's app, whatever its class)
+def _app_of(server: InProcess) -> Any:
+    """The app behind an in-process server (its transport's)."""
+    return getattr(server.transport, "app")  # noqa: B009 (the in-process transport's app, whatever its class)

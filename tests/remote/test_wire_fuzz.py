@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from docstore import Session, open_store
-from docstore._remote._wire import methods
+from docstore._wire import methods
 from docstore.server import create_app
 
 ADMIN = {"Authorization": "Bearer fuzz-admin"}

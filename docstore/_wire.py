@@ -25,8 +25,8 @@ from urllib.parse import quote, unquote
 from bson import json_util
 from pydantic import TypeAdapter
 
-from .._errors import HTTP_STATUS, ErrorCode, PersistenceError
-from .._interfaces import ProblemRepository, RevisionRepository, SessionRepository
+from ._errors import HTTP_STATUS, ErrorCode, PersistenceError
+from ._interfaces import ProblemRepository, RevisionRepository, SessionRepository
 
 __all__ = [
     "ACTOR_HEADER",

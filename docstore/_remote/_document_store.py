@@ -13,8 +13,8 @@ from typing import Any
 from .._errors import ErrorCode, PersistenceError
 from .._interfaces import BatchResult, CollectionStats
 from .._mapping import check_collection_name, check_stored_document, invalid, require_id
+from .._wire import ADMIN_PREFIX, DEFAULT_MAX_BODY_BYTES, decode_documents, encode_document
 from ._transport import Transport
-from ._wire import ADMIN_PREFIX, DEFAULT_MAX_BODY_BYTES, decode_documents, encode_document
 
 __all__ = ["MAX_REQUEST_BYTES", "RemoteDocumentStore"]
 
