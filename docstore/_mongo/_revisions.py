@@ -13,6 +13,7 @@ from .._arguments import check_limit, check_sequence
 from .._errors import ErrorCode, PersistenceError
 from .._mapping import from_document, invalid, require_id, to_document
 from .._models import CodeRevision
+from .._namespace_rules import refuse_revisions_elsewhere, revision_sessions_to_check
 from .._page import Page, decode_cursor, encode_cursor
 from .._time import parse_after
 from ._documents import REVISIONS, SESSIONS
@@ -64,24 +65,14 @@ class MongoRevisionRepository(Repository[CodeRevision]):
         return [item.id for item in items]
 
     async def _refuse_other_namespaces_sessions(self, items: Sequence[CodeRevision]) -> None:
-        """A namespace view files no revision under a session of another namespace.
-
-        Such a revision would be invisible to its own session's namespace, yet show in the
-        root store's overview of that session and go with its ``delete_session``. One
-        lookup by ``_id`` for the whole call. A session that does not exist (yet) is no
-        refusal: ``save_revision`` has never required its session.
-        """
-        if self._namespace is None:
-            return  # the root store reaches every namespace; record_code files by the session's
-        ids = list(dict.fromkeys(item.session_id for item in items))
+        """The rule of ``_namespace_rules``; here, one lookup by ``_id`` for the whole call."""
+        ids = revision_sessions_to_check(self._namespace, (item.session_id for item in items))
+        if not ids:
+            return
         other = await self._state.collection(SESSIONS).find_one(
             {"_id": {"$in": ids}, "namespace_id": {"$ne": self._namespace}}, {"_id": 1}
         )
-        if other is not None:
-            raise PersistenceError(
-                ErrorCode.PERMISSION_DENIED,
-                f"session {other['_id']!r} is not in namespace {self._namespace!r}: a view cannot file revisions there",
-            )
+        refuse_revisions_elsewhere(self._namespace, None if other is None else other["_id"])
 
     @translated
     async def get_revision(self, revision_id: str) -> CodeRevision | None:

@@ -17,6 +17,7 @@ from .._errors import ErrorCode, PersistenceError
 from .._interfaces import SessionDeletion, SessionSortKey, SortOrder
 from .._mapping import METADATA, require_id, to_document, validate_updates
 from .._models import Session, Student, normalize_join_code
+from .._namespace_rules import session_namespace
 from .._page import Page
 from .._time import utc_now
 from ._documents import ACTIVE_JOIN_CODE, REVISIONS
@@ -137,7 +138,7 @@ class MongoSessionRepository(StudentPosts):
 
         async def update(session: Any) -> Session:
             raw = await self._update_fields(session_id, fields, expected_version, session=session)
-            namespace = self._namespace_of(raw)
+            namespace = session_namespace(self._namespace, raw)  # _namespace_rules
             for record in records:
                 record["namespace_id"] = namespace
             await self._students.replace_class(raw["_id"], records, now, session=session)

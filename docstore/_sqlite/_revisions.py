@@ -16,6 +16,7 @@ from .._arguments import check_limit, check_sequence, revalidated
 from .._errors import ErrorCode, PersistenceError
 from .._mapping import METADATA, check_document, from_document, invalid, require_id
 from .._models import CodeRevision
+from .._namespace_rules import refuse_revisions_elsewhere, revision_sessions_to_check
 from .._page import Page, decode_cursor, encode_cursor
 from .._stored import damaged
 from .._time import parse_after, utc_now
@@ -94,27 +95,16 @@ class SqliteRevisionRepository(SqliteRepository[CodeRevision]):
         return [document["_id"] for document in documents]
 
     def _refuse_other_namespaces_sessions(self, connection: sqlite3.Connection, session_ids: list[str]) -> None:
-        """A namespace view files no revision under a session of another namespace.
-
-        Such a revision would be invisible to its own session's namespace, yet show in the
-        root store's overview of that session and go with its ``delete_session``. Checked in
-        the write's own transaction, so no session can move in between. A session that does
-        not exist (yet) is no refusal: ``save_revision`` has never required its session.
-        """
-        if self._namespace is None:
-            return  # the root store reaches every namespace; record_code files by the session's
-        ids = list(dict.fromkeys(session_ids))
+        """The rule of ``_namespace_rules``; here, looked up in the write's own transaction,
+        so no session can move in between."""
+        ids = revision_sessions_to_check(self._namespace, session_ids)
         for start in range(0, len(ids), 500):  # SQLite's limit on bound parameters
             chunk = ids[start : start + 500]
             other = connection.execute(
                 f"SELECT id FROM sessions WHERE id IN ({','.join('?' * len(chunk))}) AND namespace_id IS NOT ? LIMIT 1",
                 [*chunk, self._namespace],
             ).fetchone()
-            if other is not None:
-                raise PersistenceError(
-                    ErrorCode.PERMISSION_DENIED,
-                    f"session {other[0]!r} is not in namespace {self._namespace!r}: a view cannot file revisions there",
-                )
+            refuse_revisions_elsewhere(self._namespace, None if other is None else other[0])
 
     async def get_revision(self, revision_id: str) -> CodeRevision | None:
         return await self._get(require_id(revision_id))

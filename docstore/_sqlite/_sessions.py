@@ -19,6 +19,7 @@ from .._feed import LogFeed
 from .._interfaces import SessionDeletion, SessionSortKey, SortOrder
 from .._mapping import from_document, invalid, require_id, to_document, validate_updates
 from .._models import CodeRevision, ExecutionResult, Session, Student, normalize_join_code
+from .._namespace_rules import filed_in_session_namespace
 from .._page import Page
 from .._students import check_student_id, checked_code, student_record
 from .._time import utc_now
@@ -272,14 +273,12 @@ class SqliteSessionRepository(SqliteRepository[Session]):
         def record(connection: sqlite3.Connection) -> CodeRevision:
             session = session_for_post(connection, self._path, revision.session_id, self._namespace)
             set_code(connection, self._path, session, revision.student_id, code, revision.timestamp, self._actor)
-            # The revision lives where its session lives: through the unscoped root store
-            # it would otherwise land in the default namespace, out of the session's sight.
-            namespace = session["namespace_id"]
-            if namespace == revision.namespace_id:  # the usual case: no copies on the hot path
+            filed = filed_in_session_namespace(revision, self._namespace, session)  # _namespace_rules
+            if filed is revision:  # the usual case: no copies on the hot path
                 insert_document(connection, "revisions", document)
-                return revision
-            insert_document(connection, "revisions", {**document, "namespace_id": namespace})
-            return revision.model_copy(update={"namespace_id": namespace})
+            else:
+                insert_document(connection, "revisions", {**document, "namespace_id": filed.namespace_id})
+            return filed
 
         return await self._db.write(record)
 
