@@ -8,9 +8,10 @@ from typing import Any
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from .._arguments import check_difficulty, check_sort_key, check_tags
+from .._arguments import check_difficulty, check_tags
 from .._errors import ErrorCode, PersistenceError
 from .._interfaces import ProblemSortKey, SortOrder, TagMatch
+from .._listing import PROBLEM_SORT_KEYS, listing
 from .._mapping import METADATA, require_id, to_document, validate_updates
 from .._models import Difficulty, ProblemSpec
 from .._page import Page
@@ -20,9 +21,6 @@ from ._driver_errors import translated
 from ._repository import Repository, damaged
 
 __all__ = ["MongoProblemRepository"]
-
-_SORT_KEYS = ("created_at", "title")
-
 
 def _id_of(raw: dict[str, Any]) -> object:
     return raw["_id"]
@@ -93,15 +91,8 @@ class MongoProblemRepository(Repository[ProblemSpec]):
         offset: int = 0,
         cursor: str | None = None,
     ) -> Page[ProblemSpec]:
-        check_sort_key(sort_by, _SORT_KEYS)
-        return await self._page(
-            self._filter(difficulty, tags, match, created_by),
-            sort_by=sort_by,
-            sort_order=sort_order,
-            limit=limit,
-            offset=offset,
-            cursor=cursor,
-        )
+        page = listing(sort_by, PROBLEM_SORT_KEYS, sort_order, limit, offset, cursor)
+        return await self._page(self._filter(difficulty, tags, match, created_by), page)
 
     @translated
     async def count_problems(

@@ -5,9 +5,10 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from .._arguments import check_difficulty, check_sort_key, check_tags
+from .._arguments import check_difficulty, check_tags
 from .._errors import ErrorCode, PersistenceError
 from .._interfaces import ProblemSortKey, SortOrder, TagMatch
+from .._listing import PROBLEM_SORT_KEYS, listing
 from .._mapping import METADATA, require_id, to_document, validate_updates
 from .._models import Difficulty, ProblemSpec
 from .._page import Page
@@ -18,9 +19,6 @@ from ._repository import Filter, SqliteRepository
 from ._tables import decode_row, delete_document, get_document, put_document
 
 __all__ = ["SqliteProblemRepository"]
-
-_SORT_KEYS = ("created_at", "title")
-
 
 def _id_of(row: Any) -> object:
     return row[2]
@@ -90,15 +88,8 @@ class SqliteProblemRepository(SqliteRepository[ProblemSpec]):
         offset: int = 0,
         cursor: str | None = None,
     ) -> Page[ProblemSpec]:
-        check_sort_key(sort_by, _SORT_KEYS)
-        return await self._page(
-            self._filter(difficulty, tags, match, created_by),
-            sort_by=sort_by,
-            sort_order=sort_order,
-            limit=limit,
-            offset=offset,
-            cursor=cursor,
-        )
+        page = listing(sort_by, PROBLEM_SORT_KEYS, sort_order, limit, offset, cursor)
+        return await self._page(self._filter(difficulty, tags, match, created_by), page)
 
     async def count_problems(
         self,

@@ -12,14 +12,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from .._arguments import check_limit, check_sequence, revalidated
+from .._arguments import check_sequence, revalidated
 from .._errors import ErrorCode, PersistenceError
-from .._mapping import METADATA, check_document, from_document, invalid, require_id
+from .._listing import revision_stream
+from .._mapping import METADATA, check_document, from_document, require_id
 from .._models import CodeRevision
 from .._namespace_rules import refuse_revisions_elsewhere, revision_sessions_to_check
-from .._page import Page, decode_cursor, encode_cursor
+from .._page import Page
 from .._stored import damaged
-from .._time import parse_after, utc_now
+from .._time import utc_now
 from ._codec import time_key
 from ._repository import OFF_LOOP_BATCH, SqliteRepository
 from ._tables import decode_row, insert_document
@@ -120,28 +121,21 @@ class SqliteRevisionRepository(SqliteRepository[CodeRevision]):
     ) -> Page[CodeRevision]:
         """One student's revisions in a session, oldest first; with ``limit``, a keyset cursor continues."""
         conditions, arguments = self._stream(session_id, student_id)
-        if after is not None:
+        stream = revision_stream(limit, after, cursor)
+        if stream.after is not None:
             conditions.append("timestamp > ?")
-            arguments.append(time_key(parse_after(after)))
-        if cursor is not None:
-            timestamp, last_id = decode_cursor(cursor, "timestamp", "asc")
-            if not isinstance(timestamp, datetime):
-                raise invalid("malformed cursor")
+            arguments.append(time_key(stream.after))
+        if stream.position is not None:
+            timestamp, last_id = stream.position
             conditions.append("(timestamp, id) > (?, ?)")
             arguments += [time_key(timestamp), last_id]
         sql = f"SELECT doc, checksum FROM revisions WHERE {' AND '.join(conditions)} ORDER BY timestamp, id"
-        if limit is not None:
-            check_limit(limit)
+        if stream.fetch is not None:
             sql += " LIMIT ?"
-            arguments.append(limit + 1)
+            arguments.append(stream.fetch)
 
         def read(connection: sqlite3.Connection) -> Page[CodeRevision]:
-            items = self._items(connection.execute(sql, arguments).fetchall())
-            next_cursor = None
-            if limit is not None and len(items) > limit:
-                items = items[:limit]
-                next_cursor = encode_cursor("timestamp", "asc", items[-1].timestamp, items[-1].id)
-            return Page(items, next_cursor)
+            return stream.page(connection.execute(sql, arguments).fetchall(), self._items)
 
         return await self._db.read(read, one_statement=True)
 

@@ -12,11 +12,12 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from .._arguments import check_active, check_sort_key, check_version, new_revision, revalidated
+from .._arguments import check_active, check_version, new_revision, revalidated
 from .._changes import SessionFeed
 from .._errors import ErrorCode, PersistenceError
 from .._feed import LogFeed
 from .._interfaces import SessionDeletion, SessionSortKey, SortOrder
+from .._listing import SESSION_SORT_KEYS, listing
 from .._mapping import from_document, invalid, require_id, to_document, validate_updates
 from .._models import CodeRevision, ExecutionResult, Session, Student, normalize_join_code
 from .._namespace_rules import filed_in_session_namespace
@@ -41,8 +42,6 @@ from ._student_rows import (
 from ._tables import decode_row, delete_document, get_document, insert_document
 
 __all__ = ["SqliteSessionRepository"]
-
-_SORT_KEYS = frozenset({"created_at", "last_activity", "join_code"})
 
 
 class SqliteSessionRepository(SqliteRepository[Session]):
@@ -176,9 +175,8 @@ class SqliteSessionRepository(SqliteRepository[Session]):
 
     async def list_active_sessions(self, limit: int = 100, *, cursor: str | None = None) -> Page[Session]:
         """Active sessions, most recently active first."""
-        return await self._page(
-            (["active = 1"], []), sort_by="last_activity", sort_order="desc", limit=limit, offset=0, cursor=cursor
-        )
+        page = listing("last_activity", SESSION_SORT_KEYS, "desc", limit, 0, cursor)
+        return await self._page((["active = 1"], []), page)
 
     async def list_all_sessions(
         self,
@@ -191,15 +189,8 @@ class SqliteSessionRepository(SqliteRepository[Session]):
         offset: int = 0,
         cursor: str | None = None,
     ) -> Page[Session]:
-        check_sort_key(sort_by, _SORT_KEYS)
-        return await self._page(
-            self._filter(active, instructor_id),
-            sort_by=sort_by,
-            sort_order=sort_order,
-            limit=limit,
-            offset=offset,
-            cursor=cursor,
-        )
+        page = listing(sort_by, SESSION_SORT_KEYS, sort_order, limit, offset, cursor)
+        return await self._page(self._filter(active, instructor_id), page)
 
     async def count_sessions(self, *, active: bool | None = None, instructor_id: str | None = None) -> int:
         return await self._count(self._filter(active, instructor_id))
