@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 from pymongo import ASCENDING, DESCENDING, TEXT, IndexModel
 
+from .._listing import PROBLEM_SORT_KEYS, SESSION_SORT_KEYS
 from .._students import SESSION_STUDENTS
 
 __all__ = [
@@ -132,7 +133,7 @@ def _index(name: str, *keys: tuple[str, Direction], **options: Any) -> IndexSpec
 # for `active: {$in: [False, True]}`, two point ranges that MongoDB merges in sort order
 # (SORT_MERGE) instead of sorting), optionally on `instructor_id`, and sorts on one of
 # three keys with `_id` as the keyset tie-break. Scoped views add `namespace_id` first.
-_SESSION_SORTS = ("created_at", "last_activity", "join_code")
+_SESSION_SORTS = SESSION_SORT_KEYS
 
 
 def _session_listing_indexes() -> list[IndexSpec]:
@@ -168,7 +169,11 @@ SESSION_INDEXES = [
 # the fetched documents (``RESIDUAL_OK``): the library is small and rarely written,
 # so one index per combination (32) would cost more than it saves.
 _PROBLEM_FILTERS = ("", "difficulty", "tags", "created_by")
-_PROBLEM_SORTS = (("created_at", DESCENDING), ("title", ASCENDING))
+# Each key in the direction its listings mostly read (newest first, titles A to Z); an
+# index serves both directions. A sort key added to ``ProblemSortKey`` fails here until
+# it has one.
+_PROBLEM_DIRECTIONS = {"created_at": DESCENDING, "title": ASCENDING}
+_PROBLEM_SORTS = tuple((key, _PROBLEM_DIRECTIONS[key]) for key in PROBLEM_SORT_KEYS)
 
 
 def _problem_listing_indexes() -> list[IndexSpec]:

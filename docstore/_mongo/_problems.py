@@ -8,27 +8,22 @@ from typing import Any
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from .._arguments import check_difficulty, check_limit, check_sort_key, check_tags
+from .._arguments import check_difficulty, check_tags
 from .._errors import ErrorCode, PersistenceError
 from .._interfaces import ProblemSortKey, SortOrder, TagMatch
-from .._mapping import METADATA, from_document, invalid, require_id, to_document, validate_updates
+from .._listing import PROBLEM_SORT_KEYS, listing
+from .._mapping import METADATA, require_id, to_document, validate_updates
 from .._models import Difficulty, ProblemSpec
 from .._page import Page
+from .._search import MAX_SEARCH_CANDIDATES, more_candidates, query_words, ranked_hits, with_more_candidates
 from ._documents import PROBLEMS
 from ._driver_errors import translated
 from ._repository import Repository, damaged
 
 __all__ = ["MongoProblemRepository"]
 
-_SORT_KEYS = ("created_at", "title")
-_WORD = re.compile(r"\w+")
-_MAX_QUERY_WORDS = 16
-# $text finds candidates on MongoDB; ranking happens here, on at most this many.
-_MAX_SEARCH_CANDIDATES = 2000
-
-
-def _words(text: str) -> set[str]:
-    return {word.lower() for word in _WORD.findall(text)}
+def _id_of(raw: dict[str, Any]) -> object:
+    return raw["_id"]
 
 
 class MongoProblemRepository(Repository[ProblemSpec]):
@@ -96,15 +91,8 @@ class MongoProblemRepository(Repository[ProblemSpec]):
         offset: int = 0,
         cursor: str | None = None,
     ) -> Page[ProblemSpec]:
-        check_sort_key(sort_by, _SORT_KEYS)
-        return await self._page(
-            self._filter(difficulty, tags, match, created_by),
-            sort_by=sort_by,
-            sort_order=sort_order,
-            limit=limit,
-            offset=offset,
-            cursor=cursor,
-        )
+        page = listing(sort_by, PROBLEM_SORT_KEYS, sort_order, limit, offset, cursor)
+        return await self._page(self._filter(difficulty, tags, match, created_by), page)
 
     @translated
     async def count_problems(
@@ -133,12 +121,9 @@ class MongoProblemRepository(Repository[ProblemSpec]):
     async def search_problems(self, query: str, limit: int = 20) -> Page[ProblemSpec]:
         """Problems whose title or description contains any word of ``query``, title hits first.
 
-        The query is split into words; it is never used as a pattern or an operator.
+        The words, hits, ranking and damaged problems: ``_search``; here, only the candidates.
         """
-        if not isinstance(query, str):
-            raise invalid("query must be a string")
-        check_limit(limit)
-        words = sorted(_words(query))[:_MAX_QUERY_WORDS]
+        words = query_words(query, limit)
         if not words:
             return Page([])
         if self._state.supports_text_search:
@@ -151,33 +136,20 @@ class MongoProblemRepository(Repository[ProblemSpec]):
                     for field in ("title", "description")
                 ]
             }
-        # Title hits first, in a query of their own: ranking happens on at most the cap
-        # of candidates, and a title hit must not be cut off by description hits that
-        # happen to come first in storage order.
         in_title_filter = {"$or": [{"title": {"$regex": rf"\b{re.escape(word)}\b", "$options": "i"}} for word in words]}
-        raws = await self._candidates({"$and": [filter, in_title_filter]})
-        if len(raws) < limit:
-            seen = {raw["_id"] for raw in raws}
-            raws += [raw for raw in await self._candidates(filter, extra=len(seen)) if raw["_id"] not in seen]
-        wanted = set(words)
-        ranked: list[tuple[int, int, str, str, ProblemSpec]] = []
-        for raw in raws:
-            # Validated first: a damaged title is STORAGE_ERROR naming it, not a TypeError here.
-            problem = from_document(ProblemSpec, raw)
-            in_title = len(wanted & _words(problem.title))
-            in_description = len(wanted & _words(problem.description))
-            if in_title or in_description:  # $text also matches across diacritics; we do not
-                ranked.append((-in_title, -in_description, problem.title, problem.id, problem))
-        ranked.sort(key=lambda entry: entry[:4])
-        return Page([entry[4] for entry in ranked[:limit]])
+        raws = await self._candidates({"$and": [filter, in_title_filter]}, MAX_SEARCH_CANDIDATES)
+        more = more_candidates(len(raws), limit)
+        if more:
+            raws = with_more_candidates(raws, await self._candidates(filter, more), _id_of)
+        return ranked_hits(raws, words, limit)
 
-    async def _candidates(self, filter: dict[str, Any], *, extra: int = 0) -> list[dict[str, Any]]:
+    async def _candidates(self, filter: dict[str, Any], cap: int) -> list[dict[str, Any]]:
         found = self._collection.find(self._scoped(filter))
         if self._state.supports_text_search:
             # Best matches first (a title word weighs ten description words), so the cap
             # keeps the best candidates of a broad query instead of any 2,000.
             found = found.sort([("score", {"$meta": "textScore"})])
-        candidates: list[dict[str, Any]] = await found.limit(_MAX_SEARCH_CANDIDATES + extra).to_list(None)
+        candidates: list[dict[str, Any]] = await found.limit(cap).to_list(None)
         return candidates
 
     @translated

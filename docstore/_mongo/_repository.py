@@ -19,9 +19,10 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from .._arguments import check_version, revalidated
 from .._errors import ErrorCode, PersistenceError
 from .._interfaces import SortOrder
+from .._listing import Listing
 from .._mapping import METADATA, from_document, require_id
 from .._models import StoredItem
-from .._page import Page, check_page_arguments, decode_cursor, encode_cursor
+from .._page import Page
 from .._stored import damaged, stamped, stored_version
 from .._time import utc_now
 
@@ -161,36 +162,30 @@ class Repository(Generic[T]):
         return count
 
     async def _page(
-        self,
-        filter: dict[str, Any],
-        *,
-        sort_by: str,
-        sort_order: SortOrder,
-        limit: int,
-        offset: int,
-        cursor: str | None,
-        projection: Mapping[str, Any] | None = None,
+        self, filter: dict[str, Any], listing: Listing, *, projection: Mapping[str, Any] | None = None
     ) -> Page[T]:
         """One page by keyset on (sort_by, _id): a deep page costs what the first one does."""
-        check_page_arguments(sort_order, limit, offset)
         filter = self._scoped(filter)
-        if cursor is not None:
-            value, last_id = decode_cursor(cursor, sort_by, sort_order)
+        sort_by, sort_order = listing.sort_by, listing.sort_order
+        if listing.after is not None:
+            value, last_id = listing.after
             filter = {"$and": [filter, _after(sort_by, sort_order, value, last_id)]}
         direction = ASCENDING if sort_order == "asc" else DESCENDING
         found = (
             self._collection.find(filter, projection)
             .sort([(sort_by, direction), ("_id", direction)])
-            .skip(offset)
-            .limit(limit + 1)  # one more tells whether a next page exists
+            .skip(listing.offset)
+            .limit(listing.fetch)
         )
-        raws = await found.to_list(None)
-        items = [from_document(self.model, raw) for raw in raws[:limit]]
-        next_cursor = None
-        if len(raws) > limit:
-            last = raws[limit - 1]
-            next_cursor = encode_cursor(sort_by, sort_order, last.get(sort_by), last["_id"])
-        return Page(items, next_cursor)
+        raws: list[dict[str, Any]] = await found.to_list(None)
+        return listing.page(raws, self._items, _as_stored)
+
+    def _items(self, raws: list[dict[str, Any]]) -> list[T]:
+        return [from_document(self.model, raw) for raw in raws]
+
+
+def _as_stored(raw: dict[str, Any]) -> dict[str, Any]:
+    return raw
 
 
 def _after(field: str, order: SortOrder, value: Any, last_id: str) -> dict[str, Any]:

@@ -9,12 +9,13 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from .._arguments import check_limit, check_sequence
+from .._arguments import check_sequence
 from .._errors import ErrorCode, PersistenceError
-from .._mapping import from_document, invalid, require_id, to_document
+from .._listing import revision_stream
+from .._mapping import from_document, require_id, to_document
 from .._models import CodeRevision
-from .._page import Page, decode_cursor, encode_cursor
-from .._time import parse_after
+from .._namespace_rules import refuse_revisions_elsewhere, revision_sessions_to_check
+from .._page import Page
 from ._documents import REVISIONS, SESSIONS
 from ._driver_errors import translated
 from ._repository import Repository
@@ -64,24 +65,14 @@ class MongoRevisionRepository(Repository[CodeRevision]):
         return [item.id for item in items]
 
     async def _refuse_other_namespaces_sessions(self, items: Sequence[CodeRevision]) -> None:
-        """A namespace view files no revision under a session of another namespace.
-
-        Such a revision would be invisible to its own session's namespace, yet show in the
-        root store's overview of that session and go with its ``delete_session``. One
-        lookup by ``_id`` for the whole call. A session that does not exist (yet) is no
-        refusal: ``save_revision`` has never required its session.
-        """
-        if self._namespace is None:
-            return  # the root store reaches every namespace; record_code files by the session's
-        ids = list(dict.fromkeys(item.session_id for item in items))
+        """The rule of ``_namespace_rules``; here, one lookup by ``_id`` for the whole call."""
+        ids = revision_sessions_to_check(self._namespace, (item.session_id for item in items))
+        if not ids:
+            return
         other = await self._state.collection(SESSIONS).find_one(
             {"_id": {"$in": ids}, "namespace_id": {"$ne": self._namespace}}, {"_id": 1}
         )
-        if other is not None:
-            raise PersistenceError(
-                ErrorCode.PERMISSION_DENIED,
-                f"session {other['_id']!r} is not in namespace {self._namespace!r}: a view cannot file revisions there",
-            )
+        refuse_revisions_elsewhere(self._namespace, None if other is None else other["_id"])
 
     @translated
     async def get_revision(self, revision_id: str) -> CodeRevision | None:
@@ -102,26 +93,20 @@ class MongoRevisionRepository(Repository[CodeRevision]):
         With ``limit``, the page's ``next_cursor`` continues the stream by keyset.
         """
         filter: dict[str, Any] = self._stream(session_id, student_id)
+        stream = revision_stream(limit, after, cursor)
         conditions: list[dict[str, Any]] = [self._scoped(filter)]
-        if after is not None:
-            conditions.append({"timestamp": {"$gt": parse_after(after)}})
-        if cursor is not None:
-            timestamp, last_id = decode_cursor(cursor, "timestamp", "asc")
-            if not isinstance(timestamp, datetime):
-                raise invalid("malformed cursor")
+        if stream.after is not None:
+            conditions.append({"timestamp": {"$gt": stream.after}})
+        if stream.position is not None:
+            timestamp, last_id = stream.position
             conditions.append(
                 {"$or": [{"timestamp": {"$gt": timestamp}}, {"timestamp": timestamp, "_id": {"$gt": last_id}}]}
             )
         query = conditions[0] if len(conditions) == 1 else {"$and": conditions}
         found = self._collection.find(query).sort(_CHRONOLOGICAL)
-        if limit is not None:
-            found = found.limit(check_limit(limit) + 1)
-        raws = await found.to_list(None)
-        next_cursor = None
-        if limit is not None and len(raws) > limit:
-            raws = raws[:limit]
-            next_cursor = encode_cursor("timestamp", "asc", raws[-1]["timestamp"], raws[-1]["_id"])
-        return Page([from_document(CodeRevision, raw) for raw in raws], next_cursor)
+        if stream.fetch is not None:
+            found = found.limit(stream.fetch)
+        return stream.page(await found.to_list(None), self._items)
 
     @translated
     async def get_latest_revision(self, session_id: str, student_id: str) -> CodeRevision | None:

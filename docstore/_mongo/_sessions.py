@@ -11,12 +11,14 @@ from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
-from .._arguments import check_active, check_sort_key
+from .._arguments import check_active
 from .._changes import SessionFeed
 from .._errors import ErrorCode, PersistenceError
 from .._interfaces import SessionDeletion, SessionSortKey, SortOrder
+from .._listing import SESSION_SORT_KEYS, listing
 from .._mapping import METADATA, require_id, to_document, validate_updates
 from .._models import Session, Student, normalize_join_code
+from .._namespace_rules import session_namespace
 from .._page import Page
 from .._time import utc_now
 from ._documents import ACTIVE_JOIN_CODE, REVISIONS
@@ -27,7 +29,6 @@ from ._student_posts import WITHOUT_STUDENTS, StudentPosts
 
 __all__ = ["MongoSessionRepository", "session_document", "with_active_join_code", "without_derived_fields"]
 
-_SORT_KEYS = frozenset({"created_at", "last_activity", "join_code"})
 # Compare-and-set retries when an update must read before it writes (join code changes).
 _CAS_ATTEMPTS = 20
 
@@ -137,7 +138,7 @@ class MongoSessionRepository(StudentPosts):
 
         async def update(session: Any) -> Session:
             raw = await self._update_fields(session_id, fields, expected_version, session=session)
-            namespace = self._namespace_of(raw)
+            namespace = session_namespace(self._namespace, raw)  # _namespace_rules
             for record in records:
                 record["namespace_id"] = namespace
             await self._students.replace_class(raw["_id"], records, now, session=session)
@@ -217,15 +218,8 @@ class MongoSessionRepository(StudentPosts):
     @translated
     async def list_active_sessions(self, limit: int = 100, *, cursor: str | None = None) -> Page[Session]:
         """Active sessions, most recently active first."""
-        return await self._page(
-            {"active": True},
-            sort_by="last_activity",
-            sort_order="desc",
-            limit=limit,
-            offset=0,
-            cursor=cursor,
-            projection=WITHOUT_STUDENTS,
-        )
+        page = listing("last_activity", SESSION_SORT_KEYS, "desc", limit, 0, cursor)
+        return await self._page({"active": True}, page, projection=WITHOUT_STUDENTS)
 
     @translated
     async def end_session(self, session_id: str) -> Session:
@@ -263,20 +257,13 @@ class MongoSessionRepository(StudentPosts):
         offset: int = 0,
         cursor: str | None = None,
     ) -> Page[Session]:
-        check_sort_key(sort_by, _SORT_KEYS)
+        page = listing(sort_by, SESSION_SORT_KEYS, sort_order, limit, offset, cursor)
         filter = self._filter(active, instructor_id)
         # Both values of `active` as two point ranges: the (active, [instructor], sort key)
         # indexes then give the order by merging two sorted runs, never by sorting.
         filter.setdefault("active", {"$in": [False, True]})
-        return await self._page(
-            filter,
-            sort_by=sort_by,
-            sort_order=sort_order,
-            limit=limit,
-            offset=offset,
-            cursor=cursor,
-            projection=WITHOUT_STUDENTS,  # listings never load a class (``count_students`` counts one)
-        )
+        # Listings never load a class (``count_students`` counts one).
+        return await self._page(filter, page, projection=WITHOUT_STUDENTS)
 
     @translated
     async def count_sessions(self, *, active: bool | None = None, instructor_id: str | None = None) -> int:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from typing import Any
 
-from .._arguments import check_difficulty, check_limit, check_sort_key, check_tags
+from .._arguments import check_difficulty, check_tags
 from .._errors import ErrorCode, PersistenceError
 from .._interfaces import ProblemSortKey, SortOrder, TagMatch
-from .._mapping import METADATA, from_document, invalid, require_id, to_document, validate_updates
+from .._listing import PROBLEM_SORT_KEYS, listing
+from .._mapping import METADATA, require_id, to_document, validate_updates
 from .._models import Difficulty, ProblemSpec
 from .._page import Page
+from .._search import MAX_SEARCH_CANDIDATES, more_candidates, query_words, ranked_hits, with_more_candidates
 from .._stored import damaged, stored_version
 from ._codec import yielding
 from ._repository import Filter, SqliteRepository
@@ -19,15 +20,8 @@ from ._tables import decode_row, delete_document, get_document, put_document
 
 __all__ = ["SqliteProblemRepository"]
 
-_SORT_KEYS = ("created_at", "title")
-_WORD = re.compile(r"\w+")
-_MAX_QUERY_WORDS = 16
-# As on MongoDB: the index finds candidates, ranking happens here, on at most this many.
-_MAX_SEARCH_CANDIDATES = 2000
-
-
-def _words(text: str) -> set[str]:
-    return {word.lower() for word in _WORD.findall(text)}
+def _id_of(row: Any) -> object:
+    return row[2]
 
 
 def _fts_query(words: list[str]) -> str:
@@ -94,15 +88,8 @@ class SqliteProblemRepository(SqliteRepository[ProblemSpec]):
         offset: int = 0,
         cursor: str | None = None,
     ) -> Page[ProblemSpec]:
-        check_sort_key(sort_by, _SORT_KEYS)
-        return await self._page(
-            self._filter(difficulty, tags, match, created_by),
-            sort_by=sort_by,
-            sort_order=sort_order,
-            limit=limit,
-            offset=offset,
-            cursor=cursor,
-        )
+        page = listing(sort_by, PROBLEM_SORT_KEYS, sort_order, limit, offset, cursor)
+        return await self._page(self._filter(difficulty, tags, match, created_by), page)
 
     async def count_problems(
         self,
@@ -139,46 +126,32 @@ class SqliteProblemRepository(SqliteRepository[ProblemSpec]):
     async def search_problems(self, query: str, limit: int = 20) -> Page[ProblemSpec]:
         """Problems whose title or description contains any word of ``query``, title hits first.
 
-        The query is split into words, each quoted for FTS5: never a pattern or an operator.
+        The words, hits, ranking and damaged problems: ``_search``; here, only the candidates,
+        each word quoted for FTS5 (never an operator).
         """
-        if not isinstance(query, str):
-            raise invalid("query must be a string")
-        check_limit(limit)
-        words = sorted(_words(query))[:_MAX_QUERY_WORDS]
+        words = query_words(query, limit)
         if not words:
             return Page([])
-        # Title hits first, in a query of their own: ranking happens on at most the cap
-        # of candidates, and a title hit must not be cut off by description hits that
-        # happen to come first in storage order.
-        title_hits = self._candidates(f"title : ({_fts_query(words)})")
-        anywhere = self._candidates(_fts_query(words))
-        wanted = set(words)
+        title_hits = self._candidates(f"title : ({_fts_query(words)})", MAX_SEARCH_CANDIDATES)
 
         def search(connection: sqlite3.Connection) -> Page[ProblemSpec]:
             rows = connection.execute(*title_hits).fetchall()
-            if len(rows) < limit:
-                seen = {row[2] for row in rows}
-                rows += [row for row in connection.execute(*anywhere).fetchall() if row[2] not in seen]
-            ranked: list[tuple[int, int, str, str, ProblemSpec]] = []
-            for row in yielding(rows):
-                raw = decode_row((row[0], row[1]), self._path, "problems")
-                in_title = len(wanted & _words(str(raw.get("title", ""))))
-                in_description = len(wanted & _words(str(raw.get("description", ""))))
-                if in_title or in_description:  # the tokenizer and \w may disagree at the edges; \w decides
-                    problem = from_document(ProblemSpec, raw)
-                    ranked.append((-in_title, -in_description, problem.title, problem.id, problem))
-            ranked.sort(key=lambda entry: entry[:4])
-            return Page([entry[4] for entry in ranked[:limit]])
+            more = more_candidates(len(rows), limit)
+            if more:
+                anywhere = connection.execute(*self._candidates(_fts_query(words), more)).fetchall()
+                rows = with_more_candidates(rows, anywhere, _id_of)
+            documents = (decode_row((row[0], row[1]), self._path, "problems") for row in yielding(rows))
+            return ranked_hits(documents, words, limit)
 
         return await self._db.read(search)
 
-    def _candidates(self, fts_query: str) -> tuple[str, list[Any]]:
-        """The statement fetching at most the cap of problems matching ``fts_query``."""
+    def _candidates(self, fts_query: str, cap: int) -> tuple[str, list[Any]]:
+        """The statement fetching at most ``cap`` problems matching ``fts_query``."""
         conditions, arguments = self._scope(
             ["pk IN (SELECT rowid FROM problem_text WHERE problem_text MATCH ?)"], [fts_query]
         )
         where = " AND ".join(conditions)
-        return f"SELECT doc, checksum, id FROM problems WHERE {where} LIMIT {_MAX_SEARCH_CANDIDATES}", arguments
+        return f"SELECT doc, checksum, id FROM problems WHERE {where} LIMIT {int(cap)}", arguments
 
     async def tag_counts(self) -> dict[str, int]:
         """How many problems carry each tag, most used first."""

@@ -9,10 +9,10 @@ from typing import Any, Generic, TypeVar
 
 from .._arguments import check_version, revalidated
 from .._errors import ErrorCode, PersistenceError
-from .._interfaces import SortOrder
+from .._listing import Listing
 from .._mapping import MAX_DOCUMENT_BYTES, METADATA, from_document, naive_times_suffice
 from .._models import StoredItem
-from .._page import Page, check_page_arguments, decode_cursor, encode_cursor
+from .._page import Page
 from .._stored import stamped, stored_version
 from .._time import utc_now
 from ._codec import decode, text_key, time_key, yielding
@@ -159,39 +159,24 @@ class SqliteRepository(Generic[T]):
 
         return await self._db.read(count, one_statement=True)
 
-    async def _page(
-        self,
-        where: Filter,
-        *,
-        sort_by: str,
-        sort_order: SortOrder,
-        limit: int,
-        offset: int,
-        cursor: str | None,
-    ) -> Page[T]:
+    async def _page(self, where: Filter, listing: Listing) -> Page[T]:
         """One page by keyset on (sort_by, id), ordered as the MongoDB dialect orders (null first)."""
-        check_page_arguments(sort_order, limit, offset)
         conditions, arguments = self._scope(*where)
-        comparison = ">" if sort_order == "asc" else "<"
-        if cursor is not None:
-            value, last_id = decode_cursor(cursor, sort_by, sort_order)
+        sort_by = listing.sort_by
+        if listing.after is not None:
+            value, last_id = listing.after
             # A row-value comparison: SQLite seeks the (sort_by, id) index to it.
-            conditions.append(f"({sort_by}, id) {comparison} (?, ?)")
+            conditions.append(f"({sort_by}, id) {'>' if listing.sort_order == 'asc' else '<'} (?, ?)")
             arguments += [sort_key(sort_by, value), last_id]
-        direction = "ASC" if sort_order == "asc" else "DESC"
+        direction = "ASC" if listing.sort_order == "asc" else "DESC"
         sql = f"SELECT doc, checksum FROM {self.collection_name}"
         if conditions:
             sql += " WHERE " + " AND ".join(conditions)
         sql += f" ORDER BY {sort_by} {direction}, id {direction} LIMIT ? OFFSET ?"
-        arguments += [limit + 1, offset]  # one more tells whether a next page exists
+        arguments += [listing.fetch, listing.offset]
 
         def page(connection: sqlite3.Connection) -> Page[T]:
-            rows = connection.execute(sql, arguments).fetchall()
-            items = self._items(rows[:limit])
-            next_cursor = None
-            if len(rows) > limit:
-                last = self._document(rows[limit - 1])  # the cursor holds the stored value, aware
-                next_cursor = encode_cursor(sort_by, sort_order, last.get(sort_by), last["_id"])
-            return Page(items, next_cursor)
+            # The cursor holds the stored value, aware (``_document``).
+            return listing.page(connection.execute(sql, arguments).fetchall(), self._items, self._document)
 
         return await self._db.read(page, one_statement=True)

@@ -12,13 +12,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from .._arguments import check_limit, check_sequence, revalidated
+from .._arguments import check_sequence, revalidated
 from .._errors import ErrorCode, PersistenceError
-from .._mapping import METADATA, check_document, from_document, invalid, require_id
+from .._listing import revision_stream
+from .._mapping import METADATA, check_document, from_document, require_id
 from .._models import CodeRevision
-from .._page import Page, decode_cursor, encode_cursor
+from .._namespace_rules import refuse_revisions_elsewhere, revision_sessions_to_check
+from .._page import Page
 from .._stored import damaged
-from .._time import parse_after, utc_now
+from .._time import utc_now
 from ._codec import time_key
 from ._repository import OFF_LOOP_BATCH, SqliteRepository
 from ._tables import decode_row, insert_document
@@ -94,27 +96,16 @@ class SqliteRevisionRepository(SqliteRepository[CodeRevision]):
         return [document["_id"] for document in documents]
 
     def _refuse_other_namespaces_sessions(self, connection: sqlite3.Connection, session_ids: list[str]) -> None:
-        """A namespace view files no revision under a session of another namespace.
-
-        Such a revision would be invisible to its own session's namespace, yet show in the
-        root store's overview of that session and go with its ``delete_session``. Checked in
-        the write's own transaction, so no session can move in between. A session that does
-        not exist (yet) is no refusal: ``save_revision`` has never required its session.
-        """
-        if self._namespace is None:
-            return  # the root store reaches every namespace; record_code files by the session's
-        ids = list(dict.fromkeys(session_ids))
+        """The rule of ``_namespace_rules``; here, looked up in the write's own transaction,
+        so no session can move in between."""
+        ids = revision_sessions_to_check(self._namespace, session_ids)
         for start in range(0, len(ids), 500):  # SQLite's limit on bound parameters
             chunk = ids[start : start + 500]
             other = connection.execute(
                 f"SELECT id FROM sessions WHERE id IN ({','.join('?' * len(chunk))}) AND namespace_id IS NOT ? LIMIT 1",
                 [*chunk, self._namespace],
             ).fetchone()
-            if other is not None:
-                raise PersistenceError(
-                    ErrorCode.PERMISSION_DENIED,
-                    f"session {other[0]!r} is not in namespace {self._namespace!r}: a view cannot file revisions there",
-                )
+            refuse_revisions_elsewhere(self._namespace, None if other is None else other[0])
 
     async def get_revision(self, revision_id: str) -> CodeRevision | None:
         return await self._get(require_id(revision_id))
@@ -130,28 +121,21 @@ class SqliteRevisionRepository(SqliteRepository[CodeRevision]):
     ) -> Page[CodeRevision]:
         """One student's revisions in a session, oldest first; with ``limit``, a keyset cursor continues."""
         conditions, arguments = self._stream(session_id, student_id)
-        if after is not None:
+        stream = revision_stream(limit, after, cursor)
+        if stream.after is not None:
             conditions.append("timestamp > ?")
-            arguments.append(time_key(parse_after(after)))
-        if cursor is not None:
-            timestamp, last_id = decode_cursor(cursor, "timestamp", "asc")
-            if not isinstance(timestamp, datetime):
-                raise invalid("malformed cursor")
+            arguments.append(time_key(stream.after))
+        if stream.position is not None:
+            timestamp, last_id = stream.position
             conditions.append("(timestamp, id) > (?, ?)")
             arguments += [time_key(timestamp), last_id]
         sql = f"SELECT doc, checksum FROM revisions WHERE {' AND '.join(conditions)} ORDER BY timestamp, id"
-        if limit is not None:
-            check_limit(limit)
+        if stream.fetch is not None:
             sql += " LIMIT ?"
-            arguments.append(limit + 1)
+            arguments.append(stream.fetch)
 
         def read(connection: sqlite3.Connection) -> Page[CodeRevision]:
-            items = self._items(connection.execute(sql, arguments).fetchall())
-            next_cursor = None
-            if limit is not None and len(items) > limit:
-                items = items[:limit]
-                next_cursor = encode_cursor("timestamp", "asc", items[-1].timestamp, items[-1].id)
-            return Page(items, next_cursor)
+            return stream.page(connection.execute(sql, arguments).fetchall(), self._items)
 
         return await self._db.read(read, one_statement=True)
 

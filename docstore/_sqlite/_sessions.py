@@ -12,13 +12,15 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from .._arguments import check_active, check_sort_key, check_version, new_revision, revalidated
+from .._arguments import check_active, check_version, new_revision, revalidated
 from .._changes import SessionFeed
 from .._errors import ErrorCode, PersistenceError
 from .._feed import LogFeed
 from .._interfaces import SessionDeletion, SessionSortKey, SortOrder
+from .._listing import SESSION_SORT_KEYS, listing
 from .._mapping import from_document, invalid, require_id, to_document, validate_updates
 from .._models import CodeRevision, ExecutionResult, Session, Student, normalize_join_code
+from .._namespace_rules import filed_in_session_namespace
 from .._page import Page
 from .._students import check_student_id, checked_code, student_record
 from .._time import utc_now
@@ -40,8 +42,6 @@ from ._student_rows import (
 from ._tables import decode_row, delete_document, get_document, insert_document
 
 __all__ = ["SqliteSessionRepository"]
-
-_SORT_KEYS = frozenset({"created_at", "last_activity", "join_code"})
 
 
 class SqliteSessionRepository(SqliteRepository[Session]):
@@ -175,9 +175,8 @@ class SqliteSessionRepository(SqliteRepository[Session]):
 
     async def list_active_sessions(self, limit: int = 100, *, cursor: str | None = None) -> Page[Session]:
         """Active sessions, most recently active first."""
-        return await self._page(
-            (["active = 1"], []), sort_by="last_activity", sort_order="desc", limit=limit, offset=0, cursor=cursor
-        )
+        page = listing("last_activity", SESSION_SORT_KEYS, "desc", limit, 0, cursor)
+        return await self._page((["active = 1"], []), page)
 
     async def list_all_sessions(
         self,
@@ -190,15 +189,8 @@ class SqliteSessionRepository(SqliteRepository[Session]):
         offset: int = 0,
         cursor: str | None = None,
     ) -> Page[Session]:
-        check_sort_key(sort_by, _SORT_KEYS)
-        return await self._page(
-            self._filter(active, instructor_id),
-            sort_by=sort_by,
-            sort_order=sort_order,
-            limit=limit,
-            offset=offset,
-            cursor=cursor,
-        )
+        page = listing(sort_by, SESSION_SORT_KEYS, sort_order, limit, offset, cursor)
+        return await self._page(self._filter(active, instructor_id), page)
 
     async def count_sessions(self, *, active: bool | None = None, instructor_id: str | None = None) -> int:
         return await self._count(self._filter(active, instructor_id))
@@ -272,14 +264,12 @@ class SqliteSessionRepository(SqliteRepository[Session]):
         def record(connection: sqlite3.Connection) -> CodeRevision:
             session = session_for_post(connection, self._path, revision.session_id, self._namespace)
             set_code(connection, self._path, session, revision.student_id, code, revision.timestamp, self._actor)
-            # The revision lives where its session lives: through the unscoped root store
-            # it would otherwise land in the default namespace, out of the session's sight.
-            namespace = session["namespace_id"]
-            if namespace == revision.namespace_id:  # the usual case: no copies on the hot path
+            filed = filed_in_session_namespace(revision, self._namespace, session)  # _namespace_rules
+            if filed is revision:  # the usual case: no copies on the hot path
                 insert_document(connection, "revisions", document)
-                return revision
-            insert_document(connection, "revisions", {**document, "namespace_id": namespace})
-            return revision.model_copy(update={"namespace_id": namespace})
+            else:
+                insert_document(connection, "revisions", {**document, "namespace_id": filed.namespace_id})
+            return filed
 
         return await self._db.write(record)
 
