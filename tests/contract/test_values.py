@@ -76,18 +76,6 @@ async def test_datetimes_outside_years_1_to_9999_in_utc_are_invalid_data(store: 
     assert updated.ended_at == edge
 
 
-async def test_namespace_id_cannot_be_updated(store: Store) -> None:
-    evil = store.for_namespace("evil")
-    problem_id = await evil.problems.save_problem(ProblemSpec(title="mine"))
-    session_id = await evil.sessions.create_session(Session(join_code="EVIL01"))
-    await expect_error(ErrorCode.INVALID_DATA, evil.problems.update_problem(problem_id, {"namespace_id": "cs101"}))
-    await expect_error(ErrorCode.INVALID_DATA, evil.sessions.update_session(session_id, {"namespace_id": "cs101"}))
-    assert await store.for_namespace("cs101").problems.count_problems() == 0
-    assert await store.for_namespace("cs101").sessions.count_sessions() == 0
-    problem = await evil.problems.get_problem(problem_id)
-    assert problem is not None and problem.namespace_id == "evil"
-
-
 async def test_a_revision_with_a_hostile_execution_result_is_refused(store: Store) -> None:
     revision = CodeRevision(session_id="s", student_id="a", code="\ud800")
     await expect_error(ErrorCode.INVALID_DATA, store.revisions.save_revision(revision))
