@@ -5,7 +5,7 @@ repository method (PyMongo command monitoring) and asks the server to explain ea
 no COLLSCAN, no blocking SORT (a sort by text score, bounded by its limit, excepted),
 an index stage in every plan (a server whose explain says nothing, such as nx-27017's
 ``EOF``, fails instead of passing), and a DISTINCT_SCAN for the instructor overview.
-Without a server, ``tests/unit/test_indexes.py`` checks the same queries' shapes
+Without a server, ``tests/mongo/test_indexes.py`` checks the same queries' shapes
 against the declared indexes.
 """
 
@@ -157,7 +157,7 @@ async def exercise(store: Store, *, thorough: bool = False) -> None:
     """Every read and conditional write of the three repositories (session students included).
 
     ``thorough``: every combination of listing filters, sort keys and orders, with a
-    second page by cursor (what ``tests/unit/test_indexes.py`` checks without a server).
+    second page by cursor (what ``tests/mongo/test_indexes.py`` checks without a server).
     """
     when = datetime(2026, 1, 6, tzinfo=UTC)
     session_id = await store.sessions.create_session(

@@ -1,4 +1,7 @@
-"""Values no engine can store exactly are INVALID_DATA before anything is written, on every engine."""
+"""Values no engine can store exactly are INVALID_DATA before anything is written, on every engine.
+
+Documents included: a write that would grow a stored document past MongoDB's 16 MB is refused.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import pytest
 
 from docstore import CodeRevision, ErrorCode, ExecutionResult, InstructorView, ProblemSpec, Session, Store, Student
 
+from ..conftest import StoreFactory
 from .helpers import expect_error
 
 
@@ -76,18 +80,6 @@ async def test_datetimes_outside_years_1_to_9999_in_utc_are_invalid_data(store: 
     assert updated.ended_at == edge
 
 
-async def test_namespace_id_cannot_be_updated(store: Store) -> None:
-    evil = store.for_namespace("evil")
-    problem_id = await evil.problems.save_problem(ProblemSpec(title="mine"))
-    session_id = await evil.sessions.create_session(Session(join_code="EVIL01"))
-    await expect_error(ErrorCode.INVALID_DATA, evil.problems.update_problem(problem_id, {"namespace_id": "cs101"}))
-    await expect_error(ErrorCode.INVALID_DATA, evil.sessions.update_session(session_id, {"namespace_id": "cs101"}))
-    assert await store.for_namespace("cs101").problems.count_problems() == 0
-    assert await store.for_namespace("cs101").sessions.count_sessions() == 0
-    problem = await evil.problems.get_problem(problem_id)
-    assert problem is not None and problem.namespace_id == "evil"
-
-
 async def test_a_revision_with_a_hostile_execution_result_is_refused(store: Store) -> None:
     revision = CodeRevision(session_id="s", student_id="a", code="\ud800")
     await expect_error(ErrorCode.INVALID_DATA, store.revisions.save_revision(revision))
@@ -148,3 +140,62 @@ async def test_public_of_everything_stored_is_strict_json(store: Store) -> None:
     with pytest.deprecated_call():  # Session.public() still works, deprecated for the audience views
         json.dumps(session.public(), allow_nan=False)
     json.dumps(InstructorView.of(session).model_dump(mode="json"), allow_nan=False)
+
+
+# A write that would grow a stored document past MongoDB's 16 MB is INVALID_DATA on every engine.
+# Found by the attack pass (was ``test_attack_document_size.py``): on memory:// (and local://,
+# same engine) in-place updates (``record_code``, ``upsert_student``, ``update_session``) grew
+# a session without limit (29 MB stored in a probe), while MongoDB refuses the same write
+# (error 10334 -> INVALID_DATA). A classroom that passed its tests on memory:// then failed in
+# production, and an export of such a store could not be restored on MongoDB. The memory
+# engine now refuses such a write with MongoDB's error, leaving the document as it was.
+MIB = 1024 * 1024
+
+
+# Students are records of their own (issue 14): what grows in place is a student's record
+# (record_code, update_student_code, upsert_student) or the session's own document
+# (update_session). These tests planted the bulk in the session document, where students
+# used to live; they now plant it where each write lands, with the same meaning.
+BULKY = Student(id="s", extra={"notes": "n" * (9 * MIB)})
+
+
+async def test_growing_a_session_past_16_mib_is_invalid_data_and_keeps_it(store: Store) -> None:
+    session_id = await store.sessions.create_session(Session(join_code="big", students={"s": BULKY}))
+    await expect_error(ErrorCode.INVALID_DATA, store.sessions.record_code(session_id, "s", "c" * (8 * MIB)))
+    session = await store.sessions.get_session(session_id)
+    assert session is not None and session.students["s"].code == ""
+    assert await store.revisions.count_revisions(session_id) == 0
+
+
+async def test_every_in_place_write_that_grows_a_session_too_far_is_refused(store: Store) -> None:
+    session_id = await store.sessions.create_session(Session(join_code="big2", students={"s": BULKY}))
+    await store.sessions.update_session(session_id, {"extra": {"notes": "n" * (9 * MIB)}})
+    await expect_error(
+        ErrorCode.INVALID_DATA,
+        store.sessions.upsert_student(session_id, BULKY.model_copy(update={"code": "c" * (8 * MIB)})),
+    )
+    await expect_error(ErrorCode.INVALID_DATA, store.sessions.update_student_code(session_id, "s", "c" * (8 * MIB)))
+    await expect_error(
+        ErrorCode.INVALID_DATA, store.sessions.update_session(session_id, {"problem_text": "p" * (8 * MIB)})
+    )
+    session = await store.sessions.get_session(session_id)
+    assert session is not None and set(session.students) == {"s"} and session.problem_text == ""
+    assert session.students["s"] == BULKY
+    assert session.metadata is not None and session.metadata.version == 2
+    # Still writable below the limit: the refusal left nothing half-done.
+    await store.sessions.record_code(session_id, "s", "ok")
+
+
+async def test_a_refused_growth_stays_refused_when_the_store_is_reopened(factory: StoreFactory) -> None:
+    # On local:// the journal replays every write, refused ones too: replayed, it is refused again.
+    if factory.engine == "memory":
+        pytest.skip("memory:// keeps nothing once closed")
+    async with factory.open() as store:
+        session_id = await store.sessions.create_session(Session(join_code="big3", students={"s": BULKY}))
+        await store.sessions.update_session(session_id, {"extra": {"notes": "n" * (9 * MIB)}})
+        await expect_error(ErrorCode.INVALID_DATA, store.sessions.record_code(session_id, "s", "c" * (8 * MIB)))
+        await store.sessions.record_code(session_id, "s", "after")
+    async with factory.open() as store:
+        session = await store.sessions.get_session(session_id)
+        assert session is not None and session.students["s"].code == "after"
+        assert session.metadata is not None and session.metadata.version == 2  # posts leave it alone

@@ -1,5 +1,6 @@
 """Hostile argument types: every public call answers INVALID_DATA, never a raw TypeError.
 
+Models changed after validation included: they cannot poison the store.
 Found by fuzzing every repository method with None, dicts, lists, huge ints, NaN,
 bytes, str subclasses and models of the wrong kind (the attack pass on the seam).
 """
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from docstore import ErrorCode, ProblemSpec, Store, Student
+from docstore import ErrorCode, ExecutionResult, ProblemSpec, Session, Store, Student
 
 from .helpers import expect_error
 
@@ -73,3 +74,41 @@ async def test_list_problems_tags_from_a_generator_filter_like_a_list(store: Sto
 @pytest.mark.parametrize("tags", [pytest.param({"loops": 1}, id="dict"), pytest.param(b"loops", id="bytes")])
 async def test_list_problems_tags_as_a_mapping_or_bytes_is_invalid_data(store: Store, tags: Any) -> None:
     await expect_error(ErrorCode.INVALID_DATA, store.problems.list_problems(tags=tags))
+
+
+# A model changed after validation cannot poison the store.
+# pydantic does not validate attribute assignment (nor ``model_construct``), so a caller's
+# ``ExecutionResult`` or ``ProblemSpec`` may hold wrong types. The attack pass found that
+# ``record_code`` and ``update_session`` stored them as given (was ``test_attack_unvalidated_models.py``):
+# the write succeeded and every later read or write of the session/revision was STORAGE_ERROR.
+# It must be INVALID_DATA at the write, with nothing written.
+async def session_with_student(store: Store) -> str:
+    return await store.sessions.create_session(Session(join_code="uv1", students={"s": Student(id="s")}))
+
+
+async def test_record_code_with_a_mutated_execution_result_is_invalid_data(store: Store) -> None:
+    session_id = await session_with_student(store)
+    result = ExecutionResult(success=True)
+    bad: Any = 5
+    result.output = bad  # no validation on assignment
+    await expect_error(ErrorCode.INVALID_DATA, store.sessions.record_code(session_id, "s", "x", result))
+    assert await store.revisions.count_revisions(session_id) == 0
+    assert await store.revisions.get_latest_revisions(session_id) == {}
+
+
+async def test_update_session_with_a_mutated_problem_is_invalid_data(store: Store) -> None:
+    session_id = await session_with_student(store)
+    problem = ProblemSpec(title="t")
+    bad: Any = 5
+    problem.title = bad
+    await expect_error(ErrorCode.INVALID_DATA, store.sessions.update_session(session_id, {"problem": problem}))
+    session = await store.sessions.get_session(session_id)
+    assert session is not None and session.problem is None
+
+
+async def test_update_session_with_a_constructed_student_is_invalid_data(store: Store) -> None:
+    session_id = await session_with_student(store)
+    student = Student.model_construct(id="s", code=7)  # type: ignore[arg-type]  # the point: not a str
+    await expect_error(ErrorCode.INVALID_DATA, store.sessions.update_session(session_id, {"students": {"s": student}}))
+    session = await store.sessions.get_session(session_id)
+    assert session is not None and session.students["s"].code == ""

@@ -8,8 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from docstore import CodeRevision, ProblemSpec, Session, Store, Student, open_store
-
-from .servers import ADMIN_TOKEN, asgi_server
+from tests.remote.servers import ADMIN_TOKEN, asgi_server
 
 
 @pytest.fixture(params=["memory", "remote"])
