@@ -86,9 +86,8 @@ async def test_every_revision_query_seeks_the_one_index(tmp_path: Path, statemen
             await revisions.delete_revisions(session_id, "nobody")
             await revisions.delete_revisions(session_id)
         await root.sessions.delete_session(session_id)
-    queries = [
-        sql for sql in statements if " revisions" in sql and sql.split(None, 1)[0].upper() in ("SELECT", "DELETE", "WITH")
-    ]
+    verbs = ("SELECT", "DELETE", "WITH")
+    queries = [sql for sql in statements if " revisions" in sql and sql.split(None, 1)[0].upper() in verbs]
     assert len(queries) >= 21, queries  # 8 reads and 2 deletes per view, the cascade
     connection = sqlite3.connect(tmp_path / DATABASE_FILE)
     try:
