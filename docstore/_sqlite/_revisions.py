@@ -14,7 +14,7 @@ from typing import Any
 
 from .._arguments import check_limit, check_sequence, revalidated
 from .._errors import ErrorCode, PersistenceError
-from .._mapping import METADATA, check_document, from_document, invalid, require_id
+from .._mapping import METADATA, check_document, from_document, invalid, require_id, sized_encoding
 from .._models import CodeRevision
 from .._page import Page, decode_cursor, encode_cursor
 from .._stored import damaged
@@ -31,6 +31,9 @@ class SqliteRevisionRepository(SqliteRepository[CodeRevision]):
     model = CodeRevision
 
     def _new_document(self, revision: object) -> dict[str, Any]:
+        return self._new_row(revision)[0]
+
+    def _new_row(self, revision: object) -> tuple[dict[str, Any], bytes]:
         """``to_document(self._prepared(revision))``, without the stamped copy of the model between.
 
         The same checks and the same document (the caller's revision validated again from its
@@ -45,16 +48,18 @@ class SqliteRevisionRepository(SqliteRepository[CodeRevision]):
         actor = self._actor
         metadata = {"created_at": now, "updated_at": now, "version": 1, "created_by": actor, "modified_by": actor}
         document = {"_id": checked.id, **body, METADATA: metadata}
-        check_document(document, f"CodeRevision {checked.id!r}")
-        return document
+        what = f"CodeRevision {checked.id!r}"
+        check_document(document, what, size=False)
+        # The BSON that measures it is the one stored: one encoding a save, not two.
+        return document, sized_encoding(document, what)
 
     async def save_revision(self, revision: CodeRevision) -> str:
-        document = self._new_document(revision)
+        document, blob = self._new_row(revision)
         session_id: str = document["session_id"]
 
         def insert(connection: sqlite3.Connection) -> None:
             self._refuse_other_namespaces_sessions(connection, [session_id])
-            insert_document(connection, "revisions", document)
+            insert_document(connection, "revisions", document, blob=blob)
 
         # The root view's save is the INSERT alone; a namespace view's also reads sessions first.
         await self._db.write(insert, one_statement=self._namespace is None)
@@ -70,18 +75,19 @@ class SqliteRevisionRepository(SqliteRepository[CodeRevision]):
         if not given:
             return []
 
-        def prepare() -> list[dict[str, Any]]:
-            return [self._new_document(revision) for revision in given]
+        def prepare() -> list[tuple[dict[str, Any], bytes]]:
+            return [self._new_row(revision) for revision in given]
 
         # Checking and encoding a large batch takes a while: not on the event loop.
-        documents = await asyncio.to_thread(prepare) if len(given) > OFF_LOOP_BATCH else prepare()
+        prepared = await asyncio.to_thread(prepare) if len(given) > OFF_LOOP_BATCH else prepare()
+        documents = [document for document, _ in prepared]
 
         def insert(connection: sqlite3.Connection) -> list[str]:
             self._refuse_other_namespaces_sessions(connection, [document["session_id"] for document in documents])
             taken: list[str] = []
-            for document in documents:
+            for document, blob in prepared:
                 try:
-                    insert_document(connection, "revisions", document)
+                    insert_document(connection, "revisions", document, blob=blob)
                 except PersistenceError as exc:
                     if exc.code is not ErrorCode.ALREADY_EXISTS:
                         raise
