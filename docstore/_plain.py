@@ -12,6 +12,7 @@ and to the models' fields as they are now (a field added there fails that test).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,7 +21,7 @@ from pydantic import BaseModel
 
 from ._models import CodeRevision, ExecutionResult, StorageMetadata
 
-__all__ = ["Fields", "built_revision", "plain_fields", "plain_revision"]
+__all__ = ["Fields", "built_revision", "plain_fields", "plain_new_body", "plain_revision"]
 
 _METADATA = "_metadata"  # _mapping.METADATA (which imports this module)
 
@@ -201,3 +202,75 @@ def _plain_result(raw: Any) -> tuple[Any, ...] | None:
     if not all(type(key) is str for key in extra):
         return None
     return success, output, error, took, extra
+
+
+def _unicode(text: str | None) -> bool:
+    """Whether ``text`` (a checked ``str`` or None) holds no lone surrogate."""
+    if text is None or text.isascii():
+        return True
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+# Any valid metadata: what stands for a caller's None (valid, and replaced by the save anyway).
+_SOME_METADATA = {"created_at": _EPOCH, "updated_at": _EPOCH, "version": 1, "created_by": None, "modified_by": None}
+
+
+def plain_new_body(revision: object) -> tuple[str, dict[str, Any], bool] | None:
+    """A caller's revision that validation would give back as it is: its id, its new document's body, and
+    whether ``check_document`` has anything left to check in it. None: anything else (validated in full).
+
+    What ``revalidated`` then ``model_dump`` make of it, from one dump and the hand-written checks:
+    pydantic does not validate assignment, so the dump may hold anything, and only a dump
+    that ``plain_fields`` accepts is taken. The body is built from the checked values.
+    Left to check: only free-form ``extra`` values and a float that may not be finite
+    (the keys, the version, the aware datetimes are what this function just checked).
+    """
+    if type(revision) is not CodeRevision:
+        return None  # a subclass, or anything else: the full path says what is wrong
+    raw = revision.model_dump(warnings=False)
+    metadata = raw["metadata"]
+    fields = plain_fields({
+        "_id": raw["id"],
+        "session_id": raw["session_id"],
+        "student_id": raw["student_id"],
+        "code": raw["code"],
+        "timestamp": raw["timestamp"],
+        "execution_result": raw["execution_result"],
+        "namespace_id": raw["namespace_id"],
+        "extra": raw["extra"],
+        _METADATA: _SOME_METADATA if metadata is None else metadata,
+    })  # fmt: skip
+    if fields is None:
+        return None
+    item_id, session_id, student_id, code, timestamp, result, namespace_id, extra = fields[:8]
+    # pydantic refuses text that is not Unicode (a lone surrogate) in every ``str``, keys too.
+    texts = [item_id, session_id, student_id, code, namespace_id, *extra, *fields[11:]]
+    if result is not None:
+        texts += [result[1], result[2], *result[4]]
+    if not all(_unicode(text) for text in texts):
+        return None
+    left = bool(extra)
+    if result is not None:
+        success, output, error, took, result_extra = result
+        left = left or bool(result_extra) or (took is not None and not math.isfinite(took))
+        result = {
+            "success": success,
+            "output": output,
+            "error": error,
+            "execution_time_ms": took,
+            "extra": dict(result_extra),
+        }
+    body = {
+        "session_id": session_id,
+        "student_id": student_id,
+        "code": code,
+        "timestamp": timestamp,
+        "execution_result": result,
+        "namespace_id": namespace_id,
+        "extra": dict(extra),
+    }
+    return item_id, body, left

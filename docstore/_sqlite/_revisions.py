@@ -17,6 +17,7 @@ from .._errors import ErrorCode, PersistenceError
 from .._mapping import METADATA, check_document, from_document, invalid, require_id, sized_encoding
 from .._models import CodeRevision
 from .._page import Page, decode_cursor, encode_cursor
+from .._plain import plain_new_body
 from .._stored import damaged
 from .._time import parse_after, utc_now
 from ._codec import time_key
@@ -40,16 +41,21 @@ class SqliteRevisionRepository(SqliteRepository[CodeRevision]):
         dump, the view's namespace, fresh metadata); a save returns only the id, so the model
         copy that ``_prepared`` makes for it was a third of the work of a save on the loop.
         """
-        checked = revalidated(CodeRevision, revision)
+        plain = plain_new_body(revision)  # the usual revision: checked by hand, as pydantic would
+        if plain is None:
+            checked = revalidated(CodeRevision, revision)
+            item_id, body = checked.id, checked.model_dump(exclude={"id", "metadata"})
+        else:
+            item_id, body, _ = plain
         now = utc_now()
-        body = checked.model_dump(exclude={"id", "metadata"})
         if self._namespace is not None:
             body["namespace_id"] = self._namespace
         actor = self._actor
         metadata = {"created_at": now, "updated_at": now, "version": 1, "created_by": actor, "modified_by": actor}
-        document = {"_id": checked.id, **body, METADATA: metadata}
-        what = f"CodeRevision {checked.id!r}"
-        check_document(document, what, size=False)
+        document = {"_id": item_id, **body, METADATA: metadata}
+        what = f"CodeRevision {item_id!r}"
+        if plain is None or plain[2]:
+            check_document(document, what, size=False)
         # The BSON that measures it is the one stored: one encoding a save, not two.
         return document, sized_encoding(document, what)
 
