@@ -13,6 +13,7 @@ Anything else, and every damaged row, takes the full path every time.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 
 from .._mapping import from_document, naive_times_suffice
@@ -33,7 +34,9 @@ class RevisionRows:
         self._entries = entries
         self._size = size
         self._held = 0  # bytes of the blobs held
-        self._memo: dict[bytes, tuple[bytes, Fields]] = {}  # checksum: (blob, values)
+        # checksum: (blob, values), oldest first. An OrderedDict: it drops its oldest entry at
+        # once, where a dict's first key is found by skipping every entry deleted before it.
+        self._memo: OrderedDict[bytes, tuple[bytes, Fields]] = OrderedDict()
         self._lock = threading.Lock()
 
     def revisions(self, rows: Sequence[Row], where: str) -> list[CodeRevision]:
@@ -71,8 +74,7 @@ class RevisionRows:
             self._memo[digest] = (blob, fields)
             self._held += len(blob)
             while len(self._memo) > self._entries or self._held > self._size:
-                oldest = next(iter(self._memo))
-                self._held -= len(self._memo.pop(oldest)[0])
+                self._held -= len(self._memo.popitem(last=False)[1][0])
 
     def clear(self) -> None:
         with self._lock:
