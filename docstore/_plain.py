@@ -8,6 +8,10 @@ millisecond precision) and build the instance it would build; anything else is N
 validation, not a shortcut on trust: a document a tool wrote through ``Store.documents``
 passes the same checks. tests/unit/test_plain_revision.py holds it to pydantic's answers
 and to the models' fields as they are now (a field added there fails that test).
+
+The same checks serve a save (``plain_new_body``: a caller's revision that validation would
+give back unchanged; tests/unit/test_plain_new_revision.py) and a row read again
+(``built_revision`` of remembered values, ``_sqlite/_revision_rows.py``).
 """
 
 from __future__ import annotations
