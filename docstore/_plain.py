@@ -8,10 +8,15 @@ millisecond precision) and build the instance it would build; anything else is N
 validation, not a shortcut on trust: a document a tool wrote through ``Store.documents``
 passes the same checks. tests/unit/test_plain_revision.py holds it to pydantic's answers
 and to the models' fields as they are now (a field added there fails that test).
+
+The same checks serve a save (``plain_new_body``: a caller's revision that validation would
+give back unchanged; tests/unit/test_plain_new_revision.py) and a row read again
+(``built_revision`` of remembered values, ``_sqlite/_revision_rows.py``).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,7 +25,7 @@ from pydantic import BaseModel
 
 from ._models import CodeRevision, ExecutionResult, StorageMetadata
 
-__all__ = ["plain_revision"]
+__all__ = ["Fields", "built_revision", "plain_fields", "plain_new_body", "plain_revision"]
 
 _METADATA = "_metadata"  # _mapping.METADATA (which imports this module)
 
@@ -32,17 +37,26 @@ _METADATA_KEYS = frozenset({"created_at", "updated_at", "version", "created_by",
 _REVISION_FIELDS = frozenset(CodeRevision.model_fields)
 _RESULT_KEYS = frozenset({"success", "output", "error", "execution_time_ms", "extra"})
 _ZERO = timedelta(0)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NAIVE_EPOCH = datetime(1970, 1, 1)
 _new = object.__new__
-_set = object.__setattr__
+# The slots of every pydantic model, set through their descriptors (a third cheaper than
+# ``object.__setattr__``, which looks each one up first): what validation sets, no more.
+_SLOTS = BaseModel.__dict__
+_set_dict = _SLOTS["__dict__"].__set__
+_set_fields = _SLOTS["__pydantic_fields_set__"].__set__
+_set_extra = _SLOTS["__pydantic_extra__"].__set__
+_set_private = _SLOTS["__pydantic_private__"].__set__
+_ALL_RESULT_FIELDS = frozenset(ExecutionResult.model_fields)
 
 
-def _built(model: type[BaseModel], values: dict[str, Any]) -> Any:
+def _built(model: type[BaseModel], values: dict[str, Any], fields: frozenset[str]) -> Any:
     """An instance of ``model`` holding ``values`` (every field, in field order), as validation leaves it."""
     item = _new(model)
-    _set(item, "__dict__", values)
-    _set(item, "__pydantic_fields_set__", set(values))
-    _set(item, "__pydantic_extra__", None)
-    _set(item, "__pydantic_private__", None)
+    _set_dict(item, values)
+    _set_fields(item, set(fields))
+    _set_extra(item, None)
+    _set_private(item, None)
     return item
 
 
@@ -57,6 +71,10 @@ def _utc(value: Any) -> datetime | None:
     zone = value.tzinfo
     if zone is UTC:
         return value
+    if zone is None and not value.fold:
+        # ``value.replace(tzinfo=UTC)``, in a seventh of its time (replace parses keywords):
+        # the same wall time, fold 0, tzinfo ``UTC``. Most rows hold two such datetimes.
+        return _EPOCH + (value - _NAIVE_EPOCH)
     if zone is None or (not value.fold and value.utcoffset() == _ZERO):
         return value.replace(tzinfo=UTC)
     return None
@@ -75,6 +93,22 @@ def _same(value: Any, other: Any) -> bool:
 
 def plain_revision(raw: Mapping[str, Any]) -> CodeRevision | None:
     """The revision pydantic would make of ``raw``, if ``raw`` is plainly valid; else None."""
+    fields = plain_fields(raw)
+    return None if fields is None else built_revision(fields)
+
+
+# What ``plain_fields`` gives: the values of a revision, in this order, as validation makes them
+# (``result`` is ExecutionResult's values in its field order, or None; ``extra`` a dict).
+Fields = tuple[Any, ...]
+
+
+def plain_fields(raw: Mapping[str, Any]) -> Fields | None:
+    """The field values pydantic would make of ``raw``, if ``raw`` is plainly valid; else None.
+
+    (id, session_id, student_id, code, timestamp, result, namespace_id, extra,
+    created_at, updated_at, version, created_by, modified_by): ``built_revision`` makes
+    the instance. Nothing in it is shared with ``raw`` but immutable values and ``extra``.
+    """
     if raw.keys() != _REVISION_KEYS:
         return None
     metadata, extra = raw[_METADATA], raw["extra"]
@@ -109,19 +143,39 @@ def plain_revision(raw: Mapping[str, Any]) -> CodeRevision | None:
         result = _plain_result(result)
         if result is None:
             return None
-    stored = _new(StorageMetadata)
-    _set(stored, "__dict__", {
+    return (
+        item_id, session_id, student_id, code, timestamp, result, namespace_id, extra,
+        created_at, updated_at, version, created_by, modified_by,
+    )  # fmt: skip
+
+
+def built_revision(fields: Fields) -> CodeRevision:
+    """The instance validation makes of the values ``plain_fields`` gave: new objects, every time.
+
+    Every mutable part (the three instances, their field sets, both ``extra`` dicts) is
+    made here, so two instances built from the same values share only immutable ones.
+    """
+    (
+        item_id, session_id, student_id, code, timestamp, result, namespace_id, extra,
+        created_at, updated_at, version, created_by, modified_by,
+    ) = fields  # fmt: skip
+    stored = _built(StorageMetadata, {
         "created_at": created_at,
         "updated_at": updated_at,
         "version": version,
         "created_by": created_by,
         "modified_by": modified_by,
-    })  # fmt: skip
-    _set(stored, "__pydantic_fields_set__", set(_METADATA_KEYS))
-    _set(stored, "__pydantic_extra__", None)
-    _set(stored, "__pydantic_private__", None)
-    revision: CodeRevision = _new(CodeRevision)
-    _set(revision, "__dict__", {
+    }, _METADATA_KEYS)  # fmt: skip
+    if result is not None:
+        success, output, error, took, result_extra = result
+        result = _built(ExecutionResult, {
+            "success": success,
+            "output": output,
+            "error": error,
+            "execution_time_ms": took,
+            "extra": dict(result_extra),  # pydantic copies a dict[str, Any] (keys checked to be text)
+        }, _ALL_RESULT_FIELDS)  # fmt: skip
+    revision: CodeRevision = _built(CodeRevision, {
         "id": item_id,
         "metadata": stored,
         "session_id": session_id,
@@ -130,15 +184,13 @@ def plain_revision(raw: Mapping[str, Any]) -> CodeRevision | None:
         "timestamp": timestamp,
         "execution_result": result,
         "namespace_id": namespace_id,
-        "extra": dict(extra),  # pydantic copies a dict[str, Any] (keys checked to be text)
-    })  # fmt: skip
-    _set(revision, "__pydantic_fields_set__", set(_REVISION_FIELDS))
-    _set(revision, "__pydantic_extra__", None)
-    _set(revision, "__pydantic_private__", None)
+        "extra": dict(extra),
+    }, _REVISION_FIELDS)  # fmt: skip
     return revision
 
 
-def _plain_result(raw: Any) -> ExecutionResult | None:
+def _plain_result(raw: Any) -> tuple[Any, ...] | None:
+    """ExecutionResult's values, in field order, if ``raw`` is plainly valid; else None."""
     if type(raw) is not dict or raw.keys() != _RESULT_KEYS:
         return None
     success, output, error = raw["success"], raw["output"], raw["error"]
@@ -153,6 +205,76 @@ def _plain_result(raw: Any) -> ExecutionResult | None:
         return None
     if not all(type(key) is str for key in extra):
         return None
-    values = {"success": success, "output": output, "error": error, "execution_time_ms": took, "extra": dict(extra)}
-    result: ExecutionResult = _built(ExecutionResult, values)
-    return result
+    return success, output, error, took, extra
+
+
+def _unicode(text: str | None) -> bool:
+    """Whether ``text`` (a checked ``str`` or None) holds no lone surrogate."""
+    if text is None or text.isascii():
+        return True
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+# Any valid metadata: what stands for a caller's None (valid, and replaced by the save anyway).
+_SOME_METADATA = {"created_at": _EPOCH, "updated_at": _EPOCH, "version": 1, "created_by": None, "modified_by": None}
+
+
+def plain_new_body(revision: object) -> tuple[str, dict[str, Any], bool] | None:
+    """A caller's revision that validation would give back as it is: its id, its new document's body, and
+    whether ``check_document`` has anything left to check in it. None: anything else (validated in full).
+
+    What ``revalidated`` then ``model_dump`` make of it, from one dump and the hand-written checks:
+    pydantic does not validate assignment, so the dump may hold anything, and only a dump
+    that ``plain_fields`` accepts is taken. The body is built from the checked values.
+    Left to check: only free-form ``extra`` values and a float that may not be finite
+    (the keys, the version, the aware datetimes are what this function just checked).
+    """
+    if type(revision) is not CodeRevision:
+        return None  # a subclass, or anything else: the full path says what is wrong
+    raw = revision.model_dump(warnings=False)
+    metadata = raw["metadata"]
+    fields = plain_fields({
+        "_id": raw["id"],
+        "session_id": raw["session_id"],
+        "student_id": raw["student_id"],
+        "code": raw["code"],
+        "timestamp": raw["timestamp"],
+        "execution_result": raw["execution_result"],
+        "namespace_id": raw["namespace_id"],
+        "extra": raw["extra"],
+        _METADATA: _SOME_METADATA if metadata is None else metadata,
+    })  # fmt: skip
+    if fields is None:
+        return None
+    item_id, session_id, student_id, code, timestamp, result, namespace_id, extra = fields[:8]
+    # pydantic refuses text that is not Unicode (a lone surrogate) in every ``str``, keys too.
+    texts = [item_id, session_id, student_id, code, namespace_id, *extra, *fields[11:]]
+    if result is not None:
+        texts += [result[1], result[2], *result[4]]
+    if not all(_unicode(text) for text in texts):
+        return None
+    left = bool(extra)
+    if result is not None:
+        success, output, error, took, result_extra = result
+        left = left or bool(result_extra) or (took is not None and not math.isfinite(took))
+        result = {
+            "success": success,
+            "output": output,
+            "error": error,
+            "execution_time_ms": took,
+            "extra": dict(result_extra),
+        }
+    body = {
+        "session_id": session_id,
+        "student_id": student_id,
+        "code": code,
+        "timestamp": timestamp,
+        "execution_result": result,
+        "namespace_id": namespace_id,
+        "extra": dict(extra),
+    }
+    return item_id, body, left

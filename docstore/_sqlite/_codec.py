@@ -26,9 +26,11 @@ __all__ = [
     "YIELD_EVERY",
     "checksum",
     "decode",
+    "decode_verified",
     "encode",
     "text_key",
     "time_key",
+    "verify",
     "yielding",
 ]
 
@@ -59,21 +61,31 @@ def encode(document: dict[str, Any]) -> tuple[bytes, bytes]:
     return blob, checksum(blob)
 
 
-def decode(blob: bytes, stored_checksum: bytes, where: str, *, aware: bool = True) -> dict[str, Any]:
-    """The document of a blob, after verifying its checksum; STORAGE_ERROR naming ``where`` if damaged.
-
-    ``aware=False``: datetimes come back naive (meaning UTC), for a caller that makes them aware.
-    """
+def verify(blob: bytes, stored_checksum: bytes, where: str) -> None:
+    """Nothing if ``blob`` is the one its checksum was made of; else STORAGE_ERROR naming ``where``."""
     if type(blob) is not bytes or type(stored_checksum) is not bytes:
         # SQLite columns take any type: TEXT written behind docstore's back is damage, not a TypeError.
         kinds = f"{type(blob).__name__} and {type(stored_checksum).__name__}"
         raise PersistenceError(ErrorCode.STORAGE_ERROR, f"{where} is damaged (document and checksum are {kinds})")
     if checksum(blob) != stored_checksum:
         raise PersistenceError(ErrorCode.STORAGE_ERROR, f"{where} is damaged (checksum mismatch)")
+
+
+def decode_verified(blob: bytes, where: str, *, aware: bool = True) -> dict[str, Any]:
+    """The document of a blob whose checksum ``verify`` accepted; STORAGE_ERROR if it is no BSON."""
     try:
         return bson.decode(blob, codec_options=_CODEC if aware else _NAIVE)
     except (bson.errors.BSONError, ValueError, OverflowError) as exc:
         raise PersistenceError(ErrorCode.STORAGE_ERROR, f"{where} is damaged ({exc})") from None
+
+
+def decode(blob: bytes, stored_checksum: bytes, where: str, *, aware: bool = True) -> dict[str, Any]:
+    """The document of a blob, after verifying its checksum; STORAGE_ERROR naming ``where`` if damaged.
+
+    ``aware=False``: datetimes come back naive (meaning UTC), for a caller that makes them aware.
+    """
+    verify(blob, stored_checksum, where)
+    return decode_verified(blob, where, aware=aware)
 
 
 def yielding(items: Iterable[T], every: float = YIELD_EVERY) -> Iterator[T]:

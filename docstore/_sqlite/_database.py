@@ -30,6 +30,7 @@ from urllib.parse import quote
 
 from .._errors import ErrorCode, PersistenceError
 from ._errors import translate
+from ._revision_rows import RevisionRows
 
 __all__ = ["BUSY_TIMEOUT_MS", "Database", "connect", "connect_readonly", "writable"]
 
@@ -123,6 +124,8 @@ class Database:
         self._lock = threading.Lock()
         self._closed = False
         self.readonly = False
+        # What the reader threads share: revisions of rows already validated, by content.
+        self.revision_rows = RevisionRows()
 
     # -- lifecycle -----------------------------------------------------------------
     def start(self, writer_connection: sqlite3.Connection) -> None:
@@ -151,6 +154,7 @@ class Database:
         if self._writer_connection is not None:
             self._writer_connection.close()
             self._writer_connection = None
+        self.revision_rows.clear()
 
     def _refuse_queued(self) -> None:
         """Fail what was queued but never taken (the writer never started, or stopped)."""

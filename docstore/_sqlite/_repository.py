@@ -11,7 +11,7 @@ from .._arguments import check_version, revalidated
 from .._errors import ErrorCode, PersistenceError
 from .._listing import Listing
 from .._mapping import MAX_DOCUMENT_BYTES, METADATA, from_document, naive_times_suffice
-from .._models import StoredItem
+from .._models import CodeRevision, StoredItem
 from .._page import Page
 from .._stored import stamped, stored_version
 from .._time import utc_now
@@ -139,6 +139,8 @@ class SqliteRepository(Generic[T]):
         """
         model = self.model
         where = f"a {self.collection_name} document in {self._path}"  # once, not per row
+        if model is CodeRevision:
+            return self._db.revision_rows.revisions(rows, where)  # type: ignore[return-value]
         items: list[T] = []
         for blob, digest in yielding(rows):
             document = decode(blob, digest, where, aware=False)

@@ -15,10 +15,11 @@ from typing import Any
 from .._arguments import check_sequence, revalidated
 from .._errors import ErrorCode, PersistenceError
 from .._listing import revision_stream
-from .._mapping import METADATA, check_document, from_document, require_id
+from .._mapping import METADATA, check_document, from_document, require_id, sized_encoding
 from .._models import CodeRevision
 from .._namespace_rules import refuse_revisions_elsewhere, revision_sessions_to_check
 from .._page import Page
+from .._plain import plain_new_body
 from .._stored import damaged
 from .._time import utc_now
 from ._codec import time_key
@@ -33,30 +34,40 @@ class SqliteRevisionRepository(SqliteRepository[CodeRevision]):
     model = CodeRevision
 
     def _new_document(self, revision: object) -> dict[str, Any]:
+        return self._new_row(revision)[0]
+
+    def _new_row(self, revision: object) -> tuple[dict[str, Any], bytes]:
         """``to_document(self._prepared(revision))``, without the stamped copy of the model between.
 
         The same checks and the same document (the caller's revision validated again from its
         dump, the view's namespace, fresh metadata); a save returns only the id, so the model
         copy that ``_prepared`` makes for it was a third of the work of a save on the loop.
         """
-        checked = revalidated(CodeRevision, revision)
+        plain = plain_new_body(revision)  # the usual revision: checked by hand, as pydantic would
+        if plain is None:
+            checked = revalidated(CodeRevision, revision)
+            item_id, body = checked.id, checked.model_dump(exclude={"id", "metadata"})
+        else:
+            item_id, body, _ = plain
         now = utc_now()
-        body = checked.model_dump(exclude={"id", "metadata"})
         if self._namespace is not None:
             body["namespace_id"] = self._namespace
         actor = self._actor
         metadata = {"created_at": now, "updated_at": now, "version": 1, "created_by": actor, "modified_by": actor}
-        document = {"_id": checked.id, **body, METADATA: metadata}
-        check_document(document, f"CodeRevision {checked.id!r}")
-        return document
+        document = {"_id": item_id, **body, METADATA: metadata}
+        what = f"CodeRevision {item_id!r}"
+        if plain is None or plain[2]:
+            check_document(document, what, size=False)
+        # The BSON that measures it is the one stored: one encoding a save, not two.
+        return document, sized_encoding(document, what)
 
     async def save_revision(self, revision: CodeRevision) -> str:
-        document = self._new_document(revision)
+        document, blob = self._new_row(revision)
         session_id: str = document["session_id"]
 
         def insert(connection: sqlite3.Connection) -> None:
             self._refuse_other_namespaces_sessions(connection, [session_id])
-            insert_document(connection, "revisions", document)
+            insert_document(connection, "revisions", document, blob=blob)
 
         # The root view's save is the INSERT alone; a namespace view's also reads sessions first.
         await self._db.write(insert, one_statement=self._namespace is None)
@@ -72,18 +83,19 @@ class SqliteRevisionRepository(SqliteRepository[CodeRevision]):
         if not given:
             return []
 
-        def prepare() -> list[dict[str, Any]]:
-            return [self._new_document(revision) for revision in given]
+        def prepare() -> list[tuple[dict[str, Any], bytes]]:
+            return [self._new_row(revision) for revision in given]
 
         # Checking and encoding a large batch takes a while: not on the event loop.
-        documents = await asyncio.to_thread(prepare) if len(given) > OFF_LOOP_BATCH else prepare()
+        prepared = await asyncio.to_thread(prepare) if len(given) > OFF_LOOP_BATCH else prepare()
+        documents = [document for document, _ in prepared]
 
         def insert(connection: sqlite3.Connection) -> list[str]:
             self._refuse_other_namespaces_sessions(connection, [document["session_id"] for document in documents])
             taken: list[str] = []
-            for document in documents:
+            for document, blob in prepared:
                 try:
-                    insert_document(connection, "revisions", document)
+                    insert_document(connection, "revisions", document, blob=blob)
                 except PersistenceError as exc:
                     if exc.code is not ErrorCode.ALREADY_EXISTS:
                         raise

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from .._errors import ErrorCode, PersistenceError
 from .._models import normalize_join_code
-from ._codec import decode, encode, text_key, time_key
+from ._codec import checksum, decode, encode, text_key, time_key
 from ._schema import REPOSITORY_COLLECTIONS
 
 __all__ = [
@@ -99,6 +100,17 @@ def duplicate_error(exc: sqlite3.IntegrityError, collection: str, document: dict
     return PersistenceError(ErrorCode.ALREADY_EXISTS, f"{collection} document {document.get('_id')!r} already exists")
 
 
+@cache
+def _statement(collection: str, names: tuple[str, ...], replace: bool) -> str:
+    """The INSERT of a repository collection's row (made once per shape: every save runs one)."""
+    sql = f"INSERT INTO {collection} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+    if replace:
+        sql += " ON CONFLICT(id) DO UPDATE SET " + ", ".join(f"{name} = excluded.{name}" for name in names[1:])
+    if collection == "problems":
+        sql += " RETURNING pk"
+    return sql
+
+
 def _write(
     connection: sqlite3.Connection,
     collection: str,
@@ -106,8 +118,12 @@ def _write(
     *,
     replace: bool,
     max_bytes: int | None = None,
+    blob: bytes | None = None,
 ) -> None:
-    blob, digest = encode(document)
+    if blob is None:
+        blob, digest = encode(document)
+    else:
+        digest = checksum(blob)
     if max_bytes is not None and len(blob) > max_bytes:
         raise PersistenceError(
             ErrorCode.INVALID_DATA,
@@ -123,14 +139,11 @@ def _write(
         )
         return
     columns = _columns(collection, document)
-    names = ["id", *columns, "doc", "checksum"]
-    values = [document_id, *columns.values(), blob, digest]
-    sql = f"INSERT INTO {collection} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
-    if replace:
-        sql += " ON CONFLICT(id) DO UPDATE SET " + ", ".join(f"{name} = excluded.{name}" for name in names[1:])
+    sql = _statement(collection, ("id", *columns, "doc", "checksum"), replace)
+    values = (document_id, *columns.values(), blob, digest)
     try:
         if collection == "problems":
-            rowid = connection.execute(sql + " RETURNING pk", values).fetchone()[0]
+            rowid = connection.execute(sql, values).fetchone()[0]
             _index_problem(connection, rowid, document)
         else:
             connection.execute(sql, values)
@@ -160,9 +173,15 @@ def _index_problem(connection: sqlite3.Connection, rowid: int, document: dict[st
     )
 
 
-def insert_document(connection: sqlite3.Connection, collection: str, document: dict[str, Any]) -> None:
-    """Insert a new document; ALREADY_EXISTS if its id (or a session's active join code) is taken."""
-    _write(connection, collection, document, replace=False)
+def insert_document(
+    connection: sqlite3.Connection, collection: str, document: dict[str, Any], *, blob: bytes | None = None
+) -> None:
+    """Insert a new document; ALREADY_EXISTS if its id (or a session's active join code) is taken.
+
+    ``blob``: ``bson.encode(document)``, when the caller has it already (it measured the
+    document with it): the document is encoded once per save, not twice.
+    """
+    _write(connection, collection, document, replace=False, blob=blob)
 
 
 def put_document(
