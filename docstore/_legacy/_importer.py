@@ -31,13 +31,11 @@ from ._formats import (
     FORMAT_2026_01_05,
     RecordError,
     decode_dates,
-    detect_revision_format,
     problem_from_file,
     problem_from_list,
-    revision_from_legacy,
     session_from_legacy,
 )
-from ._reader import ReadError, iter_object, iter_streams, json_path
+from ._reader import ReadError, iter_object, json_path
 from ._records import (
     LEGACY_PREFIX,
     NOT_A_NAME_CHARACTER,
@@ -47,13 +45,13 @@ from ._records import (
     check_depth,
     one_format,
     reason,
-    rebuild_code,
     small_file,
     split_stream_key,
     stored,
     stored_session,
 )
 from ._report import FileOutcome, ImportReport, RejectSink
+from ._revisions import import_revisions
 
 __all__ = ["Progress", "import_legacy"]
 
@@ -95,15 +93,15 @@ class _Importer:
         self.report.kind(kind).rejected += 1
         self.rejects.reject(file, path, reason, record)
 
-    def _progress_for(self, file: Path) -> Callable[[int], None] | None:
+    def progress_for(self, file: Path) -> Callable[[int], None] | None:
         if self.progress is None:
             return None
         size = file.stat().st_size
-        name = self._name(file)
+        name = self.name_of(file)
         report = self.progress
         return lambda done: report(name, done, size)
 
-    def _name(self, file: Path) -> str:
+    def name_of(self, file: Path) -> str:
         return file.relative_to(self.directory).as_posix()
 
     async def run(self) -> ImportReport:
@@ -125,7 +123,7 @@ class _Importer:
         for path in files:
             if path in handled:
                 continue
-            name = self._name(path)
+            name = self.name_of(path)
             if name in SKIPPED_FILES:
                 self.report.files[name] = FileOutcome(kind="skipped", status="skipped", reason=SKIPPED_FILES[name])
             elif path.suffix != ".json" or "/" in name:
@@ -143,14 +141,14 @@ class _Importer:
         ``convert(key, record)`` returns (record id, stored document, format) or raises
         ``RecordError``; returns the formats seen.
         """
-        name = self._name(path)
+        name = self.name_of(path)
         outcome = self.report.files[name] = FileOutcome(kind=collection)
         batch = Batch(self, collection, kind, self.batch_size)
         counts = self.report.kind(kind)
         seen: set[str] = set()
         formats: set[str] = set()
         try:
-            for key, raw in iter_object(path, self._progress_for(path)):
+            for key, raw in iter_object(path, self.progress_for(path)):
                 counts.read += 1
                 where = json_path(key)
                 try:
@@ -166,9 +164,9 @@ class _Importer:
                     continue
                 seen.add(record_id)
                 formats.add(fmt)
-                await batch.add(document, (name, where, raw), self.students_of.pop(record_id, None))
+                await batch.add(document, (name, (key,), raw), self.students_of.pop(record_id, None))
         except ReadError as error:
-            self._broken_file(outcome, kind, name, error)
+            self.broken_file(outcome, kind, name, error)
         await batch.flush()
         outcome.format = one_format(formats)
         return formats
@@ -192,14 +190,14 @@ class _Importer:
                 raise RecordError("unknown problem shape (newest-format problem in problems.json)")
             problem = problem_from_list(raw, self.namespace)
             document = stored(problem)
-            self.problem_sources.setdefault(problem.id, self._name(path))
+            self.problem_sources.setdefault(problem.id, self.name_of(path))
             return problem.id, document, "2025-12-18/2025-12-20"
 
         await self._keyed_file(path, "problems", PROBLEMS, convert)
 
     async def _other(self, path: Path) -> None:
         """A file the repositories do not model: each record verbatim into ``legacy_<name>``."""
-        name = self._name(path)
+        name = self.name_of(path)
         collection = LEGACY_PREFIX + NOT_A_NAME_CHARACTER.sub("_", path.stem)
         try:
             check_collection_name(collection)
@@ -243,7 +241,7 @@ class _Importer:
             if path == index:
                 continue
             handled.add(path)
-            name = self._name(path)
+            name = self.name_of(path)
             self.report.files[name] = FileOutcome(kind="problems", format=FORMAT_2026_01_05)
             counts.read += 1
             raw: Any = None
@@ -264,7 +262,7 @@ class _Importer:
                 self.reject("problems", name, "$", reason(error), raw)
                 continue
             self.problem_sources[problem.id] = name
-            await batch.add(document, (name, "$", raw))
+            await batch.add(document, (name, (), raw))
         await batch.flush()
         for missing in sorted(index_ids - found):
             self.reject(
@@ -276,7 +274,7 @@ class _Importer:
         return handled
 
     def _read_problem_index(self, index: Path) -> set[str]:
-        name = self._name(index)
+        name = self.name_of(index)
         outcome = self.report.files[name] = FileOutcome(
             kind="problem index", format=FORMAT_2026_01_05, reason="checked against the problem files"
         )
@@ -295,66 +293,13 @@ class _Importer:
                     else:
                         self.reject("problems", name, json_path(key, position), "index entry has no string id", entry)
         except ReadError as error:
-            self._broken_file(outcome, "problems", name, error)
+            self.broken_file(outcome, "problems", name, error)
         return ids
 
-    # -- revisions ---------------------------------------------------------------
     async def _revisions(self, path: Path) -> None:
-        name = self._name(path)
-        outcome = self.report.files[name] = FileOutcome(kind="revisions")
-        batch = Batch(self, REVISIONS, "revisions", self.batch_size)
-        counts = self.report.kind("revisions")
-        formats: set[str] = set()
-        stream_key: str | None = None
-        code = ""
-        broken_base = False  # a rejected revision breaks the diffs that follow it
-        seen: set[int] = set()
-        try:
-            for key, index, raw in iter_streams(path, self._progress_for(path)):
-                where = json_path(key) if index is None else json_path(key, index)
-                if key != stream_key:
-                    stream_key, code, broken_base = key, "", False
-                    orphan_stream = self._is_orphan(key)
-                    if orphan_stream:
-                        self.report.orphan_streams += 1
-                counts.read += 1
-                try:
-                    if index is None:
-                        raise RecordError("a stream must be an array of revisions")
-                    session_id, student_id = split_stream_key(key)
-                    if not isinstance(raw, dict):
-                        raise RecordError(f"expected an object, got {type(raw).__name__}")
-                    check_depth(raw)
-                    fmt = detect_revision_format(raw)
-                    try:
-                        code = rebuild_code(raw, fmt, code, broken_base)
-                        broken_base = False
-                    except Exception:
-                        # This revision's code is unknown, so are those of the diffs after it.
-                        broken_base = True
-                        raise
-                    revision = revision_from_legacy(raw, code, session_id, student_id, self.namespace)
-                    if (raw.get("sessionId"), raw.get("studentId")) not in ((session_id, student_id), (None, None)):
-                        raise RecordError(f"sessionId/studentId differ from the stream key {key!r}")
-                    # A 64-bit hash, not the id: a million ids must not cost a million strings.
-                    fingerprint = hash(revision.id)
-                    if fingerprint in seen:
-                        raise RecordError(f"duplicate id {revision.id!r}")
-                    document = stored(revision)
-                except Exception as error:  # every bad record is a reject, whatever broke on it
-                    self.reject("revisions", name, where, reason(error), raw)
-                    continue
-                seen.add(fingerprint)
-                formats.add(fmt)
-                if orphan_stream:
-                    counts.orphans += 1
-                await batch.add(document, (name, where, raw))
-        except ReadError as error:
-            self._broken_file(outcome, "revisions", name, error)
-        await batch.flush()
-        outcome.format = one_format(formats)
+        await import_revisions(self, path)
 
-    def _is_orphan(self, key: str) -> bool:
+    def is_orphan(self, key: str) -> bool:
         try:
             session_id, student_id = split_stream_key(key)
         except RecordError:
@@ -362,7 +307,7 @@ class _Importer:
         students = self.session_students.get(session_id)
         return students is None or student_id not in students
 
-    def _broken_file(self, outcome: FileOutcome, kind: str, name: str, error: ReadError) -> None:
+    def broken_file(self, outcome: FileOutcome, kind: str, name: str, error: ReadError) -> None:
         outcome.status = "failed"
         outcome.reason = error.reason
         self.reject(kind, name, error.path, f"file is unreadable from here on: {error.reason}")

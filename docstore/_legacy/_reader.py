@@ -56,40 +56,33 @@ def _has_surrogate_escapes(path: Path) -> bool:
     return False
 
 
-def _events(handle: BinaryIO, exact: bool) -> Iterator[tuple[str, Any]]:
-    # basic_parse, not parse: parse builds a path string per event, which for a value
-    # nested 100,000 deep costs gigabytes.
-    try:
-        if not exact:
-            yield from ijson.basic_parse(handle, use_float=True)
-            return
-        # Numbers as Decimal (exact, any size), then as Python reads JSON: 1e400 is inf.
-        for event, value in _PYTHON_BACKEND.basic_parse(handle, use_float=False):
-            yield event, float(value) if type(value) is Decimal else value
-    except UnicodeDecodeError as exc:
-        if not exact:
-            raise _NeedsExactParser from None
-        raise ijson.JSONError(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except ijson.JSONError as exc:
-        if not exact and "overflow" in str(exc):  # an integer beyond 64 bits, a float beyond 1e308
-            raise _NeedsExactParser from None
-        raise
+def _exact_events(handle: BinaryIO) -> Iterator[tuple[str, Any]]:
+    """Events of the pure-Python parser: numbers as Decimal (exact, any size), then as Python
+    reads JSON (1e400 is inf)."""
+    for event, value in _PYTHON_BACKEND.basic_parse(handle, use_float=False):
+        yield event, float(value) if type(value) is Decimal else value
 
 
 def iter_object(path: Path, progress: Callable[[int], None] | None = None) -> Iterator[tuple[str, Any]]:
     """(key, value) for each member of the file's top-level object."""
-    for key, _, value in _walk(path, progress, into_arrays=False):
+    for key, _, value, _ in _walk(path, progress, into_arrays=False):
         yield key, value
 
 
-def iter_streams(path: Path, progress: Callable[[int], None] | None = None) -> Iterator[tuple[str, int | None, Any]]:
-    """(stream key, index, revision) for ``revisions.json``; index None when a stream is not an array."""
+def iter_streams(
+    path: Path, progress: Callable[[int], None] | None = None
+) -> Iterator[tuple[str, int | None, Any, int]]:
+    """(stream key, index, revision, its depth) for ``revisions.json``; index None when a stream is not an array.
+
+    The depth is that of the revision's deepest object or array (0: none in it, 1: the revision
+    itself), counted while it is built: the importer needs no second walk to refuse a deep one.
+    """
     yield from _walk(path, progress, into_arrays=True)
 
 
 def _walk(
     path: Path, progress: Callable[[int], None] | None, *, into_arrays: bool
-) -> Iterator[tuple[str, int | None, Any]]:
+) -> Iterator[tuple[str, int | None, Any, int]]:
     try:
         exact = _has_surrogate_escapes(path)
     except OSError as exc:
@@ -108,55 +101,116 @@ def _walk(
             yield item
 
 
+# Progress is reported at most once per this many bytes read (and at the end of the file):
+# a callback per record (a terminal's progress bar) costs more than reading the record.
+_PROGRESS_STEP = 1 << 18
+
+
 def _walk_once(
     path: Path, progress: Callable[[int], None] | None, *, into_arrays: bool, exact: bool
-) -> Iterator[tuple[str, int | None, Any]]:
-    last = json_path()
+) -> Iterator[tuple[str, int | None, Any, int]]:
+    # Where the last value started, spelt out only for an error (a path per record cost ~5%).
+    last: tuple[str | int, ...] = ()
     try:
         handle = open(path, "rb")  # noqa: SIM115 - closed by the with below, after the error mapping
     except OSError as exc:
-        raise ReadError(f"cannot read the file: {exc.strerror}", last) from None
+        raise ReadError(f"cannot read the file: {exc.strerror}", json_path()) from None
     with handle:
+        reported = 0
         try:
-            events = _events(handle, exact)
+            # basic_parse, not parse: parse builds a path string per event, which for a value
+            # nested 100,000 deep costs gigabytes. The C parser's events are consumed as they
+            # come (no generator in between): its errors are mapped below.
+            events = _exact_events(handle) if exact else ijson.basic_parse(handle, use_float=True)
             event, _ = next(events)
             if event != "start_map":
-                raise ReadError(f"top level is not a JSON object ({event})", last)
+                raise ReadError(f"top level is not a JSON object ({event})", json_path())
             key = ""
             for event, value in events:
                 if event == "map_key":
-                    key, last = value, json_path(value)
-                elif event == "end_map":
+                    key, last = value, (value,)
+                    continue
+                if event == "end_map":
+                    if progress is not None:
+                        progress(handle.tell())
                     return
-                elif into_arrays and event == "start_array":
+                if into_arrays and event == "start_array":
                     for index in itertools.count():
                         item_event, item_value = next(events)
                         if item_event == "end_array":
                             break
-                        last = json_path(key, index)
-                        yield key, index, _build(item_event, item_value, events)
+                        last = (key, index)
+                        item, depth = _build(item_event, item_value, events)
+                        yield key, index, item, depth
                 else:
-                    yield key, None, _build(event, value, events)
-                if progress is not None and event != "map_key":
-                    progress(handle.tell())
+                    item, depth = _build(event, value, events)
+                    yield key, None, item, depth
+                if progress is not None:
+                    position = handle.tell()
+                    if position - reported >= _PROGRESS_STEP:
+                        reported = position
+                        progress(position)
+        except UnicodeDecodeError as exc:
+            if not exact:
+                raise _NeedsExactParser from None
+            where = json_path(*last)
+            reason = f"not UTF-8 text ({exc.reason} at byte {exc.start})"
+            raise ReadError(f"malformed or truncated JSON after {where}: {reason}", where) from None
         except ijson.JSONError as exc:
-            raise ReadError(f"malformed or truncated JSON after {last}: {exc}", last) from None
+            if not exact and "overflow" in str(exc):  # an integer beyond 64 bits, a float beyond 1e308
+                raise _NeedsExactParser from None
+            where = json_path(*last)
+            raise ReadError(f"malformed or truncated JSON after {where}: {exc}", where) from None
         except StopIteration:
-            raise ReadError(f"file ends early, after {last}", last) from None
+            where = json_path(*last)
+            raise ReadError(f"file ends early, after {where}", where) from None
 
 
-def _build(event: str, value: Any, events: Iterator[tuple[str, Any]]) -> Any:
-    """The JSON value that starts with (event, value)."""
-    if event not in ("start_map", "start_array"):
-        return value
-    builder = ijson.ObjectBuilder()
-    builder.event(event, value)
-    depth = 1
-    while depth:
-        event, value = next(events)
-        builder.event(event, value)
-        if event in ("start_map", "start_array"):
-            depth += 1
-        elif event in ("end_map", "end_array"):
-            depth -= 1
-    return builder.value
+def _build(event: str, value: Any, events: Iterator[tuple[str, Any]]) -> tuple[Any, int]:
+    """The JSON value that starts with (event, value), and the depth of its deepest object or array.
+
+    What ``ijson.ObjectBuilder`` builds (a later duplicate key wins), in a third of the time:
+    a record is a few dozen events, each one a call there. Iterative: any depth is built
+    (and then refused by its depth, never by a ``RecursionError``).
+    """
+    if event == "start_map":
+        root: Any = {}
+    elif event == "start_array":
+        root = []
+    else:
+        return value, 0
+    stack: list[Any] = [root]
+    top = root
+    in_map = event == "start_map"
+    deepest = 1
+    key: Any = None
+    for event, value in events:
+        if event == "map_key":
+            key = value
+            continue
+        if event == "end_map" or event == "end_array":
+            stack.pop()
+            if not stack:
+                return root, deepest
+            top = stack[-1]
+            in_map = type(top) is dict
+            continue
+        if event == "start_map":
+            child: Any = {}
+        elif event == "start_array":
+            child = []
+        else:
+            if in_map:
+                top[key] = value
+            else:
+                top.append(value)
+            continue
+        if in_map:
+            top[key] = child
+        else:
+            top.append(child)
+        stack.append(child)
+        top, in_map = child, event == "start_map"
+        if len(stack) > deepest:
+            deepest = len(stack)
+    raise StopIteration  # the events ended inside the value: the file ends early
