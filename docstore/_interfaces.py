@@ -10,7 +10,8 @@ Two surfaces:
 - **Repositories** (``SessionRepository``, ``ProblemRepository``,
   ``RevisionRepository``): domain items in, domain items out, scoped to a namespace.
   Business code uses these only.
-- **Documents** (``DocumentStore``): whole collections of *stored documents*, unscoped.
+- **Documents** (``DocumentStore``, declared in ``_document_interfaces.py``): whole collections
+  of *stored documents*, unscoped.
   For tools that move data wholesale (import, export, restore, stats, tokens).
 
 A stored document is the canonical, engine-neutral form of an item
@@ -27,12 +28,13 @@ of their own (an index column, a content hash) but never hand them out: what
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, NamedTuple, Protocol, runtime_checkable
 
 from ._changes import SessionFeed
+from ._document_interfaces import BatchResult, CollectionStats, DocumentStore, IndexAdministration, IndexStep
 from ._models import CodeRevision, Difficulty, ExecutionResult, ProblemSpec, Session, Student
 from ._page import Page
 
@@ -70,25 +72,6 @@ class SessionDeletion:
     # True: both deletes ran in one transaction. False: the engine has none (memory, a
     # standalone mongod), so they ran one after the other.
     transactional: bool
-
-
-@dataclass(frozen=True)
-class CollectionStats:
-    """Documents and index names of one collection (``Store.stats()``)."""
-
-    documents: int
-    indexes: list[str]
-
-
-@dataclass
-class BatchResult:
-    """What ``DocumentStore.upsert_documents`` did with one batch."""
-
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    # (position in the batch, reason) of documents the backend refused; the others were written.
-    failed: list[tuple[int, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -326,77 +309,6 @@ class Repositories(NamedTuple):
     sessions: SessionRepository
     problems: ProblemRepository
     revisions: RevisionRepository
-
-
-@runtime_checkable
-class DocumentStore(Protocol):
-    """Whole collections of stored documents, for tools (import, export, restore, stats, tokens).
-
-    Unscoped: it sees every namespace. Collection names match ``[A-Za-z][A-Za-z0-9_]*``;
-    the repositories' own are ``sessions``, ``session_students``, ``problems`` and ``revisions``
-    (``docstore._students`` describes a student record). Documents written
-    here to those collections must be readable by the repositories (a backend keeps its
-    derived fields, such as the active join code, up to date itself).
-    """
-
-    async def collection_names(self) -> list[str]:
-        """Every collection that holds documents (or indexes), sorted."""
-        ...
-
-    async def collection_stats(self) -> dict[str, CollectionStats]:
-        """Documents and indexes per collection, by name, without scanning documents."""
-        ...
-
-    def iter_documents(self, collection: str, *, batch_size: int = 1000) -> AsyncIterator[dict[str, Any]]:
-        """Every document of ``collection``, by ``_id`` ascending, as it was given to ``upsert_documents``."""
-        ...
-
-    async def get_document(self, collection: str, document_id: str) -> dict[str, Any] | None:
-        """One document by ``_id``, or None."""
-        ...
-
-    async def upsert_documents(
-        self, collection: str, documents: Sequence[dict[str, Any]], *, dry_run: bool = False
-    ) -> BatchResult:
-        """Insert new documents, replace changed ones, leave identical ones alone (idempotent).
-
-        Each document is refused or written on its own (``BatchResult.failed``); with
-        ``dry_run`` nothing is written and the result says what would have been.
-        """
-        ...
-
-    async def delete_document(self, collection: str, document_id: str) -> bool:
-        """Delete one document; whether it was there."""
-        ...
-
-
-class IndexStep(Protocol):
-    """One step of an index upgrade, as ``docstore init`` prints it."""
-
-    @property
-    def pending(self) -> bool:
-        """True while the step still has something to do (the store is out of date)."""
-        ...
-
-    def describe(self) -> str:
-        """One line for a person."""
-        ...
-
-
-@runtime_checkable
-class IndexAdministration(Protocol):
-    """What a backend's ``DocumentStore`` offers when its indexes are the operator's to manage (MongoDB).
-
-    Backends that keep their own schema up to date on open (``local://``) do not have it.
-    """
-
-    async def upgrade_indexes(self, *, drop_unknown: bool = False) -> Sequence[IndexStep]:
-        """Create missing indexes, rebuild changed ones by name, drop undeclared ones if asked."""
-        ...
-
-    async def shard_collections(self) -> list[str]:
-        """Shard the collections that have a shard key (a sharded cluster only)."""
-        ...
 
 
 @runtime_checkable
