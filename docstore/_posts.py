@@ -20,10 +20,10 @@ from typing import Any, Protocol, TypeVar
 
 from ._arguments import new_revision
 from ._errors import ErrorCode, PersistenceError
-from ._mapping import to_document
+from ._mapping import require_id, to_document
 from ._models import CodeRevision, ExecutionResult, Student
 from ._stored import damaged, stamped
-from ._students import LAST_ACTIVITY_STEP_S, check_student_id, post_target
+from ._students import LAST_ACTIVITY_STEP_S, check_student_id, checked_code, post_target
 
 __all__ = [
     "Call",
@@ -31,6 +31,7 @@ __all__ = [
     "RevisionPost",
     "Steps",
     "activity_due",
+    "checked_update",
     "delete_session",
     "record_code",
     "revision_post",
@@ -165,6 +166,13 @@ def revision_post(
     check_student_id(revision.student_id)
     revision = stamped(revision, namespace, actor)
     return RevisionPost(revision, to_document(revision))
+
+
+def checked_update(session_id: object, student_id: object, code: object) -> tuple[str, str, str]:
+    """The arguments of ``update_student_code``, checked before anything is written."""
+    checked_session = require_id(session_id)
+    checked_student = check_student_id(student_id)
+    return checked_session, checked_student, checked_code(checked_student, code)
 
 
 # -- the operations ----------------------------------------------------------------------

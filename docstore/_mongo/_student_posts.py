@@ -23,7 +23,7 @@ from .._arguments import revalidated
 from .._mapping import from_document, invalid, require_id
 from .._models import CodeRevision, ExecutionResult, Session, Student
 from .._page import Page
-from .._students import LAST_ACTIVITY_STEP_S, check_student_id, checked_code
+from .._students import LAST_ACTIVITY_STEP_S
 from .._time import utc_now
 from ._documents import REVISIONS, SESSIONS
 from ._driver_errors import translated
@@ -96,9 +96,7 @@ class StudentPosts(Repository[Session]):
     @translated
     async def update_student_code(self, session_id: str, student_id: str, code: str) -> Student:
         """Set one student's code; NOT_FOUND if the session or the student is missing."""
-        session_id = require_id(session_id)
-        student_id = check_student_id(student_id)
-        code = checked_code(student_id, code)
+        session_id, student_id, code = posts.checked_update(session_id, student_id, code)
         await self._state.check_student_layout()
         now = utc_now()
         updated, marked, _ = await self._post(lambda: posts.update_code(session_id, student_id, code, now))

@@ -21,7 +21,7 @@ from .._interfaces import SessionDeletion, SessionSortKey, SortOrder
 from .._mapping import from_document, invalid, require_id, to_document, validate_updates
 from .._models import CodeRevision, ExecutionResult, Session, Student, normalize_join_code
 from .._page import Page
-from .._students import check_student_id, checked_code, student_record
+from .._students import check_student_id, student_record
 from .._time import utc_now
 from ._database import Database
 from ._feed import SqliteChangeLog
@@ -241,9 +241,7 @@ class SqliteSessionRepository(SqliteRepository[Session]):
 
     async def update_student_code(self, session_id: str, student_id: str, code: str) -> Student:
         """Set one student's code in their record; NOT_FOUND if the session or the student is missing."""
-        session_id = require_id(session_id)
-        student_id = check_student_id(student_id)
-        code = checked_code(student_id, code)
+        session_id, student_id, code = posts.checked_update(session_id, student_id, code)
         now = utc_now()
         return await self._db.write(
             lambda connection: self._run(connection, posts.update_code(session_id, student_id, code, now))
