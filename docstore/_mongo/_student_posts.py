@@ -89,7 +89,7 @@ class StudentPosts(Repository[Session]):
         record = self._students.record(session_id, "", revalidated(Student, student), now)  # checked first
         await self._state.check_student_layout()
         raw, marked, _ = await self._post(lambda: posts.upsert_student(session_id, record, now))
-        if marked and await self._touch_activity(session_id, now):
+        if marked:
             raw["last_activity"] = now
         return from_document(Session, raw)
 
@@ -99,9 +99,7 @@ class StudentPosts(Repository[Session]):
         session_id, student_id, code = posts.checked_update(session_id, student_id, code)
         await self._state.check_student_layout()
         now = utc_now()
-        updated, marked, _ = await self._post(lambda: posts.update_code(session_id, student_id, code, now))
-        if marked:
-            await self._touch_activity(session_id, now)
+        updated, _, _ = await self._post(lambda: posts.update_code(session_id, student_id, code, now))
         return updated
 
     @translated
@@ -115,24 +113,23 @@ class StudentPosts(Repository[Session]):
         """
         post = posts.revision_post(session_id, student_id, code, execution_result, self._namespace, self._actor)
         await self._state.check_student_layout()
-        recorded, marked, _ = await self._post(lambda: posts.record_code(post))
-        if marked:
-            await self._touch_activity(post.revision.session_id, post.revision.timestamp)
+        recorded, _, _ = await self._post(lambda: posts.record_code(post))
         return recorded
 
     async def _post(self, steps: Callable[[], posts.Steps[T]]) -> tuple[T, bool, bool]:
-        """A post or a deletion (``docstore._posts``) in one transaction where the server has them:
-        (its result, whether it marked the session's activity, whether it ran in a transaction).
+        """A post or a deletion (``docstore._posts``) in one transaction where the server has them,
+        then the activity mark it asked for: (its result, whether the mark was written, whether
+        it ran in a transaction).
 
         ``steps`` makes the operation afresh: a transaction the server aborts is run again.
         """
 
-        async def work(session: Any) -> tuple[T, bool]:
+        async def work(session: Any) -> tuple[T, tuple[str, datetime] | None]:
             unit = _PostUnit(self, session)
-            return await posts.run_async(steps(), unit), unit.marked
+            return await posts.run_async(steps(), unit), unit.mark
 
-        (result, marked), transactional = await self._state.run_atomically(work)
-        return result, marked, transactional
+        (result, mark), transactional = await self._state.run_atomically(work)
+        return result, mark is not None and await self._touch_activity(*mark), transactional
 
     async def _touch_activity(self, session_id: str, now: datetime) -> bool:
         """``last_activity`` := ``now`` if the stored one is over a step older; whether it wrote.
@@ -158,15 +155,15 @@ class StudentPosts(Repository[Session]):
 class _PostUnit:
     """The unit of work of a post or a session's deletion on the MongoDB dialect
     (``docstore._posts.PostUnit``): one view's collections, through the driver session of
-    the transaction. The activity mark is only noted here (``marked``): it is written after
+    the transaction. The activity mark is only noted here (``mark``): it is written after
     the transaction commits, so concurrent posts never write-conflict on the session."""
 
-    __slots__ = ("_posts", "_session", "marked")
+    __slots__ = ("_posts", "_session", "mark")
 
     def __init__(self, posts: StudentPosts, session: Any) -> None:
         self._posts = posts
         self._session = session
-        self.marked = False
+        self.mark: tuple[str, datetime] | None = None
 
     async def read_session(self, session_id: str, whole: bool) -> dict[str, Any] | None:
         found: dict[str, Any] | None = await self._posts._collection.find_one(
@@ -186,7 +183,7 @@ class _PostUnit:
         await self._posts._state.collection(REVISIONS).insert_one(document, session=self._session)
 
     async def mark_activity(self, session: dict[str, Any], now: datetime) -> None:
-        self.marked = True
+        self.mark = (session["_id"], now)
 
     async def delete_session(self, session_id: str) -> bool:
         result = await self._posts._collection.delete_one(
