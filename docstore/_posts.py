@@ -46,14 +46,10 @@ T = TypeVar("T")
 _STEP = timedelta(seconds=LAST_ACTIVITY_STEP_S)
 
 
-@dataclass(frozen=True, slots=True)
-class Call:
-    """One thing an operation asks of its engine: ``getattr(unit, method)(*args)``."""
-
-    method: str
-    args: tuple[Any, ...]
-
-
+# One thing an operation asks of its engine: (a ``PostUnit`` method's name, its arguments),
+# run as ``getattr(unit, name)(*arguments)``. A plain tuple: a post makes four of them, and
+# it must cost no more than the code it replaced.
+Call = tuple[str, tuple[Any, ...]]
 # An operation: yields Calls, is sent their answers, returns its result.
 Steps = Generator[Call, Any, T]
 
@@ -104,8 +100,8 @@ def run(steps: Steps[T], unit: Any) -> T:
     answer: Any = None
     try:
         while True:
-            call = steps.send(answer)
-            answer = getattr(unit, call.method)(*call.args)
+            method, arguments = steps.send(answer)
+            answer = getattr(unit, method)(*arguments)
     except StopIteration as done:
         result: T = done.value
         return result
@@ -116,8 +112,8 @@ async def run_async(steps: Steps[T], unit: Any) -> T:
     answer: Any = None
     try:
         while True:
-            call = steps.send(answer)
-            answer = await getattr(unit, call.method)(*call.args)
+            method, arguments = steps.send(answer)
+            answer = await getattr(unit, method)(*arguments)
     except StopIteration as done:
         result: T = done.value
         return result
@@ -176,56 +172,54 @@ def checked_update(session_id: object, student_id: object, code: object) -> tupl
 
 
 # -- the operations ----------------------------------------------------------------------
-def _target(session_id: str, *, whole: bool = False) -> Steps[tuple[dict[str, Any], str]]:
-    """The session a post goes to and its namespace, read in the post's transaction (a post
-    racing ``end_session`` is kept whole or refused whole): in the view, active, not damaged."""
-    session = post_target(session_id, (yield Call("read_session", (session_id, whole))))
+def _target(session_id: str, found: dict[str, Any] | None) -> tuple[dict[str, Any], str]:
+    """The session a post goes to and its namespace, from what the post's transaction read
+    (a post racing ``end_session`` is kept whole or refused whole): in the view, active, not damaged."""
+    session = post_target(session_id, found)
     return session, session_namespace(session)
-
-
-def _mark(session: dict[str, Any], now: datetime) -> Steps[None]:
-    if activity_due(session, now):
-        yield Call("mark_activity", (session, now))
 
 
 def record_code(post: RevisionPost) -> Steps[CodeRevision]:
     """Save a revision and set the student's code; the revision as filed (in its session's namespace)."""
     revision = post.revision
-    now = revision.timestamp
-    session, namespace = yield from _target(revision.session_id)
-    yield Call("set_code", (revision.session_id, revision.student_id, revision.code, now))
+    session_id, now = revision.session_id, revision.timestamp
+    session, namespace = _target(session_id, (yield ("read_session", (session_id, False))))
+    yield ("set_code", (session_id, revision.student_id, revision.code, now))
     if namespace == revision.namespace_id:  # the usual case: no copies on the hot path
-        yield Call("insert_revision", (post.document,))
+        yield ("insert_revision", (post.document,))
     else:
-        yield Call("insert_revision", ({**post.document, "namespace_id": namespace},))
+        yield ("insert_revision", ({**post.document, "namespace_id": namespace},))
         revision = revision.model_copy(update={"namespace_id": namespace})
-    yield from _mark(session, now)
+    if activity_due(session, now):
+        yield ("mark_activity", (session, now))
     return revision
 
 
 def update_code(session_id: str, student_id: str, code: str, now: datetime) -> Steps[Student]:
     """Set one student's code; NOT_FOUND if the session or the student is missing."""
-    session, _ = yield from _target(session_id)
-    student: Student = yield Call("set_code", (session_id, student_id, code, now))
-    yield from _mark(session, now)
+    session, _ = _target(session_id, (yield ("read_session", (session_id, False))))
+    student: Student = yield ("set_code", (session_id, student_id, code, now))
+    if activity_due(session, now):
+        yield ("mark_activity", (session, now))
     return student
 
 
 def upsert_student(session_id: str, record: dict[str, Any], now: datetime) -> Steps[dict[str, Any]]:
     """Write a student's record (``student_record``'s, filed in its session's namespace);
     the session's document (without students) as it stands after the post."""
-    session, record["namespace_id"] = yield from _target(session_id, whole=True)
-    yield Call("put_student", (session, record, now))
-    yield from _mark(session, now)
+    session, record["namespace_id"] = _target(session_id, (yield ("read_session", (session_id, True))))
+    yield ("put_student", (session, record, now))
+    if activity_due(session, now):
+        yield ("mark_activity", (session, now))
     return session
 
 
 def delete_session(session_id: str, cascade: bool) -> Steps[int]:
     """Delete a session, its students' records and (``cascade``) its revisions; how many revisions."""
-    if not (yield Call("delete_session", (session_id,))):
+    if not (yield ("delete_session", (session_id,))):
         raise PersistenceError(ErrorCode.NOT_FOUND, f"Session {session_id!r} not found")
-    yield Call("delete_students", (session_id,))  # they are part of it, always
+    yield ("delete_students", (session_id,))  # they are part of it, always
     if not cascade:
         return 0
-    deleted: int = yield Call("delete_revisions", (session_id,))
+    deleted: int = yield ("delete_revisions", (session_id,))
     return deleted
