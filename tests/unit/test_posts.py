@@ -4,13 +4,16 @@ the test's own: the sequence every engine runs and the decisions it makes, drive
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from docstore import ErrorCode, PersistenceError, Student
 from docstore._posts import (
+    PostUnit,
     Steps,
     activity_due,
     delete_session,
@@ -21,6 +24,7 @@ from docstore._posts import (
     update_code,
     upsert_student,
 )
+from docstore._sqlite._student_rows import PostRows
 
 NOW = datetime(2026, 1, 1, 12, tzinfo=UTC)
 
@@ -190,3 +194,13 @@ def test_activity_is_due_once_a_step_has_passed() -> None:
     assert not activity_due({"last_activity": NOW - timedelta(seconds=0.5)}, NOW)
     assert not activity_due({"last_activity": NOW - timedelta(seconds=1)}, NOW)
     assert activity_due({}, NOW) and activity_due({"last_activity": "yesterday"}, NOW)
+
+
+def test_local_rows_are_a_post_unit() -> None:
+    """mypy checks the engine's unit against the Protocol here (its methods, their types)."""
+    connection = sqlite3.connect(":memory:")
+    try:
+        unit: PostUnit = PostRows(connection, Path("x"), None, None)
+        assert unit.read_session is not None
+    finally:
+        connection.close()
