@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._interfaces import BatchResult, CollectionStats
-from .._mapping import check_collection_name, require_id, tool_document
-from .._students import embedded_students
+from .._mapping import check_collection_name, require_id
+from .._upsert_plan import batch_of
 from ._bulk import CONTENT_HASH, upsert_batch
 from ._documents import SESSIONS
 from ._driver_errors import translate_error, translated
@@ -84,12 +84,12 @@ class MongoDocumentStore:
     ) -> BatchResult:
         check_collection_name(collection)
         stored_form = with_active_join_code if collection == SESSIONS else dict
-        refuse = embedded_students if collection == SESSIONS else None
-        if isinstance(documents, Sequence) and not isinstance(documents, str | bytes | bytearray):
-            # Normalized before the content hash: the same session hashes the same however its code was spelt.
-            documents = [tool_document(collection, document) for document in documents]
         return await upsert_batch(
-            self._backend.collection(collection), documents, dry_run=dry_run, stored_form=stored_form, refuse=refuse
+            self._backend.collection(collection),
+            collection,
+            batch_of(documents),
+            dry_run=dry_run,
+            stored_form=stored_form,
         )
 
     @translated
@@ -97,7 +97,6 @@ class MongoDocumentStore:
         check_collection_name(collection)
         result = await self._backend.collection(collection).delete_one({"_id": require_id(document_id)})
         return bool(result.deleted_count)
-
 
 
 def _given_form(collection: str, document: dict[str, Any]) -> dict[str, Any]:

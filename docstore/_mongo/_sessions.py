@@ -11,6 +11,7 @@ from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
+from .. import _posts as posts
 from .._arguments import check_active
 from .._changes import SessionFeed
 from .._errors import ErrorCode, PersistenceError
@@ -21,7 +22,7 @@ from .._models import Session, Student, normalize_join_code
 from .._namespace_rules import session_namespace
 from .._page import Page
 from .._time import utc_now
-from ._documents import ACTIVE_JOIN_CODE, REVISIONS
+from ._documents import ACTIVE_JOIN_CODE
 from ._driver_errors import translated
 from ._feed import MongoFeed
 from ._repository import stored_version
@@ -199,20 +200,7 @@ class MongoSessionRepository(StudentPosts):
         session goes first, then its revisions, and the result says so.
         """
         session_id = require_id(session_id)
-        revisions = self._state.collection(REVISIONS)
-
-        async def delete(session: Any) -> int:
-            result = await self._collection.delete_one(self._scoped({"_id": session_id}), session=session)
-            if result.deleted_count == 0:
-                raise PersistenceError(ErrorCode.NOT_FOUND, f"Session {session_id!r} not found")
-            await self._students.delete_all(session_id, session=session)  # they are part of it, always
-            if not cascade:
-                return 0
-            deleted = await revisions.delete_many(self._scoped({"session_id": session_id}), session=session)
-            count: int = deleted.deleted_count
-            return count
-
-        revisions_deleted, transactional = await self._state.run_atomically(delete)
+        revisions_deleted, _, transactional = await self._post(lambda: posts.delete_session(session_id, cascade))
         return SessionDeletion(session_id, revisions_deleted, transactional)
 
     @translated

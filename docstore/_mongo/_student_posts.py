@@ -1,40 +1,44 @@
 """A session's students on the sessions repository: reads of the class, and posts.
 
 ``MongoSessionRepository`` (``_sessions.py``) builds on this: its own fields there,
-its students here. A post costs one student whatever the class size: it reads the
-session's small document (``{active, namespace_id}``: in this view, still active),
-writes the student's record and, for ``record_code``, the new revision, in one
-transaction where the server has them. The session's version never moves;
-``last_activity`` is written at most once a second (``LAST_ACTIVITY_STEP_S``) by a
-separate conditional ``update_one`` after the post's transaction commits, so
-concurrent posts never write-conflict on the session document.
+its students here. A post (``docstore._posts``, run on ``_PostUnit``) costs one student
+whatever the class size: it reads the session's small document (``{active, namespace_id,
+last_activity}``: in this view, still active), writes the student's record and, for
+``record_code``, the new revision, in one transaction where the server has them. The
+session's version never moves; ``last_activity`` is written at most once a second
+(``LAST_ACTIVITY_STEP_S``) by a separate conditional ``update_one`` after the post's
+transaction commits, so concurrent posts never write-conflict on the session document.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from pymongo.errors import PyMongoError
 
-from .._arguments import new_revision, revalidated
-from .._mapping import from_document, invalid, require_id, to_document
+from .. import _posts as posts
+from .._arguments import revalidated
+from .._mapping import from_document, invalid, require_id
 from .._models import CodeRevision, ExecutionResult, Session, Student
 from .._page import Page
-from .._students import LAST_ACTIVITY_STEP_S, check_student_id, checked_code, post_target
+from .._students import LAST_ACTIVITY_STEP_S
 from .._time import utc_now
 from ._documents import REVISIONS, SESSIONS
 from ._driver_errors import translated
-from ._repository import Repository, StoreState, damaged
+from ._repository import Repository, StoreState
 from ._student_records import StudentRecords
 
 __all__ = ["StudentPosts"]
 
-# What a post reads of its session: whether it is in the view, active, and its namespace.
-_POST_PROJECTION = {"active": 1, "namespace_id": 1}
+# What a post reads of its session: whether it is in the view, active, its namespace, and
+# its last activity (a post within a step of it writes no activity mark).
+_POST_PROJECTION = {"active": 1, "namespace_id": 1, "last_activity": 1}
 # Session reads that leave the class out (and a legacy embedded one, before `docstore init`).
 WITHOUT_STUDENTS = {"students": 0}
 _LAST_ACTIVITY_STEP = timedelta(seconds=LAST_ACTIVITY_STEP_S)
+T = TypeVar("T")
 
 
 class StudentPosts(Repository[Session]):
@@ -84,33 +88,18 @@ class StudentPosts(Repository[Session]):
         now = utc_now()
         record = self._students.record(session_id, "", revalidated(Student, student), now)  # checked first
         await self._state.check_student_layout()
-
-        async def post(session: Any) -> dict[str, Any]:
-            raw = await self._post_target(session_id, WITHOUT_STUDENTS, session)
-            record["namespace_id"] = self._namespace_of(raw)
-            await self._students.put(record, now, session=session)
-            return raw
-
-        raw, _ = await self._state.run_atomically(post)
-        if await self._touch_activity(session_id, now):
+        raw, marked, _ = await self._post(lambda: posts.upsert_student(session_id, record, now))
+        if marked:
             raw["last_activity"] = now
         return from_document(Session, raw)
 
     @translated
     async def update_student_code(self, session_id: str, student_id: str, code: str) -> Student:
         """Set one student's code; NOT_FOUND if the session or the student is missing."""
-        session_id = require_id(session_id)
-        student_id = check_student_id(student_id)
-        code = checked_code(student_id, code)
+        session_id, student_id, code = posts.checked_update(session_id, student_id, code)
         await self._state.check_student_layout()
         now = utc_now()
-
-        async def post(session: Any) -> Student:
-            await self._post_target(session_id, _POST_PROJECTION, session)
-            return await self._students.set_code(session_id, student_id, code, now, session=session)
-
-        updated, _ = await self._state.run_atomically(post)
-        await self._touch_activity(session_id, now)
+        updated, _, _ = await self._post(lambda: posts.update_code(session_id, student_id, code, now))
         return updated
 
     @translated
@@ -122,38 +111,25 @@ class StudentPosts(Repository[Session]):
         Without transactions the session is checked, the student's code set (that
         checks the student exists), then the revision saved.
         """
-        session_id = require_id(session_id)
-        student_id = check_student_id(student_id)
-        revision = self._stamp(new_revision(session_id, student_id, code, execution_result))
-        # Every value checked once, here, before anything is written: a value the revision
-        # cannot hold (NaN, a lone surrogate, 16 MB) fails the whole call, never half of it.
-        document = to_document(revision)
+        post = posts.revision_post(session_id, student_id, code, execution_result, self._namespace, self._actor)
         await self._state.check_student_layout()
-        revisions = self._state.collection(REVISIONS)
-        now = revision.timestamp
-
-        async def record(session: Any) -> CodeRevision:
-            raw = await self._post_target(session_id, _POST_PROJECTION, session)
-            await self._students.set_code(session_id, student_id, code, now, session=session)
-            # The revision lives where its session lives: through the unscoped root store
-            # it would otherwise land in the default namespace, out of the session's sight.
-            filed = self._in_namespace_of(raw, revision)
-            await revisions.insert_one({**document, "namespace_id": filed.namespace_id}, session=session)
-            return filed
-
-        recorded, _ = await self._state.run_atomically(record)
-        await self._touch_activity(session_id, now)
+        recorded, _, _ = await self._post(lambda: posts.record_code(post))
         return recorded
 
-    async def _post_target(self, session_id: str, projection: dict[str, int], session: Any) -> dict[str, Any]:
-        """The session a post goes to (its small document): in this view and active, or the post is refused.
+    async def _post(self, steps: Callable[[], posts.Steps[T]]) -> tuple[T, bool, bool]:
+        """A post or a deletion (``docstore._posts``) in one transaction where the server has them,
+        then the activity mark it asked for: (its result, whether the mark was written, whether
+        it ran in a transaction).
 
-        Read inside the post's transaction, so a post racing ``end_session`` is kept whole or refused whole.
+        ``steps`` makes the operation afresh: a transaction the server aborts is run again.
         """
-        raw: dict[str, Any] | None = await self._collection.find_one(
-            self._scoped({"_id": session_id}), projection, session=session
-        )
-        return post_target(session_id, raw)
+
+        async def work(session: Any) -> tuple[T, tuple[str, datetime] | None]:
+            unit = _PostUnit(self, session)
+            return await posts.run_async(steps(), unit), unit.mark
+
+        (result, mark), transactional = await self._state.run_atomically(work)
+        return result, mark is not None and await self._touch_activity(*mark), transactional
 
     async def _touch_activity(self, session_id: str, now: datetime) -> bool:
         """``last_activity`` := ``now`` if the stored one is over a step older; whether it wrote.
@@ -171,19 +147,51 @@ class StudentPosts(Repository[Session]):
             return False
         return bool(result.modified_count)
 
-    def _namespace_of(self, raw: dict[str, Any]) -> str:
-        """The namespace of a stored session (the view's own, when scoped)."""
-        if self._namespace is not None:
-            return self._namespace
-        namespace = raw.get("namespace_id")
-        if type(namespace) is not str or not namespace:
-            raise damaged("Session", raw.get("_id"), f"namespace_id is {namespace!r}")
-        return namespace
 
-    def _in_namespace_of(self, session: dict[str, Any], revision: CodeRevision) -> CodeRevision:
-        if self._namespace is not None:
-            return revision  # stamped with the view's namespace, the only one it can reach
-        namespace = session.get("namespace_id")
-        if type(namespace) is not str or not namespace:
-            raise damaged("Session", session.get("_id"), f"namespace_id is {namespace!r}")
-        return revision.model_copy(update={"namespace_id": namespace})
+class _PostUnit:
+    """The unit of work of a post or a session's deletion on the MongoDB dialect
+    (``docstore._posts.PostUnit``): one view's collections, through the driver session of
+    the transaction. The activity mark is only noted here (``mark``): it is written after
+    the transaction commits, so concurrent posts never write-conflict on the session."""
+
+    __slots__ = ("_posts", "_session", "mark")
+
+    def __init__(self, posts: StudentPosts, session: Any) -> None:
+        self._posts = posts
+        self._session = session
+        self.mark: tuple[str, datetime] | None = None
+
+    async def read_session(self, session_id: str, whole: bool) -> dict[str, Any] | None:
+        found: dict[str, Any] | None = await self._posts._collection.find_one(
+            self._posts._scoped({"_id": session_id}),
+            WITHOUT_STUDENTS if whole else _POST_PROJECTION,
+            session=self._session,
+        )
+        return found
+
+    async def set_code(self, session_id: str, student_id: str, code: str, now: datetime) -> Student:
+        return await self._posts._students.set_code(session_id, student_id, code, now, session=self._session)
+
+    async def put_student(self, session: dict[str, Any], record: dict[str, Any], now: datetime) -> None:
+        await self._posts._students.put(record, now, session=self._session)
+
+    async def insert_revision(self, document: dict[str, Any]) -> None:
+        await self._posts._state.collection(REVISIONS).insert_one(document, session=self._session)
+
+    async def mark_activity(self, session: dict[str, Any], now: datetime) -> None:
+        self.mark = (session["_id"], now)
+
+    async def delete_session(self, session_id: str) -> bool:
+        result = await self._posts._collection.delete_one(
+            self._posts._scoped({"_id": session_id}), session=self._session
+        )
+        return bool(result.deleted_count)
+
+    async def delete_students(self, session_id: str) -> None:
+        await self._posts._students.delete_all(session_id, session=self._session)
+
+    async def delete_revisions(self, session_id: str) -> int:
+        revisions = self._posts._state.collection(REVISIONS)
+        deleted = await revisions.delete_many(self._posts._scoped({"session_id": session_id}), session=self._session)
+        count: int = deleted.deleted_count
+        return count

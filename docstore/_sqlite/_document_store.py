@@ -7,11 +7,10 @@ import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from .._arguments import check_sequence
 from .._errors import ErrorCode, PersistenceError
 from .._interfaces import BatchResult, CollectionStats
-from .._mapping import check_collection_name, check_document, require_id, sized_encoding, tool_document
-from .._students import embedded_students
+from .._mapping import check_collection_name, require_id
+from .._upsert_plan import batch_of, check_batch, plan_upsert
 from ._codec import checksum, decode, yielding
 from ._database import Database
 from ._repository import OFF_LOOP_BATCH
@@ -92,66 +91,39 @@ class SqliteDocumentStore:
     async def upsert_documents(
         self, collection: str, documents: Sequence[dict[str, Any]], *, dry_run: bool = False
     ) -> BatchResult:
-        """Insert new documents, replace changed ones, leave identical ones alone, each on its own.
+        """Insert new documents, replace changed ones, leave identical ones alone (``_upsert_plan``).
 
-        One transaction for the batch; a document refused (its id not a string, its
-        session's join code held by another active session) is an entry in ``failed``.
+        One transaction for the batch: the stored checksums are read, the batch planned and
+        written in it, each document in a savepoint of its own so that one refused by a
+        constraint (its session's join code held by another active session) is an entry in
+        ``failed`` and the others are written.
         """
         check_collection_name(collection)
-        given = check_sequence(documents, "documents", "dict")
-        result = BatchResult()
-
-        def prepare() -> list[tuple[int, dict[str, Any], bytes]]:
-            prepared: list[tuple[int, dict[str, Any], bytes]] = []
-            for position, document in enumerate(given):
-                document = tool_document(collection, document)
-                if not isinstance(document, dict) or type(document.get("_id")) is not str or not document["_id"]:
-                    result.failed.append((position, "_id must be a non-empty string"))
-                    continue
-                refused = embedded_students(document) if collection == "sessions" else None
-                if refused is not None:
-                    result.failed.append((position, refused))
-                    continue
-                what = f"document {document['_id']!r}"
-                try:
-                    check_document(document, what, size=False)
-                    blob = sized_encoding(document, what)  # measured and hashed from one encoding
-                except PersistenceError as exc:
-                    result.failed.append((position, exc.message))
-                    continue
-                prepared.append((position, document, checksum(blob)))
-            return prepared
-
+        given = batch_of(documents)
         # Checking and encoding a large batch takes a while: not on the event loop.
-        prepared = await asyncio.to_thread(prepare) if len(given) > OFF_LOOP_BATCH else prepare()
-        if not prepared:
-            return result
+        if len(given) > OFF_LOOP_BATCH:
+            checked, refused = await asyncio.to_thread(check_batch, collection, given)
+        else:
+            checked, refused = check_batch(collection, given)
+        if not checked:
+            return plan_upsert(checked, refused, {}, checksum).result()
 
         def upsert(connection: sqlite3.Connection) -> BatchResult:
-            done = BatchResult(failed=list(result.failed))
-            known = stored_checksums(connection, collection, [document["_id"] for _, document, _ in prepared])
-            for position, document, digest in prepared:
-                stored = known.get(document["_id"])
-                if stored == digest:
-                    done.unchanged += 1
-                    continue
-                if not dry_run:
-                    connection.execute("SAVEPOINT document")
-                    try:
-                        put_document(connection, collection, document)
-                    except PersistenceError as exc:
-                        connection.execute("ROLLBACK TO document")
-                        connection.execute("RELEASE document")
-                        done.failed.append((position, exc.message))
-                        continue
-                    connection.execute("RELEASE document")
-                known[document["_id"]] = digest  # a later copy in the same batch is unchanged
-                if stored is None:
-                    done.inserted += 1
-                else:
-                    done.updated += 1
-            done.failed.sort()
-            return done
+            stored = stored_checksums(connection, collection, list(dict.fromkeys(c.document["_id"] for c in checked)))
+            # The blob's checksum is the content hash: the one ``put_document`` stores.
+            plan = plan_upsert(checked, refused, stored, checksum)
+            if dry_run:
+                return plan.result()
+            failed: dict[int, str] = {}
+            for step in plan.runnable(plan.writes, failed):
+                connection.execute("SAVEPOINT document")
+                try:
+                    put_document(connection, collection, step.document)
+                except PersistenceError as exc:
+                    connection.execute("ROLLBACK TO document")
+                    failed[step.position] = exc.message
+                connection.execute("RELEASE document")
+            return plan.result(failed)
 
         if dry_run:
             return await self._db.read(upsert)

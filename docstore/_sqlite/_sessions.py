@@ -10,9 +10,10 @@ the instructor's updates, in this process or another one.
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
+from typing import Any, TypeVar
 
-from .._arguments import check_active, check_version, new_revision, revalidated
+from .. import _posts as posts
+from .._arguments import check_active, check_version, revalidated
 from .._changes import SessionFeed
 from .._errors import ErrorCode, PersistenceError
 from .._feed import LogFeed
@@ -20,28 +21,26 @@ from .._interfaces import SessionDeletion, SessionSortKey, SortOrder
 from .._listing import SESSION_SORT_KEYS, listing
 from .._mapping import from_document, invalid, require_id, to_document, validate_updates
 from .._models import CodeRevision, ExecutionResult, Session, Student, normalize_join_code
-from .._namespace_rules import filed_in_session_namespace
 from .._page import Page
-from .._students import check_student_id, checked_code, student_record
+from .._students import check_student_id, student_record
 from .._time import utc_now
 from ._database import Database
 from ._feed import SqliteChangeLog
 from ._repository import UNCHANGED, Filter, SqliteRepository
 from ._student_rows import (
+    PostRows,
     count_students,
-    delete_students,
     find_student,
     insert_students,
     page_of_students,
     replace_students,
-    session_for_post,
-    set_code,
-    upsert_student,
     with_students,
 )
-from ._tables import decode_row, delete_document, get_document, insert_document
+from ._tables import decode_row, get_document, insert_document
 
 __all__ = ["SqliteSessionRepository"]
+
+T = TypeVar("T")
 
 
 class SqliteSessionRepository(SqliteRepository[Session]):
@@ -161,17 +160,10 @@ class SqliteSessionRepository(SqliteRepository[Session]):
     async def delete_session(self, session_id: str, *, cascade: bool = True) -> SessionDeletion:
         """Delete a session, its students' records and (``cascade``) its revisions, in one transaction."""
         session_id = require_id(session_id)
-        conditions, arguments = self._scope(["session_id = ?"], [session_id])
-
-        def delete(connection: sqlite3.Connection) -> int:
-            if not delete_document(connection, "sessions", session_id, self._namespace):
-                raise PersistenceError(ErrorCode.NOT_FOUND, f"Session {session_id!r} not found")
-            delete_students(connection, session_id)
-            if not cascade:
-                return 0
-            return connection.execute(f"DELETE FROM revisions WHERE {' AND '.join(conditions)}", arguments).rowcount
-
-        return SessionDeletion(session_id, await self._db.write(delete), True)
+        deleted = await self._db.write(
+            lambda connection: self._run(connection, posts.delete_session(session_id, cascade))
+        )
+        return SessionDeletion(session_id, deleted, True)
 
     async def list_active_sessions(self, limit: int = 100, *, cursor: str | None = None) -> Page[Session]:
         """Active sessions, most recently active first."""
@@ -235,43 +227,28 @@ class SqliteSessionRepository(SqliteRepository[Session]):
         )
 
         def upsert(connection: sqlite3.Connection) -> Session:
-            session = session_for_post(connection, self._path, session_id, self._namespace)
-            upsert_student(connection, self._path, session, record, now)
-            return from_document(Session, session)
+            return from_document(Session, self._run(connection, posts.upsert_student(session_id, record, now)))
 
         return await self._db.write(upsert)
 
     async def update_student_code(self, session_id: str, student_id: str, code: str) -> Student:
         """Set one student's code in their record; NOT_FOUND if the session or the student is missing."""
-        session_id = require_id(session_id)
-        student_id = check_student_id(student_id)
-        code = checked_code(student_id, code)
+        session_id, student_id, code = posts.checked_update(session_id, student_id, code)
         now = utc_now()
-
-        def update(connection: sqlite3.Connection) -> Student:
-            session = session_for_post(connection, self._path, session_id, self._namespace)
-            return set_code(connection, self._path, session, student_id, code, now, self._actor)
-
-        return await self._db.write(update)
+        return await self._db.write(
+            lambda connection: self._run(connection, posts.update_code(session_id, student_id, code, now))
+        )
 
     async def record_code(
         self, session_id: str, student_id: str, code: str, execution_result: ExecutionResult | None = None
     ) -> CodeRevision:
         """Save a revision and set the student's code, in one transaction (the session row is only read)."""
-        revision = self._stamp(new_revision(session_id, student_id, code, execution_result))
-        document = to_document(revision)
+        post = posts.revision_post(session_id, student_id, code, execution_result, self._namespace, self._actor)
+        return await self._db.write(lambda connection: self._run(connection, posts.record_code(post)))
 
-        def record(connection: sqlite3.Connection) -> CodeRevision:
-            session = session_for_post(connection, self._path, revision.session_id, self._namespace)
-            set_code(connection, self._path, session, revision.student_id, code, revision.timestamp, self._actor)
-            filed = filed_in_session_namespace(revision, self._namespace, session)  # _namespace_rules
-            if filed is revision:  # the usual case: no copies on the hot path
-                insert_document(connection, "revisions", document)
-            else:
-                insert_document(connection, "revisions", {**document, "namespace_id": filed.namespace_id})
-            return filed
-
-        return await self._db.write(record)
+    def _run(self, connection: sqlite3.Connection, steps: posts.Steps[T]) -> T:
+        """A post or a deletion (``docstore._posts``) on this view's rows, in the writer's transaction."""
+        return posts.run(steps, PostRows(connection, self._path, self._namespace, self._actor))
 
 
 def _check_include(include_students: object) -> bool:

@@ -1,8 +1,9 @@
 """A session's students on SQLite: rows of ``session_students`` (sync: runs in a database thread).
 
 One row per (session, student), its document laid out by ``docstore._students``. A post
-reads the session's own (small) row to check that it is in the view and active, and
-rewrites the student's row: its cost does not depend on the class. Every read verifies
+(``docstore._posts``, run on ``PostRows``) reads the session's own (small) row to check that
+it is in the view and active, and rewrites the student's row: its cost does not depend on
+the class. Every read verifies
 the row's checksum, naming the record when it does not match.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,19 +19,13 @@ from .._errors import ErrorCode, PersistenceError
 from .._mapping import MAX_DOCUMENT_BYTES, METADATA, from_document
 from .._models import Session, Student
 from .._page import Page, check_page_arguments, decode_cursor, encode_cursor
-from .._stored import damaged, stored_version
-from .._students import (
-    LAST_ACTIVITY_STEP_S,
-    SESSION_STUDENTS,
-    post_target,
-    record_id,
-    student_from_record,
-    student_record,
-)
+from .._stored import stored_version
+from .._students import SESSION_STUDENTS, record_id, student_from_record, student_record
 from ._codec import decode, yielding
-from ._tables import get_document, insert_document, put_document
+from ._tables import delete_document, get_document, insert_document, put_document
 
 __all__ = [
+    "PostRows",
     "count_students",
     "delete_students",
     "find_student",
@@ -38,14 +33,10 @@ __all__ = [
     "load_students",
     "page_of_students",
     "replace_students",
-    "session_for_post",
     "set_code",
-    "touch_last_activity",
     "upsert_student",
     "with_students",
 ]
-
-_STEP = timedelta(seconds=LAST_ACTIVITY_STEP_S)
 
 
 def _in_view(session_id: str, namespace: str | None) -> tuple[str, dict[str, Any]]:
@@ -178,33 +169,6 @@ def replace_students(
         put_document(connection, SESSION_STUDENTS, record)
 
 
-def session_for_post(
-    connection: sqlite3.Connection, path: Path, session_id: str, namespace: str | None
-) -> dict[str, Any]:
-    """The session's own document, for a post: NOT_FOUND outside the view, PERMISSION_DENIED once ended.
-
-    Read in the post's transaction, so a post racing ``end_session`` is ordered before it
-    (kept) or after it (refused), never half-kept.
-    """
-    document = post_target(session_id, get_document(connection, path, "sessions", session_id, namespace))
-    if type(document.get("namespace_id")) is not str or not document["namespace_id"]:
-        raise damaged("Session", session_id, f"namespace_id is {document.get('namespace_id')!r}")
-    return document
-
-
-def touch_last_activity(connection: sqlite3.Connection, session: dict[str, Any], now: datetime) -> None:
-    """Move the session's ``last_activity`` to ``now`` if it is older than one step; nothing else.
-
-    At most one session write a second whatever the number of posts, and its version,
-    ``updated_at`` and author stay as the instructor's last change left them.
-    """
-    stored = session.get("last_activity")
-    if isinstance(stored, datetime) and stored.tzinfo is not None and stored >= now - _STEP:
-        return
-    session["last_activity"] = now
-    put_document(connection, "sessions", session)
-
-
 def _find_record(connection: sqlite3.Connection, path: Path, session_id: str, student_id: str) -> dict[str, Any] | None:
     row = connection.execute(
         "SELECT id, doc, checksum FROM session_students WHERE session_id = ? AND student_id = ?",
@@ -216,14 +180,13 @@ def _find_record(connection: sqlite3.Connection, path: Path, session_id: str, st
 def set_code(
     connection: sqlite3.Connection,
     path: Path,
-    session: dict[str, Any],
+    session_id: str,
     student_id: str,
     code: str,
     now: datetime,
     actor: str | None,
 ) -> Student:
     """Set one student's code in their record; NOT_FOUND if the session has no such student."""
-    session_id = session["_id"]
     record = _find_record(connection, path, session_id, student_id)
     if record is None:
         raise PersistenceError(ErrorCode.NOT_FOUND, f"student {student_id!r} not found in session {session_id!r}")
@@ -233,27 +196,62 @@ def set_code(
     record[METADATA] = {**record[METADATA], "updated_at": now, "modified_by": actor, "version": version + 1}
     student = student_from_record(record)  # a damaged record is never rewritten as if it were sound
     put_document(connection, SESSION_STUDENTS, record, max_bytes=MAX_DOCUMENT_BYTES)
-    touch_last_activity(connection, session, now)
     return student
 
 
-def upsert_student(
-    connection: sqlite3.Connection,
-    path: Path,
-    session: dict[str, Any],
-    record: dict[str, Any],
-    now: datetime,
-) -> None:
+def upsert_student(connection: sqlite3.Connection, path: Path, record: dict[str, Any], now: datetime) -> None:
     """Write a student's record (built by ``student_record``), replacing the one they had.
 
-    The namespace is the session's; a replaced record keeps its creation time and author.
+    A replaced record keeps its creation time and author, and its version moves on.
     """
-    previous = _find_record(connection, path, session["_id"], record["student_id"])
-    record["namespace_id"] = session["namespace_id"]
+    previous = _find_record(connection, path, record["session_id"], record["student_id"])
     if previous is not None:
         metadata = record[METADATA]
         metadata["version"] = stored_version(previous, "student record") + 1
         metadata["created_at"] = previous[METADATA].get("created_at", now)
         metadata["created_by"] = previous[METADATA].get("created_by")
     put_document(connection, SESSION_STUDENTS, record, max_bytes=MAX_DOCUMENT_BYTES)
-    touch_last_activity(connection, session, now)
+
+
+class PostRows:
+    """The unit of work of a post or a session's deletion on SQLite (``docstore._posts``):
+    one view's rows, through the writer's connection, inside its transaction."""
+
+    __slots__ = ("_actor", "_connection", "_namespace", "_path")
+
+    def __init__(self, connection: sqlite3.Connection, path: Path, namespace: str | None, actor: str | None) -> None:
+        self._connection = connection
+        self._path = path
+        self._namespace = namespace
+        self._actor = actor
+
+    def read_session(self, session_id: str, whole: bool) -> dict[str, Any] | None:
+        return get_document(self._connection, self._path, "sessions", session_id, self._namespace)
+
+    def set_code(self, session_id: str, student_id: str, code: str, now: datetime) -> Student:
+        return set_code(self._connection, self._path, session_id, student_id, code, now, self._actor)
+
+    def put_student(self, session: dict[str, Any], record: dict[str, Any], now: datetime) -> None:
+        upsert_student(self._connection, self._path, record, now)
+
+    def insert_revision(self, document: dict[str, Any]) -> None:
+        insert_document(self._connection, "revisions", document)
+
+    def mark_activity(self, session: dict[str, Any], now: datetime) -> None:
+        # The session's own row rewritten with only last_activity moved: its version,
+        # updated_at and author stay as the instructor's last change left them.
+        session["last_activity"] = now
+        put_document(self._connection, "sessions", session)
+
+    def delete_session(self, session_id: str) -> bool:
+        return delete_document(self._connection, "sessions", session_id, self._namespace)
+
+    def delete_students(self, session_id: str) -> None:
+        delete_students(self._connection, session_id)
+
+    def delete_revisions(self, session_id: str) -> int:
+        if self._namespace is None:
+            return self._connection.execute("DELETE FROM revisions WHERE session_id = ?", (session_id,)).rowcount
+        return self._connection.execute(
+            "DELETE FROM revisions WHERE session_id = ? AND namespace_id = ?", (session_id, self._namespace)
+        ).rowcount

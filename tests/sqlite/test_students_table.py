@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from docstore import ErrorCode, Session, Student, open_store
+from docstore import ErrorCode, Session, Student, _posts, open_store
 from docstore._sqlite import _student_rows
 from docstore._sqlite._verify import verify_store
 from docstore._students import record_id
@@ -39,7 +39,7 @@ async def test_a_post_within_the_step_leaves_the_session_row_untouched(
         await store.sessions.record_code(session_id, "ana", "one")  # moves last_activity: older than the step
         after_first = _row(tmp_path, "sessions", session_id)
         # Deterministic "within the step", however slow the machine: a step of an hour.
-        monkeypatch.setattr(_student_rows, "_STEP", timedelta(hours=1))
+        monkeypatch.setattr(_posts, "_STEP", timedelta(hours=1))  # the rule of every engine
         await store.sessions.record_code(session_id, "ana", "two")
         await store.sessions.update_student_code(session_id, "ana", "three")
         await store.sessions.upsert_student(session_id, Student(id="bo"))
