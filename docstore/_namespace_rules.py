@@ -18,9 +18,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ._backend_common import damaged
 from ._errors import ErrorCode, PersistenceError
 from ._models import CodeRevision
-from ._stored import damaged
 
 __all__ = [
     "filed_in_session_namespace",

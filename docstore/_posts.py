@@ -19,11 +19,11 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from ._arguments import new_revision
+from ._backend_common import stamped
 from ._errors import ErrorCode, PersistenceError
 from ._mapping import require_id, to_document
 from ._models import CodeRevision, ExecutionResult, Student
 from ._namespace_rules import session_namespace
-from ._stored import stamped
 from ._students import LAST_ACTIVITY_STEP_S, check_student_id, checked_code, post_target
 
 __all__ = [

@@ -23,10 +23,10 @@ from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import quote
 
+from ._backend_common import damaged
 from ._errors import ErrorCode, PersistenceError
 from ._mapping import METADATA, check_document, invalid, read_back, require_id, student_field, student_id_of
 from ._models import Student
-from ._stored import damaged
 from ._time import utc_now
 
 __all__ = [

@@ -21,8 +21,8 @@ from pymongo.errors import ConfigurationError, OperationFailure
 from .._config import StorageConfig, mask_secrets
 from .._errors import ErrorCode, PersistenceError
 from .._interfaces import DocumentStore, Repositories, Scope
+from ._beanie_models import document_models
 from ._document_store import MongoDocumentStore
-from ._documents import document_models
 from ._driver_errors import translate_error
 from ._engines import AtomicWork, Engine, make_engine
 from ._indexes import DECLARED, SHARD_KEYS, IndexChange, plan_index_changes

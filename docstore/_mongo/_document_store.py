@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 from .._interfaces import BatchResult, CollectionStats
 from .._mapping import check_collection_name, require_id
 from .._upsert_plan import batch_of
+from ._beanie_models import SESSIONS
 from ._bulk import CONTENT_HASH, upsert_batch
-from ._documents import SESSIONS
 from ._driver_errors import translate_error, translated
 from ._indexes import IndexChange
 from ._join_codes import derive_join_codes

@@ -30,7 +30,7 @@ from .._feed import merge_posts
 from .._mapping import from_document, require_id
 from .._models import CodeRevision, Session
 from .._students import SESSION_STUDENTS, student_from_record
-from ._documents import REVISIONS, SESSIONS
+from ._beanie_models import REVISIONS, SESSIONS
 from ._driver_errors import translate_error
 
 __all__ = ["MongoFeed", "change_fields", "session_pipeline"]

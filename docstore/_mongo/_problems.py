@@ -16,7 +16,7 @@ from .._mapping import METADATA, require_id, to_document, validate_updates
 from .._models import Difficulty, ProblemSpec
 from .._page import Page
 from .._search import MAX_SEARCH_CANDIDATES, more_candidates, query_words, ranked_hits, with_more_candidates
-from ._documents import PROBLEMS
+from ._beanie_models import PROBLEMS
 from ._driver_errors import translated
 from ._repository import Repository, damaged
 

@@ -2,10 +2,10 @@
 
 ``Repository`` is the base of ``MongoProblemRepository``, ``MongoRevisionRepository`` and
 ``StudentPosts`` (which ``MongoSessionRepository`` builds on): a view's namespace scope
-on every filter, a new item checked and stamped (``_stored.stamped``), an atomic update
+on every filter, a new item checked and stamped (``_backend_common.stamped``), an atomic update
 with compare-and-set on the version that tells NOT_FOUND from CONFLICT, counts, and
 keyset paging on (sort field, ``_id``). ``StoreState`` is what ``MongoBackend`` hands
-them. ``damaged`` and ``stored_version`` (``docstore._stored``) are re-exported for the
+them. ``damaged`` and ``stored_version`` (``docstore._backend_common``) are re-exported for the
 dialect's modules.
 """
 
@@ -17,13 +17,13 @@ from typing import Any, Generic, Protocol, TypeVar
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 
 from .._arguments import check_version, revalidated
+from .._backend_common import damaged, stamped, stored_version
 from .._errors import ErrorCode, PersistenceError
 from .._interfaces import SortOrder
 from .._listing import Listing
 from .._mapping import METADATA, from_document, require_id
 from .._models import StoredItem
 from .._page import Page
-from .._stored import damaged, stamped, stored_version
 from .._time import utc_now
 
 __all__ = ["Repository", "StoreState", "damaged", "stored_version"]

@@ -16,7 +16,7 @@ from .._mapping import from_document, require_id, to_document
 from .._models import CodeRevision
 from .._namespace_rules import refuse_revisions_elsewhere, revision_sessions_to_check
 from .._page import Page
-from ._documents import REVISIONS, SESSIONS
+from ._beanie_models import REVISIONS, SESSIONS
 from ._driver_errors import translated
 from ._repository import Repository
 

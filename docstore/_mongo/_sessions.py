@@ -22,7 +22,7 @@ from .._models import Session, Student, normalize_join_code
 from .._namespace_rules import session_namespace
 from .._page import Page
 from .._time import utc_now
-from ._documents import ACTIVE_JOIN_CODE
+from ._beanie_models import ACTIVE_JOIN_CODE
 from ._driver_errors import translated
 from ._feed import MongoFeed
 from ._repository import stored_version

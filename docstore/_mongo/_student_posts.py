@@ -25,7 +25,7 @@ from .._models import CodeRevision, ExecutionResult, Session, Student
 from .._page import Page
 from .._students import LAST_ACTIVITY_STEP_S
 from .._time import utc_now
-from ._documents import REVISIONS, SESSIONS
+from ._beanie_models import REVISIONS, SESSIONS
 from ._driver_errors import translated
 from ._repository import Repository, StoreState
 from ._student_records import StudentRecords

@@ -6,6 +6,7 @@ import sqlite3
 from typing import Any
 
 from .._arguments import check_difficulty, check_tags
+from .._backend_common import damaged, stored_version
 from .._errors import ErrorCode, PersistenceError
 from .._interfaces import ProblemSortKey, SortOrder, TagMatch
 from .._listing import PROBLEM_SORT_KEYS, listing
@@ -13,7 +14,6 @@ from .._mapping import METADATA, require_id, to_document, validate_updates
 from .._models import Difficulty, ProblemSpec
 from .._page import Page
 from .._search import MAX_SEARCH_CANDIDATES, more_candidates, query_words, ranked_hits, with_more_candidates
-from .._stored import damaged, stored_version
 from ._codec import yielding
 from ._repository import Filter, SqliteRepository
 from ._tables import decode_row, delete_document, get_document, put_document

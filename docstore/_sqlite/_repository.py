@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from .._arguments import check_version, revalidated
+from .._backend_common import stamped, stored_version
 from .._errors import ErrorCode, PersistenceError
 from .._listing import Listing
 from .._mapping import MAX_DOCUMENT_BYTES, METADATA, from_document, naive_times_suffice
 from .._models import CodeRevision, StoredItem
 from .._page import Page
-from .._stored import stamped, stored_version
 from .._time import utc_now
 from ._codec import decode, text_key, time_key, yielding
 from ._database import Database

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from .._arguments import check_sequence, revalidated
+from .._backend_common import damaged
 from .._errors import ErrorCode, PersistenceError
 from .._listing import revision_stream
 from .._mapping import METADATA, check_document, from_document, require_id, sized_encoding
@@ -20,7 +21,6 @@ from .._models import CodeRevision
 from .._namespace_rules import refuse_revisions_elsewhere, revision_sessions_to_check
 from .._page import Page
 from .._plain import plain_new_body
-from .._stored import damaged
 from .._time import utc_now
 from ._codec import time_key
 from ._repository import OFF_LOOP_BATCH, SqliteRepository

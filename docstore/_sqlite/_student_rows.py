@@ -15,11 +15,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from .._backend_common import stored_version
 from .._errors import ErrorCode, PersistenceError
 from .._mapping import MAX_DOCUMENT_BYTES, METADATA, from_document
 from .._models import Session, Student
 from .._page import Page, check_page_arguments, decode_cursor, encode_cursor
-from .._stored import stored_version
 from .._students import SESSION_STUDENTS, record_id, student_from_record, student_record
 from ._codec import decode, yielding
 from ._tables import delete_document, get_document, insert_document, put_document

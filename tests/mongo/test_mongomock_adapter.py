@@ -8,7 +8,7 @@ from pymongo import DeleteOne, IndexModel, InsertOne, ReplaceOne, UpdateOne
 from pymongo.errors import BulkWriteError
 
 from docstore._memory._mongomock_adapter import MockDatabase
-from docstore._mongo._documents import document_models
+from docstore._mongo._beanie_models import document_models
 from docstore._mongo._indexes import SESSION_INDEXES
 
 

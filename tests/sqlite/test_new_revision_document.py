@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from docstore import CodeRevision, ErrorCode, ExecutionResult, PersistenceError, _stored
+from docstore import CodeRevision, ErrorCode, ExecutionResult, PersistenceError, _backend_common
 from docstore._mapping import to_document
 from docstore._sqlite import _revisions
 from docstore._sqlite._database import Database
@@ -34,7 +34,7 @@ REVISIONS = [
 def test_the_document_is_the_one_the_stamped_copy_mapped_to(
     revision: CodeRevision, namespace: str | None, actor: str | None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(_stored, "utc_now", lambda: NOW)
+    monkeypatch.setattr(_backend_common, "utc_now", lambda: NOW)
     monkeypatch.setattr(_revisions, "utc_now", lambda: NOW)
     repository = SqliteRevisionRepository(Database(tmp_path / "unused.sqlite3"), namespace, actor)
     made: dict[str, Any] = repository._new_document(revision)
