@@ -201,11 +201,10 @@ def _environment_settings() -> type[Any]:
     class _Environment(BaseSettings):
         model_config = SettingsConfigDict(env_prefix=_ENV_PREFIX, extra="ignore")
 
-    fields = {name: (Any, None) for name in StorageConfig.model_fields}
     from pydantic import create_model
 
-    model: type[Any] = create_model("StorageConfigEnvironment", __base__=_Environment, **fields)
-    return model
+    fields: dict[str, Any] = {name: (Any, None) for name in StorageConfig.model_fields}
+    return create_model("StorageConfigEnvironment", __base__=_Environment, **fields)
 
 
 def _masked(exc: ValidationError) -> ValidationError:
