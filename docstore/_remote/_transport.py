@@ -19,6 +19,7 @@ import httpx
 
 from .._config import StorageConfig, mask_secrets
 from .._errors import ErrorCode, PersistenceError
+from ._one_send import one_send_transport
 from ._wire import ACTOR_HEADER, NAMESPACE_HEADER, error_from_response, header_value
 
 __all__ = ["IN_PROCESS", "Dropped", "Transport"]
@@ -79,7 +80,7 @@ class Transport:
             timeout=self._timeout,
             limits=self._limits,
             transport=IN_PROCESS.get(self.base_url)
-            or httpx.AsyncHTTPTransport(
+            or one_send_transport(
                 verify=self._tls(),
                 limits=self._limits,
                 # Small requests: never wait for the peer's delayed ACK before sending (Nagle).
