@@ -125,3 +125,26 @@ async def _chunked(app: Any, body: bytes, headers: dict[str, str]) -> tuple[int,
 
     await app(scope, receive, send)
     return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
+
+
+async def test_a_mounted_app_takes_the_fast_path_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    answered: list[str] = []
+    original = RepositoryDispatch._answer
+
+    async def counted(self: RepositoryDispatch, handler: Any, request: Any) -> Any:
+        answered.append(request.url.path)
+        return await original(self, handler, request)
+
+    monkeypatch.setattr(RepositoryDispatch, "_answer", counted)
+    async with open_store("memory://") as store:
+        session_id = await store.sessions.create_session(Session(join_code="MNT1"))
+        outer = Starlette(routes=[Mount("/store", create_app(store, admin_token=ADMIN))])
+        body = json.dumps({"session_id": session_id}).encode()
+        status, answer, _ = await _call(
+            outer, "/store/v1/sessions/get_session", body, {"Authorization": f"Bearer {ADMIN}"}
+        )
+        assert status == 200 and json.loads(answer)["id"] == session_id
+        assert answered == ["/store/v1/sessions/get_session"]
