@@ -22,12 +22,17 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
-__all__ = ["MAX_HEADERS", "MAX_HEAD_BYTES", "HeadLimitedProtocol", "uvicorn_limits"]
+__all__ = ["KEEP_ALIVE_S", "MAX_HEADERS", "MAX_HEAD_BYTES", "HeadLimitedProtocol", "uvicorn_limits"]
 
 # Ample for docstore's own headers (a token, a percent-encoded namespace and actor) and
 # what proxies add; nginx takes 4 x 8 KiB by default, Node.js 16 KiB.
 MAX_HEAD_BYTES = 32 * 1024
 MAX_HEADERS = 100
+# An idle connection is closed after this long. httpx (docstore's client) reuses one idle for
+# up to 5 s, and uvicorn's default is 5 s too: a write sent on a connection the server was
+# closing at that moment is lost to the race ("dropped the connection during a write", seen
+# under load in tests/contract). The server holding on longer leaves the closing to the client.
+KEEP_ALIVE_S = 30
 # After a 431 the connection is half-closed and what the client still sends is read and
 # dropped for at most this long: closing with bytes unread would reset the connection,
 # and the client would lose the 431 before reading it.
@@ -38,8 +43,13 @@ def uvicorn_limits() -> dict[str, Any]:
     """The ``uvicorn.Config`` settings that apply these caps (``docstore serve`` passes them).
 
     h11 (uvicorn's other parser) gets the same byte cap, answered 400 by uvicorn itself.
+    An idle connection is kept ``KEEP_ALIVE_S``, longer than a client keeps one to reuse.
     """
-    return {"http": HeadLimitedProtocol, "h11_max_incomplete_event_size": MAX_HEAD_BYTES}
+    return {
+        "http": HeadLimitedProtocol,
+        "h11_max_incomplete_event_size": MAX_HEAD_BYTES,
+        "timeout_keep_alive": KEEP_ALIVE_S,
+    }
 
 
 def _answer_431(what: str) -> bytes:

@@ -82,3 +82,14 @@ async def test_pipelined_answers_keep_their_order_and_a_close_loses_nothing() ->
     assert sent.count(b"HTTP/1.1 200 OK") == 3
     assert sent.index(b"answer to one") < sent.index(b"answer to two") < sent.index(b"answer to three")
     assert sent.endswith(b"answer to three") and transport.closed
+
+
+def test_the_server_keeps_an_idle_connection_longer_than_the_client_reuses_one() -> None:
+    # httpx's default keep-alive expiry (5 s) is the client's: the server must not close first.
+    import httpx
+
+    from docstore._server._protocol import uvicorn_limits
+
+    client_expiry = httpx.AsyncHTTPTransport()._pool._keepalive_expiry
+    assert client_expiry is not None
+    assert uvicorn_limits()["timeout_keep_alive"] > client_expiry
