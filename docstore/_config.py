@@ -1,12 +1,18 @@
-"""``StorageConfig``: where the data lives and how to reach it, from code or ``DOCSTORE_*``."""
+"""``StorageConfig``: where the data lives and how to reach it, from code or ``DOCSTORE_*``.
+
+The environment is read by pydantic-settings, imported only when a ``DOCSTORE_*``
+variable is set: importing it costs a new process about a third of what opening a
+``local://`` store and reading it costs (``scripts/bench_import_time.py``).
+"""
 
 from __future__ import annotations
 
+import os
 import re
+from functools import cache
 from typing import Any
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 __all__ = ["DEFAULT_URL", "StorageConfig", "check_mongodb_credentials", "mask_secrets", "mask_url"]
 
@@ -79,12 +85,16 @@ def check_mongodb_credentials(url: str) -> None:
         )
 
 
-class StorageConfig(BaseSettings):
-    """Connection settings. Every field can come from the environment as ``DOCSTORE_<NAME>``."""
+_ENV_PREFIX = "DOCSTORE_"
+
+
+class StorageConfig(BaseModel):
+    """Connection settings. Every field can come from the environment as ``DOCSTORE_<NAME>``
+    (what is passed in code wins over the environment, as with pydantic-settings)."""
 
     # A misspelled setting is an error, never silently ignored (environment variables
     # that name no setting are not read at all).
-    model_config = SettingsConfigDict(env_prefix="DOCSTORE_", extra="forbid")
+    model_config = ConfigDict(extra="forbid")
 
     url: str = Field(
         default=DEFAULT_URL, description="mongodb://, mongodb+srv://, memory://, local://DIR, http:// or https://"
@@ -117,7 +127,7 @@ class StorageConfig(BaseSettings):
 
     def __init__(self, **values: Any) -> None:
         try:
-            super().__init__(**values)
+            super().__init__(**{**_from_environment(), **values})
         except ValidationError as exc:
             # pydantic quotes every rejected input: never a password, in any form.
             raise _masked(exc) from None
@@ -164,6 +174,37 @@ class StorageConfig(BaseSettings):
     def __repr_args__(self) -> Any:
         for name, value in super().__repr_args__():
             yield name, mask_url(value) if name == "url" and isinstance(value, str) else value
+
+
+def _from_environment() -> dict[str, Any]:
+    """The settings given as ``DOCSTORE_<NAME>`` variables (read as pydantic-settings reads
+    them: names in any case); none, and no pydantic-settings imported, when no variable
+    names a setting (``DOCSTORE_ADMIN_TOKEN`` and the like are not settings of a store)."""
+    names = _environment_names()
+    if not any(name.upper() in names for name in os.environ):
+        return {}
+    found = _environment_settings()()
+    return {name: getattr(found, name) for name in found.model_fields_set}
+
+
+@cache
+def _environment_names() -> frozenset[str]:
+    return frozenset(f"{_ENV_PREFIX}{name}".upper() for name in StorageConfig.model_fields)
+
+
+@cache
+def _environment_settings() -> type[Any]:
+    """A ``BaseSettings`` with ``StorageConfig``'s fields, untyped: it only reads the values
+    (``StorageConfig`` validates them, with every rule, its messages and their masking)."""
+    from pydantic_settings import BaseSettings, SettingsConfigDict
+
+    class _Environment(BaseSettings):
+        model_config = SettingsConfigDict(env_prefix=_ENV_PREFIX, extra="ignore")
+
+    from pydantic import create_model
+
+    fields: dict[str, Any] = {name: (Any, None) for name in StorageConfig.model_fields}
+    return create_model("StorageConfigEnvironment", __base__=_Environment, **fields)
 
 
 def _masked(exc: ValidationError) -> ValidationError:

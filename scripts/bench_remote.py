@@ -9,12 +9,21 @@ and what the remote layer adds (remote p50 - direct p50, and the ratio); student
 per second with 30 concurrent clients (``record_code``) both ways; and a join-code
 lookup through a client with the read cache, hit and missed. Target: the remote layer
 adds <= 1 ms per call at p50 on loopback.
+
+Beside them, in the same rounds, **the floor**: an httpx client (set up as docstore's:
+keep-alive, TCP_NODELAY, the same headers) posting the same body to a bare Starlette route
+that reads it and returns a constant, served in its own process by the same stack as
+`docstore serve` (uvicorn, uvloop, httptools with docstore's head caps). What docstore
+adds beyond that floor is its own share: the client's encoding and decoding, the auth,
+the validation, the serialization. Engines alternate in rounds (``--rounds``) so that the
+load of other jobs on the machine falls on all of them alike.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import socket
 import statistics
@@ -34,6 +43,40 @@ from docstore.server import create_app
 
 ADMIN_TOKEN = "bench-admin-token"
 STUDENTS = 30
+
+
+BARE_PATH = "/bare"
+
+
+def serve_bare(port: int) -> None:
+    """The floor's server: a bare Starlette route on `docstore serve`'s stack (this process)."""
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    from docstore._cli._serve import _use_uvloop
+    from docstore._server import uvicorn_limits
+
+    async def bare(request: Request) -> Response:
+        await request.body()
+        return Response(b'{"ok":true}', media_type="application/json")
+
+    _use_uvloop()
+    app = Starlette(routes=[Route(BARE_PATH, bare, methods=["POST"])])
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, **uvicorn_limits())
+    asyncio.run(uvicorn.Server(config).serve())
+
+
+def bare_client() -> httpx.AsyncClient:
+    """An httpx client set up as docstore's transport sets up its own (``_remote/_transport.py``)."""
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+    return httpx.AsyncClient(
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        limits=limits,
+        transport=httpx.AsyncHTTPTransport(limits=limits, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]),
+    )
 
 
 def free_port() -> int:
@@ -65,9 +108,9 @@ async def seed(store: Store) -> dict[str, Any]:
     return {"session_id": session_id, "codes": codes}
 
 
-async def timed(call: Callable[[], Awaitable[Any]], calls: int) -> list[float]:
-    """Milliseconds of each of ``calls`` sequential calls (after 20 warm-up calls)."""
-    for _ in range(20):
+async def timed(call: Callable[[], Awaitable[Any]], calls: int, warm_up: int = 20) -> list[float]:
+    """Milliseconds of each of ``calls`` sequential calls (after ``warm_up`` calls)."""
+    for _ in range(warm_up):
         await call()
     samples = []
     for _ in range(calls):
@@ -111,30 +154,43 @@ async def posts_per_second(open_client: Callable[[], Store], ids: dict[str, Any]
     return done / elapsed
 
 
-async def compare(engine: str, calls: int, *stores: tuple[Store, dict[str, Any]]) -> None:
-    """Per operation: p50 direct, through the server (socket), in process (ASGI); what each adds."""
-    print(f"engine {engine}, {calls} sequential calls each, ms; remote: `docstore serve` in its own process, loopback")
-    header = ("direct p50", "remote p50", "remote p90", "added p50", "ratio", "ASGI p50", "ASGI added")
-    print(f"{'operation':<27}" + "".join(f"{h:>11}" for h in header))
+async def compare(
+    engine: str, calls: int, rounds: int, floor: Callable[[], Awaitable[Any]], *stores: tuple[Store, dict[str, Any]]
+) -> None:
+    """Per operation: p50 direct, through the server (socket), in process (ASGI), the floor; what each adds."""
+    print(
+        f"engine {engine}, {calls} sequential calls each in {rounds} alternating rounds, ms; "
+        "remote: `docstore serve` in its own process, loopback; floor: httpx -> bare Starlette route, same stack"
+    )
+    header = ("direct", "remote", "remote p90", "added", "floor", "own share", "added/floor", "ASGI added")
+    print(f"{'p50 of':<27}" + "".join(f"{h:>12}" for h in header))
     (direct, direct_ids), (remote, remote_ids), (asgi, asgi_ids) = stores
     direct_ops, remote_ops = operations(direct, direct_ids), operations(remote, remote_ids)
     asgi_ops = operations(asgi, asgi_ids)
     for name in direct_ops:
-        d = await timed(direct_ops[name], calls)
-        r = await timed(remote_ops[name], calls)
-        a = await timed(asgi_ops[name], calls)
-        d50, r50, a50 = statistics.median(d), statistics.median(r), statistics.median(a)
-        row = (d50, r50, p(r, 90), r50 - d50, r50 / d50, a50, a50 - d50)
-        print(f"{name:<27}" + "".join(f"{value:>11.3f}" for value in row))
+        samples: dict[str, list[float]] = {"floor": [], "direct": [], "remote": [], "asgi": []}
+        each = max(1, calls // rounds)
+        for _ in range(rounds):
+            samples["floor"] += await timed(floor, each, warm_up=5)
+            samples["direct"] += await timed(direct_ops[name], each, warm_up=5)
+            samples["remote"] += await timed(remote_ops[name], each, warm_up=5)
+            samples["asgi"] += await timed(asgi_ops[name], each, warm_up=5)
+        f50, d50, r50, a50 = (statistics.median(samples[k]) for k in ("floor", "direct", "remote", "asgi"))
+        added = r50 - d50
+        row = (d50, r50, p(samples["remote"], 90), added, f50, added - f50, added / f50, a50 - d50)
+        print(f"{name:<27}" + "".join(f"{value:>12.3f}" for value in row))
 
 
 def p(samples: list[float], q: float) -> float:
     return statistics.quantiles(samples, n=100)[int(q) - 1]
 
 
-async def bench(engine: str, calls: int, seconds: float) -> None:
+async def bench(engine: str, calls: int, seconds: float, rounds: int) -> None:
     folder = Path(tempfile.mkdtemp(prefix="bench-remote-"))
-    port = free_port()
+    port, bare_port = free_port(), free_port()
+    bare_server = subprocess.Popen(
+        [sys.executable, __file__, "--serve-bare", str(bare_port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     env = {**os.environ, "DOCSTORE_ADMIN_TOKEN": ADMIN_TOKEN}
     server = subprocess.Popen(
         [sys.executable, "-m", "docstore", "serve", "--url", fresh_url(engine, folder, "served"), "--port", str(port)],
@@ -143,13 +199,10 @@ async def bench(engine: str, calls: int, seconds: float) -> None:
         stderr=subprocess.DEVNULL,
     )
     remote_url = f"http://127.0.0.1:{port}"
+    bare_url = f"http://127.0.0.1:{bare_port}{BARE_PATH}"
     try:
-        for _ in range(400):
-            try:
-                if httpx.get(f"{remote_url}/v1/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                await asyncio.sleep(0.05)
+        await wait_for(lambda: httpx.get(f"{remote_url}/v1/health"))
+        await wait_for(lambda: httpx.post(bare_url, content=b"{}"))
         async with (
             open_store(fresh_url(engine, folder, "direct")) as direct,
             open_store(remote_url, token=ADMIN_TOKEN) as remote,
@@ -158,9 +211,20 @@ async def bench(engine: str, calls: int, seconds: float) -> None:
             # The same server app in this process, reached without a socket: what the layer
             # itself costs (HTTP framing, JSON, validation), apart from loopback and scheduling.
             direct_ids, remote_ids = await seed(direct), await seed(remote)
+            floor_body = json.dumps({"session_id": remote_ids["session_id"]}).encode()
+            floor_headers = {"Content-Type": "application/json"}
             transport = asgi_transport(create_app(behind, admin_token=ADMIN_TOKEN))
-            async with open_store("http://docstore.invalid", token=ADMIN_TOKEN, transport=transport) as asgi:
-                await compare(engine, calls, (direct, direct_ids), (remote, remote_ids), (asgi, await seed(asgi)))
+            async with (
+                open_store("http://docstore.invalid", token=ADMIN_TOKEN, transport=transport) as asgi,
+                bare_client() as floor_client,
+            ):
+
+                async def floor() -> None:
+                    answer = await floor_client.post(bare_url, content=floor_body, headers=floor_headers)
+                    answer.raise_for_status()
+
+                stores = (direct, direct_ids), (remote, remote_ids), (asgi, await seed(asgi))
+                await compare(engine, calls, rounds, floor, *stores)
 
             direct_rate = await posts_per_second(lambda: direct, direct_ids, seconds)
             remote_rate = await posts_per_second(lambda: open_store(remote_url, token=ADMIN_TOKEN), remote_ids, seconds)
@@ -180,8 +244,19 @@ async def bench(engine: str, calls: int, seconds: float) -> None:
                 f"hit p50 {hit50:.3f} ms (ratio {miss50 / hit50:.0f}); cache {stats}"
             )
     finally:
-        server.terminate()
-        server.wait(30)
+        for process in (server, bare_server):
+            process.terminate()
+            process.wait(30)
+
+
+async def wait_for(probe: Callable[[], httpx.Response]) -> None:
+    """Until ``probe`` gets an answer (a server process starting)."""
+    for _ in range(400):
+        try:
+            probe()
+            return
+        except httpx.TransportError:
+            await asyncio.sleep(0.05)
 
 
 def main() -> None:
@@ -189,8 +264,13 @@ def main() -> None:
     parser.add_argument("--engine", default="memory://", help="memory:// or local (a fresh local:// folder)")
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--seconds", type=float, default=5.0, help="length of the posts/s runs")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds per operation")
+    parser.add_argument("--serve-bare", type=int, metavar="PORT", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
-    asyncio.run(bench(arguments.engine, arguments.calls, arguments.seconds))
+    if arguments.serve_bare is not None:
+        serve_bare(arguments.serve_bare)
+        return
+    asyncio.run(bench(arguments.engine, arguments.calls, arguments.seconds, arguments.rounds))
 
 
 if __name__ == "__main__":

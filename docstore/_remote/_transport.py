@@ -20,6 +20,7 @@ import httpx
 from .._config import StorageConfig, mask_secrets
 from .._errors import ErrorCode, PersistenceError
 from .._wire import ACTOR_HEADER, NAMESPACE_HEADER, error_from_response, header_value
+from ._one_send import one_send_transport
 
 __all__ = ["Dropped", "Transport"]
 
@@ -78,7 +79,7 @@ class Transport:
             timeout=self._timeout,
             limits=self._limits,
             transport=self._injected
-            or httpx.AsyncHTTPTransport(
+            or one_send_transport(
                 verify=self._tls(),
                 limits=self._limits,
                 # Small requests: never wait for the peer's delayed ACK before sending (Nagle).

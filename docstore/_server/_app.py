@@ -13,6 +13,7 @@ from .._store import Store
 from ._admin import add_admin_routes
 from ._auth import Authenticator
 from ._context import Context
+from ._dispatch import RepositoryDispatch
 from ._errors import install_error_handlers
 from ._feed import add_feed_routes
 from ._limits import DEFAULT_MAX_BODY_BYTES, BodyLimit
@@ -57,7 +58,10 @@ def create_app(
     install_error_handlers(app)
     add_admin_routes(app)
     add_feed_routes(app)  # before the repository routes: GET /v1/sessions/watch is not a method
-    install_openapi(app, add_repository_routes(app))
+    bodies, handlers = add_repository_routes(app)
+    install_openapi(app, bodies)
+    # Added before BodyLimit, so inside it: a body is limited before a handler reads it.
+    app.add_middleware(RepositoryDispatch, context=context, handlers=handlers)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     return app
 

@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Match
 from .._errors import HTTP_STATUS, ErrorCode, PersistenceError
 from .._wire import error_body
 
-__all__ = ["error_response", "install_error_handlers", "status_code_of"]
+__all__ = ["error_response", "install_error_handlers", "status_code_of", "validation_message"]
 
 log = logging.getLogger("docstore.server")
 
@@ -40,7 +40,7 @@ def error_response(
     )
 
 
-def _validation_message(error: RequestValidationError) -> str:
+def validation_message(error: RequestValidationError) -> str:
     """Each problem as ``field: what is wrong`` (the ``body`` prefix dropped)."""
     parts = []
     for detail in error.errors()[:5]:
@@ -77,7 +77,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def validation(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
-        return error_response(422, _validation_message(exc), ErrorCode.INVALID_DATA)
+        return error_response(422, validation_message(exc), ErrorCode.INVALID_DATA)
 
     async def http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)

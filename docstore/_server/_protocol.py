@@ -1,10 +1,17 @@
-"""Caps on a request's head (request line and headers), enforced while it arrives: 431.
+"""Caps on a request's head (request line and headers), enforced while it arrives: 431;
+and an answer's head and body sent in one write.
 
 uvicorn's httptools protocol has no cap of its own: httptools gathers a header's name
 and value until they end, so one request with a 300 MB header held hundreds of MB and
 stalled every other request. Here the bytes of a head are counted as they are received,
 before the parser sees them, and a head over ``MAX_HEAD_BYTES`` (or with more than
 ``MAX_HEADERS`` headers) is answered 431 and its connection closed, never buffered whole.
+
+uvicorn writes an answer's status line and headers as soon as the app starts it, then
+the body: two sends, so the client wakes for a head it cannot use yet. What the request
+cycles of a connection write in one step of the event loop goes out in one send instead,
+at the end of that step (``_Coalesced``); what the protocol itself writes or closes goes
+after it.
 """
 
 from __future__ import annotations
@@ -13,14 +20,19 @@ import asyncio
 import json
 from typing import Any
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
-__all__ = ["MAX_HEADERS", "MAX_HEAD_BYTES", "HeadLimitedProtocol", "uvicorn_limits"]
+__all__ = ["KEEP_ALIVE_S", "MAX_HEADERS", "MAX_HEAD_BYTES", "HeadLimitedProtocol", "uvicorn_limits"]
 
 # Ample for docstore's own headers (a token, a percent-encoded namespace and actor) and
 # what proxies add; nginx takes 4 x 8 KiB by default, Node.js 16 KiB.
 MAX_HEAD_BYTES = 32 * 1024
 MAX_HEADERS = 100
+# An idle connection is closed after this long. httpx (docstore's client) reuses one idle for
+# up to 5 s, and uvicorn's default is 5 s too: a write sent on a connection the server was
+# closing at that moment is lost to the race ("dropped the connection during a write", seen
+# under load in tests/contract). The server holding on longer leaves the closing to the client.
+KEEP_ALIVE_S = 30
 # After a 431 the connection is half-closed and what the client still sends is read and
 # dropped for at most this long: closing with bytes unread would reset the connection,
 # and the client would lose the 431 before reading it.
@@ -31,8 +43,13 @@ def uvicorn_limits() -> dict[str, Any]:
     """The ``uvicorn.Config`` settings that apply these caps (``docstore serve`` passes them).
 
     h11 (uvicorn's other parser) gets the same byte cap, answered 400 by uvicorn itself.
+    An idle connection is kept ``KEEP_ALIVE_S``, longer than a client keeps one to reuse.
     """
-    return {"http": HeadLimitedProtocol, "h11_max_incomplete_event_size": MAX_HEAD_BYTES}
+    return {
+        "http": HeadLimitedProtocol,
+        "h11_max_incomplete_event_size": MAX_HEAD_BYTES,
+        "timeout_keep_alive": KEEP_ALIVE_S,
+    }
 
 
 def _answer_431(what: str) -> bytes:
@@ -43,6 +60,35 @@ def _answer_431(what: str) -> bytes:
         b"content-length: " + str(len(body)).encode() + b"\r\n"
         b"connection: close\r\n\r\n" + body
     )
+
+
+class _Coalesced:
+    """A request cycle's view of the transport: its writes of one loop step sent as one."""
+
+    __slots__ = ("_pending", "_transport")
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
+        self._pending: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        if not self._pending:
+            asyncio.get_running_loop().call_soon(self.flush)
+        self._pending.append(data)
+
+    def flush(self) -> None:
+        if self._pending:
+            data = b"".join(self._pending)
+            self._pending.clear()
+            if not self._transport.is_closing():
+                self._transport.write(data)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:  # is_closing, get_extra_info, ...: the transport's own
+        return getattr(self._transport, name)
 
 
 class _TooManyHeaders(Exception):
@@ -58,6 +104,7 @@ class HeadLimitedProtocol(HttpToolsProtocol):
         self._head_bytes = 0
         self._headers = 0
         self._refused = False
+        self._coalesced: _Coalesced | None = None
 
     def data_received(self, data: bytes) -> None:
         if self._refused:
@@ -86,16 +133,37 @@ class HeadLimitedProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._in_head, self._head_bytes, self._headers = False, 0, 0
         super().on_headers_complete()
+        cycle: RequestResponseCycle | None = self.cycle
+        if cycle is not None:
+            # One per connection, shared by pipelined cycles: their answers keep their order.
+            if self._coalesced is None:
+                self._coalesced = _Coalesced(self.transport)
+            cycle.transport = self._coalesced  # type: ignore[assignment]
+
+    def _flush(self) -> None:
+        """What the cycles wrote, out before whatever the protocol writes or closes."""
+        if self._coalesced is not None:
+            self._coalesced.flush()
+
+    def shutdown(self) -> None:
+        self._flush()
+        super().shutdown()
+
+    def timeout_keep_alive_handler(self) -> None:
+        self._flush()
+        super().timeout_keep_alive_handler()
 
     def on_message_complete(self) -> None:
         self._in_head = True
         super().on_message_complete()
 
     def send_400_response(self, msg: str) -> None:
+        self._flush()
         if not self._refused:  # the parser's error after a refusal: the 431 went out already
             super().send_400_response(msg)
 
     def _refuse(self, what: str) -> None:
+        self._flush()
         self._refused = True
         self.logger.warning("refused: %s", what)
         self.transport.write(_answer_431(what))

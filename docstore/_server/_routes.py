@@ -23,7 +23,8 @@ from starlette.responses import Response
 from .._errors import ErrorCode, PersistenceError
 from .._wire import WireMethod, methods
 from ._auth import Authenticator
-from ._context import Grant, context_of
+from ._context import Context, Grant, context_of
+from ._dispatch import Handler
 from ._parameters import Updates, constrained
 from ._schema import error_responses
 
@@ -72,26 +73,43 @@ def body_models() -> dict[str, type[BaseModel]]:
     return {method.path: _body_model(method) for catalogue in methods().values() for method in catalogue.values()}
 
 
+async def _answer(method: WireMethod, body_model: type[BaseModel], request: Request, grant: Grant) -> Response:
+    """What a repository route answers once ``grant`` let the caller in."""
+    if grant.caller.read_only and not method.read:
+        raise Authenticator.refuse(
+            403, f"read-only token {grant.caller.name!r} tried {method.path}", "this token is read-only"
+        )
+    try:
+        body = _validated(body_model, await request.body())
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False)) from None
+    arguments = {name: _argument(getattr(body, name)) for name, _, _ in method.parameters}
+    repository = getattr(grant.view, method.repository)
+    try:
+        result = await getattr(repository, method.name)(**arguments)
+    except PersistenceError:
+        raise
+    except Exception as exc:  # a bug, not the caller's fault: never a raw 500 page
+        log.exception("%s failed", method.path)
+        raise PersistenceError(ErrorCode.STORAGE_ERROR, f"{method.name} failed: {type(exc).__name__}") from None
+    return Response(method.result.dump_json(result), media_type="application/json")
+
+
+def _handler(method: WireMethod, body_model: type[BaseModel]) -> Handler:
+    """The route for ``RepositoryDispatch`` (the fast path): auth on every call, then the answer."""
+
+    async def handle(request: Request, context: Context) -> Response:
+        return await _answer(method, body_model, request, await context.grant(request))
+
+    return handle
+
+
 def _endpoint(method: WireMethod, body_model: type[BaseModel]) -> Any:
+    """The same route for FastAPI: what the OpenAPI document describes (and answers any
+    request the fast path does not take)."""
+
     async def endpoint(request: Request, grant: Grant) -> Response:
-        if grant.caller.read_only and not method.read:
-            raise Authenticator.refuse(
-                403, f"read-only token {grant.caller.name!r} tried {method.path}", "this token is read-only"
-            )
-        try:
-            body = _validated(body_model, await request.body())
-        except ValidationError as exc:
-            raise RequestValidationError(exc.errors(include_url=False)) from None
-        arguments = {name: _argument(getattr(body, name)) for name, _, _ in method.parameters}
-        repository = getattr(grant.view, method.repository)
-        try:
-            result = await getattr(repository, method.name)(**arguments)
-        except PersistenceError:
-            raise
-        except Exception as exc:  # a bug, not the caller's fault: never a raw 500 page
-            log.exception("%s failed", method.path)
-            raise PersistenceError(ErrorCode.STORAGE_ERROR, f"{method.name} failed: {type(exc).__name__}") from None
-        return Response(method.result.dump_json(result), media_type="application/json")
+        return await _answer(method, body_model, request, grant)
 
     # FastAPI reads the signature: the request (its body is read above) and the auth dependency.
     endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
@@ -110,9 +128,10 @@ def _argument(value: Any) -> Any:
     return value.fields_sent() if isinstance(value, Updates) else value
 
 
-def add_repository_routes(app: FastAPI) -> dict[str, type[BaseModel]]:
-    """Add the routes; their body models by path (for the OpenAPI document)."""
+def add_repository_routes(app: FastAPI) -> tuple[dict[str, type[BaseModel]], dict[str, Handler]]:
+    """Add the routes; their body models (for the OpenAPI document) and handlers (the fast path), by path."""
     models = body_models()
+    handlers: dict[str, Handler] = {}
     for repository, catalogue in methods().items():
         router = APIRouter(tags=[repository])
         for method in catalogue.values():
@@ -125,5 +144,6 @@ def add_repository_routes(app: FastAPI) -> dict[str, type[BaseModel]]:
                 description=method.doc,
                 responses=error_responses(write=not method.read),
             )
+            handlers[method.path] = _handler(method, models[method.path])
         app.include_router(router)
-    return models
+    return models, handlers
