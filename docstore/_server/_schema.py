@@ -44,6 +44,15 @@ _STATUSES = {
 }
 
 
+# Rules every engine enforces on a field of a model sent whole, which the domain model does
+# not state (it refuses nothing at construction; the engines refuse it on the way in): the
+# document states them, so a schema-valid body is never refused for them.
+_STORED_RULES: dict[str, dict[str, dict[str, Any]]] = {
+    # A student id is a key inside its session (``_mapping.student_field``): no NUL.
+    "Student": {"id": {"pattern": "^[^\\u0000]+$"}},
+}
+
+
 class ErrorBody(BaseModel):
     """Every error answer."""
 
@@ -80,6 +89,8 @@ def _add_bodies(document: dict[str, Any], bodies: Mapping[str, type[BaseModel]])
     for name, schema in definitions.get("$defs", {}).items():
         # A caller's metadata is ignored (the store stamps its own): any number goes there.
         components[_PREFIX + name] = schema if name == "StorageMetadata" else _int64(schema)
+        for field, rule in _STORED_RULES.get(name, {}).items():
+            schema["properties"][field].update(rule)
     for path, model in bodies.items():
         operation = document["paths"].get(path, {}).get("post")
         if operation is not None:

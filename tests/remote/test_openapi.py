@@ -109,3 +109,15 @@ async def test_a_wrong_method_lists_every_method_of_its_path() -> None:
         async with client:
             answer = await client.put("/v1/admin/documents/sessions")
     assert answer.status_code == 405 and answer.headers["allow"] == "GET, POST"
+
+
+def test_a_student_sent_whole_states_the_id_rules_the_engines_enforce() -> None:
+    """schemathesis once generated a student id of one NUL: schema-valid, yet refused (a
+    student id is a key inside its session). The document now states it, as it does for
+    ``student_id`` arguments."""
+    student = schema.raw_schema["components"]["schemas"]["In.Student"]["properties"]["id"]
+    argument = schema.raw_schema["components"]["schemas"]["In.SessionsGetStudent"]["properties"]["student_id"]
+    for rules in (student, argument):
+        pattern = re.compile(rules["pattern"])
+        assert not pattern.search("\x00") and not pattern.search("a\x00b") and pattern.search("ab")
+        assert rules["maxLength"] == 256
