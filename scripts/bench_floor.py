@@ -17,7 +17,9 @@ For each place (``disk``: under ``--dir`` or the system's temporary directory; `
 3. the overview of the 30 students (each one's newest revision), median of many.
 
 Then: a new process opens a store of ``--open-revisions`` revisions and reads one (wall
-time of the whole process, Python's start included; alternating); syncs per save
+time of the whole process, Python's start included; alternating; the floor as everywhere
+here, an asyncio program reading through ``asyncio.to_thread``, and also a synchronous
+script that imports nothing but ``sqlite3`` and ``json``); syncs per save
 (``strace -c -f``, fsync + fdatasync, a child that saves 200 minus one that saves none);
 the ``memory://`` overview of a 6,000-revision session (no floor: a time with its size).
 Every figure is printed as min / median over the rounds and ratio of the medians.
@@ -258,6 +260,19 @@ document = json.loads(connection.execute("SELECT doc FROM revisions WHERE id = ?
 assert document["id"] == sys.argv[2]
 """
 
+# The floor as every other figure here runs it: an asyncio program whose query goes through
+# ``asyncio.to_thread`` (an async app's open-and-read; the target is against this one).
+_OPEN_FLOOR_ASYNC = """
+import asyncio, json, sqlite3, sys
+def read():
+    connection = sqlite3.connect(sys.argv[1] + "/floor.sqlite3", check_same_thread=False)
+    connection.execute("PRAGMA journal_mode = WAL")
+    return json.loads(connection.execute("SELECT doc FROM revisions WHERE id = ?", (sys.argv[2],)).fetchone()[0])
+async def main():
+    assert (await asyncio.to_thread(read))["id"] == sys.argv[2]
+asyncio.run(main())
+"""
+
 _OPEN_LOCAL = """
 import asyncio, sys
 from docstore import open_store
@@ -268,9 +283,12 @@ asyncio.run(main())
 """
 
 
+_OPEN_CODE = {"floor": _OPEN_FLOOR_ASYNC, "sync floor": _OPEN_FLOOR, "local": _OPEN_LOCAL}
+
+
 def open_once(name: str, folder: Path, revision_id: str) -> float:
     started = time.perf_counter()
-    code = _OPEN_FLOOR if name == "floor" else _OPEN_LOCAL
+    code = _OPEN_CODE[name]
     subprocess.run([sys.executable, "-c", code, str(folder), revision_id], check=True)
     return time.perf_counter() - started
 
@@ -284,12 +302,15 @@ async def open_rounds(base: Path, count: int, rounds: int) -> None:
     folders = dict(zip(("floor", "local"), await build_open_stores(base, count), strict=True))
     built = time.perf_counter() - started
     wanted = f"{count // 2:032x}"
-    samples: dict[str, list[float]] = {"floor": [], "local": []}
+    folders["sync floor"] = folders["floor"]
+    samples: dict[str, list[float]] = {name: [] for name in _OPEN_CODE}
     for round_number in range(max(rounds, 5)):
-        for name in ("floor", "local") if round_number % 2 == 0 else ("local", "floor"):
+        for name in list(_OPEN_CODE)[:: 1 if round_number % 2 == 0 else -1]:
             samples[name].append(open_once(name, folders[name], wanted))
     print(f"\nnew process (stores of {count:,} revisions, built in {built:.0f} s), min / median:")
     print(summary(f"open {count:,} revisions, read one", samples, "ms", 1000), flush=True)
+    synchronous = {"floor": samples["sync floor"], "local": samples["local"]}
+    print(summary("  the same against a floor without asyncio", synchronous, "ms", 1000), flush=True)
 
 
 # -- syncs per save ---------------------------------------------------------------------------
@@ -380,7 +401,7 @@ async def main() -> None:
         return
     disk = Path(tempfile.mkdtemp(prefix="docstore-floor-", dir=args.dir))
     try:
-        for place in args.places.split(","):
+        for place in filter(None, args.places.split(",")):  # --places "": only the rest
             if place == "shm":
                 if not Path("/dev/shm").is_dir():
                     print("\nshm: no /dev/shm here")
