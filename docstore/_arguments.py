@@ -21,6 +21,7 @@ from ._page import MAX_PAGE_SIZE
 __all__ = [
     "check_active",
     "check_difficulty",
+    "check_include_students",
     "check_limit",
     "check_match",
     "check_sequence",
@@ -76,6 +77,13 @@ def check_active(active: object) -> bool | None:
     if active is not None and type(active) is not bool:
         raise invalid("active must be a bool or None")
     return active
+
+
+def check_include_students(include_students: object) -> bool:
+    """``get_session``'s and ``get_session_by_join_code``'s ``include_students``: a bool, nothing else."""
+    if type(include_students) is not bool:
+        raise invalid("include_students must be a bool")
+    return include_students
 
 
 def check_limit(limit: object) -> int:
