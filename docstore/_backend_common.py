@@ -1,4 +1,5 @@
-"""What every backend does alike to what it stores: fresh metadata on new items, and
+"""What every backend does alike to what it stores: fresh metadata on new items, the
+answers every engine gives in the same words (NOT_FOUND, revisions already stored), and
 stored documents the code cannot work with (STORAGE_ERROR naming the item).
 
 Documents written through ``Store.documents`` (import, restore) are not checked
@@ -8,7 +9,7 @@ instead of crashing or blaming the caller.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 from ._errors import ErrorCode, PersistenceError
@@ -16,7 +17,7 @@ from ._mapping import METADATA
 from ._models import StorageMetadata, StoredItem
 from ._time import utc_now
 
-__all__ = ["damaged", "stamped", "stored_version"]
+__all__ = ["damaged", "not_found", "revisions_taken", "stamped", "stored_version"]
 
 S = TypeVar("S", bound=StoredItem)
 
@@ -30,6 +31,17 @@ def stamped(item: S, namespace: str | None, actor: str | None) -> S:
     if namespace is not None:
         changes["namespace_id"] = namespace
     return item.model_copy(update=changes)
+
+
+def not_found(what: str, item_id: object) -> PersistenceError:
+    """An item that is not in this view (``what``: the model's name, e.g. ``Session``)."""
+    return PersistenceError(ErrorCode.NOT_FOUND, f"{what} {item_id!r} not found")
+
+
+def revisions_taken(taken: Sequence[str]) -> PersistenceError:
+    """``save_revisions``' answer when some ids were stored already: every other revision was
+    written (unordered); the first ten taken ids are named."""
+    return PersistenceError(ErrorCode.ALREADY_EXISTS, f"{len(taken)} revision(s) already exist: {list(taken[:10])}")
 
 
 def damaged(what: str, item_id: object, detail: str) -> PersistenceError:

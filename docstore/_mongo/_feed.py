@@ -24,6 +24,7 @@ from urllib.parse import unquote
 
 from pymongo.errors import OperationFailure, PyMongoError
 
+from .._backend_common import not_found
 from .._changes import SessionChange, SessionFeed
 from .._errors import ErrorCode, PersistenceError
 from .._feed import merge_posts
@@ -141,7 +142,7 @@ class MongoFeed(SessionFeed):
     async def _open(self) -> None:
         token = _decode(self._after, self._session_id) if self._after is not None else None
         if not await self._visible():
-            raise PersistenceError(ErrorCode.NOT_FOUND, f"Session {self._session_id!r} not found")
+            raise not_found("Session", self._session_id)
         try:
             self._stream = await self._database.watch(
                 session_pipeline(self._session_id, self._namespace), full_document="updateLookup", resume_after=token

@@ -9,6 +9,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from .._arguments import check_difficulty, check_tags
+from .._backend_common import not_found
 from .._errors import ErrorCode, PersistenceError
 from .._interfaces import ProblemSortKey, SortOrder, TagMatch
 from .._listing import PROBLEM_SORT_KEYS, listing
@@ -75,7 +76,7 @@ class MongoProblemRepository(Repository[ProblemSpec]):
         problem_id = require_id(problem_id)
         result = await self._collection.delete_one(self._scoped({"_id": problem_id}))
         if result.deleted_count == 0:
-            raise PersistenceError(ErrorCode.NOT_FOUND, f"ProblemSpec {problem_id!r} not found")
+            raise not_found("ProblemSpec", problem_id)
 
     @translated
     async def list_problems(

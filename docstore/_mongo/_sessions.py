@@ -13,6 +13,7 @@ from pymongo.errors import DuplicateKeyError
 
 from .. import _posts as posts
 from .._arguments import check_active
+from .._backend_common import not_found
 from .._changes import SessionFeed
 from .._errors import ErrorCode, PersistenceError
 from .._interfaces import SessionDeletion, SessionSortKey, SortOrder
@@ -168,7 +169,7 @@ class MongoSessionRepository(StudentPosts):
                 session=session,
             )
             if current is None:
-                raise PersistenceError(ErrorCode.NOT_FOUND, f"Session {session_id!r} not found")
+                raise not_found("Session", session_id)
             version = stored_version(current, "Session")
             if expected_version is not None and version != expected_version:
                 raise PersistenceError(
@@ -228,7 +229,7 @@ class MongoSessionRepository(StudentPosts):
                 raise
         ended = await self._read({"_id": session_id}, True)
         if ended is None:
-            raise PersistenceError(ErrorCode.NOT_FOUND, f"Session {session_id!r} not found")
+            raise not_found("Session", session_id)
         if ended.active:  # reactivated between the two calls: end it the long way
             return await self.update_session(session_id, {"active": False, "ended_at": utc_now()})
         return ended

@@ -20,7 +20,14 @@ from .._errors import ErrorCode, PersistenceError
 from .._mapping import METADATA, require_id
 from .._models import Student
 from .._page import Page, check_page_arguments, decode_cursor, encode_cursor
-from .._students import SESSION_STUDENTS, check_student_id, record_id, student_from_record, student_record
+from .._students import (
+    SESSION_STUDENTS,
+    check_student_id,
+    record_id,
+    student_from_record,
+    student_not_found,
+    student_record,
+)
 from ._repository import StoreState, damaged, stored_version
 
 __all__ = ["StudentRecords", "record_update"]
@@ -146,7 +153,7 @@ class StudentRecords:
             session=session,
         )
         if raw is None:
-            raise PersistenceError(ErrorCode.NOT_FOUND, f"student {student_id!r} not found in session {session_id!r}")
+            raise student_not_found(session_id, student_id)
         return student_from_record(raw)
 
     async def replace_class(

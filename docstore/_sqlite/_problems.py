@@ -6,7 +6,7 @@ import sqlite3
 from typing import Any
 
 from .._arguments import check_difficulty, check_tags
-from .._backend_common import damaged, stored_version
+from .._backend_common import damaged, not_found, stored_version
 from .._errors import ErrorCode, PersistenceError
 from .._interfaces import ProblemSortKey, SortOrder, TagMatch
 from .._listing import PROBLEM_SORT_KEYS, listing
@@ -71,7 +71,7 @@ class SqliteProblemRepository(SqliteRepository[ProblemSpec]):
 
         def delete(connection: sqlite3.Connection) -> None:
             if not delete_document(connection, "problems", problem_id, self._namespace):
-                raise PersistenceError(ErrorCode.NOT_FOUND, f"ProblemSpec {problem_id!r} not found")
+                raise not_found("ProblemSpec", problem_id)
 
         await self._db.write(delete)
 

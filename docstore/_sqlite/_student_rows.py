@@ -20,7 +20,7 @@ from .._errors import ErrorCode, PersistenceError
 from .._mapping import MAX_DOCUMENT_BYTES, METADATA, from_document
 from .._models import Session, Student
 from .._page import Page, check_page_arguments, decode_cursor, encode_cursor
-from .._students import SESSION_STUDENTS, record_id, student_from_record, student_record
+from .._students import SESSION_STUDENTS, record_id, student_from_record, student_not_found, student_record
 from ._codec import decode, yielding
 from ._tables import delete_document, get_document, insert_document, put_document
 
@@ -189,7 +189,7 @@ def set_code(
     """Set one student's code in their record; NOT_FOUND if the session has no such student."""
     record = _find_record(connection, path, session_id, student_id)
     if record is None:
-        raise PersistenceError(ErrorCode.NOT_FOUND, f"student {student_id!r} not found in session {session_id!r}")
+        raise student_not_found(session_id, student_id)
     version = stored_version(record, "student record")
     record["code"] = code
     record["last_update"] = now
