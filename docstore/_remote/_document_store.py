@@ -10,6 +10,7 @@ import json
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any
 
+from .._arguments import check_batch_size
 from .._errors import ErrorCode, PersistenceError
 from .._interfaces import BatchResult, CollectionStats
 from .._mapping import check_collection_name, check_stored_document, invalid, require_id
@@ -39,6 +40,7 @@ class RemoteDocumentStore:
 
     async def iter_documents(self, collection: str, *, batch_size: int = 1000) -> AsyncIterator[dict[str, Any]]:
         check_collection_name(collection)
+        check_batch_size(batch_size)  # refused as on every engine, though the server streams its own batches
         # One streamed answer, one document per line: O(n) however large the collection.
         async for line in self._transport.stream_lines(f"{ADMIN_PREFIX}/documents/{collection}"):
             yield _document(line)

@@ -3,8 +3,9 @@ written once), so the same bad call gets the same code *and the same words* on e
 
 Each of these was written twice, once in ``docstore/_mongo/`` and once in ``docstore/_sqlite/``,
 with texts that could drift apart: the ``include_students`` check, the "revision(s) already
-exist" answer of ``save_revisions``, the roster's keyset cursor (``list_students``) and the
-"student not found in session" answer of ``update_student_code``.
+exist" answer of ``save_revisions``, the roster's keyset cursor (``list_students``), the
+"student not found in session" answer of ``update_student_code`` and ``iter_documents``'
+``batch_size`` check (made by ``local://`` only: a refusal one engine made and the others not).
 """
 
 from __future__ import annotations
@@ -60,3 +61,14 @@ async def test_update_student_code_of_an_unknown_student_is_worded_alike(store: 
     session_id = await _class(store, "WRD004", ["ana"])
     error = await expect_error(ErrorCode.NOT_FOUND, store.sessions.update_student_code(session_id, "zed", "x"))
     assert f"student 'zed' not found in session {session_id!r}" in error.message
+
+
+async def test_iter_documents_refuses_a_batch_size_that_is_not_a_positive_int_on_every_engine(store: Store) -> None:
+    # Only local:// checked it; the MongoDB dialect handed it to the driver (mongomock ignored
+    # it, PyMongo raised a raw TypeError for a non-int and took 0 as "the server's default").
+    await _class(store, "WRD005", ["ana"])
+    for batch_size in (0, -1, "10", True, 1.5):
+        documents = store.documents.iter_documents("sessions", batch_size=batch_size)  # type: ignore[arg-type]
+        error = await expect_error(ErrorCode.INVALID_DATA, anext(aiter(documents)))
+        assert "batch_size must be a positive int" in error.message
+    assert len([d async for d in store.documents.iter_documents("sessions", batch_size=1)]) == 1
