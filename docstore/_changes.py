@@ -32,6 +32,7 @@ from ._errors import ErrorCode, PersistenceError
 from ._models import CodeRevision, Session, Student
 
 __all__ = [
+    "RETENTION_S",
     "ChangeKind",
     "SessionChange",
     "SessionFeed",
@@ -65,6 +66,10 @@ class SessionChange(BaseModel):
     # Without students: a class's students come as student_* changes.
     session: Session | None = None
 
+
+# How long a feed keeps positions (seconds) on the engines that keep a log (memory://,
+# local://): a watcher that comes back within it loses nothing. MongoDB's is its oplog's.
+RETENTION_S = 3600.0
 
 # A position is base64url of the JSON triple [log, session id, where]: the log's name (or
 # "mongo" for a change stream), the session whose feed it continues, and where in that log

@@ -19,7 +19,7 @@ import httpx
 from pydantic import ValidationError
 
 from .._changes import SessionChange, SessionFeed
-from .._errors import ErrorCode, PersistenceError
+from .._errors import TRANSIENT_CODES, ErrorCode, PersistenceError
 from .._interfaces import Scope
 from .._mapping import require_id
 from .._wire import API_PREFIX
@@ -31,7 +31,6 @@ WATCH_PATH = f"{API_PREFIX}/sessions/watch"
 # The server sends a keep-alive every 10 s: three missed ones mean the connection is dead.
 READ_TIMEOUT_S = 30.0
 RECONNECT_WINDOW_S = 30.0
-_TRANSIENT = frozenset({ErrorCode.UNAVAILABLE, ErrorCode.TIMEOUT})
 
 
 class RemoteFeed(SessionFeed):
@@ -107,7 +106,7 @@ class RemoteFeed(SessionFeed):
                 await self._reconnect()
                 continue
             except PersistenceError as error:
-                if error.code not in _TRANSIENT:
+                if error.code not in TRANSIENT_CODES:
                     raise
                 await self._reconnect()
                 continue
@@ -136,7 +135,7 @@ class RemoteFeed(SessionFeed):
             except (Dropped, httpx.HTTPError):
                 pass
             except PersistenceError as error:
-                if error.code not in _TRANSIENT:
+                if error.code not in TRANSIENT_CODES:
                     raise
             if time.monotonic() + delay > deadline:
                 raise PersistenceError(
