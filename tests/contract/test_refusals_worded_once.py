@@ -72,3 +72,12 @@ async def test_iter_documents_refuses_a_batch_size_that_is_not_a_positive_int_on
         error = await expect_error(ErrorCode.INVALID_DATA, anext(aiter(documents)))
         assert "batch_size must be a positive int" in error.message
     assert len([d async for d in store.documents.iter_documents("sessions", batch_size=1)]) == 1
+
+
+async def test_upsert_documents_refuses_what_is_not_a_batch_alike(store: Store) -> None:
+    # The remote client had its own check in other words, and let a bytearray through as
+    # a batch of ints (each refused on its own) where every other engine refused the call.
+    for not_a_batch in ("ab", b"ab", bytearray(b"ab"), {"_id": "a"}, 5):
+        call = store.documents.upsert_documents("sessions", not_a_batch)  # type: ignore[arg-type]
+        error = await expect_error(ErrorCode.INVALID_DATA, call)
+        assert error.message.startswith("documents must be a sequence of dicts, not "), error.message
