@@ -14,10 +14,10 @@ from typing import Any, TypeVar
 
 from ._errors import ErrorCode, PersistenceError
 from ._mapping import METADATA
-from ._models import StorageMetadata, StoredItem
+from ._models import StorageMetadata, StoredItem, normalize_join_code
 from ._time import utc_now
 
-__all__ = ["damaged", "not_found", "revisions_taken", "stamped", "stored_version"]
+__all__ = ["active_join_code", "damaged", "not_found", "revisions_taken", "stamped", "stored_version"]
 
 S = TypeVar("S", bound=StoredItem)
 
@@ -31,6 +31,16 @@ def stamped(item: S, namespace: str | None, actor: str | None) -> S:
     if namespace is not None:
         changes["namespace_id"] = namespace
     return item.model_copy(update=changes)
+
+
+def active_join_code(session: Mapping[str, Any]) -> str | None:
+    """The join code a stored session holds (what the engines' unique index is on): only while
+    it is active, and normalized whatever the document holds, so a document written by a tool
+    or under an older rule is found, and counted as taken, under the code it means."""
+    code = session.get("join_code")
+    if not session.get("active") or not isinstance(code, str):
+        return None
+    return normalize_join_code(code) or None
 
 
 def not_found(what: str, item_id: object) -> PersistenceError:

@@ -13,7 +13,7 @@ from pymongo.errors import DuplicateKeyError
 
 from .. import _posts as posts
 from .._arguments import check_active
-from .._backend_common import not_found
+from .._backend_common import active_join_code, not_found
 from .._changes import SessionFeed
 from .._errors import ErrorCode, PersistenceError
 from .._interfaces import SessionDeletion, SessionSortKey, SortOrder
@@ -35,17 +35,10 @@ __all__ = ["MongoSessionRepository", "session_document", "with_active_join_code"
 _CAS_ATTEMPTS = 20
 
 
-def _active_join_code(active: bool, join_code: object) -> str | None:
-    """The derived field of the join-code index: the normalized code, only while active."""
-    if not active or not isinstance(join_code, str):
-        return None
-    return normalize_join_code(join_code) or None
-
-
 def with_active_join_code(document: dict[str, Any]) -> dict[str, Any]:
     """A stored session document plus the derived field its unique index needs."""
     stored = dict(document)
-    active_code = _active_join_code(bool(document.get("active")), document.get("join_code"))
+    active_code = active_join_code(document)
     if active_code is not None:
         stored[ACTIVE_JOIN_CODE] = active_code
     return stored
@@ -178,7 +171,7 @@ class MongoSessionRepository(StudentPosts):
             active = fields.get("active", current.get("active", False))
             join_code = fields.get("join_code", current.get("join_code"))
             update = self._touch(fields)
-            active_code = _active_join_code(active, join_code)
+            active_code = active_join_code({"active": active, "join_code": join_code})
             if active_code is None:
                 update["$unset"] = {ACTIVE_JOIN_CODE: ""}
             else:

@@ -13,15 +13,14 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from .._backend_common import active_join_code
 from .._errors import ErrorCode, PersistenceError
-from .._models import normalize_join_code
 from ._codec import checksum, decode, encode, text_key, time_key
 from ._schema import REPOSITORY_COLLECTIONS
 
 __all__ = [
     "DAMAGED_TAG",
     "Row",
-    "active_join_code",
     "decode_row",
     "delete_document",
     "duplicate_error",
@@ -33,18 +32,6 @@ __all__ = [
 
 Row = tuple[bytes, bytes]  # (doc, checksum)
 DAMAGED_TAG = b"\x00damaged"
-
-
-def active_join_code(document: dict[str, Any]) -> str | None:
-    """The join code a session holds: only while it is active (the unique index's column).
-
-    Normalized here too, whatever the document holds: a document written by a tool or
-    under an older rule is found, and counted as taken, under the code it means.
-    """
-    code = document.get("join_code")
-    if not document.get("active") or not isinstance(code, str):
-        return None
-    return normalize_join_code(code) or None
 
 
 def _text(value: Any) -> str | None:
