@@ -17,7 +17,16 @@ from ._mapping import METADATA
 from ._models import StorageMetadata, StoredItem, normalize_join_code
 from ._time import utc_now
 
-__all__ = ["active_join_code", "damaged", "not_found", "revisions_taken", "stamped", "stored_version"]
+__all__ = [
+    "active_join_code",
+    "already_exists",
+    "damaged",
+    "join_code_taken",
+    "not_found",
+    "revisions_taken",
+    "stamped",
+    "stored_version",
+]
 
 S = TypeVar("S", bound=StoredItem)
 
@@ -41,6 +50,16 @@ def active_join_code(session: Mapping[str, Any]) -> str | None:
     if not session.get("active") or not isinstance(code, str):
         return None
     return normalize_join_code(code) or None
+
+
+def already_exists(what: str, item_id: object) -> PersistenceError:
+    """An id taken already (``what``: ``session``, ``problem``, ``revision``)."""
+    return PersistenceError(ErrorCode.ALREADY_EXISTS, f"{what} {item_id!r} already exists")
+
+
+def join_code_taken(join_code: object) -> PersistenceError:
+    """A join code that an active session of the store holds already (unique across namespaces)."""
+    return PersistenceError(ErrorCode.ALREADY_EXISTS, f"an active session already uses join code {join_code!r}")
 
 
 def not_found(what: str, item_id: object) -> PersistenceError:

@@ -13,7 +13,7 @@ from pymongo.errors import DuplicateKeyError
 
 from .. import _posts as posts
 from .._arguments import check_active
-from .._backend_common import active_join_code, not_found
+from .._backend_common import active_join_code, already_exists, join_code_taken, not_found
 from .._changes import SessionFeed
 from .._errors import ErrorCode, PersistenceError
 from .._interfaces import SessionDeletion, SessionSortKey, SortOrder
@@ -94,8 +94,8 @@ class MongoSessionRepository(StudentPosts):
             # mongomock names no key: look. (_id is unique across namespaces, so unscoped.)
             id_taken = await self._collection.find_one({"_id": session_id}, {"_id": 1}) is not None
         if id_taken:
-            return PersistenceError(ErrorCode.ALREADY_EXISTS, f"session {session_id!r} already exists")
-        return PersistenceError(ErrorCode.ALREADY_EXISTS, f"an active session already uses join code {join_code!r}")
+            return already_exists("session", session_id)
+        return join_code_taken(join_code)
 
     @translated
     async def get_session(self, session_id: str, *, include_students: bool = True) -> Session | None:

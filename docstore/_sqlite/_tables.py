@@ -13,7 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from .._backend_common import active_join_code
+from .._backend_common import active_join_code, already_exists, join_code_taken
 from .._errors import ErrorCode, PersistenceError
 from ._codec import checksum, decode, encode, text_key, time_key
 from ._schema import REPOSITORY_COLLECTIONS
@@ -72,19 +72,21 @@ def _columns(collection: str, document: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# What a taken id of a repository's table is called, in the words of every engine.
+_ITEM = {"sessions": "session", "problems": "problem", "revisions": "revision"}
+
+
 def duplicate_error(exc: sqlite3.IntegrityError, collection: str, document: dict[str, Any]) -> PersistenceError:
     """ALREADY_EXISTS saying which key was taken."""
     if "active_join_code" in str(exc):
-        return PersistenceError(
-            ErrorCode.ALREADY_EXISTS, f"an active session already uses join code {document.get('join_code')!r}"
-        )
+        return join_code_taken(document.get("join_code"))
     if "session_students.session_id" in str(exc):
         return PersistenceError(
             ErrorCode.ALREADY_EXISTS,
             f"session {document.get('session_id')!r} already has a record of student {document.get('student_id')!r} "
             f"(not {document.get('_id')!r})",
         )
-    return PersistenceError(ErrorCode.ALREADY_EXISTS, f"{collection} document {document.get('_id')!r} already exists")
+    return already_exists(_ITEM.get(collection, f"{collection} document"), document.get("_id"))
 
 
 @cache

@@ -81,3 +81,18 @@ async def test_upsert_documents_refuses_what_is_not_a_batch_alike(store: Store) 
         call = store.documents.upsert_documents("sessions", not_a_batch)  # type: ignore[arg-type]
         error = await expect_error(ErrorCode.INVALID_DATA, call)
         assert error.message.startswith("documents must be a sequence of dicts, not "), error.message
+
+
+async def test_a_taken_id_or_join_code_is_named_alike(store: Store) -> None:
+    # local:// said "sessions document 's' already exists" where the MongoDB dialect said
+    # "session 's' already exists" (and "revisions document" against "revision").
+    session_id = await store.sessions.create_session(Session(id="taken-session", join_code="WRD006"))
+    again = store.sessions.create_session(Session(id="taken-session", join_code="WRD007"))
+    error = await expect_error(ErrorCode.ALREADY_EXISTS, again)
+    assert "session 'taken-session' already exists" in error.message
+    error = await expect_error(ErrorCode.ALREADY_EXISTS, store.sessions.create_session(Session(join_code="WRD006")))
+    assert "an active session already uses join code 'WRD006'" in error.message
+    revision = CodeRevision(id="taken-revision", session_id=session_id, student_id="ana", code="a")
+    await store.revisions.save_revision(revision)
+    error = await expect_error(ErrorCode.ALREADY_EXISTS, store.revisions.save_revision(revision))
+    assert "revision 'taken-revision' already exists" in error.message
