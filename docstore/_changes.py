@@ -39,6 +39,7 @@ __all__ = [
     "decode_position",
     "decode_token_position",
     "encode_position",
+    "position_text",
 ]
 
 ChangeKind = Literal[
@@ -98,9 +99,18 @@ def decode_token_position(position: object, log: str, session_id: str) -> str:
     return data
 
 
-def _where(position: object, log: str, session_id: str, valid: Callable[[object], bool]) -> object:
+def position_text(position: object) -> str:
+    """A position checked as text before it is read or sent (a remote client puts it in a
+    header): a string of 1 to ``_MAX_POSITION`` printable ASCII characters (base64url)."""
     if not isinstance(position, str) or not position or len(position) > _MAX_POSITION:
         raise PersistenceError(ErrorCode.INVALID_DATA, "a feed position is a string made by an earlier change")
+    if not (position.isascii() and position.isprintable()):
+        raise PersistenceError(ErrorCode.INVALID_DATA, "malformed feed position")
+    return position
+
+
+def _where(position: object, log: str, session_id: str, valid: Callable[[object], bool]) -> object:
+    position = position_text(position)
     try:
         padded = position + "=" * (-len(position) % 4)
         found_log, found_session, where = json.loads(base64.urlsafe_b64decode(padded))

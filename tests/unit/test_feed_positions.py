@@ -45,3 +45,15 @@ def test_a_position_of_another_store_or_session_is_refused_by_both() -> None:
     assert "another store" in _refused(decode_token_position, encode_position("log-1", "s1", "82"), "mongo", "s1")
     assert "another session" in _refused(decode_position, encode_position("log-1", "s2", 1), "log-1", "s1")
     assert "another session" in _refused(decode_token_position, encode_position("mongo", "s2", "82"), "mongo", "s1")
+
+
+def test_a_position_is_printable_ascii_text_before_it_is_read_or_sent() -> None:
+    # The remote client checked this on its own before putting a position in a header.
+    from docstore._changes import position_text
+
+    position = encode_position("log-1", "s1", 3)
+    assert position_text(position) == position
+    for bad in ("caf\u00e9", "a\nb", "a\u2028b"):
+        assert "malformed feed position" in _refused(position_text, bad)
+        assert "malformed feed position" in _refused(decode_position, bad, "log-1", "s1")
+    assert "a feed position is a string" in _refused(position_text, b"abc")
