@@ -58,7 +58,7 @@ def already_exists(what: str, item_id: object) -> PersistenceError:
 
 
 def join_code_taken(join_code: object) -> PersistenceError:
-    """A join code that an active session of the store holds already (unique across namespaces)."""
+    """A join code that another active session holds already (codes are unique within a namespace)."""
     return PersistenceError(ErrorCode.ALREADY_EXISTS, f"an active session already uses join code {join_code!r}")
 
 
