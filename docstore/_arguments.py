@@ -20,7 +20,9 @@ from ._page import MAX_PAGE_SIZE
 
 __all__ = [
     "check_active",
+    "check_batch_size",
     "check_difficulty",
+    "check_include_students",
     "check_limit",
     "check_match",
     "check_sequence",
@@ -76,6 +78,21 @@ def check_active(active: object) -> bool | None:
     if active is not None and type(active) is not bool:
         raise invalid("active must be a bool or None")
     return active
+
+
+def check_batch_size(batch_size: object) -> int:
+    """``iter_documents``' ``batch_size``: how many documents one read fetches, a positive int on
+    every engine (a driver would take 0 as its own default and raise a raw error for a non-int)."""
+    if type(batch_size) is not int or batch_size < 1:
+        raise invalid("batch_size must be a positive int")
+    return batch_size
+
+
+def check_include_students(include_students: object) -> bool:
+    """``get_session``'s and ``get_session_by_join_code``'s ``include_students``: a bool, nothing else."""
+    if type(include_students) is not bool:
+        raise invalid("include_students must be a bool")
+    return include_students
 
 
 def check_limit(limit: object) -> int:

@@ -1,4 +1,5 @@
-"""What every backend does alike to what it stores: fresh metadata on new items, and
+"""What every backend does alike to what it stores: fresh metadata on new items, the
+answers every engine gives in the same words (NOT_FOUND, revisions already stored), and
 stored documents the code cannot work with (STORAGE_ERROR naming the item).
 
 Documents written through ``Store.documents`` (import, restore) are not checked
@@ -8,15 +9,24 @@ instead of crashing or blaming the caller.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 from ._errors import ErrorCode, PersistenceError
 from ._mapping import METADATA
-from ._models import StorageMetadata, StoredItem
+from ._models import StorageMetadata, StoredItem, normalize_join_code
 from ._time import utc_now
 
-__all__ = ["damaged", "stamped", "stored_version"]
+__all__ = [
+    "active_join_code",
+    "already_exists",
+    "damaged",
+    "join_code_taken",
+    "not_found",
+    "revisions_taken",
+    "stamped",
+    "stored_version",
+]
 
 S = TypeVar("S", bound=StoredItem)
 
@@ -30,6 +40,37 @@ def stamped(item: S, namespace: str | None, actor: str | None) -> S:
     if namespace is not None:
         changes["namespace_id"] = namespace
     return item.model_copy(update=changes)
+
+
+def active_join_code(session: Mapping[str, Any]) -> str | None:
+    """The join code a stored session holds (what the engines' unique index is on): only while
+    it is active, and normalized whatever the document holds, so a document written by a tool
+    or under an older rule is found, and counted as taken, under the code it means."""
+    code = session.get("join_code")
+    if not session.get("active") or not isinstance(code, str):
+        return None
+    return normalize_join_code(code) or None
+
+
+def already_exists(what: str, item_id: object) -> PersistenceError:
+    """An id taken already (``what``: ``session``, ``problem``, ``revision``)."""
+    return PersistenceError(ErrorCode.ALREADY_EXISTS, f"{what} {item_id!r} already exists")
+
+
+def join_code_taken(join_code: object) -> PersistenceError:
+    """A join code that another active session holds already (codes are unique within a namespace)."""
+    return PersistenceError(ErrorCode.ALREADY_EXISTS, f"an active session already uses join code {join_code!r}")
+
+
+def not_found(what: str, item_id: object) -> PersistenceError:
+    """An item that is not in this view (``what``: the model's name, e.g. ``Session``)."""
+    return PersistenceError(ErrorCode.NOT_FOUND, f"{what} {item_id!r} not found")
+
+
+def revisions_taken(taken: Sequence[str]) -> PersistenceError:
+    """``save_revisions``' answer when some ids were stored already: every other revision was
+    written (unordered); the first ten taken ids are named."""
+    return PersistenceError(ErrorCode.ALREADY_EXISTS, f"{len(taken)} revision(s) already exist: {list(taken[:10])}")
 
 
 def damaged(what: str, item_id: object, detail: str) -> PersistenceError:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from types import TracebackType
 from typing import Literal, Self
 
@@ -30,7 +31,16 @@ from pydantic import BaseModel, ConfigDict
 from ._errors import ErrorCode, PersistenceError
 from ._models import CodeRevision, Session, Student
 
-__all__ = ["ChangeKind", "SessionChange", "SessionFeed", "decode_position", "encode_position"]
+__all__ = [
+    "RETENTION_S",
+    "ChangeKind",
+    "SessionChange",
+    "SessionFeed",
+    "decode_position",
+    "decode_token_position",
+    "encode_position",
+    "position_text",
+]
 
 ChangeKind = Literal[
     "student_joined",  # a student's record was created: ``student``
@@ -58,28 +68,63 @@ class SessionChange(BaseModel):
     session: Session | None = None
 
 
-def encode_position(log: str, session_id: str, sequence: int) -> str:
-    """The opaque position of change ``sequence`` of ``session_id``'s feed in the log named ``log``."""
-    raw = json.dumps([log, session_id, sequence], separators=(",", ":"))
+# How long a feed keeps positions (seconds) on the engines that keep a log (memory://,
+# local://): a watcher that comes back within it loses nothing. MongoDB's is its oplog's.
+RETENTION_S = 3600.0
+
+# A position is base64url of the JSON triple [log, session id, where]: the log's name (or
+# "mongo" for a change stream), the session whose feed it continues, and where in that log
+# (a sequence number; a resume token's data). One envelope and one limit for every feed: a
+# MongoDB resume token is longer than a sequence, so the limit is the token's.
+_MAX_POSITION = 4096
+
+
+def encode_position(log: str, session_id: str, where: int | str) -> str:
+    """The opaque position ``where`` (a sequence, a resume token's data) of ``session_id``'s feed in ``log``."""
+    raw = json.dumps([log, session_id, where], separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
 def decode_position(position: object, log: str, session_id: str) -> int:
     """The sequence a position made by ``encode_position`` stands for; INVALID_DATA if it is not one of ours."""
-    if not isinstance(position, str) or not position or len(position) > 1024:
+    sequence = _where(position, log, session_id, lambda where: type(where) is int and where >= 0)
+    assert isinstance(sequence, int)  # checked by _where
+    return sequence
+
+
+def decode_token_position(position: object, log: str, session_id: str) -> str:
+    """The resume token's data a position made by ``encode_position`` holds; INVALID_DATA if it is not one of ours."""
+    data = _where(position, log, session_id, lambda where: isinstance(where, str))
+    assert isinstance(data, str)  # checked by _where
+    return data
+
+
+def position_text(position: object) -> str:
+    """A position checked as text before it is read or sent (a remote client puts it in a
+    header): a string of 1 to ``_MAX_POSITION`` printable ASCII characters (base64url)."""
+    if not isinstance(position, str) or not position or len(position) > _MAX_POSITION:
         raise PersistenceError(ErrorCode.INVALID_DATA, "a feed position is a string made by an earlier change")
+    if not (position.isascii() and position.isprintable()):
+        raise PersistenceError(ErrorCode.INVALID_DATA, "malformed feed position")
+    return position
+
+
+def _where(position: object, log: str, session_id: str, valid: Callable[[object], bool]) -> object:
+    position = position_text(position)
     try:
         padded = position + "=" * (-len(position) % 4)
-        found_log, found_session, sequence = json.loads(base64.urlsafe_b64decode(padded))
+        found_log, found_session, where = json.loads(base64.urlsafe_b64decode(padded))
     except (ValueError, TypeError, RecursionError):
         raise PersistenceError(ErrorCode.INVALID_DATA, "malformed feed position") from None
-    if type(sequence) is not int or sequence < 0 or not isinstance(found_log, str):
+    if not isinstance(found_log, str):
         raise PersistenceError(ErrorCode.INVALID_DATA, "malformed feed position")
     if found_log != log:
         raise PersistenceError(ErrorCode.INVALID_DATA, "the feed position belongs to another store")
+    if not valid(where):
+        raise PersistenceError(ErrorCode.INVALID_DATA, "malformed feed position")
     if found_session != session_id:
         raise PersistenceError(ErrorCode.INVALID_DATA, "the feed position belongs to another session's feed")
-    return sequence
+    return where
 
 
 class SessionFeed(ABC):

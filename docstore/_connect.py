@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from ._errors import ErrorCode, PersistenceError
+from ._errors import TRANSIENT_CODES, ErrorCode, PersistenceError
 from ._interfaces import StorageBackend
 
 __all__ = [
@@ -34,8 +34,6 @@ log = logging.getLogger("docstore")
 
 RETRY_FIRST_S = 0.25
 RETRY_MAX_S = 5.0
-# What waiting can fix: the server is down, unreachable or too slow to answer.
-_TRANSIENT = frozenset({ErrorCode.UNAVAILABLE, ErrorCode.TIMEOUT})
 
 
 class Connectable(Protocol):
@@ -63,7 +61,7 @@ async def open_or_defer(shared: Connectable, make: Callable[[], StorageBackend],
     try:
         backend = await _open(make)
     except PersistenceError as error:
-        if not lazy or error.code not in _TRANSIENT:
+        if not lazy or error.code not in TRANSIENT_CODES:
             raise
         shared.status, shared.last_error = "connecting", error
         log.warning("docstore: not connected yet (%s); retrying in the background", error.message)

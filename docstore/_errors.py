@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["HTTP_STATUS", "ErrorCode", "PersistenceError"]
+__all__ = ["HTTP_STATUS", "TRANSIENT_CODES", "ErrorCode", "PersistenceError"]
 
 
 class ErrorCode(StrEnum):
@@ -54,8 +54,11 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.STORAGE_ERROR: 500,
 }
 
-# Codes where trying the same call again later can succeed.
-_RETRYABLE = frozenset({ErrorCode.UNAVAILABLE, ErrorCode.TIMEOUT, ErrorCode.CONFLICT})
+# What waiting can fix: the server is down, unreachable or too slow to answer (lazy connect
+# retries these, a remote feed reconnects on them). A conflict may succeed later too, but
+# only if the caller reads again first.
+TRANSIENT_CODES = frozenset({ErrorCode.UNAVAILABLE, ErrorCode.TIMEOUT})
+_RETRYABLE = TRANSIENT_CODES | {ErrorCode.CONFLICT}  # where the same call again later can succeed
 
 
 class PersistenceError(Exception):

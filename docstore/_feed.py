@@ -18,6 +18,7 @@ from typing import Any, NamedTuple, Protocol
 
 from pydantic import ValidationError
 
+from ._backend_common import not_found
 from ._changes import SessionChange, SessionFeed, decode_position, encode_position
 from ._errors import ErrorCode, PersistenceError
 from ._mapping import require_id
@@ -126,7 +127,7 @@ class LogFeed(SessionFeed):
     async def _open(self) -> None:
         if self._after is None:
             if not await self._visible():
-                raise PersistenceError(ErrorCode.NOT_FOUND, f"Session {self._session_id!r} not found")
+                raise not_found("Session", self._session_id)
             self._last = (await self._log.read(self._session_id, self._namespace, 0, 0)).head
             self.position = encode_position(self._log.name, self._session_id, self._last)
             return
@@ -136,7 +137,7 @@ class LogFeed(SessionFeed):
             raise PersistenceError(ErrorCode.INVALID_DATA, "unknown feed position (not yet written in this store)")
         # A deleted session can still be followed up to its deletion, in its own namespace only.
         if not await self._visible() and not await self._log.holds(self._session_id, self._namespace):
-            raise PersistenceError(ErrorCode.NOT_FOUND, f"Session {self._session_id!r} not found")
+            raise not_found("Session", self._session_id)
         self._last = sequence
         self._check_not_expired(found.trimmed)
         self.position = self._after

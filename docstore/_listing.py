@@ -2,9 +2,10 @@
 
 A listing (``list_all_sessions``, ``list_active_sessions``, ``list_problems``) is a
 keyset page on (sort key, id); a student's revisions (``get_revisions``) are a stream on
-(timestamp, id). Which arguments a caller may pass, what a cursor holds, how many rows an
+(timestamp, id); a session's roster (``list_students``) is a keyset page on the student id.
+Which arguments a caller may pass, what a cursor holds, how many rows an
 engine fetches and where the next page starts are decided here; an engine only turns a
-``Listing`` or a ``Stream`` into its query and hands back the rows it read.
+``Listing``, a ``Stream`` or a ``Roster`` into its query and hands back the rows it read.
 
 The sort keys come from the ``Literal`` types of the seam (``SessionSortKey``,
 ``ProblemSortKey``), so a key added there is accepted everywhere, and one removed there
@@ -21,7 +22,7 @@ from typing import Any, TypeVar, get_args
 from ._arguments import check_limit, check_sort_key
 from ._interfaces import ProblemSortKey, SessionSortKey, SortOrder
 from ._mapping import invalid
-from ._models import CodeRevision
+from ._models import CodeRevision, Student
 from ._page import Page, check_page_arguments, decode_cursor, encode_cursor
 from ._time import parse_after
 
@@ -29,9 +30,11 @@ __all__ = [
     "PROBLEM_SORT_KEYS",
     "SESSION_SORT_KEYS",
     "Listing",
+    "Roster",
     "Stream",
     "listing",
     "revision_stream",
+    "roster",
 ]
 
 R = TypeVar("R")  # a row as the engine read it (a document, a SQLite row)
@@ -110,3 +113,36 @@ def revision_stream(limit: object, after: object, cursor: object) -> Stream:
             raise invalid("malformed cursor")
         position = (timestamp, last_id)
     return Stream(None if limit is None else check_limit(limit), since, position)
+
+
+@dataclass(frozen=True)
+class Roster:
+    """A checked page of a session's students by id (code point order of UTF-8 on every engine)."""
+
+    limit: int
+    after: str | None  # the id of the previous page's last student
+
+    @property
+    def fetch(self) -> int:
+        """Rows to read: one more than the page tells whether a next page exists."""
+        return self.limit + 1
+
+    def page(self, rows: list[R], items: Callable[[list[R]], list[Student]]) -> Page[Student]:
+        """The page of the ``fetch`` rows read: only the page's rows are validated (``items``)."""
+        page = items(rows[: self.limit])
+        next_cursor = None
+        if len(rows) > self.limit:
+            next_cursor = encode_cursor("student_id", "asc", page[-1].id, page[-1].id)
+        return Page(page, next_cursor)
+
+
+def roster(limit: object, cursor: object) -> Roster:
+    """``list_students``' paging arguments checked, the cursor decoded to the last student id."""
+    check_page_arguments("asc", limit, 0)
+    after = None
+    if cursor is not None:
+        last, _ = decode_cursor(cursor, "student_id", "asc")
+        if not isinstance(last, str):
+            raise invalid("malformed cursor")
+        after = last
+    return Roster(limit, after)  # type: ignore[arg-type]  # checked just above

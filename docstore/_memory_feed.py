@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
-from ._changes import ChangeKind, SessionFeed
+from ._changes import RETENTION_S, ChangeKind, SessionFeed
 from ._errors import ErrorCode, PersistenceError
 from ._feed import LogEntry, LogFeed, LogRead, copied
 from ._forwarding import forwarded
@@ -28,7 +28,6 @@ from ._models import CodeRevision, ExecutionResult, Session, Student
 __all__ = ["MemoryChangeLog", "RecordingRevisions", "RecordingSessions"]
 
 MAX_CHANGES = 100_000
-RETENTION_S = 3600.0
 
 
 class MemoryChangeLog:

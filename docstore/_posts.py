@@ -19,8 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from ._arguments import new_revision
-from ._backend_common import stamped
-from ._errors import ErrorCode, PersistenceError
+from ._backend_common import not_found, stamped
 from ._mapping import require_id, to_document
 from ._models import CodeRevision, ExecutionResult, Student
 from ._namespace_rules import session_namespace
@@ -205,7 +204,7 @@ def upsert_student(session_id: str, record: dict[str, Any], now: datetime) -> St
 def delete_session(session_id: str, cascade: bool) -> Steps[int]:
     """Delete a session, its students' records and (``cascade``) its revisions; how many revisions."""
     if not (yield ("delete_session", (session_id,))):
-        raise PersistenceError(ErrorCode.NOT_FOUND, f"Session {session_id!r} not found")
+        raise not_found("Session", session_id)
     yield ("delete_students", (session_id,))  # they are part of it, always
     if not cascade:
         return 0

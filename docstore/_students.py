@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-from ._backend_common import damaged
+from ._backend_common import damaged, not_found
 from ._errors import ErrorCode, PersistenceError
 from ._mapping import METADATA, check_document, invalid, read_back, require_id, student_field, student_id_of
 from ._models import Student
@@ -38,6 +38,7 @@ __all__ = [
     "post_target",
     "record_id",
     "student_from_record",
+    "student_not_found",
     "student_record",
     "students_of_legacy_session",
 ]
@@ -123,7 +124,7 @@ def post_target(session_id: str, document: D | None) -> D:
     """The session a post goes to, as read inside the post's transaction: it must be in the
     view (else NOT_FOUND) and active (else PERMISSION_DENIED, ``ended_error``)."""
     if document is None:
-        raise PersistenceError(ErrorCode.NOT_FOUND, f"Session {session_id!r} not found")
+        raise not_found("Session", session_id)
     active = document.get("active")
     if active is False:
         raise ended_error(session_id)
@@ -184,3 +185,8 @@ def embedded_students(session: Mapping[str, Any]) -> str | None:
 def ended_error(session_id: str) -> PersistenceError:
     """What a post to an ended session gets (nothing is written)."""
     return PersistenceError(ErrorCode.PERMISSION_DENIED, f"session {session_id!r} has ended: it takes no more posts")
+
+
+def student_not_found(session_id: str, student_id: str) -> PersistenceError:
+    """What a write to a student the session does not have gets (nothing is written)."""
+    return PersistenceError(ErrorCode.NOT_FOUND, f"student {student_id!r} not found in session {session_id!r}")

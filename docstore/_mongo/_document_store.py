@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .._arguments import check_batch_size
 from .._interfaces import BatchResult, CollectionStats
 from .._mapping import check_collection_name, require_id
 from .._upsert_plan import batch_of
@@ -65,7 +66,7 @@ class MongoDocumentStore:
 
     async def iter_documents(self, collection: str, *, batch_size: int = 1000) -> AsyncIterator[dict[str, Any]]:
         check_collection_name(collection)
-        found = self._backend.collection(collection).find({}).sort("_id", 1).batch_size(batch_size)
+        found = self._backend.collection(collection).find({}).sort("_id", 1).batch_size(check_batch_size(batch_size))
         try:
             async for document in found:
                 yield _given_form(collection, document)

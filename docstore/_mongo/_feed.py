@@ -15,16 +15,15 @@ change (``merge_posts``), at the revision's position. Positions wrap resume toke
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import json
 import re
 from typing import Any
 from urllib.parse import unquote
 
 from pymongo.errors import OperationFailure, PyMongoError
 
-from .._changes import SessionChange, SessionFeed
+from .._backend_common import not_found
+from .._changes import SessionChange, SessionFeed, decode_token_position, encode_position
 from .._errors import ErrorCode, PersistenceError
 from .._feed import merge_posts
 from .._mapping import from_document, require_id
@@ -91,23 +90,7 @@ def change_fields(session_id: str, event: dict[str, Any]) -> dict[str, Any] | No
     return {**fields, "kind": "revision_saved", "student_id": revision.student_id, "revision": revision}
 
 
-def _encode(session_id: str, token: Any) -> str:
-    raw = json.dumps(["mongo", session_id, token["_data"]], separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _decode(position: object, session_id: str) -> dict[str, Any]:
-    if not isinstance(position, str) or not position or len(position) > 4096:
-        raise PersistenceError(ErrorCode.INVALID_DATA, "a feed position is a string made by an earlier change")
-    try:
-        kind, found_session, data = json.loads(base64.urlsafe_b64decode(position + "=" * (-len(position) % 4)))
-    except (ValueError, TypeError, RecursionError):
-        raise PersistenceError(ErrorCode.INVALID_DATA, "malformed feed position") from None
-    if kind != "mongo" or not isinstance(data, str):
-        raise PersistenceError(ErrorCode.INVALID_DATA, "the feed position belongs to another store")
-    if found_session != session_id:
-        raise PersistenceError(ErrorCode.INVALID_DATA, "the feed position belongs to another session's feed")
-    return {"_data": data}
+_LOG = "mongo"  # the "log" of a change stream's positions: its resume tokens
 
 
 def _stream_error(exc: PyMongoError) -> PersistenceError:
@@ -139,16 +122,18 @@ class MongoFeed(SessionFeed):
         self._sequence = 0  # local numbering of events, for merge_posts
 
     async def _open(self) -> None:
-        token = _decode(self._after, self._session_id) if self._after is not None else None
+        token = None
+        if self._after is not None:
+            token = {"_data": decode_token_position(self._after, _LOG, self._session_id)}
         if not await self._visible():
-            raise PersistenceError(ErrorCode.NOT_FOUND, f"Session {self._session_id!r} not found")
+            raise not_found("Session", self._session_id)
         try:
             self._stream = await self._database.watch(
                 session_pipeline(self._session_id, self._namespace), full_document="updateLookup", resume_after=token
             )
         except PyMongoError as exc:
             raise _stream_error(exc) from None
-        self.position = self._after or _encode(self._session_id, self._stream.resume_token)
+        self.position = self._after or encode_position(_LOG, self._session_id, self._stream.resume_token["_data"])
 
     async def _event(self, wait: bool) -> tuple[Any, dict[str, Any]] | None:
         """The next relevant event with its resume token (None: none ready, when not waiting)."""
@@ -185,7 +170,7 @@ class MongoFeed(SessionFeed):
                     token, fields = following[0], merged[0][1]
                 else:
                     self._pending = following
-        self.position = _encode(self._session_id, token)
+        self.position = encode_position(_LOG, self._session_id, token["_data"])
         if fields["kind"] == "session_deleted":
             self._ended = True
         return SessionChange(position=self.position, **fields)

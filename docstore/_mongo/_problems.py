@@ -9,7 +9,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from .._arguments import check_difficulty, check_tags
-from .._errors import ErrorCode, PersistenceError
+from .._backend_common import already_exists, not_found
 from .._interfaces import ProblemSortKey, SortOrder, TagMatch
 from .._listing import PROBLEM_SORT_KEYS, listing
 from .._mapping import METADATA, require_id, to_document, validate_updates
@@ -56,7 +56,7 @@ class MongoProblemRepository(Repository[ProblemSpec]):
             # overwrite.
             replaced = await self._collection.find_one_and_update(self._scoped(match), update, projection={"_id": 1})
             if replaced is None:
-                raise PersistenceError(ErrorCode.ALREADY_EXISTS, f"problem {item.id!r} already exists") from None
+                raise already_exists("problem", item.id) from None
         return item.id
 
     @translated
@@ -75,7 +75,7 @@ class MongoProblemRepository(Repository[ProblemSpec]):
         problem_id = require_id(problem_id)
         result = await self._collection.delete_one(self._scoped({"_id": problem_id}))
         if result.deleted_count == 0:
-            raise PersistenceError(ErrorCode.NOT_FOUND, f"ProblemSpec {problem_id!r} not found")
+            raise not_found("ProblemSpec", problem_id)
 
     @translated
     async def list_problems(

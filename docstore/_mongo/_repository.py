@@ -17,7 +17,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 
 from .._arguments import check_version, revalidated
-from .._backend_common import damaged, stamped, stored_version
+from .._backend_common import damaged, not_found, stamped, stored_version
 from .._errors import ErrorCode, PersistenceError
 from .._interfaces import SortOrder
 from .._listing import Listing
@@ -137,7 +137,7 @@ class Repository(Generic[T]):
             return raw
         current = await self._collection.find_one(self._scoped({"_id": item_id}), {METADATA: 1}, session=session)
         if current is None:
-            raise PersistenceError(ErrorCode.NOT_FOUND, f"{self.model.__name__} {item_id!r} not found")
+            raise not_found(self.model.__name__, item_id)
         if expected_version is not None:
             version = stored_version(current, self.model.__name__)
             if version != expected_version:
@@ -145,7 +145,7 @@ class Repository(Generic[T]):
                     ErrorCode.CONFLICT,
                     f"{self.model.__name__} {item_id!r} is at version {version}, not {expected_version}",
                 )
-        raise PersistenceError(ErrorCode.NOT_FOUND, what or f"{self.model.__name__} {item_id!r} not found")
+        raise PersistenceError(ErrorCode.NOT_FOUND, what) if what else not_found(self.model.__name__, item_id)
 
     # -- reads -----------------------------------------------------------------
     async def _find_one(self, filter: dict[str, Any]) -> T | None:

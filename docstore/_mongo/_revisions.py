@@ -10,7 +10,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from .._arguments import check_sequence
-from .._errors import ErrorCode, PersistenceError
+from .._backend_common import already_exists, revisions_taken
 from .._listing import revision_stream
 from .._mapping import from_document, require_id, to_document
 from .._models import CodeRevision
@@ -38,7 +38,7 @@ class MongoRevisionRepository(Repository[CodeRevision]):
         try:
             await self._collection.insert_one(to_document(item))
         except DuplicateKeyError:
-            raise PersistenceError(ErrorCode.ALREADY_EXISTS, f"revision {item.id!r} already exists") from None
+            raise already_exists("revision", item.id) from None
         return item.id
 
     @translated
@@ -59,9 +59,7 @@ class MongoRevisionRepository(Repository[CodeRevision]):
                 raise
             # Unordered: every other revision was written; name the ones that were not.
             taken = [items[error["index"]].id for error in write_errors]
-            raise PersistenceError(
-                ErrorCode.ALREADY_EXISTS, f"{len(taken)} revision(s) already exist: {taken[:10]}"
-            ) from None
+            raise revisions_taken(taken) from None
         return [item.id for item in items]
 
     async def _refuse_other_namespaces_sessions(self, items: Sequence[CodeRevision]) -> None:

@@ -13,6 +13,7 @@ from pymongo.errors import DuplicateKeyError
 
 from .. import _posts as posts
 from .._arguments import check_active
+from .._backend_common import active_join_code, already_exists, join_code_taken, not_found
 from .._changes import SessionFeed
 from .._errors import ErrorCode, PersistenceError
 from .._interfaces import SessionDeletion, SessionSortKey, SortOrder
@@ -34,17 +35,10 @@ __all__ = ["MongoSessionRepository", "session_document", "with_active_join_code"
 _CAS_ATTEMPTS = 20
 
 
-def _active_join_code(active: bool, join_code: object) -> str | None:
-    """The derived field of the join-code index: the normalized code, only while active."""
-    if not active or not isinstance(join_code, str):
-        return None
-    return normalize_join_code(join_code) or None
-
-
 def with_active_join_code(document: dict[str, Any]) -> dict[str, Any]:
     """A stored session document plus the derived field its unique index needs."""
     stored = dict(document)
-    active_code = _active_join_code(bool(document.get("active")), document.get("join_code"))
+    active_code = active_join_code(document)
     if active_code is not None:
         stored[ACTIVE_JOIN_CODE] = active_code
     return stored
@@ -100,8 +94,8 @@ class MongoSessionRepository(StudentPosts):
             # mongomock names no key: look. (_id is unique across namespaces, so unscoped.)
             id_taken = await self._collection.find_one({"_id": session_id}, {"_id": 1}) is not None
         if id_taken:
-            return PersistenceError(ErrorCode.ALREADY_EXISTS, f"session {session_id!r} already exists")
-        return PersistenceError(ErrorCode.ALREADY_EXISTS, f"an active session already uses join code {join_code!r}")
+            return already_exists("session", session_id)
+        return join_code_taken(join_code)
 
     @translated
     async def get_session(self, session_id: str, *, include_students: bool = True) -> Session | None:
@@ -168,7 +162,7 @@ class MongoSessionRepository(StudentPosts):
                 session=session,
             )
             if current is None:
-                raise PersistenceError(ErrorCode.NOT_FOUND, f"Session {session_id!r} not found")
+                raise not_found("Session", session_id)
             version = stored_version(current, "Session")
             if expected_version is not None and version != expected_version:
                 raise PersistenceError(
@@ -177,7 +171,7 @@ class MongoSessionRepository(StudentPosts):
             active = fields.get("active", current.get("active", False))
             join_code = fields.get("join_code", current.get("join_code"))
             update = self._touch(fields)
-            active_code = _active_join_code(active, join_code)
+            active_code = active_join_code({"active": active, "join_code": join_code})
             if active_code is None:
                 update["$unset"] = {ACTIVE_JOIN_CODE: ""}
             else:
@@ -228,7 +222,7 @@ class MongoSessionRepository(StudentPosts):
                 raise
         ended = await self._read({"_id": session_id}, True)
         if ended is None:
-            raise PersistenceError(ErrorCode.NOT_FOUND, f"Session {session_id!r} not found")
+            raise not_found("Session", session_id)
         if ended.active:  # reactivated between the two calls: end it the long way
             return await self.update_session(session_id, {"active": False, "ended_at": utc_now()})
         return ended

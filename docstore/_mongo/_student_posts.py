@@ -19,8 +19,8 @@ from typing import Any, TypeVar
 from pymongo.errors import PyMongoError
 
 from .. import _posts as posts
-from .._arguments import revalidated
-from .._mapping import from_document, invalid, require_id
+from .._arguments import check_include_students, revalidated
+from .._mapping import from_document, require_id
 from .._models import CodeRevision, ExecutionResult, Session, Student
 from .._page import Page
 from .._students import LAST_ACTIVITY_STEP_S
@@ -52,8 +52,7 @@ class StudentPosts(Repository[Session]):
     async def _read(
         self, filter: dict[str, Any], include_students: object, sort: list[tuple[str, int]] | None = None
     ) -> Session | None:
-        if not isinstance(include_students, bool):
-            raise invalid("include_students must be a bool")
+        check_include_students(include_students)
         raw = await self._collection.find_one(
             self._scoped(filter), None if include_students else WITHOUT_STUDENTS, sort=sort
         )

@@ -16,11 +16,18 @@ from typing import Any
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import OperationFailure
 
-from .._errors import ErrorCode, PersistenceError
+from .._listing import roster
 from .._mapping import METADATA, require_id
 from .._models import Student
-from .._page import Page, check_page_arguments, decode_cursor, encode_cursor
-from .._students import SESSION_STUDENTS, check_student_id, record_id, student_from_record, student_record
+from .._page import Page
+from .._students import (
+    SESSION_STUDENTS,
+    check_student_id,
+    record_id,
+    student_from_record,
+    student_not_found,
+    student_record,
+)
 from ._repository import StoreState, damaged, stored_version
 
 __all__ = ["StudentRecords", "record_update"]
@@ -77,21 +84,12 @@ class StudentRecords:
     async def page(self, session_id: str, limit: int, cursor: str | None) -> Page[Student]:
         """By student id, code point order (MongoDB's simple collation on UTF-8): keyset on the id."""
         session_id = require_id(session_id)
-        check_page_arguments("asc", limit, 0)
+        page = roster(limit, cursor)
         filter = self._filter(session_id)
-        if cursor is not None:
-            last, _ = decode_cursor(cursor, "student_id", "asc")
-            if not isinstance(last, str):
-                raise PersistenceError(ErrorCode.INVALID_DATA, "malformed cursor")
-            filter["student_id"] = {"$gt": last}
-        found = self._collection.find(filter).sort([("student_id", ASCENDING)]).limit(limit + 1)
-        raws = await found.to_list(None)
-        students = [student_from_record(raw) for raw in raws[:limit]]
-        next_cursor = None
-        if len(raws) > limit:
-            last_id = students[-1].id
-            next_cursor = encode_cursor("student_id", "asc", last_id, last_id)
-        return Page(students, next_cursor)
+        if page.after is not None:
+            filter["student_id"] = {"$gt": page.after}
+        found = self._collection.find(filter).sort([("student_id", ASCENDING)]).limit(page.fetch)
+        return page.page(await found.to_list(None), lambda raws: [student_from_record(raw) for raw in raws])
 
     async def count(self, session_id: str) -> int:
         count: int = await self._collection.count_documents(self._filter(require_id(session_id)))
@@ -146,7 +144,7 @@ class StudentRecords:
             session=session,
         )
         if raw is None:
-            raise PersistenceError(ErrorCode.NOT_FOUND, f"student {student_id!r} not found in session {session_id!r}")
+            raise student_not_found(session_id, student_id)
         return student_from_record(raw)
 
     async def replace_class(

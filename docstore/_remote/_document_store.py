@@ -7,12 +7,14 @@ namespace view). Documents travel as canonical Extended JSON (``_wire.encode_doc
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
+from .._arguments import check_batch_size
 from .._errors import ErrorCode, PersistenceError
 from .._interfaces import BatchResult, CollectionStats
-from .._mapping import check_collection_name, check_stored_document, invalid, require_id
+from .._mapping import check_collection_name, check_stored_document, require_id
+from .._upsert_plan import batch_of
 from .._wire import ADMIN_PREFIX, DEFAULT_MAX_BODY_BYTES, decode_documents, encode_document
 from ._transport import Transport
 
@@ -39,6 +41,7 @@ class RemoteDocumentStore:
 
     async def iter_documents(self, collection: str, *, batch_size: int = 1000) -> AsyncIterator[dict[str, Any]]:
         check_collection_name(collection)
+        check_batch_size(batch_size)  # refused as on every engine, though the server streams its own batches
         # One streamed answer, one document per line: O(n) however large the collection.
         async for line in self._transport.stream_lines(f"{ADMIN_PREFIX}/documents/{collection}"):
             yield _document(line)
@@ -64,8 +67,7 @@ class RemoteDocumentStore:
         ``MAX_REQUEST_BYTES``, and the server's positions are mapped back to the caller's.
         """
         check_collection_name(collection)
-        if isinstance(documents, str | bytes | Mapping) or not isinstance(documents, Sequence):
-            raise invalid(f"documents must be a sequence of documents, not {type(documents).__name__}")
+        documents = batch_of(documents)  # the engines' rule, before anything travels
         failed: list[tuple[int, str]] = []
         encoded: list[tuple[int, bytes]] = []
         for position, document in enumerate(documents):

@@ -18,8 +18,8 @@ from collections.abc import AsyncIterator
 import httpx
 from pydantic import ValidationError
 
-from .._changes import SessionChange, SessionFeed
-from .._errors import ErrorCode, PersistenceError
+from .._changes import SessionChange, SessionFeed, position_text
+from .._errors import TRANSIENT_CODES, ErrorCode, PersistenceError
 from .._interfaces import Scope
 from .._mapping import require_id
 from .._wire import API_PREFIX
@@ -31,7 +31,6 @@ WATCH_PATH = f"{API_PREFIX}/sessions/watch"
 # The server sends a keep-alive every 10 s: three missed ones mean the connection is dead.
 READ_TIMEOUT_S = 30.0
 RECONNECT_WINDOW_S = 30.0
-_TRANSIENT = frozenset({ErrorCode.UNAVAILABLE, ErrorCode.TIMEOUT})
 
 
 class RemoteFeed(SessionFeed):
@@ -51,11 +50,8 @@ class RemoteFeed(SessionFeed):
     async def _connect(self) -> None:
         await self._disconnect()
         stack = contextlib.AsyncExitStack()
-        if self.position is not None and not isinstance(self.position, str):
-            raise PersistenceError(ErrorCode.INVALID_DATA, "a feed position is a string made by an earlier change")
-        headers = {"Last-Event-ID": self.position} if self.position is not None else {}
-        if self.position is not None and not (self.position.isascii() and self.position.isprintable()):
-            raise PersistenceError(ErrorCode.INVALID_DATA, "malformed feed position")
+        # Checked here by the rule of every feed: the position travels in a header.
+        headers = {"Last-Event-ID": position_text(self.position)} if self.position is not None else {}
         try:
             response = await stack.enter_async_context(
                 self._transport.event_stream(
@@ -107,7 +103,7 @@ class RemoteFeed(SessionFeed):
                 await self._reconnect()
                 continue
             except PersistenceError as error:
-                if error.code not in _TRANSIENT:
+                if error.code not in TRANSIENT_CODES:
                     raise
                 await self._reconnect()
                 continue
@@ -136,7 +132,7 @@ class RemoteFeed(SessionFeed):
             except (Dropped, httpx.HTTPError):
                 pass
             except PersistenceError as error:
-                if error.code not in _TRANSIENT:
+                if error.code not in TRANSIENT_CODES:
                     raise
             if time.monotonic() + delay > deadline:
                 raise PersistenceError(

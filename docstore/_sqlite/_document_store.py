@@ -7,7 +7,8 @@ import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from .._errors import ErrorCode, PersistenceError
+from .._arguments import check_batch_size
+from .._errors import PersistenceError
 from .._interfaces import BatchResult, CollectionStats
 from .._mapping import check_collection_name, require_id
 from .._upsert_plan import batch_of, check_batch, plan_upsert
@@ -56,8 +57,7 @@ class SqliteDocumentStore:
 
     async def iter_documents(self, collection: str, *, batch_size: int = 1000) -> AsyncIterator[dict[str, Any]]:
         check_collection_name(collection)
-        if type(batch_size) is not int or batch_size < 1:
-            raise PersistenceError(ErrorCode.INVALID_DATA, "batch_size must be a positive int")
+        check_batch_size(batch_size)
         table, where, arguments = _table(collection)
         path = self._db.path
         last: str | None = None

@@ -35,7 +35,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, get_args
 
-from .._changes import ChangeKind
+from .._changes import RETENTION_S, ChangeKind
 from .._errors import ErrorCode, PersistenceError
 from .._feed import LogEntry, LogRead, copied, merge_posts
 from .._mapping import from_document
@@ -56,7 +56,6 @@ __all__ = [
 ]
 
 MAX_CHANGES = 200_000
-RETENTION_S = 3600.0
 TRIM_EVERY_S = 60.0
 POLL_S = 0.005
 # Bytes of copied documents one read decodes at most (a few changes of big programs).

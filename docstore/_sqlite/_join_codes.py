@@ -21,12 +21,13 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from .._backend_common import active_join_code
 from .._errors import PersistenceError
 from .._mapping import METADATA
 from .._models import JOIN_CODE_RULE
 from .._time import utc_now
 from ._schema import INDEXES
-from ._tables import active_join_code, decode_row, put_document
+from ._tables import decode_row, put_document
 
 __all__ = ["JOIN_CODE_RULE_KEY", "derive_join_codes"]
 

@@ -6,8 +6,7 @@ import sqlite3
 from typing import Any
 
 from .._arguments import check_difficulty, check_tags
-from .._backend_common import damaged, stored_version
-from .._errors import ErrorCode, PersistenceError
+from .._backend_common import already_exists, damaged, not_found, stored_version
 from .._interfaces import ProblemSortKey, SortOrder, TagMatch
 from .._listing import PROBLEM_SORT_KEYS, listing
 from .._mapping import METADATA, require_id, to_document, validate_updates
@@ -44,7 +43,7 @@ class SqliteProblemRepository(SqliteRepository[ProblemSpec]):
                 if stored.get("namespace_id") != item.namespace_id:
                     # Same id, other namespace: no view may overwrite it, and a replacement
                     # through the root store never moves a problem to another namespace.
-                    raise PersistenceError(ErrorCode.ALREADY_EXISTS, f"problem {item.id!r} already exists")
+                    raise already_exists("problem", item.id)
                 version = stored_version(stored, "ProblemSpec")
                 before = stored[METADATA]
                 document[METADATA].update(
@@ -71,7 +70,7 @@ class SqliteProblemRepository(SqliteRepository[ProblemSpec]):
 
         def delete(connection: sqlite3.Connection) -> None:
             if not delete_document(connection, "problems", problem_id, self._namespace):
-                raise PersistenceError(ErrorCode.NOT_FOUND, f"ProblemSpec {problem_id!r} not found")
+                raise not_found("ProblemSpec", problem_id)
 
         await self._db.write(delete)
 

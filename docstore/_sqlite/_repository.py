@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from .._arguments import check_version, revalidated
-from .._backend_common import stamped, stored_version
+from .._backend_common import not_found, stamped, stored_version
 from .._errors import ErrorCode, PersistenceError
 from .._listing import Listing
 from .._mapping import MAX_DOCUMENT_BYTES, METADATA, from_document, naive_times_suffice
@@ -94,7 +94,7 @@ class SqliteRepository(Generic[T]):
         """
         document = get_document(connection, self._path, self.collection_name, item_id, self._namespace)
         if document is None:
-            raise PersistenceError(ErrorCode.NOT_FOUND, f"{self.model.__name__} {item_id!r} not found")
+            raise not_found(self.model.__name__, item_id)
         version = stored_version(document, self.model.__name__)
         if expected_version is not None and version != expected_version:
             raise PersistenceError(

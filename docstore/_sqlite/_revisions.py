@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from .._arguments import check_sequence, revalidated
-from .._backend_common import damaged
+from .._backend_common import damaged, revisions_taken
 from .._errors import ErrorCode, PersistenceError
 from .._listing import revision_stream
 from .._mapping import METADATA, check_document, from_document, require_id, sized_encoding
@@ -104,7 +104,7 @@ class SqliteRevisionRepository(SqliteRepository[CodeRevision]):
 
         taken = await self._db.write(insert)
         if taken:
-            raise PersistenceError(ErrorCode.ALREADY_EXISTS, f"{len(taken)} revision(s) already exist: {taken[:10]}")
+            raise revisions_taken(taken)
         return [document["_id"] for document in documents]
 
     def _refuse_other_namespaces_sessions(self, connection: sqlite3.Connection, session_ids: list[str]) -> None:

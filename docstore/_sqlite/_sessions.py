@@ -13,13 +13,13 @@ import sqlite3
 from typing import Any, TypeVar
 
 from .. import _posts as posts
-from .._arguments import check_active, check_version, revalidated
+from .._arguments import check_active, check_include_students, check_version, revalidated
 from .._changes import SessionFeed
 from .._errors import ErrorCode, PersistenceError
 from .._feed import LogFeed
 from .._interfaces import SessionDeletion, SessionSortKey, SortOrder
 from .._listing import SESSION_SORT_KEYS, listing
-from .._mapping import from_document, invalid, require_id, to_document, validate_updates
+from .._mapping import from_document, require_id, to_document, validate_updates
 from .._models import CodeRevision, ExecutionResult, Session, Student, normalize_join_code
 from .._page import Page
 from .._students import check_student_id, student_record
@@ -88,7 +88,7 @@ class SqliteSessionRepository(SqliteRepository[Session]):
     async def get_session(self, session_id: str, *, include_students: bool = True) -> Session | None:
         """The session; with its class assembled from its records unless ``include_students=False``."""
         session_id = require_id(session_id)
-        include_students = _check_include(include_students)
+        include_students = check_include_students(include_students)
 
         def get(connection: sqlite3.Connection) -> Session | None:
             document = get_document(connection, self._path, "sessions", session_id, self._namespace)
@@ -102,7 +102,7 @@ class SqliteSessionRepository(SqliteRepository[Session]):
         Unscoped, codes of every namespace are looked at; if several namespaces have the
         code, the session of the namespace that sorts first (the index's order).
         """
-        include_students = _check_include(include_students)
+        include_students = check_include_students(include_students)
         code = normalize_join_code(require_id(join_code, "join code"))
         if not code:
             return None
@@ -249,9 +249,3 @@ class SqliteSessionRepository(SqliteRepository[Session]):
     def _run(self, connection: sqlite3.Connection, steps: posts.Steps[T]) -> T:
         """A post or a deletion (``docstore._posts``) on this view's rows, in the writer's transaction."""
         return posts.run(steps, PostRows(connection, self._path, self._namespace, self._actor))
-
-
-def _check_include(include_students: object) -> bool:
-    if type(include_students) is not bool:
-        raise invalid("include_students must be a bool")
-    return include_students

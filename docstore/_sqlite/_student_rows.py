@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from .._backend_common import stored_version
-from .._errors import ErrorCode, PersistenceError
+from .._listing import roster
 from .._mapping import MAX_DOCUMENT_BYTES, METADATA, from_document
 from .._models import Session, Student
-from .._page import Page, check_page_arguments, decode_cursor, encode_cursor
-from .._students import SESSION_STUDENTS, record_id, student_from_record, student_record
+from .._page import Page
+from .._students import SESSION_STUDENTS, record_id, student_from_record, student_not_found, student_record
 from ._codec import decode, yielding
 from ._tables import delete_document, get_document, insert_document, put_document
 
@@ -98,23 +98,15 @@ def page_of_students(
     cursor: str | None,
 ) -> Page[Student]:
     """A page of the session's students by id (binary order: code points of UTF-8), keyset."""
-    check_page_arguments("asc", limit, 0)
+    page = roster(limit, cursor)
     where, arguments = _in_view(session_id, namespace)
     sql = f"SELECT id, doc, checksum FROM session_students WHERE {where}"
-    if cursor is not None:
-        last, _ = decode_cursor(cursor, "student_id", "asc")
-        if not isinstance(last, str):
-            raise PersistenceError(ErrorCode.INVALID_DATA, "malformed cursor")
+    if page.after is not None:
         sql += " AND student_id > :last"
-        arguments["last"] = last
-    sql += f" ORDER BY student_id LIMIT {limit + 1}"
+        arguments["last"] = page.after
+    sql += f" ORDER BY student_id LIMIT {page.fetch}"
     rows = connection.execute(sql, arguments).fetchall()
-    students = [student_from_record(_record(path, row)) for row in yielding(rows[:limit])]
-    next_cursor = None
-    if len(rows) > limit:
-        last_id = students[-1].id
-        next_cursor = encode_cursor("student_id", "asc", last_id, last_id)
-    return Page(students, next_cursor)
+    return page.page(rows, lambda rows: [student_from_record(_record(path, row)) for row in yielding(rows)])
 
 
 def count_students(connection: sqlite3.Connection, session_id: str, namespace: str | None) -> int:
@@ -189,7 +181,7 @@ def set_code(
     """Set one student's code in their record; NOT_FOUND if the session has no such student."""
     record = _find_record(connection, path, session_id, student_id)
     if record is None:
-        raise PersistenceError(ErrorCode.NOT_FOUND, f"student {student_id!r} not found in session {session_id!r}")
+        raise student_not_found(session_id, student_id)
     version = stored_version(record, "student record")
     record["code"] = code
     record["last_update"] = now

@@ -13,15 +13,14 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from .._backend_common import active_join_code, already_exists, join_code_taken
 from .._errors import ErrorCode, PersistenceError
-from .._models import normalize_join_code
 from ._codec import checksum, decode, encode, text_key, time_key
 from ._schema import REPOSITORY_COLLECTIONS
 
 __all__ = [
     "DAMAGED_TAG",
     "Row",
-    "active_join_code",
     "decode_row",
     "delete_document",
     "duplicate_error",
@@ -33,18 +32,6 @@ __all__ = [
 
 Row = tuple[bytes, bytes]  # (doc, checksum)
 DAMAGED_TAG = b"\x00damaged"
-
-
-def active_join_code(document: dict[str, Any]) -> str | None:
-    """The join code a session holds: only while it is active (the unique index's column).
-
-    Normalized here too, whatever the document holds: a document written by a tool or
-    under an older rule is found, and counted as taken, under the code it means.
-    """
-    code = document.get("join_code")
-    if not document.get("active") or not isinstance(code, str):
-        return None
-    return normalize_join_code(code) or None
 
 
 def _text(value: Any) -> str | None:
@@ -85,19 +72,21 @@ def _columns(collection: str, document: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# What a taken id of a repository's table is called, in the words of every engine.
+_ITEM = {"sessions": "session", "problems": "problem", "revisions": "revision"}
+
+
 def duplicate_error(exc: sqlite3.IntegrityError, collection: str, document: dict[str, Any]) -> PersistenceError:
     """ALREADY_EXISTS saying which key was taken."""
     if "active_join_code" in str(exc):
-        return PersistenceError(
-            ErrorCode.ALREADY_EXISTS, f"an active session already uses join code {document.get('join_code')!r}"
-        )
+        return join_code_taken(document.get("join_code"))
     if "session_students.session_id" in str(exc):
         return PersistenceError(
             ErrorCode.ALREADY_EXISTS,
             f"session {document.get('session_id')!r} already has a record of student {document.get('student_id')!r} "
             f"(not {document.get('_id')!r})",
         )
-    return PersistenceError(ErrorCode.ALREADY_EXISTS, f"{collection} document {document.get('_id')!r} already exists")
+    return already_exists(_ITEM.get(collection, f"{collection} document"), document.get("_id"))
 
 
 @cache
