@@ -30,136 +30,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import compileall
-import json
 import shutil
-import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
+
+from _floor_engines import STUDENTS, Floor, make_engine
 
 import docstore
 from docstore import CodeRevision, open_store
 
-STUDENTS = 30
-SESSION = "floor-session"
 STRACE_SAVES = 200
-
-
-# -- the floor ---------------------------------------------------------------------------
-class Floor:
-    """Hand-written SQLite: the fastest honest way to keep revisions durable with the stdlib."""
-
-    def __init__(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        self.connection = sqlite3.connect(folder / "floor.sqlite3", isolation_level=None, check_same_thread=False)
-        self.connection.execute("PRAGMA journal_mode = WAL")
-        self.connection.execute("PRAGMA synchronous = FULL")
-        self.connection.execute(
-            "CREATE TABLE IF NOT EXISTS revisions (id TEXT PRIMARY KEY, session TEXT, student TEXT, "
-            "timestamp TEXT, doc TEXT)"
-        )
-        self.connection.execute("CREATE INDEX IF NOT EXISTS by_stream ON revisions(session, student, timestamp)")
-
-    async def close(self) -> None:
-        await asyncio.to_thread(self.connection.close)
-
-    def _insert(self, document: dict[str, Any]) -> None:
-        # Autocommit: the INSERT is its own transaction, one commit (one sync) per save.
-        row = (document["id"], document["session_id"], document["student_id"], document["timestamp"])
-        self.connection.execute("INSERT INTO revisions VALUES (?, ?, ?, ?, ?)", (*row, json.dumps(document)))
-
-    async def save(self, student_id: str, code: str) -> None:
-        document = {
-            "id": uuid.uuid4().hex,
-            "session_id": SESSION,
-            "student_id": student_id,
-            "code": code,
-            "timestamp": datetime.now(UTC).isoformat(),
-        }
-        await asyncio.to_thread(self._insert, document)
-
-    def insert_many(self, documents: list[dict[str, Any]]) -> None:
-        rows = [(d["id"], d["session_id"], d["student_id"], d["timestamp"], json.dumps(d)) for d in documents]
-        self.connection.execute("BEGIN")
-        self.connection.executemany("INSERT INTO revisions VALUES (?, ?, ?, ?, ?)", rows)
-        self.connection.execute("COMMIT")
-
-    def _history(self, session_id: str, student_id: str) -> list[dict[str, Any]]:
-        rows = self.connection.execute(
-            "SELECT doc FROM revisions WHERE session = ? AND student = ? ORDER BY timestamp", (session_id, student_id)
-        ).fetchall()
-        return [json.loads(row[0]) for row in rows]
-
-    async def history(self, student_id: str) -> int:
-        return len(await asyncio.to_thread(self._history, SESSION, student_id))
-
-    def _overview(self, session_id: str) -> dict[str, dict[str, Any]]:
-        # The same loose index scan docstore uses: one seek per student, not a walk of the session.
-        rows = self.connection.execute(
-            """
-            WITH RECURSIVE students(student) AS (
-                SELECT min(student) FROM revisions WHERE session = ?1
-                UNION ALL
-                SELECT (SELECT min(student) FROM revisions WHERE session = ?1 AND student > students.student)
-                FROM students WHERE students.student IS NOT NULL
-            )
-            SELECT revisions.doc FROM students JOIN revisions ON revisions.rowid = (
-                SELECT rowid FROM revisions WHERE session = ?1 AND student = students.student
-                ORDER BY timestamp DESC LIMIT 1
-            )
-            WHERE students.student IS NOT NULL
-            """,
-            (session_id,),
-        ).fetchall()
-        documents = [json.loads(row[0]) for row in rows]
-        return {document["student_id"]: document for document in documents}
-
-    async def overview(self) -> int:
-        return len(await asyncio.to_thread(self._overview, SESSION))
-
-
-# -- the two engines behind one face -------------------------------------------------------
-class Engine(Protocol):
-    """A store under test: save one revision, read a history, read an overview."""
-
-    async def save(self, student_id: str, code: str) -> None: ...
-    async def history(self, student_id: str) -> int: ...
-    async def overview(self) -> int: ...
-    async def close(self) -> None: ...
-
-
-class LocalEngine:
-    def __init__(self, folder: Path) -> None:
-        self.store = open_store(f"local://{folder}")
-
-    async def open(self) -> LocalEngine:
-        await self.store.initialize()
-        return self
-
-    async def save(self, student_id: str, code: str) -> None:
-        await self.store.revisions.save_revision(CodeRevision(session_id=SESSION, student_id=student_id, code=code))
-
-    async def history(self, student_id: str) -> int:
-        return len(await self.store.revisions.get_revisions(SESSION, student_id))
-
-    async def overview(self) -> int:
-        return len(await self.store.revisions.get_latest_revisions(SESSION))
-
-    async def close(self) -> None:
-        await self.store.shutdown()
-
-
-async def make_engine(name: str, folder: Path) -> Engine:
-    if name == "floor":
-        return Floor(folder)
-    return await LocalEngine(folder).open()
 
 
 # -- measuring ----------------------------------------------------------------------------
