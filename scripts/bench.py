@@ -43,6 +43,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from _timing import median_seconds
+
 from docstore import CodeRevision, Session, Store, Student, open_store
 from docstore._page import encode_cursor
 
@@ -53,16 +55,6 @@ STUDENTS = 30
 LOAD_BATCH = 5000
 MEMORY_LIMIT = 100_000
 
-
-async def timed(call: Callable[[], Awaitable[Any]], repeat: int) -> float:
-    """Median seconds of one call, over ``repeat`` calls (after one warm-up)."""
-    await call()
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        await call()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
 
 
 def url_for(engine: str, folder: Path) -> str:
@@ -259,8 +251,8 @@ async def run_engine(engine: str, folder: Path, sizes: list[int], repeat: int) -
             await grow(store, "sessions", session_document, have, size)
             have = size
             loaded = time.perf_counter() - started
-            view = await timed(lambda: overview(store), repeat)
-            listing = await timed(lambda: last_page(store), repeat)
+            view = await median_seconds(lambda: overview(store), repeat)
+            listing = await median_seconds(lambda: last_page(store), repeat)
             first_overview, first_listing = first_overview or view, first_listing or listing
             print(
                 f"  {size:>9,} revisions + {size:,} sessions (loaded in {loaded:.0f} s): "

@@ -36,12 +36,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from _floor_engines import STUDENTS, Floor, make_engine
+from _timing import median_seconds
 
 import docstore
 from docstore import CodeRevision, open_store
@@ -50,15 +50,6 @@ STRACE_SAVES = 200
 
 
 # -- measuring ----------------------------------------------------------------------------
-async def median_of(call: Callable[[], Awaitable[Any]], repeat: int) -> float:
-    await call()
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        await call()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
-
 
 async def one_round(name: str, folder: Path, saves: int, repeat: int) -> dict[str, float]:
     engine = await make_engine(name, folder)
@@ -79,8 +70,8 @@ async def one_round(name: str, folder: Path, saves: int, repeat: int) -> dict[st
         return {
             "saves": elapsed,
             "first_history": statistics.median(first_reads),
-            "history": await median_of(lambda: engine.history("s00"), repeat),
-            "overview": await median_of(engine.overview, repeat * 4),
+            "history": await median_seconds(lambda: engine.history("s00"), repeat),
+            "overview": await median_seconds(engine.overview, repeat * 4),
         }
     finally:
         await engine.close()
@@ -268,7 +259,7 @@ async def memory_overview(repeat: int) -> None:
         async def overview() -> None:
             assert len(await store.revisions.get_latest_revisions("big")) == STUDENTS
 
-        seconds = await median_of(overview, repeat)
+        seconds = await median_seconds(overview, repeat)
     print(f"\nmemory:// overview of a 6,000-revision session (30 students): {seconds * 1000:.2f} ms (median)")
 
 

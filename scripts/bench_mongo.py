@@ -22,26 +22,17 @@ import asyncio
 import os
 import statistics
 import sys
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from _timing import median_seconds
 from pymongo import AsyncMongoClient
 
 from docstore import Session, open_store
 
 Call = Callable[[], Awaitable[Any]]
 
-
-async def _p50(call: Call, calls: int) -> float:
-    await call()
-    samples = []
-    for _ in range(calls):
-        started = time.perf_counter()
-        await call()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
 
 
 async def bench(url: str, calls: int, rounds: int) -> None:
@@ -75,7 +66,7 @@ async def bench(url: str, calls: int, rounds: int) -> None:
                 for name, (ours, theirs) in operations.items():
                     order = [("docstore", ours), ("raw", theirs)]
                     for side, call in order if round_number % 2 == 0 else order[::-1]:
-                        samples[name][side].append(await _p50(call, calls))
+                        samples[name][side].append(await median_seconds(call, calls))
             print(f"{calls} sequential calls a round, {rounds} alternating rounds; p50 in ms, median of the rounds")
             print(f"{'operation':<22} {'raw PyMongo':>12} {'docstore':>10} {'ratio':>7}  (target <= 1.15)")
             for name, sides in samples.items():
