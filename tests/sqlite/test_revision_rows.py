@@ -24,7 +24,7 @@ from docstore._sqlite import _revision_rows
 from docstore._sqlite._codec import checksum, decode
 from docstore._sqlite._revision_rows import RevisionRows
 
-from ..unit.test_plain_revision import PATHS, VALUES, same, stored
+from ..unit.test_plain_revision import PATHS, VALUES, changed_document, same, stored
 
 WHERE = "a revisions document in test"
 
@@ -67,18 +67,7 @@ def shares_nothing_mutable(left: CodeRevision, right: CodeRevision) -> None:
 def test_a_row_read_once_or_again_is_what_the_full_path_makes(
     changes: list[tuple[tuple[str, ...], Any, bool]], with_result: bool
 ) -> None:
-    raw = stored()
-    if with_result:
-        raw["execution_result"] = {"success": True, "output": "o", "error": "", "execution_time_ms": 2.5, "extra": {}}
-    for path, value, remove in changes:
-        parent: Any = raw
-        for step in path[:-1]:
-            parent = parent.get(step) if isinstance(parent, dict) else None
-        if isinstance(parent, dict):
-            if remove:
-                parent.pop(path[-1], None)
-            else:
-                parent[path[-1]] = value
+    raw = changed_document(changes, with_result)
     if "timestamp" not in raw:
         return  # validation fills it with the time of the read: two reads never agree
     try:

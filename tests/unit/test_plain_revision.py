@@ -172,14 +172,8 @@ PATHS = [
 ]  # fmt: skip
 
 
-@settings(max_examples=400, deadline=None)
-@given(
-    changes=st.lists(st.tuples(st.sampled_from(PATHS), VALUES, st.booleans()), max_size=3),
-    with_result=st.booleans(),
-)
-def test_whatever_the_document_the_answer_is_pydantic_s(
-    changes: list[tuple[tuple[str, ...], Any, bool]], with_result: bool
-) -> None:
+def changed_document(changes: list[tuple[tuple[str, ...], Any, bool]], with_result: bool) -> dict[str, Any]:
+    """A stored revision with ``changes`` applied: (path, value, remove) each, where the path still leads."""
     raw = stored()
     if with_result:
         raw["execution_result"] = {"success": True, "output": "o", "error": "", "execution_time_ms": 2.5, "extra": {}}
@@ -192,6 +186,18 @@ def test_whatever_the_document_the_answer_is_pydantic_s(
                 parent.pop(path[-1], None)
             else:
                 parent[path[-1]] = value
+    return raw
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    changes=st.lists(st.tuples(st.sampled_from(PATHS), VALUES, st.booleans()), max_size=3),
+    with_result=st.booleans(),
+)
+def test_whatever_the_document_the_answer_is_pydantic_s(
+    changes: list[tuple[tuple[str, ...], Any, bool]], with_result: bool
+) -> None:
+    raw = changed_document(changes, with_result)
     expected = pydantic_answer(copy.deepcopy(raw))
     made = plain_revision(copy.deepcopy(raw))
     if made is not None:
