@@ -33,9 +33,6 @@ class SqliteRevisionRepository(SqliteRepository[CodeRevision]):
     collection_name = "revisions"
     model = CodeRevision
 
-    def _new_document(self, revision: object) -> dict[str, Any]:
-        return self._new_row(revision)[0]
-
     def _new_row(self, revision: object) -> tuple[dict[str, Any], bytes]:
         """``to_document(self._prepared(revision))``, without the stamped copy of the model between.
 

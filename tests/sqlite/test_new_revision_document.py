@@ -37,7 +37,7 @@ def test_the_document_is_the_one_the_stamped_copy_mapped_to(
     monkeypatch.setattr(_backend_common, "utc_now", lambda: NOW)
     monkeypatch.setattr(_revisions, "utc_now", lambda: NOW)
     repository = SqliteRevisionRepository(Database(tmp_path / "unused.sqlite3"), namespace, actor)
-    made: dict[str, Any] = repository._new_document(revision)
+    made: dict[str, Any] = repository._new_row(revision)[0]
     expected = to_document(repository._prepared(revision))
     assert made == expected
     assert list(made) == list(expected)
@@ -49,7 +49,7 @@ def test_a_revision_changed_by_assignment_is_refused_the_same_way(tmp_path: Path
     revision.code = 5  # type: ignore[assignment]  # pydantic does not validate assignment
     repository = SqliteRevisionRepository(Database(tmp_path / "unused.sqlite3"), None, None)
     with pytest.raises(PersistenceError) as new:
-        repository._new_document(revision)
+        repository._new_row(revision)[0]
     with pytest.raises(PersistenceError) as old:
         repository._prepared(revision)
     assert new.value.code is old.value.code is ErrorCode.INVALID_DATA
