@@ -55,10 +55,12 @@ class RevisionRows:
             fields = plain_fields(document)
             if fields is not None:
                 result = fields[_RESULT]
+                # Only without free-form values: those were decoded naive here, and a datetime
+                # in them would stay naive (the full path below decodes them aware).
                 if not fields[_EXTRA] and (result is None or not result[_RESULT_EXTRA]):
                     self._remember(digest, blob, fields)
-                items.append(built_revision(fields))
-                continue
+                    items.append(built_revision(fields))
+                    continue
             # Free-form values may hold datetimes, which stay as decoded: decode them aware.
             if not naive_times_suffice(CodeRevision, document):
                 document = decode_verified(blob, where)

@@ -82,3 +82,26 @@ async def test_bulk_save_with_a_taken_id_keeps_the_others(store: Store) -> None:
     )
     assert taken.id in error.message
     assert await store.revisions.count_revisions("s1", "a") == 3
+
+
+# Finding 1 (attack pass on the fast paths): local:// listings built a revision whose ``extra``
+# holds a datetime from the naive decoding, so every listing answered a naive datetime where
+# get_revision (and every other engine) answered the aware UTC one that was saved.
+async def test_every_read_of_a_revision_gives_the_datetimes_of_its_extra_as_saved(store: Store) -> None:
+    when = datetime(2020, 1, 2, 3, 4, 5, 6000, tzinfo=UTC)
+    result = ExecutionResult(success=True, extra={"ran": when, "nested": [{"at": when}]})
+    saved = revision("s1", "a", 0, extra={"when": when, "nested": {"at": [when]}}, execution_result=result)
+    revision_id = await store.revisions.save_revision(saved)
+    by_id = await store.revisions.get_revision(revision_id)
+    latest = await store.revisions.get_latest_revision("s1", "a")
+    overview = await store.revisions.get_latest_revisions("s1")
+    history = await store.revisions.get_revisions("s1", "a")
+    whole = await store.revisions.get_all_session_revisions("s1")
+    for read in (by_id, latest, overview["a"], history[0], whole["a"][0]):
+        assert read is not None and read.execution_result is not None
+        assert read.extra == by_id.extra and read.execution_result.extra == by_id.execution_result.extra  # type: ignore[union-attr]
+    if isinstance(by_id.extra["when"], datetime):  # type: ignore[union-attr]
+        for read in (by_id, latest, overview["a"], history[0], whole["a"][0]):
+            assert read is not None and read.execution_result is not None
+            for value in (read.extra["when"], read.extra["nested"]["at"][0], read.execution_result.extra["ran"]):
+                assert value == when and value.utcoffset() == timedelta(0)

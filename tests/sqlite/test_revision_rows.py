@@ -10,6 +10,7 @@ same checks as a new one (damage is still STORAGE_ERROR naming the item).
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -157,3 +158,21 @@ async def test_a_store_read_twice_reads_the_same_revisions(tmp_path: Path) -> No
             shares_nothing_mutable(left, right)
         overview = await store.revisions.get_latest_revisions("s")
         assert {student: r.code for student, r in overview.items()} == {f"u{i}": str(36 + i) for i in range(4)}
+
+
+def test_a_datetime_in_free_form_values_is_read_as_the_full_path_reads_it() -> None:
+    # Finding 1 of the attack pass: a plainly valid row with a datetime in ``extra`` (or the
+    # result's) was built from the naive decoding, so it came back naive where the full path
+    # (and get_revision) gives it aware UTC.
+    when = datetime(2020, 1, 2, 3, 4, 5, 6000, tzinfo=UTC)
+    result = {"success": True, "output": "", "error": "", "execution_time_ms": None, "extra": {"at": [when]}}
+    for document in (stored(extra={"when": when}), stored(execution_result=result)):
+        blob, digest = row(document)
+        expected = full_path(blob, digest)
+        assert isinstance(expected, CodeRevision)
+        rows = RevisionRows()
+        for _ in range(2):
+            same(rows.revisions([(blob, digest)], WHERE)[0], expected)
+        found = rows.revisions([(blob, digest)], WHERE)[0]
+        value = found.extra["when"] if found.extra else found.execution_result.extra["at"][0]  # type: ignore[union-attr]
+        assert value == when and value.tzinfo is not None
