@@ -168,14 +168,16 @@ class _CachedSessions(SessionRepository):
     async def update_session(
         self, session_id: str, updates: dict[str, Any], *, expected_version: int | None = None
     ) -> Session:
-        if not isinstance(updates, dict) or not {"active", "join_code"} & set(updates):
+        if type(updates) is dict and not {"active", "join_code"} & updates.keys():
             with self._cache.writing(_tag("s:", session_id)):
                 return await self._inner.update_session(session_id, updates, expected_version=expected_version)
         # Which code the session holds afterwards depends on the stored fields too (a
         # reactivation names no code): the answer says, and the cached answers for that
         # code, "none" included, go. A failure may have been applied (UNAVAILABLE): then
-        # every join-code answer goes.
-        with self._cache.writing(_tag("s:", session_id), _join_tag(updates.get("join_code"))) as learned:
+        # every join-code answer goes. Any other mapping (engines take any) comes here too:
+        # what it holds is not looked at, the answer says what changed.
+        code = updates.get("join_code") if type(updates) is dict else None
+        with self._cache.writing(_tag("s:", session_id), _join_tag(code)) as learned:
             try:
                 updated = await self._inner.update_session(session_id, updates, expected_version=expected_version)
             except BaseException:

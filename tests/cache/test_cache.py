@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections import UserDict
+from collections.abc import AsyncIterator, Callable, Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
 
 import pytest
 
@@ -147,3 +151,32 @@ async def test_a_tools_write_through_the_store_drops_what_it_changes(cached: Sto
     assert found is not None and found.id == "copy"
     assert await cached.documents.delete_document("sessions", session_id)
     assert await sessions.get_session(session_id) is None
+
+
+# Finding 2 (attack pass on the fast paths): an update given as a mapping that is not a dict
+# (every engine takes any mapping) took the cache's branch for updates that touch no code, so
+# the cached "none" of the code it set, or of the code a reactivation brought back, stayed
+# for the whole TTL.
+# (The remote client refuses such a mapping as INVALID_DATA: only the in-process engines here.)
+@pytest.mark.parametrize("engine", ["memory", "local"])
+@pytest.mark.parametrize("mapping", [MappingProxyType, UserDict], ids=["mappingproxy", "userdict"])
+async def test_an_update_given_as_any_mapping_drops_the_cached_answers_of_its_code(
+    engine: str, mapping: Callable[[dict[str, Any]], Mapping[str, Any]], tmp_path: Path
+) -> None:
+    url = "memory://" if engine == "memory" else f"local://{tmp_path}"
+    async with open_store(url, cache_ttl_s=300) as store:
+        await _an_update_given_as_any_mapping_drops_the_cached_answers_of_its_code(store, mapping)
+
+
+async def _an_update_given_as_any_mapping_drops_the_cached_answers_of_its_code(
+    store: Store, mapping: Callable[[dict[str, Any]], Mapping[str, Any]]
+) -> None:
+    sessions = store.sessions
+    session_id = await sessions.create_session(Session(join_code="MAP001"))
+    assert await sessions.get_session_by_join_code("MAP002") is None  # a cached miss
+    await sessions.update_session(session_id, mapping({"join_code": "MAP002"}))  # type: ignore[arg-type]
+    assert (await sessions.get_session_by_join_code("MAP002")).id == session_id  # type: ignore[union-attr]
+    await sessions.end_session(session_id)
+    assert await sessions.get_session_by_join_code("MAP002") is None  # a cached miss again
+    await sessions.update_session(session_id, mapping({"active": True}))  # type: ignore[arg-type]
+    assert (await sessions.get_session_by_join_code("MAP002")).id == session_id  # type: ignore[union-attr]
