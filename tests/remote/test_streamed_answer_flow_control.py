@@ -44,7 +44,7 @@ class _SlowReader(asyncio.Transport):
         self.buffered += len(data)
         if self.buffered > HIGH_WATER and not self.paused:
             self.paused = True
-            self._protocol.pause_writing()  # type: ignore[attr-defined]
+            self._protocol.pause_writing()
 
     def is_closing(self) -> bool:
         return False
