@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from docstore import ErrorCode, ExecutionResult, ProblemSpec, Session, Store, Student
+from docstore import CodeRevision, ErrorCode, ExecutionResult, ProblemSpec, Session, Store, Student
 
 from .helpers import expect_error
 
@@ -112,3 +112,24 @@ async def test_update_session_with_a_constructed_student_is_invalid_data(store: 
     await expect_error(ErrorCode.INVALID_DATA, store.sessions.update_session(session_id, {"students": {"s": student}}))
     session = await store.sessions.get_session(session_id)
     assert session is not None and session.students["s"].code == ""
+
+
+# Finding 5 (attack pass on the fast paths): the remote client sends any iterable as the
+# revisions of save_revisions (it lists a generator or a dict's values and the server saves
+# them), where every engine in process refuses what is not a sequence (``check_sequence``).
+@pytest.mark.parametrize("kind", ["generator", "dict-values"])
+async def test_save_revisions_of_an_iterable_that_is_not_a_sequence_is_invalid_data(
+    store: Store, kind: str, request: pytest.FixtureRequest
+) -> None:
+    if store.engine_name == "remote":
+        request.applymarker(
+            pytest.mark.xfail(
+                strict=True,
+                reason="finding 5: _remote/_repositories.encode_arguments takes any iterable; proposed: "
+                "check_sequence(value, name, model.__name__) there, as the engines do",
+            )
+        )
+    revision = CodeRevision(session_id="s", student_id="u", code="x")
+    given: Any = (item for item in [revision]) if kind == "generator" else {revision.id: revision}.values()
+    await expect_error(ErrorCode.INVALID_DATA, store.revisions.save_revisions(given))
+    assert await store.revisions.count_revisions("s") == 0
