@@ -6,7 +6,9 @@ Documents included: a write that would grow a stored document past MongoDB's 16 
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from datetime import UTC, datetime, timedelta, timezone
+from enum import IntEnum
 from typing import Any
 
 import pytest
@@ -199,3 +201,45 @@ async def test_a_refused_growth_stays_refused_when_the_store_is_reopened(factory
         session = await store.sessions.get_session(session_id)
         assert session is not None and session.students["s"].code == "after"
         assert session.metadata is not None and session.metadata.version == 2  # posts leave it alone
+
+
+class _Level(IntEnum):
+    HIGH = 3
+
+
+# Finding 7 (attack pass on the fast paths): local://'s update_session and update_problem
+# returned the item built from the caller's values, not from what was stored: a tuple, an
+# IntEnum, an OrderedDict, a datetime at +02:00 or with microseconds in ``extra`` came back as
+# given, while the store (and every read after, and memory://'s answer) holds a list, an int,
+# a dict, UTC at millisecond precision.
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param((1, (2,)), id="tuple"),
+        pytest.param(_Level.HIGH, id="int-enum"),
+        pytest.param(OrderedDict(a=1), id="ordered-dict"),
+        pytest.param(datetime(2020, 1, 1, 12, tzinfo=timezone(timedelta(hours=2))), id="datetime-plus-2"),
+        pytest.param(datetime(2020, 1, 1, 12, 0, 0, 123456, tzinfo=UTC), id="datetime-microseconds"),
+    ],
+)
+async def test_an_update_returns_the_free_form_values_as_stored(
+    store: Store, value: Any, request: pytest.FixtureRequest
+) -> None:
+    if store.engine_name == "local":
+        request.applymarker(
+            pytest.mark.xfail(
+                strict=True,
+                reason="finding 7: _sqlite/_repository._modify hands back the updated dict as given, and "
+                "update_problem/update_session answer from it; proposed: _modify returns the document decoded "
+                "from the blob put_document wrote (aware), so every update answers what is stored",
+            )
+        )
+    session_id = await store.sessions.create_session(Session(join_code="FREE01"))
+    problem_id = await store.problems.save_problem(ProblemSpec(title="free-form"))
+    session = await store.sessions.update_session(session_id, {"extra": {"v": value}})
+    problem = await store.problems.update_problem(problem_id, {"extra": {"v": value}})
+    for returned, stored in [
+        (session.extra["v"], (await store.sessions.get_session(session_id)).extra["v"]),  # type: ignore[union-attr]
+        (problem.extra["v"], (await store.problems.get_problem(problem_id)).extra["v"]),  # type: ignore[union-attr]
+    ]:
+        assert returned == stored and type(returned) is type(stored) and repr(returned) == repr(stored)
