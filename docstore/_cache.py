@@ -247,7 +247,12 @@ class _CachedRevisions(RevisionRepository):
             return await self._inner.save_revision(revision)
 
     async def save_revisions(self, revisions: Sequence[CodeRevision]) -> list[str]:
-        listed = list(revisions) if isinstance(revisions, Iterable) else revisions
+        # A sequence is listed once, so the tags are those of what the engine saves; anything
+        # else goes to the engine as given, which refuses it (listing a generator here made
+        # it a list the engine took: the cache changed the answer).
+        listed: Any = revisions
+        if isinstance(revisions, Sequence) and not isinstance(revisions, str | bytes):
+            listed = list(revisions)
         tags: list[str | None] = []
         for revision in listed if isinstance(listed, list) else ():
             tags += [_tag("r:", getattr(revision, "id", None)), _tag("rs:", getattr(revision, "session_id", None))]

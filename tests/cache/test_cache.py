@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from docstore import CodeRevision, ProblemSpec, Session, Store, Student, open_store
+from docstore import CodeRevision, PersistenceError, ProblemSpec, Session, Store, Student, open_store
 from tests.remote.servers import ADMIN_TOKEN, asgi_server
 
 
@@ -180,3 +180,29 @@ async def _an_update_given_as_any_mapping_drops_the_cached_answers_of_its_code(
     assert await sessions.get_session_by_join_code("MAP002") is None  # a cached miss again
     await sessions.update_session(session_id, mapping({"active": True}))  # type: ignore[arg-type]
     assert (await sessions.get_session_by_join_code("MAP002")).id == session_id  # type: ignore[union-attr]
+
+
+# Finding 10 (attack pass on the fast paths): the cache listed any iterable given to
+# save_revisions before the engine saw it (to tag the write), so with a cache a generator or a
+# dict's values were saved, and a str or a set refused for another reason, where every engine
+# refuses what is not a sequence: the cache changed the call's answer.
+@pytest.mark.parametrize("engine", ["memory", "local"])
+async def test_save_revisions_answers_with_a_cache_what_it_answers_without(engine: str, tmp_path: Path) -> None:
+    revision = CodeRevision(session_id="s", student_id="u", code="x")
+    hostile: list[Callable[[], Any]] = [
+        lambda: (item for item in [revision]),
+        lambda: {revision.id: revision}.values(),
+        lambda: "ab",
+        lambda: {1},
+    ]
+    answers: dict[float, list[str]] = {}
+    for ttl in (0, 300):
+        async with open_store("memory://" if engine == "memory" else f"local://{tmp_path}", cache_ttl_s=ttl) as store:
+            answers[ttl] = []
+            for given in hostile:
+                try:
+                    answers[ttl].append(f"saved {await store.revisions.save_revisions(given())}")
+                except PersistenceError as error:
+                    answers[ttl].append(f"{error.code.name}: {error.message}")
+            assert await store.revisions.count_revisions("s") == 0
+    assert answers[300] == answers[0]
