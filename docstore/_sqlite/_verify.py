@@ -58,14 +58,32 @@ def verify_store(directory: Path) -> tuple[Path, list[str]]:
 
 
 def _verify_documents(connection: sqlite3.Connection, path: Path, collection: str, table: str) -> list[str]:
+    """Every document's checksum, then that it sits in its own row.
+
+    The checksum covers a document's bytes, not the row they sit in: a document and its
+    checksum copied over another row (a botched hand edit, a restore gone wrong) would verify,
+    and be served under the other row's id and namespace. So the row's key columns are
+    compared with what the document says of itself.
+    """
     problems: list[str] = []
-    key = "collection || '/' || id" if table == "documents" else "id"
+    shown = "collection || '/' || id" if table == "documents" else "id"
+    namespace = "NULL" if table == "documents" else "namespace_id"
     try:
-        for document_id, blob, digest in connection.execute(f"SELECT {key}, doc, checksum FROM {table}"):
+        rows = connection.execute(f"SELECT {shown}, id, {namespace}, doc, checksum FROM {table}")
+        for document_id, row_id, row_namespace, blob, digest in rows:
+            what = f"{path}: {collection} document {document_id!r}"
             try:
-                decode(blob, digest, f"{path}: {collection} document {document_id!r}")
+                document = decode(blob, digest, what)
             except PersistenceError as exc:
                 problems.append(exc.message)
+                continue
+            if document.get("_id") != row_id:
+                problems.append(f"{what} is damaged: it holds document {document.get('_id')!r}")
+            elif table != "documents" and document.get("namespace_id") != row_namespace:
+                problems.append(
+                    f"{what} is damaged: it holds a document of namespace {document.get('namespace_id')!r}"
+                    f" in a row of namespace {row_namespace!r}"
+                )
     except sqlite3.Error as exc:
         problems.append(f"{path}: table {table}: {exc}")
     return problems
