@@ -46,6 +46,8 @@ from _timing import seconds_each
 from pymongo import AsyncMongoClient, ReturnDocument
 
 from docstore import ProblemSpec, Session, Store, Student, open_store
+from docstore._config import StorageConfig
+from docstore._mongo._engines import MongoEngine
 from docstore._mongo._migration import LAYOUT_VERSION, META
 
 Call = Callable[[], Awaitable[Any]]
@@ -103,6 +105,14 @@ async def canned_documents() -> dict[str, dict[str, Any]]:
 
 
 # -- the two sides -----------------------------------------------------------------------
+def raw_client(url: str) -> Raw:
+    """A PyMongo client with the options docstore's engine gives its own (tz_aware, w=majority,
+    the socket timeouts, the pool): the same commands, the same decoded values, the same
+    per-command work in the driver (a socket timeout costs the async driver a task per reply)."""
+    client: Raw = MongoEngine(StorageConfig(url=url))._client
+    return client
+
+
 def docstore_operations(store: Store, session_id: str) -> dict[str, Call]:
     calls: list[Call] = [
         lambda: store.sessions.get_session(session_id),
@@ -267,16 +277,16 @@ async def on_stub(calls: int, rounds: int) -> None:
     try:
         assert process.stdout is not None
         url = f"mongodb://127.0.0.1:{int(process.stdout.readline())}"
-        raw_client: Raw = AsyncMongoClient(url, tz_aware=True, w="majority")
+        raw = raw_client(url)
         try:
             canned = await canned_documents()
             for collection, answers in canned.items():
-                await raw_client.admin.command("stubLoad", collection, **answers)
+                await raw.admin.command("stubLoad", collection, **answers)
             session_id = canned["sessions"]["documents"][0]["_id"]
             async with open_store(url, database="bench") as store:
-                await run(raw_client, raw_client, store, "bench", session_id, calls, rounds)
+                await run(raw, raw, store, "bench", session_id, calls, rounds)
         finally:
-            await raw_client.close()
+            await raw.close()
     finally:
         assert process.stdin is not None
         process.stdin.close()  # the stub stops when its stdin closes
@@ -285,14 +295,14 @@ async def on_stub(calls: int, rounds: int) -> None:
 
 async def on_server(url: str, calls: int, rounds: int) -> None:
     database = f"docstore_bench_{uuid.uuid4().hex[:8]}"
-    raw_client: Raw = AsyncMongoClient(url, tz_aware=True, w="majority")
+    raw = raw_client(url)
     try:
         async with open_store(url, database=database) as store:
             session_id = await seed(store)
-            await run(raw_client, None, store, database, session_id, calls, rounds)
+            await run(raw, None, store, database, session_id, calls, rounds)
     finally:
-        await raw_client.drop_database(database)
-        await raw_client.close()
+        await raw.drop_database(database)
+        await raw.close()
 
 
 def main() -> None:
