@@ -113,7 +113,10 @@ class StubServer:
                 name = message[position + 4 : name_end].decode()
                 sequences[name] = _split_documents(message, name_end + 1, position + size)
             position += size
-        reply = self.command(body, sequences)
+        try:
+            reply = self.command(body, sequences)
+        except Exception as exc:  # a command the stub cannot take: the client gets an error, not a hang
+            reply = {"ok": 0.0, "errmsg": f"stub: {type(exc).__name__}: {exc}", "code": 1}
         if flags & _MORE_TO_COME:
             return None
         payload = bson.encode(reply)
@@ -171,9 +174,8 @@ class StubServer:
     def _find(self, body: dict[str, Any], sequences: dict[str, list[bytes]]) -> dict[str, Any]:
         collection = body["find"]
         filter = body.get("filter") or {}
-        wanted = filter.get("_id", _ANY)
-        if wanted is not _ANY and not isinstance(wanted, dict):
-            found = self.by_id.get(collection, {}).get(wanted)
+        if "_id" in filter and _is_value(filter["_id"]):
+            found = self.by_id.get(collection, {}).get(filter["_id"])
             documents = [] if found is None else [found]
         else:
             documents = self.documents.get(collection, [])
@@ -207,9 +209,9 @@ class StubServer:
     def _findAndModify(self, body: dict[str, Any], sequences: dict[str, list[bytes]]) -> dict[str, Any]:
         collection = body["findAndModify"]
         query = body.get("query") or {}
-        canned = self.by_id.get(collection, {})
-        value: Any = canned.get(query.get("_id")) if "_id" in query else None
-        if value is None and "_id" not in query and self.documents.get(collection):
+        by_id = "_id" in query and _is_value(query["_id"])
+        value: Any = self.by_id.get(collection, {}).get(query["_id"]) if by_id else None
+        if value is None and not by_id and self.documents.get(collection):
             value = self.documents[collection][0]
         if value is not None:
             return {"lastErrorObject": {"n": 1, "updatedExisting": True}, "value": value, "ok": 1.0}
@@ -267,7 +269,9 @@ class StubServer:
         self._connections += 1
 
 
-_ANY = object()
+def _is_value(condition: Any) -> bool:
+    """Whether an ``_id`` condition is one value the stub can look up (not an operator, a list)."""
+    return not isinstance(condition, dict | list)
 
 
 def _split_documents(message: bytes, start: int, end: int) -> list[bytes]:

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from pymongo import AsyncMongoClient
+from pymongo.errors import OperationFailure
 
 from docstore import ProblemSpec, Session, Student, open_store
 from docstore._mongo._migration import LAYOUT_VERSION, META
@@ -87,6 +88,10 @@ async def test_the_stub_answers_pymongos_handshake_as_a_primary_and_a_find(clien
     assert await things.find_one({"_id": "nope"}) is None
     assert [document["_id"] for document in await things.find({}).to_list(None)] == ["a", "b"]
     assert [document["_id"] async for document in things.find({}, batch_size=1)] == ["a", "b"]  # getMore
+    # An _id condition it cannot look up: the canned batch; a command it cannot take: an error, not a hang.
+    assert len(await things.find({"_id": {"$in": ["a"]}}).to_list(None)) == 2
+    with pytest.raises(OperationFailure, match="stub: KeyError"):
+        await client.admin.command("stubLoad", "things", documents=[{"no_id": 1}])
     assert client.topology_description.topology_type_name == "ReplicaSetWithPrimary"
 
     async def work(session: Any) -> None:
