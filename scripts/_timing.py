@@ -11,15 +11,20 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-__all__ = ["median_seconds"]
+__all__ = ["median_seconds", "seconds_each"]
 
 
 async def median_seconds(call: Callable[[], Awaitable[Any]], repeat: int) -> float:
     """Median seconds of one ``call``, over ``repeat`` calls (after one warm-up)."""
+    return statistics.median(await seconds_each(call, repeat))
+
+
+async def seconds_each(call: Callable[[], Awaitable[Any]], repeat: int) -> list[float]:
+    """Seconds of each of ``repeat`` calls of ``call`` (after one warm-up): more than the median."""
     await call()
     samples = []
     for _ in range(repeat):
         started = time.perf_counter()
         await call()
         samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
+    return samples

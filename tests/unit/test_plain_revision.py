@@ -103,6 +103,14 @@ def test_the_models_are_those_the_hand_written_checks_know() -> None:
         stored(timestamp=WHEN.replace(tzinfo=None)),  # naive, as a naive BSON decode gives
         stored(timestamp=WHEN.replace(tzinfo=bson_utc)),  # mongomock's and PyMongo's UTC
         stored(timestamp=WHEN.replace(tzinfo=ZoneInfo("Europe/London"))),  # offset zero in March
+        stored(  # three conversions in PyMongo's UTC: its epoch is met, then reused
+            timestamp=WHEN.replace(tzinfo=bson_utc),
+            _metadata=meta(
+                created_at=(WHEN - timedelta(days=400)).replace(tzinfo=bson_utc),
+                updated_at=(WHEN + timedelta(hours=1)).replace(tzinfo=bson_utc),
+            ),
+        ),
+        stored(timestamp=WHEN.replace(tzinfo=ZoneInfo("Africa/Abidjan"))),  # offset zero in 1970 and now
         stored(execution_result={"success": True, "output": "hi", "error": "", "execution_time_ms": 1.5, "extra": {}}),
         stored(execution_result={"success": False, "output": "", "error": "E", "execution_time_ms": None, "extra": {}}),
         stored(extra={"tool": {"when": WHEN, "n": [1, 2]}}),

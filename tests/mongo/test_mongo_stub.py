@@ -1,0 +1,148 @@
+"""The stub MongoDB wire server of ``scripts/bench_mongo.py --stub`` (``scripts/_mongo_stub.py``).
+
+What the bench relies on: the stub answers PyMongo's handshake as a replica-set primary
+(so sessions and transactions are allowed), finds from canned documents, and a
+``mongodb://`` store opens against it and reads a canned session back as ``memory://``
+wrote it. On the wire, the commands docstore sends for the bench's operations are also
+checked against the declared indexes (README: "every repository query is served by an
+index"). Each test starts the stub as the bench does (a process on 127.0.0.1) and stops it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pymongo import AsyncMongoClient
+from pymongo.errors import OperationFailure
+
+from docstore import ProblemSpec, Session, Student, open_store
+from docstore._mongo._migration import LAYOUT_VERSION, META
+from docstore._mongo._query_shapes import serving_index, shape_of
+
+STUB = Path(__file__).resolve().parents[2] / "scripts" / "_mongo_stub.py"
+Client = AsyncMongoClient[dict[str, Any]]
+
+
+@pytest.fixture
+def stub_url() -> Iterator[str]:
+    """A stub in a process of its own, as the bench runs it; stopped (stdin closed) after the test."""
+    process = subprocess.Popen([sys.executable, str(STUB)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert process.stdout is not None and process.stdin is not None
+    try:
+        yield f"mongodb://127.0.0.1:{int(process.stdout.readline())}"
+    finally:
+        process.stdin.close()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        process.stdout.close()
+
+
+@pytest.fixture
+async def client(stub_url: str) -> AsyncIterator[Client]:
+    raw: Client = AsyncMongoClient(stub_url, tz_aware=True)
+    try:
+        yield raw
+    finally:
+        await raw.close()
+
+
+async def canned_class(client: Client) -> tuple[Session, ProblemSpec]:
+    """A 3-student session with a revision each and a problem, written by docstore on memory://,
+    then canned in the stub; the session and problem as memory:// reads them."""
+    async with open_store("memory://") as memory:
+        students = {name: Student(id=name, name=name.upper()) for name in ("ann", "bob", "cy")}
+        session_id = await memory.sessions.create_session(Session(join_code="STUB1", students=students))
+        for name in students:
+            await memory.sessions.record_code(session_id, name, f"print({name!r})")
+        problem_id = await memory.problems.save_problem(ProblemSpec(title="P", difficulty="beginner", tags=["all"]))
+        stored = {
+            name: [document async for document in memory.documents.iter_documents(name)]
+            for name in ("sessions", "session_students", "revisions", "problems")
+        }
+        session = await memory.sessions.get_session(session_id)
+        problem = await memory.problems.get_problem(problem_id)
+    assert session is not None and problem is not None
+    latest = [{"_id": revision["student_id"], "latest": revision} for revision in stored["revisions"]]
+    for collection, documents in stored.items():
+        extra: dict[str, Any] = {"aggregate": latest} if collection == "revisions" else {}
+        await client.admin.command("stubLoad", collection, documents=documents, **extra)
+    await client.admin.command("stubLoad", META, documents=[{"_id": "layout", "version": LAYOUT_VERSION}])
+    return session, problem
+
+
+async def test_the_stub_answers_pymongos_handshake_as_a_primary_and_a_find(client: Client) -> None:
+    hello = await client.admin.command("hello")
+    assert hello["isWritablePrimary"] is True and hello["setName"] == "stub"
+    assert hello["logicalSessionTimeoutMinutes"] > 0
+    await client.admin.command("stubLoad", "things", documents=[{"_id": "a", "n": 1}, {"_id": "b", "n": 2}])
+    things = client["any"]["things"]
+    assert await things.find_one({"_id": "b"}) == {"_id": "b", "n": 2}
+    assert await things.find_one({"_id": "nope"}) is None
+    assert [document["_id"] for document in await things.find({}).to_list(None)] == ["a", "b"]
+    assert [document["_id"] async for document in things.find({}, batch_size=1)] == ["a", "b"]  # getMore
+    # An _id condition it cannot look up: the canned batch; a command it cannot take: an error, not a hang.
+    assert len(await things.find({"_id": {"$in": ["a"]}}).to_list(None)) == 2
+    with pytest.raises(OperationFailure, match="stub: KeyError"):
+        await client.admin.command("stubLoad", "things", documents=[{"no_id": 1}])
+    assert client.topology_description.topology_type_name == "ReplicaSetWithPrimary"
+
+    async def work(session: Any) -> None:
+        await things.insert_one({"_id": "c"}, session=session)
+
+    async with client.start_session() as session:
+        await session.with_transaction(work)
+    counts = (await client.admin.command("stubStats"))["commands"]
+    assert counts["insert"] == 1 and counts["commitTransaction"] == 1
+
+
+async def test_a_mongodb_store_opens_on_the_stub_and_reads_a_canned_session(client: Client, stub_url: str) -> None:
+    session, problem = await canned_class(client)
+    async with open_store(stub_url, database="bench") as store:
+        assert await store.sessions.get_session(session.id) == session
+        assert await store.sessions.get_session("no-such-session") is None
+        assert await store.problems.get_problem(problem.id) == problem
+        latest = await store.revisions.get_latest_revisions(session.id)
+        assert sorted(latest) == ["ann", "bob", "cy"]
+        revision = await store.sessions.record_code(session.id, "bob", "print('posted')")
+        assert revision.student_id == "bob"
+    counts = (await client.admin.command("stubStats"))["commands"]
+    assert counts["commitTransaction"] == 1  # the post ran in a transaction: the stub is a replica set
+
+
+async def test_the_bench_operations_send_only_queries_a_declared_index_serves(client: Client, stub_url: str) -> None:
+    session, _ = await canned_class(client)
+    async with open_store(stub_url, database="bench") as store:
+        await client.admin.command("stubRecord", on=True)
+        await store.sessions.get_session(session.id)
+        await store.sessions.record_code(session.id, "ann", "print(2)")
+        await store.revisions.get_latest_revisions(session.id)
+        await store.problems.list_problems(difficulty="beginner", tags=["t3", "all"], limit=20)
+        sent: list[dict[str, Any]] = (await client.admin.command("stubLog"))["commands"]
+    shapes = []
+    for command in sent:
+        name = next(iter(command))
+        if name == "find":
+            shapes.append(shape_of(command["find"], command.get("filter", {}), list(command.get("sort", {}).items())))
+        elif name == "findAndModify":
+            shapes.append(shape_of(command["findAndModify"], command["query"], list(command.get("sort", {}).items())))
+        elif name == "aggregate":
+            match, sort = command["pipeline"][0]["$match"], command["pipeline"][1]["$sort"]
+            shapes.append(shape_of(command["aggregate"], match, list(sort.items())))
+        else:
+            raise AssertionError(f"unexpected command on the read path: {command}")
+    assert [shape.collection for shape in shapes] == [
+        "sessions", "session_students",  # get by id: the session, then its students
+        "sessions", "session_students",  # the post: the session, then the student's code (+ an insert)
+        "revisions",  # the overview: one aggregate
+        "problems",  # the filtered page: one find
+    ]  # fmt: skip
+    unserved = [str(shape) for shape in shapes if serving_index(shape) is None]
+    assert not unserved
