@@ -19,6 +19,7 @@ from ._tables import decode_row, delete_document, get_document, put_document
 
 __all__ = ["SqliteProblemRepository"]
 
+
 def _id_of(row: Any) -> object:
     return row[2]
 

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+import bson
+
 from .._arguments import check_version, revalidated
 from .._backend_common import not_found, stamped, stored_version
 from .._errors import ErrorCode, PersistenceError
@@ -15,7 +17,7 @@ from .._mapping import MAX_DOCUMENT_BYTES, METADATA, from_document, naive_times_
 from .._models import CodeRevision, StoredItem
 from .._page import Page
 from .._time import utc_now
-from ._codec import decode, text_key, time_key, yielding
+from ._codec import decode, decode_verified, text_key, time_key, yielding
 from ._database import Database
 from ._tables import Row, get_document, put_document
 
@@ -103,9 +105,12 @@ class SqliteRepository(Generic[T]):
         if change(document) is UNCHANGED:
             return document
         self._touch(document)
+        blob = bson.encode(document)
         # Refused over the limit, as MongoDB refuses the update; the transaction keeps the item.
-        put_document(connection, self.collection_name, document, max_bytes=MAX_DOCUMENT_BYTES)
-        return document
+        put_document(connection, self.collection_name, document, max_bytes=MAX_DOCUMENT_BYTES, blob=blob)
+        # What is stored, not what was given: the caller's tuple is stored as a list, an
+        # IntEnum as an int, a datetime as UTC milliseconds; the answer is what a read gives.
+        return decode_verified(blob, f"{self.model.__name__} {item_id!r}")
 
     async def _update_fields(self, item_id: str, fields: dict[str, Any], expected_version: int | None) -> T:
         expected_version = check_version(expected_version)

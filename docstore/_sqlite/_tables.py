@@ -174,16 +174,22 @@ def insert_document(
 
 
 def put_document(
-    connection: sqlite3.Connection, collection: str, document: dict[str, Any], *, max_bytes: int | None = None
+    connection: sqlite3.Connection,
+    collection: str,
+    document: dict[str, Any],
+    *,
+    max_bytes: int | None = None,
+    blob: bytes | None = None,
 ) -> None:
     """Insert or replace a document by id; INVALID_DATA if its encoding is over ``max_bytes``.
 
     The size is checked on the blob this write encodes anyway: a repository's in-place
     update (a student's code) grows a document that was checked when it was smaller.
     Tools' documents are checked before (``check_document``), and an upgrade carries
-    over what the old engine held, whatever its size.
+    over what the old engine held, whatever its size. ``blob``: the document's BSON, when the
+    caller encoded it already.
     """
-    _write(connection, collection, document, replace=True, max_bytes=max_bytes)
+    _write(connection, collection, document, replace=True, max_bytes=max_bytes, blob=blob)
 
 
 def _where(collection: str, namespace: str | None) -> tuple[str, list[Any]]:

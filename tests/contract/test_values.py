@@ -225,15 +225,6 @@ class _Level(IntEnum):
 async def test_an_update_returns_the_free_form_values_as_stored(
     store: Store, value: Any, request: pytest.FixtureRequest
 ) -> None:
-    if store.engine_name == "local":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="finding 7: _sqlite/_repository._modify hands back the updated dict as given, and "
-                "update_problem/update_session answer from it; proposed: _modify returns the document decoded "
-                "from the blob put_document wrote (aware), so every update answers what is stored",
-            )
-        )
     session_id = await store.sessions.create_session(Session(join_code="FREE01"))
     problem_id = await store.problems.save_problem(ProblemSpec(title="free-form"))
     session = await store.sessions.update_session(session_id, {"extra": {"v": value}})
