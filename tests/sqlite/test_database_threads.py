@@ -87,3 +87,62 @@ async def test_a_write_of_one_statement_alone_is_sqlite_s_own_transaction(databa
         await database.write(lambda c: c.execute("INSERT INTO t VALUES (21)"), one_statement=True)
     assert await values(database) == [21]
     assert database._writer_connection is not None and not database._writer_connection.in_transaction
+
+
+async def test_a_cancelled_caller_leaves_its_write_whole_and_the_writer_goes_on(database: Database) -> None:
+    """Cancelling the caller cancels only its wait: the queued write still runs, all of it or none."""
+    gate = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    errors: list[dict[str, object]] = []
+    loop.set_exception_handler(lambda _, context: errors.append(context))
+
+    def held(connection: sqlite3.Connection) -> None:
+        asyncio.run_coroutine_threadsafe(gate.wait(), loop).result(10)  # the writer waits for the test
+
+    def two(connection: sqlite3.Connection) -> None:
+        connection.execute("INSERT INTO t VALUES (10)")
+        connection.execute("INSERT INTO t VALUES (11)")
+
+    def half_then_fail(connection: sqlite3.Connection) -> None:
+        connection.execute("INSERT INTO t VALUES (20)")
+        connection.execute("INSERT INTO t VALUES (10)")  # taken: the unique index refuses it
+
+    holder = asyncio.ensure_future(database.write(held))
+    await asyncio.sleep(0.05)
+    callers = [asyncio.ensure_future(database.write(work)) for work in (two, half_then_fail)]
+    await asyncio.sleep(0.01)
+    for caller in callers:
+        caller.cancel()
+    outcomes = await asyncio.gather(*callers, return_exceptions=True)
+    assert all(isinstance(outcome, asyncio.CancelledError) for outcome in outcomes)
+    gate.set()
+    await holder
+    await database.write(lambda c: c.execute("INSERT INTO t VALUES (30)"))
+    assert await values(database) == [10, 11, 30]  # the first whole, the failed one not at all
+    await asyncio.sleep(0.01)
+    assert errors == []  # a failure nobody waits for any more is not reported as never retrieved
+
+
+async def test_an_awaited_write_wakes_its_caller_in_two_loop_iterations(database: Database) -> None:
+    """The writer settles the very future the caller awaits: the wake-up that runs ``_settle`` and the
+    caller's next step, no more (``asyncio.shield`` added a third: its inner future's callback)."""
+    loop = asyncio.get_running_loop()
+    await database.write(lambda c: None)
+    counts: list[int] = []
+    step = loop._run_once  # type: ignore[attr-defined]
+    iterations = 0
+
+    def counted() -> None:
+        nonlocal iterations
+        iterations += 1
+        step()
+
+    loop._run_once = counted  # type: ignore[attr-defined]
+    try:
+        for _ in range(20):
+            iterations = 0
+            await database.write(lambda c: None)
+            counts.append(iterations)
+    finally:
+        del loop._run_once  # type: ignore[attr-defined]
+    assert min(counts) <= 2, counts
