@@ -196,11 +196,15 @@ class Database:
                 )
                 self._reader_threads.append(reader)
                 reader.start()
-        # As for a write: a cancelled caller cancels its wait; the reader's result is then dropped.
+        # A cancelled caller cancels its wait: a read not begun yet is skipped, one running is dropped.
         return await future
 
     def _read_loop(self) -> None:
         while (job := self._reads.get()) is not _STOP:
+            if job.future.cancelled():  # its caller gave up while it waited: nobody wants the answer
+                del job
+                self._idle_readers.release()
+                continue
             run = self._read_one if job.one_statement else self._read
             try:
                 result = run(job.work)

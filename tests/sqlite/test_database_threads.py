@@ -235,3 +235,20 @@ async def test_reads_queued_before_close_are_answered_and_later_ones_refused(tmp
         await db.read(lambda c: None)
     assert raised.value.code is ErrorCode.STORAGE_ERROR
     assert not any(reader.is_alive() for reader in db._reader_threads)
+
+
+async def test_a_read_cancelled_while_it_waits_for_a_reader_is_never_run(database: Database) -> None:
+    """As ``run_in_executor`` did: a queued read whose caller gave up costs no reader any work."""
+    gate = threading.Event()
+    busy = [asyncio.ensure_future(database.read(lambda c: gate.wait(10))) for _ in range(4)]
+    await asyncio.sleep(0.05)  # the four readers are all held
+    ran: list[str] = []
+    given_up = asyncio.ensure_future(database.read(lambda c: ran.append("ran")))
+    await asyncio.sleep(0.01)
+    given_up.cancel()
+    await asyncio.gather(given_up, return_exceptions=True)
+    gate.set()
+    await asyncio.gather(*busy)
+    assert await database.read(lambda c: 7, one_statement=True) == 7
+    assert ran == []
+    assert len(database._reader_threads) == 4
