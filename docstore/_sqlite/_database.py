@@ -201,7 +201,9 @@ class Database:
 
     def _read_loop(self) -> None:
         while (job := self._reads.get()) is not _STOP:
-            if job.future.cancelled():  # its caller gave up while it waited: nobody wants the answer
+            # Its caller gave up while it waited: nobody wants the answer. (Read from this thread: at
+            # worst a caller that gives up just now has its read run and the answer dropped.)
+            if job.future.cancelled():
                 del job
                 self._idle_readers.release()
                 continue
