@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .._arguments import check_sequence, revalidated
@@ -21,12 +21,24 @@ from .._models import CodeRevision
 from .._namespace_rules import refuse_revisions_elsewhere, revision_sessions_to_check
 from .._page import Page
 from .._plain import plain_new_body
-from .._time import utc_now
 from ._codec import time_key
 from ._repository import OFF_LOOP_BATCH, SqliteRepository
 from ._tables import decode_row, insert_document
 
 __all__ = ["SqliteRevisionRepository"]
+
+# A save stamps its revision with the time: what ``_time.utc_now`` gives, in 0.33 us instead of 1.18.
+_MICROSECONDS = tuple(timedelta(microseconds=micro) for micro in range(1000))
+
+
+def to_ms(now: datetime) -> datetime:
+    """``_time.to_utc_ms`` of an aware UTC datetime: truncated by subtraction, not ``replace`` (which
+    parses keywords); a table, not ``timedelta(microseconds=...)`` (the same)."""
+    return now - _MICROSECONDS[now.microsecond % 1000]
+
+
+def utc_now() -> datetime:
+    return to_ms(datetime.now(UTC))
 
 
 class SqliteRevisionRepository(SqliteRepository[CodeRevision]):

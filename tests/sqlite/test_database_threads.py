@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -87,3 +88,167 @@ async def test_a_write_of_one_statement_alone_is_sqlite_s_own_transaction(databa
         await database.write(lambda c: c.execute("INSERT INTO t VALUES (21)"), one_statement=True)
     assert await values(database) == [21]
     assert database._writer_connection is not None and not database._writer_connection.in_transaction
+
+
+async def test_a_cancelled_caller_leaves_its_write_whole_and_the_writer_goes_on(database: Database) -> None:
+    """Cancelling the caller cancels only its wait: the queued write still runs, all of it or none."""
+    gate = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    errors: list[dict[str, object]] = []
+    loop.set_exception_handler(lambda _, context: errors.append(context))
+
+    def held(connection: sqlite3.Connection) -> None:
+        asyncio.run_coroutine_threadsafe(gate.wait(), loop).result(10)  # the writer waits for the test
+
+    def two(connection: sqlite3.Connection) -> None:
+        connection.execute("INSERT INTO t VALUES (10)")
+        connection.execute("INSERT INTO t VALUES (11)")
+
+    def half_then_fail(connection: sqlite3.Connection) -> None:
+        connection.execute("INSERT INTO t VALUES (20)")
+        connection.execute("INSERT INTO t VALUES (10)")  # taken: the unique index refuses it
+
+    holder = asyncio.ensure_future(database.write(held))
+    await asyncio.sleep(0.05)
+    callers = [asyncio.ensure_future(database.write(work)) for work in (two, half_then_fail)]
+    await asyncio.sleep(0.01)
+    for caller in callers:
+        caller.cancel()
+    outcomes = await asyncio.gather(*callers, return_exceptions=True)
+    assert all(isinstance(outcome, asyncio.CancelledError) for outcome in outcomes)
+    gate.set()
+    await holder
+    await database.write(lambda c: c.execute("INSERT INTO t VALUES (30)"))
+    assert await values(database) == [10, 11, 30]  # the first whole, the failed one not at all
+    await asyncio.sleep(0.01)
+    assert errors == []  # a failure nobody waits for any more is not reported as never retrieved
+
+
+async def test_an_awaited_write_wakes_its_caller_in_two_loop_iterations(database: Database) -> None:
+    """The writer settles the very future the caller awaits: the wake-up that runs ``_settle`` and the
+    caller's next step, no more (``asyncio.shield`` added a third: its inner future's callback)."""
+    loop = asyncio.get_running_loop()
+    await database.write(lambda c: None)
+    counts: list[int] = []
+    step = loop._run_once  # type: ignore[attr-defined]
+    iterations = 0
+
+    def counted() -> None:
+        nonlocal iterations
+        iterations += 1
+        step()
+
+    loop._run_once = counted  # type: ignore[attr-defined]
+    try:
+        for _ in range(20):
+            iterations = 0
+            await database.write(lambda c: None)
+            counts.append(iterations)
+    finally:
+        del loop._run_once  # type: ignore[attr-defined]
+    assert min(counts) <= 2, counts
+
+
+async def loop_iterations_of(awaited: Callable[[], object]) -> list[int]:
+    """How many event-loop iterations each of 20 awaits of ``awaited()`` took."""
+    loop = asyncio.get_running_loop()
+    step = loop._run_once  # type: ignore[attr-defined]
+    counts: list[int] = []
+    iterations = 0
+
+    def counted() -> None:
+        nonlocal iterations
+        iterations += 1
+        step()
+
+    loop._run_once = counted  # type: ignore[attr-defined]
+    try:
+        for _ in range(20):
+            iterations = 0
+            await awaited()  # type: ignore[misc]
+            counts.append(iterations)
+    finally:
+        del loop._run_once  # type: ignore[attr-defined]
+    return counts
+
+
+async def test_a_read_wakes_its_caller_in_two_loop_iterations(database: Database) -> None:
+    """A reader settles the very future the caller awaits, as the writer does: one wake-up, then
+    the caller's next step."""
+    await database.read(lambda c: None, one_statement=True)
+    counts = await loop_iterations_of(lambda: database.read(lambda c: None, one_statement=True))
+    assert min(counts) <= 2, counts
+
+
+async def test_reads_run_side_by_side_in_up_to_four_threads(database: Database) -> None:
+    """Four reads that each wait for the other three finish: each ran in a thread of its own."""
+    barrier = threading.Barrier(4, timeout=10)
+
+    def meet(connection: sqlite3.Connection) -> str:
+        barrier.wait()
+        return threading.current_thread().name
+
+    names = await asyncio.gather(*(database.read(meet) for _ in range(4)))
+    assert len(set(names)) == 4
+    assert len(database._reader_threads) == 4
+    # Read one after another, the readers already there serve them: no fifth thread.
+    for _ in range(10):
+        await database.read(lambda c: None, one_statement=True)
+    assert len(database._reader_threads) == 4
+
+
+async def test_a_failing_or_cancelled_read_leaves_the_readers_serving(database: Database) -> None:
+    await database.write(lambda c: c.execute("INSERT INTO t VALUES (1)"))
+
+    def fail(connection: sqlite3.Connection) -> None:
+        connection.execute("SELECT * FROM no_such_table")
+
+    with pytest.raises(PersistenceError) as raised:
+        await database.read(fail)
+    assert raised.value.code is ErrorCode.STORAGE_ERROR
+    gate = threading.Event()
+    slow = asyncio.ensure_future(database.read(lambda c: gate.wait(10)))
+    await asyncio.sleep(0.01)
+    slow.cancel()
+    gate.set()
+    await asyncio.gather(slow, return_exceptions=True)
+    assert await values(database) == [1]
+
+
+async def test_reads_queued_before_close_are_answered_and_later_ones_refused(tmp_path: Path) -> None:
+    path = tmp_path / "closing.sqlite3"
+    connection = connect(path)
+    connection.execute("PRAGMA journal_mode = WAL")
+    connection.execute("CREATE TABLE t (v INTEGER UNIQUE)")
+    db = Database(path)
+    db.start(connection)
+    gate = threading.Event()
+    first = asyncio.ensure_future(db.read(lambda c: gate.wait(10) and 1))
+    queued = [asyncio.ensure_future(db.read(lambda c: 2, one_statement=True)) for _ in range(6)]
+    await asyncio.sleep(0.01)
+    closing = asyncio.ensure_future(asyncio.to_thread(db.close))
+    await asyncio.sleep(0.01)
+    gate.set()
+    await closing
+    assert await first == 1 and await asyncio.gather(*queued) == [2] * 6
+    with pytest.raises(PersistenceError) as raised:
+        await db.read(lambda c: None)
+    assert raised.value.code is ErrorCode.STORAGE_ERROR
+    assert not any(reader.is_alive() for reader in db._reader_threads)
+
+
+async def test_a_read_cancelled_while_it_waits_for_a_reader_is_never_run(database: Database) -> None:
+    """As ``run_in_executor`` did: a queued read whose caller gave up costs no reader any work."""
+    gate = threading.Event()
+    busy = [asyncio.ensure_future(database.read(lambda c: gate.wait(10))) for _ in range(4)]
+    await asyncio.sleep(0.05)  # the four readers are all held
+    ran: list[str] = []
+    given_up = asyncio.ensure_future(database.read(lambda c: ran.append("ran")))
+    await asyncio.sleep(0.01)
+    given_up.cancel()
+    await asyncio.gather(given_up, return_exceptions=True)
+    gate.set()
+    await asyncio.gather(*busy)
+    assert await database.read(lambda c: 7, one_statement=True) == 7
+    assert ran == []
+    assert len(database._reader_threads) == 4

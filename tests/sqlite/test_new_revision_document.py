@@ -7,12 +7,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from docstore import CodeRevision, ErrorCode, ExecutionResult, PersistenceError, _backend_common
 from docstore._mapping import to_document
 from docstore._sqlite import _revisions
 from docstore._sqlite._database import Database
 from docstore._sqlite._revisions import SqliteRevisionRepository
+from docstore._time import to_utc_ms
 
 NOW = datetime(2026, 5, 6, 7, 8, 9, 10000, tzinfo=UTC)
 
@@ -54,3 +57,17 @@ def test_a_revision_changed_by_assignment_is_refused_the_same_way(tmp_path: Path
         repository._prepared(revision)
     assert new.value.code is old.value.code is ErrorCode.INVALID_DATA
     assert new.value.message == old.value.message
+
+
+@given(st.datetimes(timezones=st.just(UTC)))
+def test_a_save_truncates_its_time_as_to_utc_ms_does(moment: datetime) -> None:
+    truncated = _revisions.to_ms(moment)
+    assert truncated == to_utc_ms(moment)
+    assert truncated.tzinfo is UTC and truncated.fold == 0 and truncated.microsecond % 1000 == 0
+
+
+def test_a_save_stamps_the_time_now_in_milliseconds() -> None:
+    before = to_utc_ms(datetime.now(UTC))
+    stamped = _revisions.utc_now()
+    assert before <= stamped <= datetime.now(UTC)
+    assert stamped.tzinfo is UTC and stamped.microsecond % 1000 == 0
