@@ -14,6 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
+from ._models_deferred import DEFER_BUILD
+
 __all__ = ["DEFAULT_URL", "StorageConfig", "check_mongodb_credentials", "mask_secrets", "mask_url"]
 
 DEFAULT_URL = "local://./.docstore"
@@ -93,8 +95,9 @@ class StorageConfig(BaseModel):
     (what is passed in code wins over the environment, as with pydantic-settings)."""
 
     # A misspelled setting is an error, never silently ignored (environment variables
-    # that name no setting are not read at all).
-    model_config = ConfigDict(extra="forbid")
+    # that name no setting are not read at all). Built on first use (``_models_deferred``):
+    # a URL alone, the common case, never needs the validator (``__init__``).
+    model_config = ConfigDict(extra="forbid", defer_build=DEFER_BUILD)
 
     url: str = Field(
         default=DEFAULT_URL, description="mongodb://, mongodb+srv://, memory://, local://DIR, http:// or https://"
@@ -126,8 +129,22 @@ class StorageConfig(BaseModel):
     lazy_connect: bool = Field(default=False, description="start while the server is unreachable; connect later")
 
     def __init__(self, **values: Any) -> None:
+        given = {**_from_environment(), **values}
+        url = given.get("url")
+        if given.keys() == {"url"} and type(url) is str and _plain_url(url):
+            # A URL and nothing else (``open_store("local://DIR")``): validation would check
+            # it with ``_known_scheme``, keep it as it is and take every default, which
+            # ``_credentials_once`` accepts. So the instance is made as validation makes it
+            # (as ``model_construct`` does), and a new process opening a store builds no
+            # validator (``_models_deferred.py``). Anything else, a refused URL included,
+            # is validated (tests/unit/test_config_import.py holds both to the same result).
+            _set(self, "__dict__", {**_defaults(), "url": url})
+            _set(self, "__pydantic_fields_set__", {"url"})
+            _set(self, "__pydantic_extra__", None)
+            _set(self, "__pydantic_private__", None)
+            return
         try:
-            super().__init__(**{**_from_environment(), **values})
+            super().__init__(**given)
         except ValidationError as exc:
             # pydantic quotes every rejected input: never a password, in any form.
             raise _masked(exc) from None
@@ -174,6 +191,24 @@ class StorageConfig(BaseModel):
     def __repr_args__(self) -> Any:
         for name, value in super().__repr_args__():
             yield name, mask_url(value) if name == "url" and isinstance(value, str) else value
+
+
+_set = object.__setattr__  # as pydantic sets an instance's slots (BaseModel.__setattr__ checks fields)
+
+
+def _plain_url(url: str) -> bool:
+    """Whether validation accepts ``url`` unchanged (it either keeps a URL or refuses it)."""
+    try:
+        StorageConfig._known_scheme(url)
+    except ValueError:
+        return False
+    return True
+
+
+@cache
+def _defaults() -> dict[str, Any]:
+    """Every setting's default, in field order: immutable values, shared as validation shares them."""
+    return {name: field.get_default(call_default_factory=True) for name, field in StorageConfig.model_fields.items()}
 
 
 def _from_environment() -> dict[str, Any]:

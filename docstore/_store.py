@@ -30,10 +30,11 @@ from ._interfaces import (
     StorageBackend,
 )
 from ._mapping import require_id
-from ._memory_feed import MemoryChangeLog, recording
 
-if TYPE_CHECKING:  # an optional extra (docstore[remote]): imported by the remote backend only
-    import httpx
+if TYPE_CHECKING:
+    import httpx  # an optional extra (docstore[remote]): imported by the remote backend only
+
+    from ._memory_feed import MemoryChangeLog  # memory:// only: imported where that engine opens
 
 __all__ = ["HealthReport", "Store", "StoreSettings", "make_backend", "open_store"]
 
@@ -131,6 +132,8 @@ class Store:
             repositories = backend.repositories(self.scope)
             log = self._shared.change_log
             if log is not None:
+                from ._memory_feed import recording  # memory:// only (log is set for it alone)
+
                 sessions, revisions = recording(repositories.sessions, repositories.revisions, log, self.namespace)
                 repositories = Repositories(sessions, repositories.problems, revisions)
             cache = self._shared.cache
@@ -206,6 +209,8 @@ class Store:
             await open_or_defer(shared, lambda: make_backend(shared.config, shared.transport), lazy)
             if shared.backend is not None and shared.backend.name == "memory":
                 # memory:// never waits for a server: it is open here, not in the background.
+                from ._memory_feed import MemoryChangeLog  # here: no other engine loads it
+
                 shared.change_log = MemoryChangeLog()
             backend = shared.backend
         if backend is None:  # connecting in the background (lazy_connect): nothing to read yet
