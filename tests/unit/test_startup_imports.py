@@ -36,6 +36,8 @@ NEVER_LOADED = (
     "docstore._mongo",
     "docstore._memory",  # the memory engine (and mongomock with it)
     "docstore._memory_feed",  # memory://'s feed log
+    "docstore._cache",  # the read cache (cache_ttl_s > 0)
+    "docstore._cached_documents",
     "docstore._views",
     "docstore._public",
     "mongomock",
@@ -74,7 +76,9 @@ built = sorted(
     for model in set(subclasses(BaseModel))
     if model.__module__.startswith("docstore") and model.__pydantic_complete__
 )
-print(json.dumps({"modules": sorted(sys.modules), "built": built}))
+from docstore._config import _pattern
+
+print(json.dumps({"modules": sorted(sys.modules), "built": built, "patterns": [str(_pattern.cache_info().currsize)]}))
 """
 
 
@@ -117,6 +121,10 @@ def _under(loaded: list[str], prefixes: tuple[str, ...]) -> list[str]:
 def test_opening_and_reading_loads_no_stack_it_does_not_use(opened: dict[str, list[str]]) -> None:
     assert "docstore._sqlite._backend" in opened["modules"]  # the path really ran
     assert not _under(opened["modules"], NEVER_LOADED)
+
+
+def test_opening_and_reading_compiles_no_masking_pattern(opened: dict[str, list[str]]) -> None:
+    assert opened["patterns"] == ["0"]  # nothing was masked: _config's patterns are compiled on first use
 
 
 @pytest.mark.skipif(not DEFER_BUILD, reason="pydantic < 2.14 builds every model at import (_models_deferred.py)")
