@@ -138,13 +138,14 @@ class StorageConfig(BaseModel):
     def __init__(self, **values: Any) -> None:
         given = {**_from_environment(), **values}
         url = given.get("url")
-        if given.keys() == {"url"} and type(url) is str and _plain_url(url):
+        if given.keys() == {"url"} and type(url) is str and type(self) is StorageConfig and _plain_url(url):
             # A URL and nothing else (``open_store("local://DIR")``): validation would check
             # it with ``_known_scheme``, keep it as it is and take every default, which
             # ``_credentials_once`` accepts. So the instance is made as validation makes it
             # (as ``model_construct`` does), and a new process opening a store builds no
-            # validator (``_models_deferred.py``). Anything else, a refused URL included,
-            # is validated (tests/unit/test_config_import.py holds both to the same result).
+            # validator (``_models_deferred.py``). Anything else (a refused URL, a subclass
+            # with fields of its own) is validated; tests/unit/test_deferred_imports.py
+            # holds both to the same result.
             _set(self, "__dict__", {**_defaults(), "url": url})
             _set(self, "__pydantic_fields_set__", {"url"})
             _set(self, "__pydantic_extra__", None)

@@ -204,3 +204,14 @@ def test_a_url_that_is_not_a_plain_str_is_validated(monkeypatch: pytest.MonkeyPa
     assert type(made.url) is str and made == StorageConfig.model_validate({"url": "local://x"})
     with pytest.raises(ValidationError):
         StorageConfig(url=5)
+
+
+def test_a_subclass_with_fields_of_its_own_is_validated(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [name for name in os.environ if name.startswith("DOCSTORE_")]:
+        monkeypatch.delenv(name)
+
+    class Tagged(StorageConfig):
+        tag: str = "t"
+
+    made = Tagged(url="local://x")
+    assert made == Tagged.model_validate({"url": "local://x"}) and made.tag == "t"
