@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ._errors import ErrorCode, PersistenceError
 from ._models import CodeRevision, Session, Student
+from ._models_deferred import DEFER_BUILD
 
 __all__ = [
     "RETENTION_S",
@@ -56,7 +57,7 @@ ChangeKind = Literal[
 class SessionChange(BaseModel):
     """One committed change of a session, with the full new state of what changed."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=DEFER_BUILD)  # built on first use
 
     position: str
     kind: ChangeKind

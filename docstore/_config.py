@@ -14,44 +14,53 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
+from ._models_deferred import DEFER_BUILD
+
 __all__ = ["DEFAULT_URL", "StorageConfig", "check_mongodb_credentials", "mask_secrets", "mask_url"]
 
 DEFAULT_URL = "local://./.docstore"
 _SCHEMES = ("mongodb://", "mongodb+srv://", "memory://", "local://", "http://", "https://")
 
+# The patterns below are compiled on first use (``_pattern``): a process that opens a store
+# and reads masks nothing, and compiling them all cost ~1.2 ms of its start.
 # scheme://user: then everything up to the last "@" of the line: the password, even
 # one with unescaped "@", "/", ":" or spaces in it (masking a host too is harmless).
-_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s'\"]*):(?P<pw>[^\n]*)@", re.I)
+_CREDENTIALS = r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s'\"]*):(?P<pw>[^\n]*)@"
 # scheme://secret@host: userinfo without a ":" is a credential on its own (an API token
 # over https, an X.509 subject or a Kerberos principal over mongodb): all of it goes.
-_BARE_USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^:/@\s'\"?#]+@", re.I)
+_BARE_USERINFO = r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^:/@\s'\"?#]+@"
 # ?tlsCertificateKeyFilePassword=..., &password=..., access_token=..., api_key=...: any
 # option that names a secret, and MongoDB's authMechanismProperties whole (its
 # AWS_SESSION_TOKEN:... pairs, percent-encoded or not).
 _SECRET_NAME = r"\w*(?:password|passwd|pwd|secret|token|api_?key|access_?key|credential|signature)\w*"
-_SECRET_OPTIONS = re.compile(rf"(?P<name>\b(?:{_SECRET_NAME}|authMechanismProperties)=)(?P<value>[^&;\s'\"]*)", re.I)
+_SECRET_OPTIONS = rf"(?P<name>\b(?:{_SECRET_NAME}|authMechanismProperties)=)(?P<value>[^&;\s'\"]*)"
 # The same secrets in a driver's prose: AWS_SESSION_TOKEN:value, 'AWS_SESSION_TOKEN': 'value'.
-_SECRET_PAIRS = re.compile(rf"(?P<name>\b{_SECRET_NAME}['\"]?\s*:\s*['\"]?)(?P<value>[^,&;\s'\"}}]+)", re.I)
+_SECRET_PAIRS = rf"(?P<name>\b{_SECRET_NAME}['\"]?\s*:\s*['\"]?)(?P<value>[^,&;\s'\"}}]+)"
 # A user name or password as PyMongo reads it: RFC 3986 userinfo characters or %HH.
 # "+" is out: PyMongo unquotes userinfo as a form value, so a "+" would become a space
 # (a password holding "+" writes it %2B; a space, %20).
-_USERINFO_PART = re.compile(r"(?:[A-Za-z0-9\-._~!$&'()*,;=]|%[0-9A-Fa-f]{2})*")
+_USERINFO_PART = r"(?:[A-Za-z0-9\-._~!$&'()*,;=]|%[0-9A-Fa-f]{2})*"
 _MONGODB_SCHEMES = ("mongodb://", "mongodb+srv://")
 # Settings whose value is never shown, whatever form it takes.
 _SECRET_FIELDS = frozenset({"password", "token"})
 
 
-_URL_CREDENTIALS = re.compile(_CREDENTIALS.pattern.replace(r"[^\n]*", ".*"), re.I | re.S)
+_URL_CREDENTIALS = _CREDENTIALS.replace(r"[^\n]*", ".*")
+
+
+@cache
+def _pattern(source: str, flags: int = re.I) -> re.Pattern[str]:
+    return re.compile(source, flags)
 
 
 def mask_secrets(text: str) -> str:
     """Hide every credential of every URL and every secret option in ``text`` (logs, reprs, errors)."""
-    return _masked_options(_CREDENTIALS.sub(_userinfo_masked, text))
+    return _masked_options(_pattern(_CREDENTIALS).sub(_userinfo_masked, text))
 
 
 def mask_url(url: str) -> str:
     """``mask_secrets`` for one URL: its password may hold anything, line breaks included."""
-    return _masked_options(_URL_CREDENTIALS.sub(_userinfo_masked, url))
+    return _masked_options(_pattern(_URL_CREDENTIALS, re.I | re.S).sub(_userinfo_masked, url))
 
 
 def _userinfo_masked(match: re.Match[str]) -> str:
@@ -59,9 +68,9 @@ def _userinfo_masked(match: re.Match[str]) -> str:
 
 
 def _masked_options(text: str) -> str:
-    text = _BARE_USERINFO.sub(lambda m: f"{m['scheme']}***@", text)
-    text = _SECRET_OPTIONS.sub(lambda m: f"{m['name']}***", text)
-    return _SECRET_PAIRS.sub(lambda m: f"{m['name']}***", text)
+    text = _pattern(_BARE_USERINFO).sub(lambda m: f"{m['scheme']}***@", text)
+    text = _pattern(_SECRET_OPTIONS).sub(lambda m: f"{m['name']}***", text)
+    return _pattern(_SECRET_PAIRS).sub(lambda m: f"{m['name']}***", text)
 
 
 def check_mongodb_credentials(url: str) -> None:
@@ -76,7 +85,7 @@ def check_mongodb_credentials(url: str) -> None:
         return
     userinfo = rest.rpartition("@")[0]
     user, _, password = userinfo.partition(":")
-    if not all(_USERINFO_PART.fullmatch(part) for part in (user, password)):
+    if not all(_pattern(_USERINFO_PART, 0).fullmatch(part) for part in (user, password)):
         raise ValueError(
             "the user name or password in the URL has characters that must be percent-encoded "
             "(urllib.parse.quote(password, safe=''): '@' is %40, '/' is %2F, ':' is %3A, '%' is %25, "
@@ -93,8 +102,9 @@ class StorageConfig(BaseModel):
     (what is passed in code wins over the environment, as with pydantic-settings)."""
 
     # A misspelled setting is an error, never silently ignored (environment variables
-    # that name no setting are not read at all).
-    model_config = ConfigDict(extra="forbid")
+    # that name no setting are not read at all). Built on first use (``_models_deferred``):
+    # a URL alone, the common case, never needs the validator (``__init__``).
+    model_config = ConfigDict(extra="forbid", defer_build=DEFER_BUILD)
 
     url: str = Field(
         default=DEFAULT_URL, description="mongodb://, mongodb+srv://, memory://, local://DIR, http:// or https://"
@@ -126,8 +136,23 @@ class StorageConfig(BaseModel):
     lazy_connect: bool = Field(default=False, description="start while the server is unreachable; connect later")
 
     def __init__(self, **values: Any) -> None:
+        given = {**_from_environment(), **values}
+        url = given.get("url")
+        if given.keys() == {"url"} and type(url) is str and type(self) is StorageConfig and _plain_url(url):
+            # A URL and nothing else (``open_store("local://DIR")``): validation would check
+            # it with ``_known_scheme``, keep it as it is and take every default, which
+            # ``_credentials_once`` accepts. So the instance is made as validation makes it
+            # (as ``model_construct`` does), and a new process opening a store builds no
+            # validator (``_models_deferred.py``). Anything else (a refused URL, a subclass
+            # with fields of its own) is validated; tests/unit/test_deferred_imports.py
+            # holds both to the same result.
+            _set(self, "__dict__", {**_defaults(), "url": url})
+            _set(self, "__pydantic_fields_set__", {"url"})
+            _set(self, "__pydantic_extra__", None)
+            _set(self, "__pydantic_private__", None)
+            return
         try:
-            super().__init__(**{**_from_environment(), **values})
+            super().__init__(**given)
         except ValidationError as exc:
             # pydantic quotes every rejected input: never a password, in any form.
             raise _masked(exc) from None
@@ -174,6 +199,24 @@ class StorageConfig(BaseModel):
     def __repr_args__(self) -> Any:
         for name, value in super().__repr_args__():
             yield name, mask_url(value) if name == "url" and isinstance(value, str) else value
+
+
+_set = object.__setattr__  # as pydantic sets an instance's slots (BaseModel.__setattr__ checks fields)
+
+
+def _plain_url(url: str) -> bool:
+    """Whether validation accepts ``url`` unchanged (it either keeps a URL or refuses it)."""
+    try:
+        StorageConfig._known_scheme(url)
+    except ValueError:
+        return False
+    return True
+
+
+@cache
+def _defaults() -> dict[str, Any]:
+    """Every setting's default, in field order: immutable values, shared as validation shares them."""
+    return {name: field.get_default(call_default_factory=True) for name, field in StorageConfig.model_fields.items()}
 
 
 def _from_environment() -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from ._models_deferred import DEFER_BUILD
 from ._time import to_utc_ms, utc_now
 
 __all__ = [
@@ -103,8 +104,9 @@ JoinCode = Annotated[str | None, AfterValidator(normalize_join_code)]
 class _Model(BaseModel):
     """Base of the domain types: strict about unknown fields."""
 
-    # Unknown keys are refused so a typo never silently vanishes.
-    model_config = ConfigDict(extra="forbid")
+    # Unknown keys are refused so a typo never silently vanishes. Validators are built on
+    # first use (``_models_deferred.py``): opening a store and reading builds none of them.
+    model_config = ConfigDict(extra="forbid", defer_build=DEFER_BUILD)
 
 
 class StorageMetadata(_Model):

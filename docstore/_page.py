@@ -11,6 +11,7 @@ from typing import Any, Generic, TypeVar, overload
 from pydantic import BaseModel, ConfigDict
 
 from ._errors import ErrorCode, PersistenceError
+from ._models_deferred import DEFER_BUILD
 
 __all__ = ["MAX_PAGE_SIZE", "Page", "check_page_arguments", "decode_cursor", "encode_cursor"]
 
@@ -29,7 +30,8 @@ class Page(BaseModel, Generic[T]):
     (``page.model_dump(mode="json")``, FastAPI, ``TypeAdapter(Page[ProblemSpec])``).
     """
 
-    model_config = ConfigDict(frozen=True)
+    # Built on first use, as the domain models (``_models_deferred.py``).
+    model_config = ConfigDict(frozen=True, defer_build=DEFER_BUILD)
 
     items: list[T]
     next_cursor: str | None = None

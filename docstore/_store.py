@@ -11,8 +11,6 @@ from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from pydantic import SecretStr, ValidationError
 
-from ._cache import ReadCache, cached_repositories
-from ._cached_documents import cached_documents
 from ._config import StorageConfig, mask_secrets
 from ._connect import connecting_details, open_or_defer, stop_retrying, unreachable
 from ._errors import ErrorCode, PersistenceError
@@ -30,10 +28,12 @@ from ._interfaces import (
     StorageBackend,
 )
 from ._mapping import require_id
-from ._memory_feed import MemoryChangeLog, recording
 
-if TYPE_CHECKING:  # an optional extra (docstore[remote]): imported by the remote backend only
-    import httpx
+if TYPE_CHECKING:
+    import httpx  # an optional extra (docstore[remote]): imported by the remote backend only
+
+    from ._cache import ReadCache
+    from ._memory_feed import MemoryChangeLog  # memory:// only: imported where that engine opens
 
 __all__ = ["HealthReport", "Store", "StoreSettings", "make_backend", "open_store"]
 
@@ -60,7 +60,11 @@ class _Shared:
         self.retrying: asyncio.Task[None] | None = None  # its background connect
         self.lock = asyncio.Lock()
         # One read cache for the store and all its views (their entries are keyed by namespace).
-        self.cache = ReadCache(config.cache_ttl_s, config.cache_max_entries) if config.cache_ttl_s > 0 else None
+        self.cache: ReadCache | None = None
+        if config.cache_ttl_s > 0:
+            from ._cache import ReadCache  # here: a store without a read cache never loads it
+
+            self.cache = ReadCache(config.cache_ttl_s, config.cache_max_entries)
         # memory:// only: the in-process log its live feeds read (other engines keep their own).
         self.change_log: MemoryChangeLog | None = None
 
@@ -78,6 +82,13 @@ class _Shared:
         return self.backend
 
 
+
+
+def _documents(shared: _Shared) -> DocumentStore:
+    """The backend's whole collections, through the read cache if the store has one."""
+    from ._cached_documents import cached_documents  # here: opening and reading never needs it
+
+    return cached_documents(shared.open_backend().documents, shared.cache)
 
 
 class Store:
@@ -106,7 +117,7 @@ class Store:
             guarded_sessions(shared, lambda: self._open_repositories().sessions),
             guarded_problems(shared, lambda: self._open_repositories().problems),
             guarded_revisions(shared, lambda: self._open_repositories().revisions),
-            guarded_documents(shared, lambda: cached_documents(shared.open_backend().documents, shared.cache)),
+            guarded_documents(shared, lambda: _documents(shared)),
         )
 
     @property
@@ -131,10 +142,14 @@ class Store:
             repositories = backend.repositories(self.scope)
             log = self._shared.change_log
             if log is not None:
+                from ._memory_feed import recording  # memory:// only (log is set for it alone)
+
                 sessions, revisions = recording(repositories.sessions, repositories.revisions, log, self.namespace)
                 repositories = Repositories(sessions, repositories.problems, revisions)
             cache = self._shared.cache
             if cache is not None:
+                from ._cache import cached_repositories
+
                 repositories = cached_repositories(repositories, cache, self.scope.namespace)
             self._repositories = (backend, repositories)
         return self._repositories[1]
@@ -206,6 +221,8 @@ class Store:
             await open_or_defer(shared, lambda: make_backend(shared.config, shared.transport), lazy)
             if shared.backend is not None and shared.backend.name == "memory":
                 # memory:// never waits for a server: it is open here, not in the background.
+                from ._memory_feed import MemoryChangeLog  # here: no other engine loads it
+
                 shared.change_log = MemoryChangeLog()
             backend = shared.backend
         if backend is None:  # connecting in the background (lazy_connect): nothing to read yet
