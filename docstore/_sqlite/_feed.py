@@ -134,11 +134,23 @@ def log_name(connection: sqlite3.Connection) -> str:
 def trim_changes(
     connection: sqlite3.Connection, *, max_changes: int = MAX_CHANGES, retention_s: float = RETENTION_S
 ) -> int:
-    """Drop what the retention no longer keeps; the newest sequence dropped so far (in a write transaction)."""
+    """Drop what the retention no longer keeps; the newest sequence dropped so far (in a write transaction).
+
+    Kept: what is among the newest ``max_changes`` and younger than ``retention_s``. Found by
+    walking the log in sequence order up to its first change young enough, so a trim costs
+    the changes it drops, not the whole log (one ``OR`` over the table scanned every row, on
+    every open and every ``TRIM_EVERY_S``: 19 ms at 100,000 changes). Where clocks of two
+    processes disagree, a change older than one before it is dropped with the next trim
+    that reaches it: the log only keeps more, never less, than the rule says.
+    """
     head = _head(connection)
-    cutoff = connection.execute(
-        f"SELECT max(seq) FROM changes WHERE seq <= ? OR at < {_NOW} - ?", (head - max_changes, retention_s)
-    ).fetchone()[0]
+    first_young = connection.execute(
+        f"SELECT seq FROM changes WHERE at >= {_NOW} - ? ORDER BY seq LIMIT 1", (retention_s,)
+    ).fetchone()
+    limit = max(head - max_changes, head if first_young is None else first_young[0] - 1)
+    # Not max(seq): with a WHERE, SQLite aggregates every row of the range.
+    newest = connection.execute("SELECT seq FROM changes WHERE seq <= ? ORDER BY seq DESC LIMIT 1", (limit,)).fetchone()
+    cutoff = None if newest is None else newest[0]
     if cutoff is not None:
         connection.execute("DELETE FROM changes WHERE seq <= ?", (cutoff,))
         connection.execute(
