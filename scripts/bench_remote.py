@@ -39,6 +39,7 @@ import httpx
 
 from docstore import ProblemSpec, Session, Store, Student, open_store
 from docstore._remote import asgi_transport
+from docstore._remote._lean import LeanTransport
 from docstore.server import create_app
 
 ADMIN_TOKEN = "bench-admin-token"
@@ -76,6 +77,17 @@ def bare_client() -> httpx.AsyncClient:
         headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
         limits=limits,
         transport=httpx.AsyncHTTPTransport(limits=limits, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]),
+    )
+
+
+def lean_client() -> httpx.AsyncClient:
+    """The same client over docstore's default transport (``_remote/_lean.py``) instead of httpcore."""
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+    fallback = httpx.AsyncHTTPTransport(limits=limits)
+    return httpx.AsyncClient(
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        limits=limits,
+        transport=LeanTransport(verify=True, limits=limits, fallback=fallback),
     )
 
 
@@ -155,29 +167,39 @@ async def posts_per_second(open_client: Callable[[], Store], ids: dict[str, Any]
 
 
 async def compare(
-    engine: str, calls: int, rounds: int, floor: Callable[[], Awaitable[Any]], *stores: tuple[Store, dict[str, Any]]
+    engine: str,
+    calls: int,
+    rounds: int,
+    floors: tuple[Callable[[], Awaitable[Any]], Callable[[], Awaitable[Any]]],
+    *stores: tuple[Store, dict[str, Any]],
 ) -> None:
-    """Per operation: p50 direct, through the server (socket), in process (ASGI), the floor; what each adds."""
+    """Per operation: p50 direct, through the server (socket), in process (ASGI), the floors; what each adds."""
     print(
         f"engine {engine}, {calls} sequential calls each in {rounds} alternating rounds, ms; "
-        "remote: `docstore serve` in its own process, loopback; floor: httpx -> bare Starlette route, same stack"
+        "remote: `docstore serve` in its own process, loopback; floor: httpx (httpcore) -> bare Starlette route, "
+        "same stack; lean floor: the same httpx client over docstore's lean transport"
     )
-    header = ("direct", "remote", "remote p90", "added", "floor", "own share", "added/floor", "ASGI added")
+    header = (
+        "direct", "remote", "remote p90", "added", "floor", "own share", "added/floor", "lean floor", "lean/floor",
+        "ASGI added",
+    )  # fmt: skip
     print(f"{'p50 of':<27}" + "".join(f"{h:>12}" for h in header))
     (direct, direct_ids), (remote, remote_ids), (asgi, asgi_ids) = stores
     direct_ops, remote_ops = operations(direct, direct_ids), operations(remote, remote_ids)
     asgi_ops = operations(asgi, asgi_ids)
+    floor, lean_floor = floors
     for name in direct_ops:
-        samples: dict[str, list[float]] = {"floor": [], "direct": [], "remote": [], "asgi": []}
+        samples: dict[str, list[float]] = {"floor": [], "lean": [], "direct": [], "remote": [], "asgi": []}
         each = max(1, calls // rounds)
         for _ in range(rounds):
             samples["floor"] += await timed(floor, each, warm_up=5)
+            samples["lean"] += await timed(lean_floor, each, warm_up=5)
             samples["direct"] += await timed(direct_ops[name], each, warm_up=5)
             samples["remote"] += await timed(remote_ops[name], each, warm_up=5)
             samples["asgi"] += await timed(asgi_ops[name], each, warm_up=5)
-        f50, d50, r50, a50 = (statistics.median(samples[k]) for k in ("floor", "direct", "remote", "asgi"))
+        f50, l50, d50, r50, a50 = (statistics.median(samples[k]) for k in ("floor", "lean", "direct", "remote", "asgi"))
         added = r50 - d50
-        row = (d50, r50, p(samples["remote"], 90), added, f50, added - f50, added / f50, a50 - d50)
+        row = (d50, r50, p(samples["remote"], 90), added, f50, added - f50, added / f50, l50, l50 / f50, a50 - d50)
         print(f"{name:<27}" + "".join(f"{value:>12.3f}" for value in row))
 
 
@@ -217,14 +239,19 @@ async def bench(engine: str, calls: int, seconds: float, rounds: int) -> None:
             async with (
                 open_store("http://docstore.invalid", token=ADMIN_TOKEN, transport=transport) as asgi,
                 bare_client() as floor_client,
+                lean_client() as lean_floor_client,
             ):
 
                 async def floor() -> None:
                     answer = await floor_client.post(bare_url, content=floor_body, headers=floor_headers)
                     answer.raise_for_status()
 
+                async def lean_floor() -> None:
+                    answer = await lean_floor_client.post(bare_url, content=floor_body, headers=floor_headers)
+                    answer.raise_for_status()
+
                 stores = (direct, direct_ids), (remote, remote_ids), (asgi, await seed(asgi))
-                await compare(engine, calls, rounds, floor, *stores)
+                await compare(engine, calls, rounds, (floor, lean_floor), *stores)
 
             direct_rate = await posts_per_second(lambda: direct, direct_ids, seconds)
             remote_rate = await posts_per_second(lambda: open_store(remote_url, token=ADMIN_TOKEN), remote_ids, seconds)

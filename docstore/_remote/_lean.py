@@ -101,7 +101,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
             now = time.monotonic()
             while idle:
                 connection, since = idle.pop()
-                if now - since < self._expiry and connection.usable():
+                if (self._expiry is None or now - since < self._expiry) and connection.usable():
                     return connection
                 self._drop(connection)  # expired, or closed by the server while idle: unsent
             if self._max is None or self._open < self._max or self._evict_one():

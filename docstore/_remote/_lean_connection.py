@@ -212,7 +212,8 @@ class Connection(asyncio.Protocol):
         assert transport is not None
         loop = asyncio.get_running_loop()
         self._begin()
-        answer = self._answer = loop.create_future()
+        answer: asyncio.Future[Answer] = loop.create_future()
+        self._answer = answer
         transport.write(data)
         if self._paused and not answer.done():
             # The kernel's buffer is full (a large body): wait, no longer than the write
