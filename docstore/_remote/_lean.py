@@ -33,6 +33,10 @@ _Origin = tuple[bytes, str, int]
 _DEFAULT_PORTS = {b"http": 80, b"https": 443}
 # Request extensions the lean road honours; any other (trace hooks, sni_hostname, ...) is httpcore's.
 _KNOWN_EXTENSIONS = frozenset({"timeout"})
+# Methods whose answer the parser frames alone (a HEAD's answer has no body despite its headers).
+_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+# Connections found closed between their opening and the write, before giving up on a server.
+_UNSENT_TRIES = 3
 
 
 class LeanTransport(httpx.AsyncBaseTransport):
@@ -51,24 +55,26 @@ class LeanTransport(httpx.AsyncBaseTransport):
         self._open = 0
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
         self._closed = False
+        # Heads by (method, target, headers): a client's calls repeat a few, each checked once.
+        self._heads: dict[tuple[str, bytes, int, tuple[tuple[bytes, bytes], ...]], bytes | None] = {}
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
         scheme = url.raw_scheme
         port = url.port or _DEFAULT_PORTS.get(scheme)
         extensions = request.extensions
-        if port is None or self._closed or (extensions.keys() - _KNOWN_EXTENSIONS):
+        if port is None or self._closed or request.method not in _METHODS or (extensions.keys() - _KNOWN_EXTENSIONS):
             return await self._fallback.handle_async_request(request)
         try:
             body = request.content
         except httpx.RequestNotRead:  # a streamed body: httpcore writes it as it comes
             return await self._fallback.handle_async_request(request)
-        head = request_head(request.method.encode("ascii"), url.raw_path, request.headers.raw, body)
+        head = self._head(request.method, url.raw_path, request.headers.raw, body)
         if head is None:
             return await self._fallback.handle_async_request(request)
         timeouts: dict[str, float | None] = extensions.get("timeout", {})
         origin = (scheme, url.host, port)
-        connection = await self._acquire(origin, timeouts.get("pool"), timeouts.get("connect"))
+        connection = await self._sendable(origin, timeouts.get("pool"), timeouts.get("connect"))
         keep = False
         try:
             status, headers, content, keep = await connection.exchange(
@@ -83,6 +89,19 @@ class LeanTransport(httpx.AsyncBaseTransport):
             extensions={"http_version": b"HTTP/1.1", "reason_phrase": connection.reason},
         )
 
+    def _head(self, method: str, target: bytes, headers: list[tuple[bytes, bytes]], body: bytes) -> bytes | None:
+        """``request_head``, remembered: it depends on the body's length only."""
+        key = (method, target, len(body), tuple(headers))
+        try:
+            return self._heads[key]
+        except KeyError:
+            pass
+        head = request_head(method.encode("ascii"), target, headers, body)
+        if len(self._heads) >= 4096:  # many distinct heads (lengths, actors): never grow without bound
+            self._heads.clear()
+        self._heads[key] = head
+        return head
+
     async def aclose(self) -> None:
         self._closed = True
         for idle in self._idle.values():
@@ -92,6 +111,17 @@ class LeanTransport(httpx.AsyncBaseTransport):
         await self._fallback.aclose()
 
     # the pool
+
+    async def _sendable(self, origin: _Origin, pool_timeout: float | None, connect_timeout: float | None) -> Connection:
+        """A connection the request can be written to now (``exchange`` writes without awaiting
+        first): one found closed meanwhile is dropped and another taken, the request unsent."""
+        for _ in range(_UNSENT_TRIES):
+            connection = await self._acquire(origin, pool_timeout, connect_timeout)
+            if not connection.lost:
+                return connection
+            self._release(origin, connection, keep=False)
+        # A server that closes every new connection at once: nothing was sent.
+        raise httpx.ConnectError("the server closed the connection before the request was sent")
 
     async def _acquire(self, origin: _Origin, pool_timeout: float | None, connect_timeout: float | None) -> Connection:
         loop = asyncio.get_running_loop()

@@ -20,7 +20,6 @@ import httpx
 from .._config import StorageConfig, mask_secrets
 from .._errors import ErrorCode, PersistenceError
 from .._wire import ACTOR_HEADER, NAMESPACE_HEADER, error_from_response, header_value
-from ._lean import LeanTransport
 from ._one_send import one_send_transport
 
 __all__ = ["Dropped", "Transport"]
@@ -100,6 +99,10 @@ class Transport:
             # Small requests: never wait for the peer's delayed ACK before sending (Nagle).
             socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
         )
+        try:
+            from ._lean import LeanTransport  # needs httptools (the remote extra brings it)
+        except ImportError:
+            return fallback
         return LeanTransport(verify=verify, limits=self._limits, fallback=fallback)
 
     async def close(self) -> None:

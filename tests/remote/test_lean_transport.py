@@ -273,3 +273,16 @@ async def test_tls_is_verified_on_the_lean_road(tmp_path: Path) -> None:
                 assert await outcome(transport) == await outcome(transport) == ("answer", b'"tls"')
         # the refused handshakes never reached a request; one connection kept for two calls, each road
         assert len(record.requests) == 4 and record.connections == 2
+
+
+async def test_a_head_request_is_left_to_httpcore_which_reads_no_body() -> None:
+    async def script(record: RawServer, reader: Reader, writer: Writer) -> None:
+        while await record.next_request(reader):
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n")  # a HEAD's answer: no body follows
+            await writer.drain()
+
+    for name in ROADS:
+        async with raw_server(script) as (url, record), road(name, url, socket_timeout_ms=2000) as transport:
+            client = transport._client_now()
+            assert [(await client.head("/v1/health")).status_code for _ in range(2)] == [200, 200]
+            assert record.connections == 1
