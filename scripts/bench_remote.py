@@ -166,22 +166,34 @@ async def posts_per_second(open_client: Callable[[], Store], ids: dict[str, Any]
     return done / elapsed
 
 
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far (Linux ``/proc``; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def compare(
     engine: str,
     calls: int,
     rounds: int,
     floors: tuple[Callable[[], Awaitable[Any]], Callable[[], Awaitable[Any]]],
+    server_pid: int,
     *stores: tuple[Store, dict[str, Any]],
 ) -> None:
-    """Per operation: p50 direct, through the server (socket), in process (ASGI), the floors; what each adds."""
+    """Per operation: p50 direct, through the server (socket), in process (ASGI), the floors; what
+    each adds; then the CPU each side spent per call through the server."""
     print(
         f"engine {engine}, {calls} sequential calls each in {rounds} alternating rounds, ms; "
-        "remote: `docstore serve` in its own process, loopback; floor: httpx (httpcore) -> bare Starlette route, "
-        "same stack; lean floor: the same httpx client over docstore's lean transport"
+        "remote: `docstore serve` in its own process, loopback; floor: httpx (httpcore, as httpx comes) -> bare "
+        "Starlette route, same stack; lean floor: the same httpx client over docstore's default transport "
+        "(_remote/_lean.py); own share (lean) = added - lean floor"
     )
     header = (
         "direct", "remote", "remote p90", "added", "floor", "own share", "added/floor", "lean floor", "lean/floor",
-        "ASGI added",
+        "own (lean)", "ASGI added", "client CPU", "server CPU",
     )  # fmt: skip
     print(f"{'p50 of':<27}" + "".join(f"{h:>12}" for h in header))
     (direct, direct_ids), (remote, remote_ids), (asgi, asgi_ids) = stores
@@ -191,15 +203,23 @@ async def compare(
     for name in direct_ops:
         samples: dict[str, list[float]] = {"floor": [], "lean": [], "direct": [], "remote": [], "asgi": []}
         each = max(1, calls // rounds)
+        client_cpu = server_cpu = 0.0
         for _ in range(rounds):
             samples["floor"] += await timed(floor, each, warm_up=5)
             samples["lean"] += await timed(lean_floor, each, warm_up=5)
             samples["direct"] += await timed(direct_ops[name], each, warm_up=5)
-            samples["remote"] += await timed(remote_ops[name], each, warm_up=5)
+            client_before, server_before = time.process_time(), process_cpu_s(server_pid)
+            samples["remote"] += await timed(remote_ops[name], each, warm_up=0)
+            client_cpu += time.process_time() - client_before
+            server_cpu += process_cpu_s(server_pid) - server_before
             samples["asgi"] += await timed(asgi_ops[name], each, warm_up=5)
         f50, l50, d50, r50, a50 = (statistics.median(samples[k]) for k in ("floor", "lean", "direct", "remote", "asgi"))
         added = r50 - d50
-        row = (d50, r50, p(samples["remote"], 90), added, f50, added - f50, added / f50, l50, l50 / f50, a50 - d50)
+        per_call = 1000 / (each * rounds)  # ms per call from seconds in all
+        row = (
+            d50, r50, p(samples["remote"], 90), added, f50, added - f50, added / f50, l50, l50 / f50, added - l50,
+            a50 - d50, client_cpu * per_call, server_cpu * per_call,
+        )  # fmt: skip
         print(f"{name:<27}" + "".join(f"{value:>12.3f}" for value in row))
 
 
@@ -251,7 +271,7 @@ async def bench(engine: str, calls: int, seconds: float, rounds: int) -> None:
                     answer.raise_for_status()
 
                 stores = (direct, direct_ids), (remote, remote_ids), (asgi, await seed(asgi))
-                await compare(engine, calls, rounds, (floor, lean_floor), *stores)
+                await compare(engine, calls, rounds, (floor, lean_floor), server.pid, *stores)
 
             direct_rate = await posts_per_second(lambda: direct, direct_ids, seconds)
             remote_rate = await posts_per_second(lambda: open_store(remote_url, token=ADMIN_TOKEN), remote_ids, seconds)
