@@ -17,6 +17,12 @@ that reads it and returns a constant, served in its own process by the same stac
 adds beyond that floor is its own share: the client's encoding and decoding, the auth,
 the validation, the serialization. Engines alternate in rounds (``--rounds``) so that the
 load of other jobs on the machine falls on all of them alike.
+
+The floor stays httpx as it comes (httpcore under it), so that the ratio shows what docstore's
+client saves; the **lean floor** beside it is the same client over docstore's default transport
+(``_remote/_lean.py``) against the same route, and "own (lean)" what docstore adds beyond that.
+The last two columns are the CPU per call through the server: this process's (the client) and
+the server process's (``/proc``, Linux only).
 """
 
 from __future__ import annotations
