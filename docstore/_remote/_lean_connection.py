@@ -75,6 +75,10 @@ class Connection(asyncio.Protocol):
 
     def _begin(self) -> None:
         self._parser = httptools.HttpResponseParser(self)
+        self._message()
+
+    def _message(self) -> None:
+        """Forget the answer read so far (a new request, or past an interim answer)."""
         self._headers: list[tuple[bytes, bytes]] = []
         self._body: list[bytes] = []
         self._head_bytes = 0
@@ -160,8 +164,9 @@ class Connection(asyncio.Protocol):
     def on_message_complete(self) -> None:
         status = self._parser.get_status_code()
         if 100 <= status < 200:
-            # An interim answer (100 Continue, 103): the final one follows on this connection.
-            self._begin()
+            # An interim answer (100 Continue, 103): the final one follows, read by the same
+            # parser (it may already be in the bytes being fed).
+            self._message()
             return
         self._finish(keep=self._parser.should_keep_alive())
 
@@ -198,11 +203,12 @@ class Connection(asyncio.Protocol):
             return False
         sock: Any = transport.get_extra_info("socket")
         if sock is not None:
+            poller = select.poll()  # not select.select: it fails on descriptors past 1023
             try:
-                readable, _, _ = select.select([sock.fileno()], [], [], 0)
+                poller.register(sock.fileno(), select.POLLIN)
+                if poller.poll(0):
+                    return False
             except (OSError, ValueError):
-                return False
-            if readable:
                 return False
         return True
 

@@ -286,3 +286,17 @@ async def test_a_head_request_is_left_to_httpcore_which_reads_no_body() -> None:
             client = transport._client_now()
             assert [(await client.head("/v1/health")).status_code for _ in range(2)] == [200, 200]
             assert record.connections == 1
+
+
+async def test_an_interim_answer_is_passed_over_for_the_final_one() -> None:
+    async def script(record: RawServer, reader: Reader, writer: Writer) -> None:
+        while await record.next_request(reader):
+            writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            await writer.drain()
+            await asyncio.sleep(0.01)
+            writer.write(b"HTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n" + answer(b'"final"'))
+            await writer.drain()
+
+    outcomes, records = await both_roads(script)
+    assert outcomes == [("answer", b'"final"')] * 2
+    assert [len(r.requests) for r in records] == [1, 1]
