@@ -221,22 +221,29 @@ class Connection(asyncio.Protocol):
         answer: asyncio.Future[Answer] = loop.create_future()
         self._answer = answer
         transport.write(data)
-        if self._paused and not answer.done():
-            # The kernel's buffer is full (a large body): wait, no longer than the write
-            # timeout, until it drains, an answer comes (an early 413) or the connection drops.
-            drained = self._drained = loop.create_future()
-            done, _ = await asyncio.wait((drained, answer), timeout=write_timeout, return_when=asyncio.FIRST_COMPLETED)
-            if not done:
-                self._close()
-                raise httpx.WriteTimeout("timed out writing the request")
-        if not answer.done():
-            try:
-                async with asyncio.timeout(read_timeout):
-                    return await answer  # cancelled with the caller: the pool then closes this
-            except TimeoutError:
-                self._close()
-                raise httpx.ReadTimeout("timed out waiting for the answer") from None
-        return answer.result()
+        try:
+            if self._paused and not answer.done():
+                # The kernel's buffer is full (a large body): wait, no longer than the write timeout,
+                # until it drains, an answer comes (an early 413) or the connection drops.
+                drained = self._drained = loop.create_future()
+                waited = (drained, answer)
+                done, _ = await asyncio.wait(waited, timeout=write_timeout, return_when=asyncio.FIRST_COMPLETED)
+                if not done:
+                    raise httpx.WriteTimeout("timed out writing the request")
+            if not answer.done():
+                try:
+                    async with asyncio.timeout(read_timeout):
+                        return await answer
+                except TimeoutError:
+                    raise httpx.ReadTimeout("timed out waiting for the answer") from None
+            return answer.result()
+        except BaseException:
+            # Given up (a timeout, the caller cancelled): the connection is closed (the pool
+            # drops it) and its answer settled here, so that no late error goes unheard.
+            if not answer.done():
+                answer.cancel()
+            self._close()
+            raise
 
     def close(self) -> None:
         """Close now; a pending exchange sees the connection lost."""
