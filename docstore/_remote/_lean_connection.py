@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import re
 import select
+import typing
 from typing import Any
 
 import httptools
@@ -90,8 +91,8 @@ class Connection(asyncio.Protocol):
     # asyncio.Protocol
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # A stream transport (uvloop's are not subclasses of asyncio.Transport: no isinstance).
+        self.transport = typing.cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         answer = self._answer

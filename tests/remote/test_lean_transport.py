@@ -332,3 +332,18 @@ async def test_a_large_body_is_written_whole_or_times_out_and_an_early_answer_is
     # see the connection close under its write (a dropped write): the lean outcome is the truer.
     assert outcomes[0] == ("error", ErrorCode.INVALID_DATA, "too large")
     assert outcomes[1] == outcomes[0] or outcomes[1][:2] == ("error", ErrorCode.UNAVAILABLE)
+
+
+def test_the_lean_transport_runs_on_uvloop() -> None:
+    """Apps served by uvicorn run uvloop, whose transports are not asyncio's classes."""
+    uvloop = pytest.importorskip("uvloop")
+
+    async def calls() -> tuple[list[tuple[object, ...]], int, bool]:
+        async with raw_server(keep_answering(b'"uv"')) as (url, record), road("lean", url) as transport:
+            answers = [await outcome(transport) for _ in range(3)]
+            lean: Any = transport._calls
+            (idle,) = lean._idle.values()
+            return answers, record.connections, idle[0][0].usable()
+
+    answers, connections, usable = uvloop.run(calls())
+    assert answers == [("answer", b'"uv"')] * 3 and connections == 1 and usable
