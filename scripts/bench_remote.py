@@ -17,6 +17,12 @@ that reads it and returns a constant, served in its own process by the same stac
 adds beyond that floor is its own share: the client's encoding and decoding, the auth,
 the validation, the serialization. Engines alternate in rounds (``--rounds``) so that the
 load of other jobs on the machine falls on all of them alike.
+
+The floor stays httpx as it comes (httpcore under it), so that the ratio shows what docstore's
+client saves; the **lean floor** beside it is the same client over docstore's default transport
+(``_remote/_lean.py``) against the same route, and "own (lean)" what docstore adds beyond that.
+The last two columns are the CPU per call through the server: this process's (the client) and
+the server process's (``/proc``, Linux only).
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ import httpx
 
 from docstore import ProblemSpec, Session, Store, Student, open_store
 from docstore._remote import asgi_transport
+from docstore._remote._lean import LeanTransport
 from docstore.server import create_app
 
 ADMIN_TOKEN = "bench-admin-token"
@@ -76,6 +83,17 @@ def bare_client() -> httpx.AsyncClient:
         headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
         limits=limits,
         transport=httpx.AsyncHTTPTransport(limits=limits, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]),
+    )
+
+
+def lean_client() -> httpx.AsyncClient:
+    """The same client over docstore's default transport (``_remote/_lean.py``) instead of httpcore."""
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+    fallback = httpx.AsyncHTTPTransport(limits=limits)
+    return httpx.AsyncClient(
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        limits=limits,
+        transport=LeanTransport(verify=True, limits=limits, fallback=fallback),
     )
 
 
@@ -154,30 +172,60 @@ async def posts_per_second(open_client: Callable[[], Store], ids: dict[str, Any]
     return done / elapsed
 
 
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far (Linux ``/proc``; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def compare(
-    engine: str, calls: int, rounds: int, floor: Callable[[], Awaitable[Any]], *stores: tuple[Store, dict[str, Any]]
+    engine: str,
+    calls: int,
+    rounds: int,
+    floors: tuple[Callable[[], Awaitable[Any]], Callable[[], Awaitable[Any]]],
+    server_pid: int,
+    *stores: tuple[Store, dict[str, Any]],
 ) -> None:
-    """Per operation: p50 direct, through the server (socket), in process (ASGI), the floor; what each adds."""
+    """Per operation: p50 direct, through the server (socket), in process (ASGI), the floors; what
+    each adds; then the CPU each side spent per call through the server."""
     print(
         f"engine {engine}, {calls} sequential calls each in {rounds} alternating rounds, ms; "
-        "remote: `docstore serve` in its own process, loopback; floor: httpx -> bare Starlette route, same stack"
+        "remote: `docstore serve` in its own process, loopback; floor: httpx (httpcore, as httpx comes) -> bare "
+        "Starlette route, same stack; lean floor: the same httpx client over docstore's default transport "
+        "(_remote/_lean.py); own share (lean) = added - lean floor"
     )
-    header = ("direct", "remote", "remote p90", "added", "floor", "own share", "added/floor", "ASGI added")
+    header = (
+        "direct", "remote", "remote p90", "added", "floor", "own share", "added/floor", "lean floor", "lean/floor",
+        "own (lean)", "ASGI added", "client CPU", "server CPU",
+    )  # fmt: skip
     print(f"{'p50 of':<27}" + "".join(f"{h:>12}" for h in header))
     (direct, direct_ids), (remote, remote_ids), (asgi, asgi_ids) = stores
     direct_ops, remote_ops = operations(direct, direct_ids), operations(remote, remote_ids)
     asgi_ops = operations(asgi, asgi_ids)
+    floor, lean_floor = floors
     for name in direct_ops:
-        samples: dict[str, list[float]] = {"floor": [], "direct": [], "remote": [], "asgi": []}
+        samples: dict[str, list[float]] = {"floor": [], "lean": [], "direct": [], "remote": [], "asgi": []}
         each = max(1, calls // rounds)
+        client_cpu = server_cpu = 0.0
         for _ in range(rounds):
             samples["floor"] += await timed(floor, each, warm_up=5)
+            samples["lean"] += await timed(lean_floor, each, warm_up=5)
             samples["direct"] += await timed(direct_ops[name], each, warm_up=5)
-            samples["remote"] += await timed(remote_ops[name], each, warm_up=5)
+            client_before, server_before = time.process_time(), process_cpu_s(server_pid)
+            samples["remote"] += await timed(remote_ops[name], each, warm_up=0)
+            client_cpu += time.process_time() - client_before
+            server_cpu += process_cpu_s(server_pid) - server_before
             samples["asgi"] += await timed(asgi_ops[name], each, warm_up=5)
-        f50, d50, r50, a50 = (statistics.median(samples[k]) for k in ("floor", "direct", "remote", "asgi"))
+        f50, l50, d50, r50, a50 = (statistics.median(samples[k]) for k in ("floor", "lean", "direct", "remote", "asgi"))
         added = r50 - d50
-        row = (d50, r50, p(samples["remote"], 90), added, f50, added - f50, added / f50, a50 - d50)
+        per_call = 1000 / (each * rounds)  # ms per call from seconds in all
+        row = (
+            d50, r50, p(samples["remote"], 90), added, f50, added - f50, added / f50, l50, l50 / f50, added - l50,
+            a50 - d50, client_cpu * per_call, server_cpu * per_call,
+        )  # fmt: skip
         print(f"{name:<27}" + "".join(f"{value:>12.3f}" for value in row))
 
 
@@ -217,14 +265,19 @@ async def bench(engine: str, calls: int, seconds: float, rounds: int) -> None:
             async with (
                 open_store("http://docstore.invalid", token=ADMIN_TOKEN, transport=transport) as asgi,
                 bare_client() as floor_client,
+                lean_client() as lean_floor_client,
             ):
 
                 async def floor() -> None:
                     answer = await floor_client.post(bare_url, content=floor_body, headers=floor_headers)
                     answer.raise_for_status()
 
+                async def lean_floor() -> None:
+                    answer = await lean_floor_client.post(bare_url, content=floor_body, headers=floor_headers)
+                    answer.raise_for_status()
+
                 stores = (direct, direct_ids), (remote, remote_ids), (asgi, await seed(asgi))
-                await compare(engine, calls, rounds, floor, *stores)
+                await compare(engine, calls, rounds, (floor, lean_floor), server.pid, *stores)
 
             direct_rate = await posts_per_second(lambda: direct, direct_ids, seconds)
             remote_rate = await posts_per_second(lambda: open_store(remote_url, token=ADMIN_TOKEN), remote_ids, seconds)

@@ -78,12 +78,7 @@ class Transport:
             raise PersistenceError(ErrorCode.INVALID_DATA, f"tls_ca_file {self._ca_file!r}: {exc}") from None
 
     def open(self) -> None:
-        transport = self._injected or one_send_transport(
-            verify=self._tls(),
-            limits=self._limits,
-            # Small requests: never wait for the peer's delayed ACK before sending (Nagle).
-            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
-        )
+        transport = self._injected or self._lean()
         self._client = httpx.AsyncClient(
             base_url=self.base_url,
             headers=self._headers,
@@ -93,6 +88,22 @@ class Transport:
         )
         self._calls = transport
         self._call_headers.clear()
+
+    def _lean(self) -> httpx.AsyncBaseTransport:
+        """docstore's own keep-alive HTTP/1.1 under httpx (``_lean.py``), httpcore (sending each
+        request in one write) for what it leaves: streamed bodies, anything unusual."""
+        verify = self._tls()
+        fallback = one_send_transport(
+            verify=verify,
+            limits=self._limits,
+            # Small requests: never wait for the peer's delayed ACK before sending (Nagle).
+            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
+        )
+        try:
+            from ._lean import LeanTransport  # needs httptools (the remote extra brings it)
+        except ImportError:
+            return fallback
+        return LeanTransport(verify=verify, limits=self._limits, fallback=fallback)
 
     async def close(self) -> None:
         self._calls = None
