@@ -86,7 +86,10 @@ class Transport:
             limits=self._limits,
             transport=transport,
         )
-        self._calls = transport
+        # A URL with user:password@ takes AsyncClient's road for every call: its auth step
+        # sends them as basic auth (and picks between them and the bearer token), which the
+        # direct road does not repeat.
+        self._calls = None if httpx.URL(self.base_url).userinfo else transport
         self._call_headers.clear()
 
     def _lean(self) -> httpx.AsyncBaseTransport:
@@ -191,9 +194,11 @@ class Transport:
 
         ``AsyncClient.send`` around the transport costs ~45 us a call here (header merging,
         the auth and redirect machinery, cookies, event hooks), none of which a call uses:
-        no auth flow beyond the bearer header, redirects are not followed (a 3xx is an error
-        answer either way), no cookies. ``tests/remote/test_direct_send.py`` holds both roads
-        to the same request on the wire and the same outcome.
+        no auth flow beyond the bearer header (a URL with credentials takes ``client.request``),
+        redirects are not followed (a 3xx is an error answer either way); cookies are kept and
+        sent back as ``send`` does, looked at only when there are some.
+        ``tests/remote/test_direct_send.py`` holds both roads to the same request on the wire
+        and the same outcome.
         """
         key = (body is not None, namespace, actor)
         headers = self._call_headers.get(key)
@@ -205,9 +210,14 @@ class Transport:
             self._call_headers[key] = headers
         request = httpx.Request(method, self._url(path), headers=headers, content=body)
         request.extensions = {"timeout": self._timeouts}
+        cookies = client.cookies
+        if cookies.jar:  # what a server or its proxy set (an affinity cookie) goes back, as send() does
+            cookies.set_cookie_header(request)
         assert self._calls is not None
         response = await self._calls.handle_async_request(request)
         response.request = request
+        if "set-cookie" in response.headers:
+            cookies.extract_cookies(response)
         try:
             await response.aread()
         finally:

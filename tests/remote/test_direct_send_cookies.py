@@ -10,7 +10,6 @@ on the wire for one call, where ``tests/remote/test_direct_send.py`` holds them 
 from __future__ import annotations
 
 import httpx
-import pytest
 
 from docstore import StorageConfig
 from docstore._remote._transport import Transport
@@ -44,11 +43,5 @@ async def test_the_slow_road_sends_back_a_cookie_the_server_set() -> None:
     assert await _cookies_sent({}) == [None, "AFFINITY=worker-2", "AFFINITY=worker-2"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding 11: Transport._send never sets or stores cookies; proposed: in _send, "
-    "client.cookies.set_cookie_header(request) before sending and client.cookies.extract_cookies(response) "
-    "after (what AsyncClient.send does; both cheap with an empty jar and no set-cookie)",
-)
 async def test_the_direct_road_sends_back_a_cookie_the_server_set() -> None:
     assert await _cookies_sent(None) == await _cookies_sent({})

@@ -10,7 +10,6 @@ that asks for basic auth, every repository call would be refused while the admin
 from __future__ import annotations
 
 import httpx
-import pytest
 
 from docstore import StorageConfig
 from docstore._remote._transport import Transport
@@ -40,12 +39,6 @@ async def test_the_slow_road_sends_the_urls_userinfo_as_basic_auth() -> None:
     assert await _authorization_sent("http://alice:s3cret@server.invalid:8123/", {}) == "Basic YWxpY2U6czNjcmV0"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding 12: Transport._send skips AsyncClient.send's auth step, so the URL's userinfo is "
-    "never sent; proposed: Transport.open folds httpx.BasicAuth's header for the URL's userinfo into "
-    "the merged call headers (or leaves _calls unset so such a store takes AsyncClient.request)",
-)
 async def test_the_direct_road_sends_the_urls_userinfo_as_basic_auth() -> None:
     url = "http://alice:s3cret@server.invalid:8123/"
     assert await _authorization_sent(url, None) == await _authorization_sent(url, {})
