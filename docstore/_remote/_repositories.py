@@ -25,6 +25,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import PydanticSerializationError, to_jsonable_python
 from typing_extensions import TypedDict  # pydantic takes typing's TypedDict on 3.12+ only
 
+from .._arguments import check_sequence
 from .._changes import SessionFeed
 from .._errors import ErrorCode, PersistenceError
 from .._forwarding import forwarded
@@ -118,11 +119,13 @@ def encode_arguments(method: WireMethod, arguments: dict[str, Any]) -> bytes:
         model = _model_of(annotation)
         if model is not None and value is not None:
             if _is_sequence(annotation):
-                if isinstance(value, str | bytes | dict) or not isinstance(value, typing.Iterable):
-                    raise invalid(f"{name} must be a list of {model.__name__}")
-                value = [_item(model, element, name) for element in value]
+                # As the engines do: a generator or a dict's values is refused, not listed.
+                value = [_item(model, element, name) for element in check_sequence(value, name, model.__name__)]
             else:
                 value = _item(model, value, name)
+        elif isinstance(value, Mapping) and value.__class__ is not dict:
+            # The engines read an update given as any mapping; JSON writes only a dict.
+            value = dict(value)
         check_sendable(value, name)
         encoded[name] = value
     try:
