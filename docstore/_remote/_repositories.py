@@ -32,7 +32,7 @@ from .._forwarding import forwarded
 from .._interfaces import ProblemRepository, RevisionRepository, Scope, SessionRepository
 from .._mapping import MAX_DEPTH, invalid
 from .._page import Page
-from .._wire import WireMethod, methods
+from .._wire import WireMethod, from_extended, map_free_form, map_result, may_hold_extended, methods, to_extended
 from ._feed import RemoteFeed
 from ._transport import Transport
 
@@ -73,7 +73,13 @@ def decode_result(method: WireMethod, content: bytes) -> Any:
     """A call's answer as the method returns it: ``method.result.validate_json(content)``,
     by a faster road for a ``Page`` (see ``_page_decoder``); ValidationError as it raises."""
     decoder = _page_decoder(method.returns)
-    return method.result.validate_json(content) if decoder is None else decoder(content)
+    result = method.result.validate_json(content) if decoder is None else decoder(content)
+    if may_hold_extended(content):
+        try:
+            return map_result(result, from_extended)
+        except ValueError as exc:
+            raise PersistenceError(ErrorCode.STORAGE_ERROR, f"unexpected answer to {method.path}: {exc}") from None
+    return result
 
 
 @functools.cache
@@ -128,11 +134,27 @@ def encode_arguments(method: WireMethod, arguments: dict[str, Any]) -> bytes:
             value = dict(value)
         check_sendable(value, name)
         encoded[name] = value
+    for name, model in method.free_form_arguments:
+        value = encoded[name]
+        if isinstance(value, list):
+            encoded[name] = [_free_form_out(element, model) for element in value]
+        elif value is not None:
+            encoded[name] = _free_form_out(value, model)
     try:
         # allow_nan=False: a last guard, JSON has no NaN (check_sendable refused it already).
         return json.dumps(to_jsonable_python(encoded), separators=(",", ":"), allow_nan=False).encode()
     except (PydanticSerializationError, ValueError, TypeError, RecursionError) as exc:
         raise invalid(f"arguments of {method.name} cannot be sent: {exc}") from None
+
+
+def _refusing_dollar(value: Any) -> Any:
+    return to_extended(value, refuse_dollar=True)
+
+
+def _free_form_out(value: Any, model: type[BaseModel]) -> Any:
+    """An item (or update) with its free-form values as they cross: Extended JSON for what
+    JSON cannot hold (``_wire.to_extended``); the same object when all are JSON's own."""
+    return map_free_form(value, model, _refusing_dollar) if isinstance(value, BaseModel | Mapping) else value
 
 
 def check_sendable(value: object, name: str) -> None:

@@ -255,17 +255,7 @@ async def test_an_update_returns_the_free_form_values_as_stored(
         pytest.param(b"\x00bytes", id="bytes"),
     ],
 )
-async def test_free_form_datetimes_and_bytes_read_back_as_saved(
-    store: Store, value: Any, request: pytest.FixtureRequest
-) -> None:
-    if store.engine_name == "remote":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="finding 8: free-form values travel as plain JSON both ways; proposed: carry `extra` "
-                "(and every Any value) as canonical Extended JSON, as the admin document routes already do",
-            )
-        )
+async def test_free_form_datetimes_and_bytes_read_back_as_saved(store: Store, value: Any) -> None:
     revision_id = await store.revisions.save_revision(
         CodeRevision(session_id="s", student_id="u", code="x", extra={"v": value})
     )
