@@ -261,3 +261,38 @@ async def test_free_form_datetimes_and_bytes_read_back_as_saved(store: Store, va
     )
     read = await store.revisions.get_revision(revision_id)
     assert read is not None and read.extra == {"v": value} and type(read.extra["v"]) is type(value)
+
+
+# Finding 8, the other roads: an update, a nested model's extra (a student's, a problem's, a
+# run's) and a page of answers carry free-form datetimes and bytes as every engine does.
+_WHEN = datetime(2021, 5, 6, 7, 8, 9, 10000, tzinfo=UTC)
+_FREE = {"when": _WHEN, "blob": b"\x01\xff", "list": [_WHEN, {"deep": b"x"}], "text": "plain", "n": 3}
+
+
+async def test_free_form_values_in_updates_and_nested_items_read_back_as_saved(store: Store) -> None:
+    session_id = await store.sessions.create_session(
+        Session(join_code="FREE02", students={"s": Student(id="s", extra=_FREE)}, extra=_FREE)
+    )
+    updated = await store.sessions.update_session(
+        session_id, {"extra": _FREE, "problem": ProblemSpec(title="p", extra=_FREE)}
+    )
+    assert updated.extra == _FREE and updated.problem is not None and updated.problem.extra == _FREE
+    session = await store.sessions.get_session(session_id)
+    assert session is not None and session.extra == _FREE and session.students["s"].extra == _FREE
+    assert type(session.extra["list"][1]["deep"]) is bytes
+    problem_id = await store.problems.save_problem(ProblemSpec(title="free", extra=_FREE))
+    page = await store.problems.list_problems()
+    assert [problem.extra for problem in page.items if problem.id == problem_id] == [_FREE]
+    revision = await store.sessions.record_code(session_id, "s", "x", ExecutionResult(success=True, extra=_FREE))
+    assert revision.execution_result is not None and revision.execution_result.extra == _FREE
+
+
+# No engine stores a key starting with "$" in free-form values: on the wire such a key is
+# Extended JSON, so a caller's own one is refused there too, never read as a date.
+@pytest.mark.parametrize("extra", [{"$date": 0}, {"v": [{"$binary": "AA=="}]}], ids=["top", "nested"])
+async def test_dollar_keys_in_free_form_values_are_invalid_data(store: Store, extra: dict[str, Any]) -> None:
+    await expect_error(
+        ErrorCode.INVALID_DATA,
+        store.revisions.save_revision(CodeRevision(session_id="s", student_id="u", code="x", extra=extra)),
+    )
+    assert await store.revisions.count_revisions("s") == 0
