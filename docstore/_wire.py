@@ -45,6 +45,7 @@ __all__ = [
     "from_extended",
     "from_header",
     "header_value",
+    "holds_foreign",
     "is_read",
     "map_free_form",
     "map_result",
@@ -253,6 +254,43 @@ def map_free_form(value: Any, model: type[BaseModel], convert: Callable[[Any], A
     return {**value, **changes} if plain else value.model_copy(update=changes)
 
 
+def holds_foreign(value: Any, model: type[BaseModel], *, dollar: bool = False) -> bool:
+    """Whether ``value`` (a ``model`` or its dump) holds a free-form value JSON cannot hold
+    (or, with ``dollar``, a free-form key starting with "$"): the cheap test that keeps the
+    common case, JSON-native extras, off ``map_free_form``'s copying road."""
+    if isinstance(value, BaseModel):
+        model = type(value)
+        get = value.__dict__.get
+    else:
+        get = value.get
+    for name, kind, inner in _free_form_fields(model):
+        child = get(name)
+        if not child:
+            continue
+        if kind == _FREE:
+            if _foreign(child, dollar):
+                return True
+        elif kind == _MODEL:
+            if isinstance(child, BaseModel | Mapping) and holds_foreign(child, inner, dollar=dollar):
+                return True
+        else:
+            for item in child.values() if isinstance(child, Mapping) else child:
+                if isinstance(item, BaseModel | Mapping) and holds_foreign(item, inner, dollar=dollar):
+                    return True
+    return False
+
+
+def _foreign(value: Any, dollar: bool) -> bool:
+    kind = value.__class__
+    if kind is dict:
+        if dollar and any(key.__class__ is not str or key.startswith("$") for key in value):
+            return True
+        return any(child.__class__ not in _NATIVE and _foreign(child, dollar) for child in value.values())
+    if kind is list:
+        return any(child.__class__ not in _NATIVE and _foreign(child, dollar) for child in value)
+    return kind not in _NATIVE
+
+
 def _mapped(item: Any, model: type[BaseModel], convert: Callable[[Any], Any]) -> Any:
     return map_free_form(item, model, convert) if isinstance(item, BaseModel | Mapping) else item
 
@@ -266,6 +304,8 @@ def map_result(value: Any, convert: Callable[[Any], Any]) -> Any:
             return value
         return type(value).model_construct(items=items, next_cursor=value.next_cursor)
     if isinstance(value, BaseModel):
+        if convert is to_extended and not holds_foreign(value, type(value)):
+            return value  # the common case: nothing to convert, nothing copied
         return map_free_form(value, type(value), convert)
     if type(value) is list:
         listed = [map_result(item, convert) for item in value]

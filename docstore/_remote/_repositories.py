@@ -32,7 +32,16 @@ from .._forwarding import forwarded
 from .._interfaces import ProblemRepository, RevisionRepository, Scope, SessionRepository
 from .._mapping import MAX_DEPTH, invalid
 from .._page import Page
-from .._wire import WireMethod, from_extended, map_free_form, map_result, may_hold_extended, methods, to_extended
+from .._wire import (
+    WireMethod,
+    from_extended,
+    holds_foreign,
+    map_free_form,
+    map_result,
+    may_hold_extended,
+    methods,
+    to_extended,
+)
 from ._feed import RemoteFeed
 from ._transport import Transport
 
@@ -154,7 +163,9 @@ def _refusing_dollar(value: Any) -> Any:
 def _free_form_out(value: Any, model: type[BaseModel]) -> Any:
     """An item (or update) with its free-form values as they cross: Extended JSON for what
     JSON cannot hold (``_wire.to_extended``); the same object when all are JSON's own."""
-    return map_free_form(value, model, _refusing_dollar) if isinstance(value, BaseModel | Mapping) else value
+    if isinstance(value, BaseModel | Mapping) and holds_foreign(value, model, dollar=True):
+        return map_free_form(value, model, _refusing_dollar)
+    return value
 
 
 def check_sendable(value: object, name: str) -> None:
