@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
+from itertools import chain, compress
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -42,6 +43,7 @@ __all__ = [
     "encode_document",
     "error_body",
     "error_from_response",
+    "extras_hold_foreign",
     "from_extended",
     "from_header",
     "header_value",
@@ -199,6 +201,8 @@ def decode_documents(text: str | bytes) -> Any:
 # a caller's own "$" key before sending, as the engine would. JSON-native values are sent as
 # they are: a document whose extra holds only those costs one walk of its extra, no copy.
 _NATIVE = frozenset({str, int, float, bool, type(None)})
+_NATIVE_OR_NESTED = _NATIVE | {dict, list}
+_IS_DICT, _IS_LIST = frozenset({dict}).__contains__, frozenset({list}).__contains__
 _FREE, _MODEL, _MODELS = 0, 1, 2
 
 
@@ -258,6 +262,13 @@ def holds_foreign(value: Any, model: type[BaseModel], *, dollar: bool = False) -
     """Whether ``value`` (a ``model`` or its dump) holds a free-form value JSON cannot hold
     (or, with ``dollar``, a free-form key starting with "$"): the cheap test that keeps the
     common case, JSON-native extras, off ``map_free_form``'s copying road."""
+    extras: list[Any] = []
+    _collect_extras(value, model, extras)
+    return extras_hold_foreign(extras, dollar=dollar)
+
+
+def _collect_extras(value: Any, model: type[BaseModel], into: list[Any]) -> None:
+    """Every free-form value of ``value`` (a ``model`` or its dump) appended to ``into``."""
     if isinstance(value, BaseModel):
         model = type(value)
         get = value.__dict__.get
@@ -268,37 +279,96 @@ def holds_foreign(value: Any, model: type[BaseModel], *, dollar: bool = False) -
         if not child:
             continue
         if kind == _FREE:
-            if _foreign(child, dollar):
-                return True
+            into.append(child)
         elif kind == _MODEL:
-            if isinstance(child, BaseModel | Mapping) and holds_foreign(child, inner, dollar=dollar):
-                return True
+            if isinstance(child, BaseModel | Mapping):
+                _collect_extras(child, inner, into)
         else:
-            for item in child.values() if isinstance(child, Mapping) else child:
-                if isinstance(item, BaseModel | Mapping) and holds_foreign(item, inner, dollar=dollar):
-                    return True
+            items = child.values() if isinstance(child, Mapping) else child
+            if _OWN_EXTRA_ONLY[inner] and all(item.__class__ is inner for item in items):
+                into.extend(item.__dict__.get("extra") for item in items)  # a class: no call per student
+            else:
+                for item in items:
+                    if isinstance(item, BaseModel | Mapping):
+                        _collect_extras(item, inner, into)
+
+
+def extras_hold_foreign(extras: list[Any], *, dollar: bool = False) -> bool:
+    """Whether free-form values ``extras`` hold anything JSON cannot hold (``dollar``: or a
+    key starting with "$"). Level by level over all of them at once, so the common case (a
+    class of students with small JSON-native extras) is a few C-level passes, not a Python
+    call per value."""
+    level = [extra for extra in extras if extra]
+    if not level:
+        return False
+    if dollar:  # the client's side: every key looked at too
+        return any(_foreign(extra, dollar) for extra in level)
+    while level:
+        types = list(map(type, level))
+        kinds = set(types)
+        if kinds <= _NATIVE:
+            return False
+        if not kinds <= _NATIVE_OR_NESTED:
+            return True  # a datetime, bytes, a tuple, a dict subclass: the copying road decides
+        # The next level: the children of this level's dicts and lists, picked in C (compress).
+        below: list[Any] = []
+        if dict in kinds:
+            below.extend(chain.from_iterable(map(dict.values, compress(level, map(_IS_DICT, types)))))
+        if list in kinds:
+            below.extend(chain.from_iterable(compress(level, map(_IS_LIST, types))))
+        level = below
     return False
+
+
+class _OwnExtraOnly(dict[type[BaseModel], bool]):
+    """Whether a model's only free-form value is its own ``extra`` (a student's, a run's)."""
+
+    def __missing__(self, model: type[BaseModel]) -> bool:
+        self[model] = found = _free_form_fields(model) == (("extra", _FREE, None),)
+        return found
+
+
+_OWN_EXTRA_ONLY = _OwnExtraOnly()
 
 
 def _foreign(value: Any, dollar: bool) -> bool:
     kind = value.__class__
     if kind is dict:
-        if dollar and any(key.__class__ is not str or key.startswith("$") for key in value):
-            return True
-        return any(child.__class__ not in _NATIVE and _foreign(child, dollar) for child in value.values())
-    if kind is list:
-        return any(child.__class__ not in _NATIVE and _foreign(child, dollar) for child in value)
-    return kind not in _NATIVE
+        if dollar:
+            for key in value:
+                if key.__class__ is not str or key[:1] == "$":
+                    return True
+        children: Any = value.values()
+    elif kind is list:
+        children = value
+    else:
+        return kind not in _NATIVE
+    if _NATIVE.issuperset(map(type, children)):  # in C, the common flat case
+        return False
+    return any(_foreign(child, dollar) for child in children)
 
 
 def _mapped(item: Any, model: type[BaseModel], convert: Callable[[Any], Any]) -> Any:
     return map_free_form(item, model, convert) if isinstance(item, BaseModel | Mapping) else item
 
 
+def _items_hold_foreign(items: list[Any]) -> bool:
+    extras: list[Any] = []
+    for item in items:
+        model = item.__class__
+        if _OWN_EXTRA_ONLY[model] if isinstance(item, BaseModel) else False:
+            extras.append(item.__dict__.get("extra"))
+        elif isinstance(item, BaseModel):
+            _collect_extras(item, model, extras)
+    return extras_hold_foreign(extras)
+
+
 def map_result(value: Any, convert: Callable[[Any], Any]) -> Any:
     """A method's result (an item, a page, a list or dict of them) with ``convert`` applied
     to every free-form value in it; the same object when nothing changed."""
     if isinstance(value, Page):
+        if convert is to_extended and not _items_hold_foreign(value.items):
+            return value  # the common case, tested without a call per item to this function
         items = [map_result(item, convert) for item in value.items]
         if all(a is b for a, b in zip(items, value.items, strict=True)):
             return value
@@ -364,5 +434,10 @@ def from_extended(value: Any) -> Any:
 
 
 def may_hold_extended(content: bytes) -> bool:
-    """False when ``content`` (JSON) cannot hold a "$" key: the answer or body needs no decoding walk."""
-    return b'"$' in content or b"\\u0024" in content
+    """False when ``content`` (JSON) holds no "$" key: the answer or body needs no decoding walk.
+
+    A byte search (memchr) first, the common answer; then the exact test. A "$" written as
+    ``\\u0024`` is not looked for (every encoder writes "$" as it is): such a key reaches the
+    engine as it is, and every engine refuses it (INVALID_DATA), so nothing is read amiss.
+    """
+    return b"$" in content and b'"$' in content

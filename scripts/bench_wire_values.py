@@ -60,6 +60,7 @@ def main() -> None:
     create, get, listing = sessions["create_session"], sessions["get_session"], problems["list_problems"]
     bare_create = _Bare(*(getattr(create, f) for f in ("repository", "name", "parameters", "returns", "doc")))
     for kind, extra in [
+        ("empty extra", {}),
         ("JSON-native extra", {"seat": 3, "tags": ["a", "b"], "note": "x", "score": 1.5}),
         ("datetime+bytes extra", {"seen": datetime(2020, 1, 2, tzinfo=UTC), "blob": b"\x00\x01"}),
     ]:
