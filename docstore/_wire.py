@@ -16,11 +16,8 @@ import contextlib
 import inspect
 import json
 import typing
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import cache
-from itertools import chain, compress
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -29,7 +26,7 @@ from pydantic import BaseModel, TypeAdapter
 
 from ._errors import HTTP_STATUS, ErrorCode, PersistenceError
 from ._interfaces import ProblemRepository, RevisionRepository, SessionRepository
-from ._page import Page
+from ._wire_values import DOCUMENT_JSON, free_form_fields
 
 __all__ = [
     "ACTOR_HEADER",
@@ -43,17 +40,10 @@ __all__ = [
     "encode_document",
     "error_body",
     "error_from_response",
-    "extras_hold_foreign",
-    "from_extended",
     "from_header",
     "header_value",
-    "holds_foreign",
     "is_read",
-    "map_free_form",
-    "map_result",
-    "may_hold_extended",
     "methods",
-    "to_extended",
 ]
 
 API_PREFIX = "/v1"
@@ -128,7 +118,7 @@ def _free_form_arguments(method: WireMethod) -> tuple[tuple[str, type[BaseModel]
         # An update is of the item the method returns; an item argument is its own model.
         where = method.returns if name == "updates" else annotation
         for member in (where, *typing.get_args(where)):
-            if isinstance(member, type) and issubclass(member, BaseModel) and _free_form_fields(member):
+            if isinstance(member, type) and issubclass(member, BaseModel) and free_form_fields(member):
                 found.append((name, member))
                 break
     return tuple(found)
@@ -180,264 +170,12 @@ def error_from_response(status: int, content: bytes) -> PersistenceError:
 
 
 # Stored documents (the admin endpoints) cross as canonical Extended JSON, as in an
-# export: dates, 64-bit integers and exact floats survive the trip.
-_DOCUMENT_JSON = json_util.JSONOptions(json_mode=json_util.JSONMode.CANONICAL, tz_aware=True, tzinfo=UTC)
-
-
+# export (``DOCUMENT_JSON``): dates, 64-bit integers and exact floats survive the trip.
 def encode_document(value: Any) -> str:
     """A document (or a list of them) as one line of canonical Extended JSON."""
-    return json_util.dumps(value, json_options=_DOCUMENT_JSON)
+    return json_util.dumps(value, json_options=DOCUMENT_JSON)
 
 
 def decode_documents(text: str | bytes) -> Any:
     """What ``encode_document`` wrote; ValueError when it is not Extended JSON."""
-    return json_util.loads(text, json_options=_DOCUMENT_JSON)
-
-
-# Free-form values (``extra``, at any depth of an item) cross as JSON where JSON holds them
-# and as canonical Extended JSON where it does not (a datetime, bytes): ``{"$date": ...}``.
-# Unambiguous because no engine stores a key starting with "$" (``_mapping.check_document``),
-# so a "$" key in a free-form value on the wire is always Extended JSON; the client refuses
-# a caller's own "$" key before sending, as the engine would. JSON-native values are sent as
-# they are: a document whose extra holds only those costs one walk of its extra, no copy.
-_NATIVE = frozenset({str, int, float, bool, type(None)})
-_NATIVE_OR_NESTED = _NATIVE | {dict, list}
-_IS_DICT, _IS_LIST = frozenset({dict}).__contains__, frozenset({list}).__contains__
-_FREE, _MODEL, _MODELS = 0, 1, 2
-
-
-@cache
-def _free_form_fields(model: type[BaseModel]) -> tuple[tuple[str, int, Any], ...]:
-    """Where ``model`` holds free-form values: its ``extra``, and models nested in its fields."""
-    found: list[tuple[str, int, Any]] = []
-    for name, field in model.model_fields.items():
-        annotation = field.annotation
-        if name == "extra":
-            found.append((name, _FREE, None))
-            continue
-        # ``X``, ``X | None``, ``dict[str, X]`` or ``list[X]`` of a model X holding free-form values.
-        members = (annotation,) if typing.get_origin(annotation) in (dict, list) else typing.get_args(annotation)
-        for member in members or (annotation,):
-            if isinstance(member, type) and issubclass(member, BaseModel) and _free_form_fields(member):
-                found.append((name, _MODEL, member))
-            elif typing.get_origin(member) in (dict, list):
-                inner = typing.get_args(member)[-1]
-                if isinstance(inner, type) and issubclass(inner, BaseModel) and _free_form_fields(inner):
-                    found.append((name, _MODELS, inner))
-    return tuple(found)
-
-
-def map_free_form(value: Any, model: type[BaseModel], convert: Callable[[Any], Any]) -> Any:
-    """``value`` (a ``model`` or its dump) with ``convert`` applied to each of its free-form
-    values; the same object when ``convert`` changed none (else a shallow copy)."""
-    if isinstance(value, BaseModel):
-        model = type(value)
-    fields = _free_form_fields(model)
-    changes: dict[str, Any] = {}
-    plain = type(value) is dict or not isinstance(value, BaseModel)
-    for name, kind, inner in fields:
-        child = value.get(name) if plain else getattr(value, name, None)
-        if not child:
-            continue
-        if kind == _FREE:
-            new = convert(child)
-        elif kind == _MODEL:
-            new = map_free_form(child, inner, convert) if isinstance(child, BaseModel | Mapping) else child
-        elif isinstance(child, Mapping):
-            mapped = {key: _mapped(item, inner, convert) for key, item in child.items()}
-            new = mapped if any(mapped[key] is not item for key, item in child.items()) else child
-        elif isinstance(child, list | tuple):
-            listed = [_mapped(item, inner, convert) for item in child]
-            new = listed if any(a is not b for a, b in zip(listed, child, strict=True)) else child
-        else:
-            new = child
-        if new is not child:
-            changes[name] = new
-    if not changes:
-        return value
-    return {**value, **changes} if plain else value.model_copy(update=changes)
-
-
-def holds_foreign(value: Any, model: type[BaseModel], *, dollar: bool = False) -> bool:
-    """Whether ``value`` (a ``model`` or its dump) holds a free-form value JSON cannot hold
-    (or, with ``dollar``, a free-form key starting with "$"): the cheap test that keeps the
-    common case, JSON-native extras, off ``map_free_form``'s copying road."""
-    extras: list[Any] = []
-    _collect_extras(value, model, extras)
-    return extras_hold_foreign(extras, dollar=dollar)
-
-
-def _collect_extras(value: Any, model: type[BaseModel], into: list[Any]) -> None:
-    """Every free-form value of ``value`` (a ``model`` or its dump) appended to ``into``."""
-    if isinstance(value, BaseModel):
-        model = type(value)
-        get = value.__dict__.get
-    else:
-        get = value.get
-    for name, kind, inner in _free_form_fields(model):
-        child = get(name)
-        if not child:
-            continue
-        if kind == _FREE:
-            into.append(child)
-        elif kind == _MODEL:
-            if isinstance(child, BaseModel | Mapping):
-                _collect_extras(child, inner, into)
-        else:
-            items = child.values() if isinstance(child, Mapping) else child
-            if _OWN_EXTRA_ONLY[inner] and all(item.__class__ is inner for item in items):
-                into.extend(item.__dict__.get("extra") for item in items)  # a class: no call per student
-            else:
-                for item in items:
-                    if isinstance(item, BaseModel | Mapping):
-                        _collect_extras(item, inner, into)
-
-
-def extras_hold_foreign(extras: list[Any], *, dollar: bool = False) -> bool:
-    """Whether free-form values ``extras`` hold anything JSON cannot hold (``dollar``: or a
-    key starting with "$"). Level by level over all of them at once, so the common case (a
-    class of students with small JSON-native extras) is a few C-level passes, not a Python
-    call per value."""
-    level = [extra for extra in extras if extra]
-    if not level:
-        return False
-    if dollar:  # the client's side: every key looked at too
-        return any(_foreign(extra, dollar) for extra in level)
-    while level:
-        types = list(map(type, level))
-        kinds = set(types)
-        if kinds <= _NATIVE:
-            return False
-        if not kinds <= _NATIVE_OR_NESTED:
-            return True  # a datetime, bytes, a tuple, a dict subclass: the copying road decides
-        # The next level: the children of this level's dicts and lists, picked in C (compress).
-        below: list[Any] = []
-        if dict in kinds:
-            below.extend(chain.from_iterable(map(dict.values, compress(level, map(_IS_DICT, types)))))
-        if list in kinds:
-            below.extend(chain.from_iterable(compress(level, map(_IS_LIST, types))))
-        level = below
-    return False
-
-
-class _OwnExtraOnly(dict[type[BaseModel], bool]):
-    """Whether a model's only free-form value is its own ``extra`` (a student's, a run's)."""
-
-    def __missing__(self, model: type[BaseModel]) -> bool:
-        self[model] = found = _free_form_fields(model) == (("extra", _FREE, None),)
-        return found
-
-
-_OWN_EXTRA_ONLY = _OwnExtraOnly()
-
-
-def _foreign(value: Any, dollar: bool) -> bool:
-    kind = value.__class__
-    if kind is dict:
-        if dollar:
-            for key in value:
-                if key.__class__ is not str or key[:1] == "$":
-                    return True
-        children: Any = value.values()
-    elif kind is list:
-        children = value
-    else:
-        return kind not in _NATIVE
-    if _NATIVE.issuperset(map(type, children)):  # in C, the common flat case
-        return False
-    return any(_foreign(child, dollar) for child in children)
-
-
-def _mapped(item: Any, model: type[BaseModel], convert: Callable[[Any], Any]) -> Any:
-    return map_free_form(item, model, convert) if isinstance(item, BaseModel | Mapping) else item
-
-
-def _items_hold_foreign(items: list[Any]) -> bool:
-    extras: list[Any] = []
-    for item in items:
-        model = item.__class__
-        if _OWN_EXTRA_ONLY[model] if isinstance(item, BaseModel) else False:
-            extras.append(item.__dict__.get("extra"))
-        elif isinstance(item, BaseModel):
-            _collect_extras(item, model, extras)
-    return extras_hold_foreign(extras)
-
-
-def map_result(value: Any, convert: Callable[[Any], Any]) -> Any:
-    """A method's result (an item, a page, a list or dict of them) with ``convert`` applied
-    to every free-form value in it; the same object when nothing changed."""
-    if isinstance(value, Page):
-        if convert is to_extended and not _items_hold_foreign(value.items):
-            return value  # the common case, tested without a call per item to this function
-        items = [map_result(item, convert) for item in value.items]
-        if all(a is b for a, b in zip(items, value.items, strict=True)):
-            return value
-        return type(value).model_construct(items=items, next_cursor=value.next_cursor)
-    if isinstance(value, BaseModel):
-        if convert is to_extended and not holds_foreign(value, type(value)):
-            return value  # the common case: nothing to convert, nothing copied
-        return map_free_form(value, type(value), convert)
-    if type(value) is list:
-        listed = [map_result(item, convert) for item in value]
-        return listed if any(a is not b for a, b in zip(listed, value, strict=True)) else value
-    if type(value) is dict:
-        mapped = {key: map_result(item, convert) for key, item in value.items()}
-        return mapped if any(mapped[key] is not item for key, item in value.items()) else value
-    return value
-
-
-def to_extended(value: Any, *, refuse_dollar: bool = False) -> Any:
-    """A free-form value as it crosses: JSON-native parts as they are (the same object when
-    all are), anything else as canonical Extended JSON. ``refuse_dollar``: INVALID_DATA for
-    a key starting with "$" (the client's side: no engine stores one, and on the wire it
-    would read as Extended JSON); and for a naive datetime, which no engine stores either."""
-    kind = value.__class__
-    if kind in _NATIVE:
-        return value
-    if kind is dict or isinstance(value, Mapping):
-        mapped = {}
-        changed = kind is not dict
-        for key, child in value.items():
-            if refuse_dollar and type(key) is str and key.startswith("$"):
-                raise PersistenceError(ErrorCode.INVALID_DATA, f"key {key!r} in extra may not start with '$'")
-            new = child if child.__class__ in _NATIVE else to_extended(child, refuse_dollar=refuse_dollar)
-            changed = changed or new is not child
-            mapped[key] = new
-        return mapped if changed else value
-    if kind is list or isinstance(value, list | tuple):
-        listed = [to_extended(child, refuse_dollar=refuse_dollar) for child in value]
-        changed = kind is not list or any(a is not b for a, b in zip(listed, value, strict=True))
-        return listed if changed else value
-    if isinstance(value, datetime) and value.tzinfo is None and refuse_dollar:
-        raise PersistenceError(ErrorCode.INVALID_DATA, "a datetime in extra must be timezone-aware")
-    try:
-        return json_util.default(value, json_options=_DOCUMENT_JSON)
-    except TypeError:
-        return value  # not BSON either (an IntEnum, a model): JSON's own rules, as before
-
-
-def from_extended(value: Any) -> Any:
-    """What ``to_extended`` sent, back as Python values (bottom up, as ``json_util.loads``);
-    the same object when it holds no Extended JSON. ValueError for malformed Extended JSON."""
-    if type(value) is dict:
-        mapped = {key: from_extended(child) for key, child in value.items()}
-        if any(type(key) is str and key.startswith("$") for key in mapped):
-            try:
-                return json_util.object_hook(mapped, _DOCUMENT_JSON)
-            except Exception as exc:  # bson raises what its parsers meet: KeyError, TypeError, ...
-                raise ValueError(f"malformed Extended JSON {value!r}: {exc}") from None
-        return mapped if any(mapped[key] is not child for key, child in value.items()) else value
-    if type(value) is list:
-        listed = [from_extended(child) for child in value]
-        return listed if any(a is not b for a, b in zip(listed, value, strict=True)) else value
-    return value
-
-
-def may_hold_extended(content: bytes) -> bool:
-    """False when ``content`` (JSON) holds no "$" key: the answer or body needs no decoding walk.
-
-    A byte search (memchr) first, the common answer; then the exact test. A "$" written as
-    ``\\u0024`` is not looked for (every encoder writes "$" as it is): such a key reaches the
-    engine as it is, and every engine refuses it (INVALID_DATA), so nothing is read amiss.
-    """
-    return b"$" in content and b'"$' in content
+    return json_util.loads(text, json_options=DOCUMENT_JSON)

@@ -17,7 +17,8 @@ from typing import Any
 
 from docstore import ProblemSpec, Session, Student
 from docstore._remote._repositories import _page_decoder, decode_result, encode_arguments
-from docstore._wire import WireMethod, map_result, methods, to_extended
+from docstore._wire import WireMethod, methods
+from docstore._wire_values import map_result, to_extended
 
 ROUNDS, CALLS = 7, 300
 

@@ -32,16 +32,8 @@ from .._forwarding import forwarded
 from .._interfaces import ProblemRepository, RevisionRepository, Scope, SessionRepository
 from .._mapping import MAX_DEPTH, invalid
 from .._page import Page
-from .._wire import (
-    WireMethod,
-    from_extended,
-    holds_foreign,
-    map_free_form,
-    map_result,
-    may_hold_extended,
-    methods,
-    to_extended,
-)
+from .._wire import WireMethod, methods
+from .._wire_values import from_extended, holds_foreign, map_free_form, map_result, may_hold_extended, to_extended
 from ._feed import RemoteFeed
 from ._transport import Transport
 

@@ -21,7 +21,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 from starlette.responses import Response
 
 from .._errors import ErrorCode, PersistenceError
-from .._wire import WireMethod, from_extended, map_free_form, map_result, may_hold_extended, methods, to_extended
+from .._wire import WireMethod, methods
+from .._wire_values import from_extended, map_free_form, map_result, may_hold_extended, to_extended
 from ._auth import Authenticator
 from ._context import Context, Grant, context_of
 from ._dispatch import Handler

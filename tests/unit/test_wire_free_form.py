@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from docstore import CodeRevision, ExecutionResult, ProblemSpec, Session, Student
 from docstore._page import Page
-from docstore._wire import from_extended, holds_foreign, map_free_form, map_result, to_extended
+from docstore._wire_values import from_extended, holds_foreign, map_free_form, map_result, to_extended
 
 _dates = st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2999, 1, 1), timezones=st.just(UTC)).map(
     lambda d: d.replace(microsecond=d.microsecond // 1000 * 1000)  # what every engine keeps
