@@ -277,11 +277,13 @@ def from_extended(value: Any) -> Any:
     return value
 
 
-def may_hold_extended(content: bytes) -> bool:
+def may_hold_extended(content: bytes | str) -> bool:
     """False when ``content`` (JSON) holds no "$" key: the answer or body needs no decoding walk.
 
     A byte search (memchr) first, the common answer; then the exact test. A "$" written as
     ``\\u0024`` is not looked for (every encoder writes "$" as it is): such a key reaches the
     engine as it is, and every engine refuses it (INVALID_DATA), so nothing is read amiss.
     """
+    if isinstance(content, str):  # a feed's event, read as text
+        return "$" in content and '"$' in content
     return b"$" in content and b'"$' in content

@@ -5,6 +5,7 @@ Documents included: a write that would grow a stored document past MongoDB's 16 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import OrderedDict
 from datetime import UTC, datetime, timedelta, timezone
@@ -296,3 +297,16 @@ async def test_dollar_keys_in_free_form_values_are_invalid_data(store: Store, ex
         store.revisions.save_revision(CodeRevision(session_id="s", student_id="u", code="x", extra=extra)),
     )
     assert await store.revisions.count_revisions("s") == 0
+
+
+# Finding 8, the live feed: a change carries the student, session and revision with their
+# free-form values as every engine gives them back.
+async def test_the_feed_carries_free_form_datetimes_and_bytes(store: Store) -> None:
+    session_id = await store.sessions.create_session(Session(join_code="FREE03"))
+    async with store.sessions.watch(session_id) as feed:
+        await store.sessions.upsert_student(session_id, Student(id="s", extra=_FREE))
+        await store.sessions.update_session(session_id, {"extra": _FREE})
+        joined = await asyncio.wait_for(anext(feed), 10)
+        changed = await asyncio.wait_for(anext(feed), 10)
+    assert joined.student is not None and joined.student.extra == _FREE
+    assert changed.session is not None and changed.session.extra == _FREE
