@@ -289,8 +289,13 @@ async def test_free_form_values_in_updates_and_nested_items_read_back_as_saved(s
 
 
 # No engine stores a key starting with "$" in free-form values: on the wire such a key is
-# Extended JSON, so a caller's own one is refused there too, never read as a date.
-@pytest.mark.parametrize("extra", [{"$date": 0}, {"v": [{"$binary": "AA=="}]}], ids=["top", "nested"])
+# Extended JSON, so a caller's own one is refused there too, never read as a date. Nor a
+# naive datetime, which Extended JSON would otherwise carry as UTC.
+@pytest.mark.parametrize(
+    "extra",
+    [{"$date": 0}, {"v": [{"$binary": "AA=="}]}, {"v": datetime(2020, 1, 1)}],
+    ids=["top", "nested", "naive-datetime"],
+)
 async def test_dollar_keys_in_free_form_values_are_invalid_data(store: Store, extra: dict[str, Any]) -> None:
     await expect_error(
         ErrorCode.INVALID_DATA,
