@@ -13,7 +13,8 @@ import typing
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import cache
-from itertools import chain, compress
+from itertools import chain, compress, repeat
+from operator import attrgetter, methodcaller
 from typing import Any
 
 from bson import json_util
@@ -47,6 +48,9 @@ DOCUMENT_JSON = json_util.JSONOptions(json_mode=json_util.JSONMode.CANONICAL, tz
 _NATIVE = frozenset({str, int, float, bool, type(None)})
 _NATIVE_OR_NESTED = _NATIVE | {dict, list}
 _IS_DICT, _IS_LIST = frozenset({dict}).__contains__, frozenset({list}).__contains__
+_STR = frozenset({str})
+_DOLLAR = methodcaller("startswith", "$")
+_EXTRA_OF_MODEL = attrgetter("extra")
 _FREE, _MODEL, _MODELS = 0, 1, 2
 
 
@@ -129,8 +133,12 @@ def _collect_extras(value: Any, model: type[BaseModel], into: list[Any]) -> None
                 _collect_extras(child, inner, into)
         else:
             items = child.values() if isinstance(child, Mapping) else child
-            if _OWN_EXTRA_ONLY[inner] and all(item.__class__ is inner for item in items):
-                into.extend(item.__dict__.get("extra") for item in items)  # a class: no call per student
+            kinds = set(map(type, items)) if _OWN_EXTRA_ONLY[inner] else None
+            # A class of students, as models or as their dumps: their extras picked in C.
+            if kinds == {inner}:
+                into.extend(map(_EXTRA_OF_MODEL, items))
+            elif kinds == {dict}:
+                into.extend(map(dict.get, items, repeat("extra")))
             else:
                 for item in items:
                     if isinstance(item, BaseModel | Mapping):
@@ -143,10 +151,6 @@ def extras_hold_foreign(extras: list[Any], *, dollar: bool = False) -> bool:
     class of students with small JSON-native extras) is a few C-level passes, not a Python
     call per value."""
     level = [extra for extra in extras if extra]
-    if not level:
-        return False
-    if dollar:  # the client's side: every key looked at too
-        return any(_foreign(extra, dollar) for extra in level)
     while level:
         types = list(map(type, level))
         kinds = set(types)
@@ -157,7 +161,12 @@ def extras_hold_foreign(extras: list[Any], *, dollar: bool = False) -> bool:
         # The next level: the children of this level's dicts and lists, picked in C (compress).
         below: list[Any] = []
         if dict in kinds:
-            below.extend(chain.from_iterable(map(dict.values, compress(level, map(_IS_DICT, types)))))
+            dicts = list(compress(level, map(_IS_DICT, types)))
+            if dollar:
+                keys = list(chain.from_iterable(dicts))
+                if not set(map(type, keys)) <= _STR or any(map(_DOLLAR, keys)):
+                    return True  # the copying road refuses it, naming the key
+            below.extend(chain.from_iterable(map(dict.values, dicts)))
         if list in kinds:
             below.extend(chain.from_iterable(compress(level, map(_IS_LIST, types))))
         level = below
@@ -173,23 +182,6 @@ class _OwnExtraOnly(dict[type[BaseModel], bool]):
 
 
 _OWN_EXTRA_ONLY = _OwnExtraOnly()
-
-
-def _foreign(value: Any, dollar: bool) -> bool:
-    kind = value.__class__
-    if kind is dict:
-        if dollar:
-            for key in value:
-                if key.__class__ is not str or key[:1] == "$":
-                    return True
-        children: Any = value.values()
-    elif kind is list:
-        children = value
-    else:
-        return kind not in _NATIVE
-    if _NATIVE.issuperset(map(type, children)):  # in C, the common flat case
-        return False
-    return any(_foreign(child, dollar) for child in children)
 
 
 def _mapped(item: Any, model: type[BaseModel], convert: Callable[[Any], Any]) -> Any:
