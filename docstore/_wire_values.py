@@ -189,12 +189,18 @@ def _mapped(item: Any, model: type[BaseModel], convert: Callable[[Any], Any]) ->
 
 
 def _items_hold_foreign(items: list[Any]) -> bool:
+    """Whether a result's items (models, or ids) may hold what ``to_extended`` converts;
+    True for anything else (a list of lists): the item by item road decides."""
     extras: list[Any] = []
     for item in items:
         model = item.__class__
-        if _OWN_EXTRA_ONLY[model] if isinstance(item, BaseModel) else False:
+        if model in _NATIVE:
+            continue
+        if not isinstance(item, BaseModel):
+            return True
+        if _OWN_EXTRA_ONLY[model]:
             extras.append(item.__dict__.get("extra"))
-        elif isinstance(item, BaseModel):
+        else:
             _collect_extras(item, model, extras)
     return extras_hold_foreign(extras)
 
@@ -214,9 +220,13 @@ def map_result(value: Any, convert: Callable[[Any], Any]) -> Any:
             return value  # the common case: nothing to convert, nothing copied
         return map_free_form(value, type(value), convert)
     if type(value) is list:
+        if convert is to_extended and not _items_hold_foreign(value):
+            return value  # a history: tested at once, as a page
         listed = [map_result(item, convert) for item in value]
         return listed if any(a is not b for a, b in zip(listed, value, strict=True)) else value
     if type(value) is dict:
+        if convert is to_extended and not _items_hold_foreign(list(value.values())):
+            return value  # the latest revision of each student: tested at once
         mapped = {key: map_result(item, convert) for key, item in value.items()}
         return mapped if any(mapped[key] is not item for key, item in value.items()) else value
     return value

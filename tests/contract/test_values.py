@@ -315,3 +315,14 @@ async def test_the_feed_carries_free_form_datetimes_and_bytes(store: Store) -> N
         changed = await asyncio.wait_for(anext(feed), 10)
     assert joined.student is not None and joined.student.extra == _FREE
     assert changed.session is not None and changed.session.extra == _FREE
+
+
+async def test_histories_carry_free_form_datetimes_and_bytes(store: Store) -> None:
+    saved = [CodeRevision(session_id="h", student_id=s, code="x", extra=_FREE) for s in ("a", "b")]
+    await store.revisions.save_revisions(saved)
+    latest = await store.revisions.get_latest_revisions("h")
+    history = await store.revisions.get_all_session_revisions("h")
+    page = await store.revisions.get_revisions("h", "a")
+    assert [r.extra for r in latest.values()] == [_FREE, _FREE]
+    assert [r.extra for revisions in history.values() for r in revisions] == [_FREE, _FREE]
+    assert [r.extra for r in page.items] == [_FREE]
