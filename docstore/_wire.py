@@ -17,16 +17,16 @@ import inspect
 import json
 import typing
 from dataclasses import dataclass
-from datetime import UTC
 from functools import cache
 from typing import Any
 from urllib.parse import quote, unquote
 
 from bson import json_util
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 
 from ._errors import HTTP_STATUS, ErrorCode, PersistenceError
 from ._interfaces import ProblemRepository, RevisionRepository, SessionRepository
+from ._wire_values import DOCUMENT_JSON, free_form_fields
 
 __all__ = [
     "ACTOR_HEADER",
@@ -105,6 +105,24 @@ class WireMethod:
     def result(self) -> TypeAdapter[Any]:
         return _adapter(self.returns)
 
+    @property
+    def free_form_arguments(self) -> tuple[tuple[str, type[BaseModel]], ...]:
+        """The arguments that may hold free-form values, each with the model it is (or updates)."""
+        return _free_form_arguments(self)
+
+
+@cache
+def _free_form_arguments(method: WireMethod) -> tuple[tuple[str, type[BaseModel]], ...]:
+    found: list[tuple[str, type[BaseModel]]] = []
+    for name, annotation, _ in method.parameters:
+        # An update is of the item the method returns; an item argument is its own model.
+        where = method.returns if name == "updates" else annotation
+        for member in (where, *typing.get_args(where)):
+            if isinstance(member, type) and issubclass(member, BaseModel) and free_form_fields(member):
+                found.append((name, member))
+                break
+    return tuple(found)
+
 
 @cache
 def _adapter(annotation: Any) -> TypeAdapter[Any]:
@@ -152,15 +170,12 @@ def error_from_response(status: int, content: bytes) -> PersistenceError:
 
 
 # Stored documents (the admin endpoints) cross as canonical Extended JSON, as in an
-# export: dates, 64-bit integers and exact floats survive the trip.
-_DOCUMENT_JSON = json_util.JSONOptions(json_mode=json_util.JSONMode.CANONICAL, tz_aware=True, tzinfo=UTC)
-
-
+# export (``DOCUMENT_JSON``): dates, 64-bit integers and exact floats survive the trip.
 def encode_document(value: Any) -> str:
     """A document (or a list of them) as one line of canonical Extended JSON."""
-    return json_util.dumps(value, json_options=_DOCUMENT_JSON)
+    return json_util.dumps(value, json_options=DOCUMENT_JSON)
 
 
 def decode_documents(text: str | bytes) -> Any:
     """What ``encode_document`` wrote; ValueError when it is not Extended JSON."""
-    return json_util.loads(text, json_options=_DOCUMENT_JSON)
+    return json_util.loads(text, json_options=DOCUMENT_JSON)

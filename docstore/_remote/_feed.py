@@ -23,6 +23,7 @@ from .._errors import TRANSIENT_CODES, ErrorCode, PersistenceError
 from .._interfaces import Scope
 from .._mapping import require_id
 from .._wire import API_PREFIX
+from .._wire_values import from_extended, map_result, may_hold_extended
 from ._transport import Dropped, Transport
 
 __all__ = ["RECONNECT_WINDOW_S", "RemoteFeed"]
@@ -110,10 +111,12 @@ class RemoteFeed(SessionFeed):
             if kind == "change":
                 try:
                     change = SessionChange.model_validate_json(data)
-                except ValidationError as exc:
+                    if may_hold_extended(data):  # free-form values JSON cannot hold
+                        change = map_result(change, from_extended)
+                except ValueError as exc:  # ValidationError, or malformed Extended JSON
+                    detail = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
                     raise PersistenceError(
-                        ErrorCode.STORAGE_ERROR,
-                        f"the server sent a change that does not read: {exc.errors()[0]['msg']}",
+                        ErrorCode.STORAGE_ERROR, f"the server sent a change that does not read: {detail}"
                     ) from None
                 self.position = change.position
                 return change

@@ -25,6 +25,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import PydanticSerializationError, to_jsonable_python
 from typing_extensions import TypedDict  # pydantic takes typing's TypedDict on 3.12+ only
 
+from .._arguments import check_sequence
 from .._changes import SessionFeed
 from .._errors import ErrorCode, PersistenceError
 from .._forwarding import forwarded
@@ -32,6 +33,7 @@ from .._interfaces import ProblemRepository, RevisionRepository, Scope, SessionR
 from .._mapping import MAX_DEPTH, invalid
 from .._page import Page
 from .._wire import WireMethod, methods
+from .._wire_values import from_extended, holds_foreign, map_free_form, map_result, may_hold_extended, to_extended
 from ._feed import RemoteFeed
 from ._transport import Transport
 
@@ -72,7 +74,13 @@ def decode_result(method: WireMethod, content: bytes) -> Any:
     """A call's answer as the method returns it: ``method.result.validate_json(content)``,
     by a faster road for a ``Page`` (see ``_page_decoder``); ValidationError as it raises."""
     decoder = _page_decoder(method.returns)
-    return method.result.validate_json(content) if decoder is None else decoder(content)
+    result = method.result.validate_json(content) if decoder is None else decoder(content)
+    if may_hold_extended(content):
+        try:
+            return map_result(result, from_extended)
+        except ValueError as exc:
+            raise PersistenceError(ErrorCode.STORAGE_ERROR, f"unexpected answer to {method.path}: {exc}") from None
+    return result
 
 
 @functools.cache
@@ -117,13 +125,21 @@ def encode_arguments(method: WireMethod, arguments: dict[str, Any]) -> bytes:
         value = arguments[name]
         if model is not None and value is not None:
             if sequence:
-                if isinstance(value, str | bytes | dict) or not isinstance(value, typing.Iterable):
-                    raise invalid(f"{name} must be a list of {model.__name__}")
-                value = [_item(model, element, name) for element in value]
+                # As the engines do: a generator or a dict's values is refused, not listed.
+                value = [_item(model, element, name) for element in check_sequence(value, name, model.__name__)]
             else:
                 value = _item(model, value, name)
+        elif isinstance(value, Mapping) and value.__class__ is not dict:
+            # The engines read an update given as any mapping; JSON writes only a dict.
+            value = dict(value)
         check_sendable(value, name)
         encoded[name] = value
+    for name, model in method.free_form_arguments:
+        value = encoded[name]
+        if isinstance(value, list):
+            encoded[name] = [_free_form_out(element, model) for element in value]
+        elif value is not None:
+            encoded[name] = _free_form_out(value, model)
     try:
         # allow_nan=False: a last guard, JSON has no NaN (check_sendable refused it already).
         return json.dumps(to_jsonable_python(encoded), separators=(",", ":"), allow_nan=False).encode()
@@ -145,6 +161,18 @@ def _plan(method: WireMethod) -> _Plan:
         plan = tuple((name, _model_of(hint), _is_sequence(hint)) for name, hint, _ in method.parameters)
         found = _PLANS[id(method)] = (method, plan)
     return found[1]
+
+
+def _refusing_dollar(value: Any) -> Any:
+    return to_extended(value, refuse_dollar=True)
+
+
+def _free_form_out(value: Any, model: type[BaseModel]) -> Any:
+    """An item (or update) with its free-form values as they cross: Extended JSON for what
+    JSON cannot hold (``_wire.to_extended``); the same object when all are JSON's own."""
+    if isinstance(value, BaseModel | Mapping) and holds_foreign(value, model, dollar=True):
+        return map_free_form(value, model, _refusing_dollar)
+    return value
 
 
 def check_sendable(value: object, name: str) -> None:

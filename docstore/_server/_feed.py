@@ -31,6 +31,7 @@ from starlette.responses import StreamingResponse
 from .._changes import SessionFeed
 from .._errors import PersistenceError
 from .._wire import API_PREFIX
+from .._wire_values import map_result, to_extended
 from ._context import Grant, context_of
 from ._schema import ErrorBody, error_responses
 
@@ -65,7 +66,8 @@ async def _events(feed: SessionFeed, shown: Callable[[str], str]) -> AsyncIterat
                 # As every error answer: the store's place on the server is for admins only.
                 yield _event("error", json.dumps({"code": error.code.value, "message": shown(error.message)}))
                 return
-            yield _event("change", change.model_dump_json(), change.position)
+            # Free-form values JSON cannot hold as Extended JSON, as in every answer.
+            yield _event("change", map_result(change, to_extended).model_dump_json(), change.position)
     finally:
         await feed.aclose()
 

@@ -11,7 +11,10 @@ uvicorn writes an answer's status line and headers as soon as the app starts it,
 the body: two sends, so the client wakes for a head it cannot use yet. What the request
 cycles of a connection write in one step of the event loop goes out in one send instead,
 at the end of that step (``_Coalesced``); what the protocol itself writes or closes goes
-after it.
+after it. Two exceptions keep uvicorn's own behaviour: once more than ``WRITE_THROUGH_BYTES``
+are pending they are written at once, so the transport can pause a producer that never
+suspends (flow control for streamed answers); and a client's end of file flushes first, so a
+client that half-closes after its request still gets its answer.
 """
 
 from __future__ import annotations
@@ -37,6 +40,10 @@ KEEP_ALIVE_S = 30
 # dropped for at most this long: closing with bytes unread would reset the connection,
 # and the client would lose the 431 before reading it.
 LINGER_S = 2.0
+# Past this many pending bytes a cycle's writes go out at once: asyncio's default high-water
+# mark for a socket, so the transport sees enough to say pause_writing, as with uvicorn's
+# own protocol (a streamed answer is held by flow control, never joined whole in memory).
+WRITE_THROUGH_BYTES = 64 * 1024
 
 
 def uvicorn_limits() -> dict[str, Any]:
@@ -65,21 +72,27 @@ def _answer_431(what: str) -> bytes:
 class _Coalesced:
     """A request cycle's view of the transport: its writes of one loop step sent as one."""
 
-    __slots__ = ("_pending", "_transport")
+    __slots__ = ("_pending", "_pending_bytes", "_transport")
 
     def __init__(self, transport: asyncio.Transport) -> None:
         self._transport = transport
         self._pending: list[bytes] = []
+        self._pending_bytes = 0
 
     def write(self, data: bytes) -> None:
         if not self._pending:
             asyncio.get_running_loop().call_soon(self.flush)
         self._pending.append(data)
+        self._pending_bytes += len(data)
+        if self._pending_bytes > WRITE_THROUGH_BYTES:
+            # The scheduled flush then finds nothing pending and does nothing.
+            self.flush()
 
     def flush(self) -> None:
         if self._pending:
             data = b"".join(self._pending)
             self._pending.clear()
+            self._pending_bytes = 0
             if not self._transport.is_closing():
                 self._transport.write(data)
 
@@ -148,6 +161,11 @@ class HeadLimitedProtocol(HttpToolsProtocol):
     def shutdown(self) -> None:
         self._flush()
         super().shutdown()
+
+    def eof_received(self) -> None:
+        """A half-closed client: what the cycles wrote goes out before asyncio closes the transport."""
+        self._flush()
+        super().eof_received()
 
     def timeout_keep_alive_handler(self) -> None:
         self._flush()

@@ -22,6 +22,7 @@ from starlette.responses import Response
 
 from .._errors import ErrorCode, PersistenceError
 from .._wire import WireMethod, methods
+from .._wire_values import from_extended, map_free_form, map_result, may_hold_extended, to_extended
 from ._auth import Authenticator
 from ._context import Context, Grant, context_of
 from ._dispatch import Handler
@@ -79,11 +80,14 @@ async def _answer(method: WireMethod, body_model: type[BaseModel], request: Requ
         raise Authenticator.refuse(
             403, f"read-only token {grant.caller.name!r} tried {method.path}", "this token is read-only"
         )
+    raw = await request.body()
     try:
-        body = _validated(body_model, await request.body())
+        body = _validated(body_model, raw)
     except ValidationError as exc:
         raise RequestValidationError(exc.errors(include_url=False)) from None
     arguments = {name: _argument(getattr(body, name)) for name, _, _ in method.parameters}
+    if may_hold_extended(raw):
+        _free_form_in(method, arguments)
     repository = getattr(grant.view, method.repository)
     try:
         result = await getattr(repository, method.name)(**arguments)
@@ -92,7 +96,21 @@ async def _answer(method: WireMethod, body_model: type[BaseModel], request: Requ
     except Exception as exc:  # a bug, not the caller's fault: never a raw 500 page
         log.exception("%s failed", method.path)
         raise PersistenceError(ErrorCode.STORAGE_ERROR, f"{method.name} failed: {type(exc).__name__}") from None
-    return Response(method.result.dump_json(result), media_type="application/json")
+    # Free-form values JSON cannot hold go as Extended JSON (``_wire.to_extended``).
+    return Response(method.result.dump_json(map_result(result, to_extended)), media_type="application/json")
+
+
+def _free_form_in(method: WireMethod, arguments: dict[str, Any]) -> None:
+    """The free-form values of ``arguments`` as the client had them (Extended JSON decoded)."""
+    try:
+        for name, model in method.free_form_arguments:
+            value = arguments[name]
+            if isinstance(value, list):
+                arguments[name] = [map_free_form(item, model, from_extended) for item in value]
+            elif value is not None:
+                arguments[name] = map_free_form(value, model, from_extended)
+    except ValueError as exc:
+        raise PersistenceError(ErrorCode.INVALID_DATA, str(exc)) from None
 
 
 def _handler(method: WireMethod, body_model: type[BaseModel]) -> Handler:

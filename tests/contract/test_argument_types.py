@@ -121,17 +121,7 @@ async def test_update_session_with_a_constructed_student_is_invalid_data(store: 
 # revisions of save_revisions (it lists a generator or a dict's values and the server saves
 # them), where every engine in process refuses what is not a sequence (``check_sequence``).
 @pytest.mark.parametrize("kind", ["generator", "dict-values"])
-async def test_save_revisions_of_an_iterable_that_is_not_a_sequence_is_invalid_data(
-    store: Store, kind: str, request: pytest.FixtureRequest
-) -> None:
-    if store.engine_name == "remote":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="finding 5: _remote/_repositories.encode_arguments takes any iterable; proposed: "
-                "check_sequence(value, name, model.__name__) there, as the engines do",
-            )
-        )
+async def test_save_revisions_of_an_iterable_that_is_not_a_sequence_is_invalid_data(store: Store, kind: str) -> None:
     revision = CodeRevision(session_id="s", student_id="u", code="x")
     given: Any = (item for item in [revision]) if kind == "generator" else {revision.id: revision}.values()
     await expect_error(ErrorCode.INVALID_DATA, store.revisions.save_revisions(given))
@@ -143,16 +133,8 @@ async def test_save_revisions_of_an_iterable_that_is_not_a_sequence_is_invalid_d
 # INVALID_DATA, "cannot be sent": the same call answered two ways.
 @pytest.mark.parametrize("mapping", [MappingProxyType, UserDict], ids=["mappingproxy", "userdict"])
 async def test_update_session_takes_updates_as_any_mapping(
-    store: Store, mapping: Callable[[dict[str, Any]], Mapping[str, Any]], request: pytest.FixtureRequest
+    store: Store, mapping: Callable[[dict[str, Any]], Mapping[str, Any]]
 ) -> None:
-    if store.engine_name == "remote":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="finding 6: _remote/_repositories.encode_arguments cannot serialize a mapping that "
-                "is not a dict; proposed: send dict(value) for a Mapping argument, as the engines read it",
-            )
-        )
     session_id = await store.sessions.create_session(Session(join_code="MAPPED"))
     updated = await store.sessions.update_session(session_id, mapping({"problem_text": "given as a mapping"}))  # type: ignore[arg-type]
     assert updated.problem_text == "given as a mapping"

@@ -5,6 +5,7 @@ Documents included: a write that would grow a stored document past MongoDB's 16 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import OrderedDict
 from datetime import UTC, datetime, timedelta, timezone
@@ -246,19 +247,73 @@ async def test_an_update_returns_the_free_form_values_as_stored(
         pytest.param(b"\x00bytes", id="bytes"),
     ],
 )
-async def test_free_form_datetimes_and_bytes_read_back_as_saved(
-    store: Store, value: Any, request: pytest.FixtureRequest
-) -> None:
-    if store.engine_name == "remote":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="finding 8: free-form values travel as plain JSON both ways; proposed: carry `extra` "
-                "(and every Any value) as canonical Extended JSON, as the admin document routes already do",
-            )
-        )
+async def test_free_form_datetimes_and_bytes_read_back_as_saved(store: Store, value: Any) -> None:
     revision_id = await store.revisions.save_revision(
         CodeRevision(session_id="s", student_id="u", code="x", extra={"v": value})
     )
     read = await store.revisions.get_revision(revision_id)
     assert read is not None and read.extra == {"v": value} and type(read.extra["v"]) is type(value)
+
+
+# Finding 8, the other roads: an update, a nested model's extra (a student's, a problem's, a
+# run's) and a page of answers carry free-form datetimes and bytes as every engine does.
+_WHEN = datetime(2021, 5, 6, 7, 8, 9, 10000, tzinfo=UTC)
+_FREE = {"when": _WHEN, "blob": b"\x01\xff", "list": [_WHEN, {"deep": b"x"}], "text": "plain", "n": 3}
+
+
+async def test_free_form_values_in_updates_and_nested_items_read_back_as_saved(store: Store) -> None:
+    session_id = await store.sessions.create_session(
+        Session(join_code="FREE02", students={"s": Student(id="s", extra=_FREE)}, extra=_FREE)
+    )
+    updated = await store.sessions.update_session(
+        session_id, {"extra": _FREE, "problem": ProblemSpec(title="p", extra=_FREE)}
+    )
+    assert updated.extra == _FREE and updated.problem is not None and updated.problem.extra == _FREE
+    session = await store.sessions.get_session(session_id)
+    assert session is not None and session.extra == _FREE and session.students["s"].extra == _FREE
+    assert type(session.extra["list"][1]["deep"]) is bytes
+    problem_id = await store.problems.save_problem(ProblemSpec(title="free", extra=_FREE))
+    page = await store.problems.list_problems()
+    assert [problem.extra for problem in page.items if problem.id == problem_id] == [_FREE]
+    revision = await store.sessions.record_code(session_id, "s", "x", ExecutionResult(success=True, extra=_FREE))
+    assert revision.execution_result is not None and revision.execution_result.extra == _FREE
+
+
+# No engine stores a key starting with "$" in free-form values: on the wire such a key is
+# Extended JSON, so a caller's own one is refused there too, never read as a date. Nor a
+# naive datetime, which Extended JSON would otherwise carry as UTC.
+@pytest.mark.parametrize(
+    "extra",
+    [{"$date": 0}, {"v": [{"$binary": "AA=="}]}, {"v": datetime(2020, 1, 1)}],
+    ids=["top", "nested", "naive-datetime"],
+)
+async def test_dollar_keys_in_free_form_values_are_invalid_data(store: Store, extra: dict[str, Any]) -> None:
+    await expect_error(
+        ErrorCode.INVALID_DATA,
+        store.revisions.save_revision(CodeRevision(session_id="s", student_id="u", code="x", extra=extra)),
+    )
+    assert await store.revisions.count_revisions("s") == 0
+
+
+# Finding 8, the live feed: a change carries the student, session and revision with their
+# free-form values as every engine gives them back.
+async def test_the_feed_carries_free_form_datetimes_and_bytes(store: Store) -> None:
+    session_id = await store.sessions.create_session(Session(join_code="FREE03"))
+    async with store.sessions.watch(session_id) as feed:
+        await store.sessions.upsert_student(session_id, Student(id="s", extra=_FREE))
+        await store.sessions.update_session(session_id, {"extra": _FREE})
+        joined = await asyncio.wait_for(anext(feed), 10)
+        changed = await asyncio.wait_for(anext(feed), 10)
+    assert joined.student is not None and joined.student.extra == _FREE
+    assert changed.session is not None and changed.session.extra == _FREE
+
+
+async def test_histories_carry_free_form_datetimes_and_bytes(store: Store) -> None:
+    saved = [CodeRevision(session_id="h", student_id=s, code="x", extra=_FREE) for s in ("a", "b")]
+    await store.revisions.save_revisions(saved)
+    latest = await store.revisions.get_latest_revisions("h")
+    history = await store.revisions.get_all_session_revisions("h")
+    page = await store.revisions.get_revisions("h", "a")
+    assert [r.extra for r in latest.values()] == [_FREE, _FREE]
+    assert [r.extra for revisions in history.values() for r in revisions] == [_FREE, _FREE]
+    assert [r.extra for r in page.items] == [_FREE]

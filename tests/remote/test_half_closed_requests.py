@@ -52,12 +52,6 @@ async def test_uvicorns_own_protocol_answers_a_half_closed_request() -> None:
         assert (await _answer_to_a_half_closed_request(base)).startswith(b"HTTP/1.1 200 OK")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding 9: an answer still held by _Coalesced when the client's end of file arrives is "
-    "dropped with the transport; proposed: HeadLimitedProtocol.eof_received flushes first "
-    "(self._flush(); return None) in _server/_protocol.py",
-)
 async def test_docstore_serve_answers_a_half_closed_request() -> None:
     async with uvicorn_server() as base:
         assert (await _answer_to_a_half_closed_request(base)).startswith(b"HTTP/1.1 200 OK")

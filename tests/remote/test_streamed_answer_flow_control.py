@@ -15,7 +15,6 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -94,11 +93,5 @@ async def test_uvicorns_own_protocol_holds_the_answer_of_a_client_that_reads_not
     assert await _produced_before_the_client_reads(HttpToolsProtocol) < CHUNKS // 10
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding 3: _Coalesced holds a cycle's writes until the end of the loop step, so the "
-    "transport cannot pause a producer that never suspends; proposed: write through once the "
-    "pending bytes pass 64 KiB (_server/_protocol.py)",
-)
 async def test_docstores_protocol_holds_the_answer_of_a_client_that_reads_nothing() -> None:
     assert await _produced_before_the_client_reads(HeadLimitedProtocol) < CHUNKS // 10
