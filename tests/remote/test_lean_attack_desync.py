@@ -131,3 +131,22 @@ async def test_half_an_answer_then_close_is_a_dropped_call_alike() -> None:
         results, records = await calls_on_each_road(script, count=1)
         assert results[0] == results[1] and results[0][0][:2] == ("error", ErrorCode.UNAVAILABLE), results
         assert [len(r.requests) for r in records] == [1, 1]  # retry_reads off: never asked twice
+
+
+TRAILERS = (
+    b"HTTP/1.1 200 X\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nnull\r\n0\r\n"
+    b"Set-Cookie: evil=1\r\nContent-Encoding: gzip\r\nX-Trailer: t\r\n\r\n"
+)
+
+
+async def test_chunked_trailers_never_become_the_answers_headers_alike() -> None:
+    """h11 (httpcore) drops an answer's trailer fields; the lean road once merged them into the
+    headers: a trailer could set a cookie sent with every later call, or a Content-Encoding
+    that turns the body read into a decoding error."""
+    seen = {}
+    for name in ROADS:
+        async with raw_server(answering_with(TRAILERS, TRAILERS)) as (url, record), road(name, url) as transport:
+            got = [await outcome(transport) for _ in range(2)]
+            seen[name] = (got, dict(transport._client_now().cookies))
+            assert not any(b"evil" in request for request in record.requests), name
+    assert seen["lean"] == seen["httpx"] == ([("answer", b"null")] * 2, {})
