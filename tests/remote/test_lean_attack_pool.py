@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from docstore import ErrorCode
 from docstore._remote._lean import LeanTransport
 
 from .raw_servers import RawServer, answer, keep_answering, outcome, raw_server, road
@@ -107,3 +108,33 @@ async def test_ten_thousand_calls_leave_no_socket_and_concurrency_respects_the_p
         assert record.connections <= 4
     await asyncio.sleep(0.1)
     assert len(os.listdir("/proc/self/fd")) <= before
+
+
+async def test_a_dropped_read_is_asked_once_more_at_most_and_a_dropped_write_never() -> None:
+    async def hang_up(record: RawServer, reader: Reader, writer: Writer) -> None:
+        await record.next_request(reader)  # read, then close without a word
+
+    for name in ("lean", "httpx"):
+        for read, asked in ((True, 2), (False, 1)):
+            async with raw_server(hang_up) as (url, record), road(name, url, retry_reads=True) as transport:
+                got = await outcome(transport, read=read)
+            assert got[:2] == ("error", ErrorCode.UNAVAILABLE), (name, got)
+            assert len(record.requests) == asked, (name, read)
+
+
+async def test_connections_the_server_closed_while_idle_are_never_written_to() -> None:
+    async def one_answer_then_close(record: RawServer, reader: Reader, writer: Writer) -> None:
+        request = await record.next_request(reader)
+        writer.write(answer(request.split(b"\r\n\r\n", 1)[1]))
+        await writer.drain()
+        await asyncio.sleep(0.05)  # then close, idle: no Connection: close said
+
+    async with raw_server(one_answer_then_close) as (url, record), road("lean", url, max_pool_size=3) as transport:
+        await asyncio.gather(*(outcome(transport) for _ in range(3)))
+        await asyncio.sleep(0.3)  # all three idle, all three closed by the server
+        got = []
+        for i in range(3):
+            got.append(await outcome(transport, body=b'{"n": %d}' % i, read=False))
+            await asyncio.sleep(0.3)  # closed by the server, idle, before the next call
+    assert got == [("answer", b'{"n": %d}' % i) for i in range(3)]
+    assert len(record.requests) == 6  # each write sent once, on a fresh connection
