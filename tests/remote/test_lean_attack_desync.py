@@ -150,3 +150,23 @@ async def test_chunked_trailers_never_become_the_answers_headers_alike() -> None
             seen[name] = (got, dict(transport._client_now().cookies))
             assert not any(b"evil" in request for request in record.requests), name
     assert seen["lean"] == seen["httpx"] == ([("answer", b"null")] * 2, {})
+
+
+@pytest.mark.parametrize("stray", [answer(b'"evil"'), b"HTTP/1.1 408 X\r\nContent-Length: 0\r\n\r\n", b"x"])
+async def test_bytes_sent_later_on_an_idle_connection_never_answer_the_next_call(stray: bytes) -> None:
+    async def late_stray(record: RawServer, reader: Reader, writer: Writer) -> None:
+        while request := await record.next_request(reader):
+            writer.write(answer(request.split(b"\r\n\r\n", 1)[1]))
+            await writer.drain()
+            if len(record.requests) == 1:
+                await asyncio.sleep(0.05)
+                writer.write(stray)  # unasked, while the connection is idle in the pool
+                await writer.drain()
+
+    for name in ROADS:
+        async with raw_server(late_stray) as (url, record), road(name, url) as transport:
+            first = await outcome(transport, body=b'{"n": 0}')
+            await asyncio.sleep(0.3)
+            second = await outcome(transport, body=b'{"n": 1}')
+        assert (first, second) == (("answer", b'{"n": 0}'), ("answer", b'{"n": 1}')), name
+        assert record.connections == 2

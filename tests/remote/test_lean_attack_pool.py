@@ -138,3 +138,34 @@ async def test_connections_the_server_closed_while_idle_are_never_written_to() -
             await asyncio.sleep(0.3)  # closed by the server, idle, before the next call
     assert got == [("answer", b'{"n": %d}' % i) for i in range(3)]
     assert len(record.requests) == 6  # each write sent once, on a fresh connection
+
+
+async def test_calls_cancelled_at_any_point_leave_the_pool_count_true_and_no_socket() -> None:
+    """Hundreds of calls cancelled at every stage (waiting for the pool, connecting, writing,
+    reading): afterwards the pool counts only what it holds, serves again, and closes all."""
+
+    async def slowish(record: RawServer, reader: Reader, writer: Writer) -> None:
+        while request := await record.next_request(reader):
+            await asyncio.sleep(0.001 * (len(record.requests) % 5))
+            writer.write(answer(request.split(b"\r\n\r\n", 1)[1]))
+            await writer.drain()
+
+    before = len(os.listdir("/proc/self/fd"))
+    async with raw_server(slowish) as (url, _):
+        lean = _lean(3)
+        try:
+            for round_ in range(40):
+                tasks = [asyncio.ensure_future(lean.handle_async_request(_request(url))) for _ in range(10)]
+                await asyncio.sleep(0.0005 * (round_ % 8))
+                for i, task in enumerate(tasks):
+                    if (i + round_) % 2:
+                        task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                held = sum(len(idle) for idle in lean._idle.values())
+                assert lean._open == held and not lean._waiters, round_
+            response = await lean.handle_async_request(_request(url, pool=2.0))
+            assert response.status_code == 200
+        finally:
+            await lean.aclose()
+    await asyncio.sleep(0.1)
+    assert len(os.listdir("/proc/self/fd")) <= before
