@@ -110,7 +110,8 @@ CHUNKED = b"HTTP/1.1 200 X\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nnull\r\n0\r
 
 
 async def test_an_answer_split_at_every_byte_is_read_whole() -> None:
-    for first in (answer(b'"split"'), CHUNKED):
+    interim = b"HTTP/1.1 100 Continue\r\n\r\n" + answer(b'"split"')
+    for first in (answer(b'"split"'), CHUNKED, interim):
         for cut in range(1, len(first)):
             async with raw_server(split_at(cut, first)) as (url, record), road("lean", url) as transport:
                 got = [await outcome(transport, body=b'{"n": %d}' % i) for i in range(2)]
