@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gzip
 import shutil
 import socket
 import ssl
@@ -215,3 +216,23 @@ async def test_tls_checks_the_hostname_sends_sni_and_http_is_never_tls(tmp_path:
         async with road("lean", url.replace("https://", "http://"), socket_timeout_ms=1000) as transport:
             plain = await outcome(transport)
         assert plain[0] == "error" and names == ["localhost"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="finding: a gzip answer is inflated whole (httpx's decoder under aread, both roads): 32 KB on the "
+    "wire became 32 MB here, 1 GB from ~1 MB; fix: bound the decoded size as the answer body limit "
+    "would (and send Accept-Encoding: identity: docstore's answers are small JSON on a fast link)",
+)
+async def test_a_compressed_answer_is_not_inflated_past_a_bound() -> None:
+    inflated = 32 * 1024 * 1024
+    bomb = gzip.compress(b" " * inflated, compresslevel=9)
+
+    async def bombing(record: RawServer, reader: Reader, writer: Writer) -> None:
+        while await record.next_request(reader):
+            writer.write(b"HTTP/1.1 200 X\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n" % len(bomb) + bomb)
+            await writer.drain()
+
+    async with raw_server(bombing) as (url, _), road("lean", url) as transport:
+        got = await outcome(transport)
+    assert got[0] == "error" or len(got[1]) < inflated  # type: ignore[arg-type]
