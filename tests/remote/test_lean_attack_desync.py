@@ -171,3 +171,16 @@ async def test_bytes_sent_later_on_an_idle_connection_never_answer_the_next_call
             second = await outcome(transport, body=b'{"n": 1}')
         assert (first, second) == (("answer", b'{"n": 0}'), ("answer", b'{"n": 1}')), name
         assert record.connections == 2
+
+
+async def test_a_second_answer_in_the_same_bytes_never_lends_its_headers_to_the_first() -> None:
+    """The parser reads on past the first answer within one packet: the second's fields once
+    joined the first's header list (already handed over), so its Set-Cookie took effect."""
+    second = b"HTTP/1.1 200 X\r\nSet-Cookie: evil=1\r\nContent-Length: 0\r\n\r\n"
+    async with raw_server(answering_with(answer(b"null") + second)) as (url, record), road("lean", url) as transport:
+        assert [await outcome(transport, body=b'{"n": %d}' % i) for i in range(2)] == [
+            ("answer", b"null"),
+            ("answer", b'{"n": 1}'),
+        ]
+        assert dict(transport._client_now().cookies) == {}
+        assert not any(b"evil" in request for request in record.requests)
