@@ -148,11 +148,16 @@ class LeanTransport(httpx.AsyncBaseTransport):
             try:
                 async with asyncio.timeout_at(deadline):
                     await waiter
-            except TimeoutError:
-                raise httpx.PoolTimeout("no connection of the pool came free in time") from None
-            finally:
-                if not waiter.done():
+            except BaseException as exc:
+                if waiter.done() and not waiter.cancelled():
+                    # Woken, then cancelled or timed out before running: the connection that
+                    # came free is another waiter's now, else that one waits for nothing.
+                    self._wake()
+                else:
                     waiter.cancel()
+                if isinstance(exc, TimeoutError):
+                    raise httpx.PoolTimeout("no connection of the pool came free in time") from None
+                raise
 
     def _evict_one(self) -> bool:
         """Close an idle connection to another origin, to open one to this origin instead."""

@@ -150,6 +150,10 @@ class Connection(asyncio.Protocol):
         self.reason = status
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        if self._headers_done:
+            # A chunked answer's trailer fields: h11 drops them, and so does this road (merged
+            # into the headers, a trailer could set a cookie or a Content-Encoding after the fact).
+            return
         self._headers.append((name, value))
 
     def on_headers_complete(self) -> None:
