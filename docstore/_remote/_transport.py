@@ -41,7 +41,11 @@ class Transport:
         # as basic auth, and must never reach a message, a log or the CLI's output).
         self.shown_url = config.masked_url.rstrip("/")
         token = config.token.get_secret_value() if config.token is not None else None
-        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+        # identity: docstore's answers are JSON on a fast link, and an inflated answer has no
+        # bound (a 1 MB gzip body is 1 GB decoded); an encoded answer is refused unread.
+        self._headers = {"Accept-Encoding": "identity"}
+        if token:
+            self._headers["Authorization"] = f"Bearer {token}"
         self._timeout = httpx.Timeout(
             config.socket_timeout_ms / 1000,
             connect=config.connect_timeout_ms / 1000,
@@ -85,6 +89,7 @@ class Transport:
             timeout=self._timeout,
             limits=self._limits,
             transport=transport,
+            event_hooks={"response": [_refuse_encoded]},
         )
         # A URL with user:password@ takes AsyncClient's road for every call: its auth step
         # sends them as basic auth (and picks between them and the bearer token), which the
@@ -128,6 +133,7 @@ class Transport:
                 timeout=self._timeout,
                 limits=unbounded,
                 transport=self._injected or httpx.AsyncHTTPTransport(verify=self._tls(), limits=unbounded),
+                event_hooks={"response": [_refuse_encoded]},
             )
         return self._streams
 
@@ -218,6 +224,7 @@ class Transport:
         response.request = request
         if "set-cookie" in response.headers:
             cookies.extract_cookies(response)
+        await _refuse_encoded(response)
         try:
             await response.aread()
         finally:
@@ -286,6 +293,15 @@ class Transport:
     def _dropped(self, read: bool) -> PersistenceError:
         what = "a read" if read else "a write (it may or may not have been applied)"
         return PersistenceError(ErrorCode.UNAVAILABLE, f"{self.shown_url} dropped the connection during {what}")
+
+
+async def _refuse_encoded(response: httpx.Response) -> None:
+    """An answer with a ``Content-Encoding`` docstore did not ask for (it asks for identity),
+    closed unread: httpx would inflate it whole, without a bound."""
+    encoding = response.headers.get("content-encoding")
+    if encoding is not None and encoding.strip().lower() != "identity":
+        await response.aclose()
+        raise httpx.DecodingError(f"the server answered with Content-Encoding {encoding!r}, not asked for")
 
 
 class _Borrowed(httpx.AsyncBaseTransport):
