@@ -16,14 +16,15 @@ own transaction.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from ._backend_common import damaged
 from ._errors import ErrorCode, PersistenceError
-from ._models import CodeRevision
+from ._models import CodeRevision, StoredItem
 
 __all__ = [
     "filed_in_session_namespace",
+    "held_in_view",
     "refuse_revisions_elsewhere",
     "revision_sessions_to_check",
     "session_namespace",
@@ -74,3 +75,23 @@ def refuse_revisions_elsewhere(view_namespace: str | None, other_session_id: obj
         ErrorCode.PERMISSION_DENIED,
         f"session {other_session_id!r} is not in namespace {view_namespace!r}: a view cannot file revisions there",
     )
+
+
+Item = TypeVar("Item", bound=StoredItem)
+
+
+def held_in_view(items: list[Item], view_namespace: str | None) -> list[Item]:
+    """``items`` (domain items a view's query found), each a document of the view's namespace.
+
+    An engine whose namespace is a column beside the document (SQLite) finds rows by that
+    column; a document and its checksum copied over another namespace's row still verify
+    (the checksum is of the bytes, not of where they sit), so a view would serve another
+    namespace's item. STORAGE_ERROR naming it instead. The root store reaches every namespace.
+    """
+    if view_namespace is not None:
+        for item in items:
+            if getattr(item, "namespace_id", view_namespace) != view_namespace:
+                raise damaged(
+                    type(item).__name__, item.id, f"the row of namespace {view_namespace!r} holds another's document"
+                )
+    return items

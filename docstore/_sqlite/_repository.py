@@ -15,6 +15,7 @@ from .._errors import ErrorCode, PersistenceError
 from .._listing import Listing
 from .._mapping import MAX_DOCUMENT_BYTES, METADATA, from_document, naive_times_suffice
 from .._models import CodeRevision, StoredItem
+from .._namespace_rules import held_in_view
 from .._page import Page
 from .._time import utc_now
 from ._codec import decode, decode_verified, text_key, time_key, yielding
@@ -125,7 +126,7 @@ class SqliteRepository(Generic[T]):
     async def _get(self, item_id: str) -> T | None:
         def get(connection: sqlite3.Connection) -> T | None:
             document = get_document(connection, self._path, self.collection_name, item_id, self._namespace)
-            return None if document is None else from_document(self.model, document)
+            return None if document is None else held_in_view([from_document(self.model, document)], self._namespace)[0]
 
         return await self._db.read(get, one_statement=True)
 
@@ -145,14 +146,15 @@ class SqliteRepository(Generic[T]):
         model = self.model
         where = f"a {self.collection_name} document in {self._path}"  # once, not per row
         if model is CodeRevision:
-            return self._db.revision_rows.revisions(rows, where)  # type: ignore[return-value]
+            revisions: list[Any] = self._db.revision_rows.revisions(rows, where)  # model is CodeRevision
+            return held_in_view(revisions, self._namespace)
         items: list[T] = []
         for blob, digest in yielding(rows):
             document = decode(blob, digest, where, aware=False)
             if not naive_times_suffice(model, document):
                 document = decode(blob, digest, where)
             items.append(from_document(model, document))
-        return items
+        return held_in_view(items, self._namespace)
 
     async def _count(self, where: Filter, table: str | None = None) -> int:
         conditions, arguments = self._scope(*where)

@@ -21,6 +21,7 @@ from .._interfaces import SessionDeletion, SessionSortKey, SortOrder
 from .._listing import SESSION_SORT_KEYS, listing
 from .._mapping import from_document, require_id, to_document, validate_updates
 from .._models import CodeRevision, ExecutionResult, Session, Student, normalize_join_code
+from .._namespace_rules import held_in_view
 from .._page import Page
 from .._students import check_student_id, student_record
 from .._time import utc_now
@@ -82,8 +83,10 @@ class SqliteSessionRepository(SqliteRepository[Session]):
 
     def _session(self, connection: sqlite3.Connection, document: dict[str, Any], include_students: bool) -> Session:
         if include_students:
-            return with_students(connection, self._path, document, self._namespace)
-        return from_document(Session, document)
+            session = with_students(connection, self._path, document, self._namespace)
+        else:
+            session = from_document(Session, document)
+        return held_in_view([session], self._namespace)[0]
 
     async def get_session(self, session_id: str, *, include_students: bool = True) -> Session | None:
         """The session; with its class assembled from its records unless ``include_students=False``."""

@@ -5,8 +5,9 @@ document's bytes, not the row they sit in. A document and its checksum copied ov
 row (another namespace's) verify, so the namespace view that owns that row was served the
 other namespace's revision (its code, its ``namespace_id``), on every read path (a history
 from ``RevisionRows``, the overview, ``get_revision``), and ``docstore check`` said the store
-was sound. The read paths see only (doc, checksum): the row's key columns are not compared
-with the document they hold.
+was sound. The read paths saw only (doc, checksum); now a namespace view refuses an item
+whose document names another namespace (``_namespace_rules.held_in_view``), and ``docstore
+check`` compares every row's key columns with the document it holds.
 """
 
 from __future__ import annotations
@@ -14,20 +15,10 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-import pytest
-
-from docstore import CodeRevision, ErrorCode, open_store
+from docstore import CodeRevision, ErrorCode, Session, open_store
 
 from ..contract.helpers import expect_error
 from .helpers import DATABASE_FILE, docstore
-
-_READS_TRUST_THE_CHECKSUM = pytest.mark.xfail(
-    strict=True,
-    reason="finding 4: reads and `docstore check` trust a verified document whatever row holds it; proposed: "
-    "read the row's id (and namespace_id) beside doc and checksum, and refuse a document whose _id "
-    "(namespace_id) is not its row's as STORAGE_ERROR naming the row (_sqlite/_repository.py, _revisions.py, "
-    "_verify.py)",
-)
 
 
 async def _transplanted(directory: Path) -> str:
@@ -49,7 +40,6 @@ async def _transplanted(directory: Path) -> str:
     return mine
 
 
-@_READS_TRUST_THE_CHECKSUM
 async def test_a_row_holding_another_namespaces_document_is_a_storage_error(tmp_path: Path) -> None:
     mine = await _transplanted(tmp_path)
     async with open_store(f"local://{tmp_path}") as store:
@@ -57,6 +47,25 @@ async def test_a_row_holding_another_namespaces_document_is_a_storage_error(tmp_
         await expect_error(ErrorCode.STORAGE_ERROR, revisions.get_revisions("s", "u"))
         await expect_error(ErrorCode.STORAGE_ERROR, revisions.get_latest_revisions("s"))
         await expect_error(ErrorCode.STORAGE_ERROR, revisions.get_revision(mine))
+
+
+async def test_a_session_row_holding_another_namespaces_session_is_a_storage_error(tmp_path: Path) -> None:
+    async with open_store(f"local://{tmp_path}") as store:
+        theirs = await store.for_namespace("nsA").sessions.create_session(Session(join_code="THEIRS"))
+        mine = await store.for_namespace("nsB").sessions.create_session(Session(join_code="MINE01"))
+    connection = sqlite3.connect(tmp_path / DATABASE_FILE)
+    with connection:
+        connection.execute(
+            "UPDATE sessions SET (doc, checksum) = (SELECT doc, checksum FROM sessions WHERE id = ?) WHERE id = ?",
+            (theirs, mine),
+        )
+    connection.close()
+    async with open_store(f"local://{tmp_path}") as store:
+        sessions = store.for_namespace("nsB").sessions
+        await expect_error(ErrorCode.STORAGE_ERROR, sessions.get_session(mine))
+        await expect_error(ErrorCode.STORAGE_ERROR, sessions.get_session(mine, include_students=False))
+        await expect_error(ErrorCode.STORAGE_ERROR, sessions.get_session_by_join_code("MINE01"))
+        assert await store.for_namespace("nsA").sessions.get_session(theirs) is not None  # its own row is sound
 
 
 async def test_check_names_a_row_holding_another_rows_document(tmp_path: Path) -> None:
