@@ -21,6 +21,17 @@ from ..contract.helpers import expect_error
 from .helpers import DATABASE_FILE, docstore
 
 
+def _copy_document(directory: Path, table: str, source: str, target: str) -> None:
+    """Row ``target`` of ``table`` now holds row ``source``'s document and checksum (both verify)."""
+    connection = sqlite3.connect(directory / DATABASE_FILE)
+    with connection:
+        connection.execute(
+            f"UPDATE {table} SET (doc, checksum) = (SELECT doc, checksum FROM {table} WHERE id = ?) WHERE id = ?",
+            (source, target),
+        )
+    connection.close()
+
+
 async def _transplanted(directory: Path) -> str:
     """nsB's revision row, now holding nsA's document: nsB's revision id."""
     async with open_store(f"local://{directory}") as store:
@@ -30,13 +41,7 @@ async def _transplanted(directory: Path) -> str:
         mine = await store.for_namespace("nsB").revisions.save_revision(
             CodeRevision(session_id="s", student_id="u", code="nsB's code")
         )
-    connection = sqlite3.connect(directory / DATABASE_FILE)
-    with connection:
-        connection.execute(
-            "UPDATE revisions SET (doc, checksum) = (SELECT doc, checksum FROM revisions WHERE id = ?) WHERE id = ?",
-            (theirs, mine),
-        )
-    connection.close()
+    _copy_document(directory, "revisions", theirs, mine)
     return mine
 
 
@@ -53,13 +58,7 @@ async def test_a_session_row_holding_another_namespaces_session_is_a_storage_err
     async with open_store(f"local://{tmp_path}") as store:
         theirs = await store.for_namespace("nsA").sessions.create_session(Session(join_code="THEIRS"))
         mine = await store.for_namespace("nsB").sessions.create_session(Session(join_code="MINE01"))
-    connection = sqlite3.connect(tmp_path / DATABASE_FILE)
-    with connection:
-        connection.execute(
-            "UPDATE sessions SET (doc, checksum) = (SELECT doc, checksum FROM sessions WHERE id = ?) WHERE id = ?",
-            (theirs, mine),
-        )
-    connection.close()
+    _copy_document(tmp_path, "sessions", theirs, mine)
     async with open_store(f"local://{tmp_path}") as store:
         sessions = store.for_namespace("nsB").sessions
         await expect_error(ErrorCode.STORAGE_ERROR, sessions.get_session(mine))
