@@ -223,9 +223,7 @@ class _Level(IntEnum):
         pytest.param(datetime(2020, 1, 1, 12, 0, 0, 123456, tzinfo=UTC), id="datetime-microseconds"),
     ],
 )
-async def test_an_update_returns_the_free_form_values_as_stored(
-    store: Store, value: Any, request: pytest.FixtureRequest
-) -> None:
+async def test_an_update_returns_the_free_form_values_as_stored(store: Store, value: Any) -> None:
     session_id = await store.sessions.create_session(Session(join_code="FREE01"))
     problem_id = await store.problems.save_problem(ProblemSpec(title="free-form"))
     session = await store.sessions.update_session(session_id, {"extra": {"v": value}})
