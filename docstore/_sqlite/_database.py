@@ -278,12 +278,11 @@ class Database:
                     stopping = True
                     break
                 group.append(item)
-                if len(group) >= _MAX_GROUP:
+                # ``empty()`` first: only this thread takes from the queue, and a lone write (every awaited
+                # save) would otherwise pay for raising and catching ``queue.Empty``.
+                if len(group) >= _MAX_GROUP or self._queue.empty():
                     break
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
+                item = self._queue.get_nowait()
             if group:
                 self._commit_group(group)
 

@@ -75,7 +75,8 @@ class SqliteRevisionRepository(SqliteRepository[CodeRevision]):
         session_id: str = document["session_id"]
 
         def insert(connection: sqlite3.Connection) -> None:
-            self._refuse_other_namespaces_sessions(connection, [session_id])
+            if self._namespace is not None:  # the root view may save into any session
+                self._refuse_other_namespaces_sessions(connection, [session_id])
             insert_document(connection, "revisions", document, blob=blob)
 
         # The root view's save is the INSERT alone; a namespace view's also reads sessions first.

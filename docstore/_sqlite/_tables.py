@@ -100,6 +100,10 @@ def _statement(collection: str, names: tuple[str, ...], replace: bool) -> str:
     return sql
 
 
+_REVISION_COLUMNS = ("id", *_columns("revisions", {}), "doc", "checksum")
+_REVISION_STATEMENTS = {replace: _statement("revisions", _REVISION_COLUMNS, replace) for replace in (False, True)}
+
+
 def _write(
     connection: sqlite3.Connection,
     collection: str,
@@ -127,9 +131,22 @@ def _write(
             (collection, document_id, blob, digest),
         )
         return
-    columns = _columns(collection, document)
-    sql = _statement(collection, ("id", *columns, "doc", "checksum"), replace)
-    values = (document_id, *columns.values(), blob, digest)
+    if collection == "revisions":
+        # Every save's row: ``_columns``' values without its dict, the statement without its lookup.
+        sql = _REVISION_STATEMENTS[replace]
+        values: tuple[Any, ...] = (
+            document_id,
+            _text(document.get("namespace_id")),
+            _text(document.get("session_id")),
+            _text(document.get("student_id")),
+            time_key(document.get("timestamp")),
+            blob,
+            digest,
+        )
+    else:
+        columns = _columns(collection, document)
+        sql = _statement(collection, ("id", *columns, "doc", "checksum"), replace)
+        values = (document_id, *columns.values(), blob, digest)
     try:
         if collection == "problems":
             rowid = connection.execute(sql, values).fetchone()[0]
