@@ -1,0 +1,85 @@
+"""How the feed's log numbers its changes, in a store of before and in a new one.
+
+A store written by the release before (schema 2) numbers changes with AUTOINCREMENT, and
+that release reads the feed's head from ``sqlite_sequence``. ``fixtures/v2-store`` was
+written by that release itself (``fixtures/make_v2_store.py``, run from a worktree of
+0683afd); ``fixtures/v2-store.expected.json`` holds every document as it read them back,
+a feed position it handed out and the changes its feed delivered after that position.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from docstore import CodeRevision, open_store
+
+from .helpers import DATABASE_FILE
+
+FIXTURES = Path(__file__).parent / "fixtures"
+EXPECTED: dict[str, Any] = json.loads((FIXTURES / "v2-store.expected.json").read_text())
+
+
+@pytest.fixture
+def v2_store(tmp_path: Path) -> Path:
+    copy = tmp_path / "v2"
+    shutil.copytree(FIXTURES / "v2-store", copy)
+    return copy
+
+
+def _schema(directory: Path) -> tuple[int, str]:
+    """The file's ``user_version`` and how its ``changes`` table is declared."""
+    connection = sqlite3.connect(f"file:{directory / DATABASE_FILE}?mode=ro", uri=True)
+    try:
+        version: int = connection.execute("PRAGMA user_version").fetchone()[0]
+        sql: str = connection.execute("SELECT sql FROM sqlite_master WHERE name = 'changes'").fetchone()[0]
+        return version, sql
+    finally:
+        connection.close()
+
+
+def _change(change: Any) -> list[Any]:
+    return [change.kind, change.student_id, None if change.revision is None else change.revision.id]
+
+
+async def test_a_store_of_before_opens_with_every_document(v2_store: Path) -> None:
+    async with open_store(f"local://{v2_store}") as root:
+        documents = {
+            name: [document async for document in root.documents.iter_documents(name)]
+            for name in sorted(await root.documents.collection_names())
+        }
+    assert json.loads(json.dumps(documents, default=str, sort_keys=True)) == EXPECTED["documents"]
+
+
+async def test_a_feed_position_of_before_resumes_without_loss(v2_store: Path) -> None:
+    session_id = EXPECTED["session"]
+    async with open_store(f"local://{v2_store}") as root:
+        store = root.for_namespace("default")
+        async with store.sessions.watch(session_id, after=EXPECTED["position"]) as feed:
+            delivered = [_change(await asyncio.wait_for(anext(feed), 10)) for _ in EXPECTED["after"]]
+            assert delivered == EXPECTED["after"]
+            # What this release writes comes next, after everything of before.
+            new_id = await store.revisions.save_revision(CodeRevision(session_id=session_id, student_id="bo", code="2"))
+            assert _change(await asyncio.wait_for(anext(feed), 10)) == ["revision_saved", "bo", new_id]
+
+
+async def test_a_store_of_before_keeps_its_numbering_so_its_release_still_reads_it(v2_store: Path) -> None:
+    """Not converted: a process of the release before, still running or started later, reads
+    the head from ``sqlite_sequence`` and would misread a log numbered otherwise."""
+    async with open_store(f"local://{v2_store}") as root:
+        await root.revisions.save_revision(CodeRevision(session_id=EXPECTED["session"], student_id="bo", code="3"))
+    version, sql = _schema(v2_store)
+    assert version == 2
+    assert "AUTOINCREMENT" in sql
+    connection = sqlite3.connect(v2_store / DATABASE_FILE)
+    try:
+        head = connection.execute("SELECT seq FROM sqlite_sequence WHERE name = 'changes'").fetchone()[0]
+        assert head == connection.execute("SELECT max(seq) FROM changes").fetchone()[0]
+    finally:
+        connection.close()
