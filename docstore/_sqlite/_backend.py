@@ -18,7 +18,7 @@ from .._errors import ErrorCode, PersistenceError
 from .._interfaces import DocumentStore, Repositories, Scope
 from ._database import Database
 from ._document_store import SqliteDocumentStore
-from ._feed import TRIM_EVERY_S, SqliteChangeLog, log_name, trim_changes
+from ._feed import TRIM_EVERY_S, SqliteChangeLog, log_name, numbered_by_autoincrement, trim_changes
 from ._files import open_database_file
 from ._problems import SqliteProblemRepository
 from ._revisions import SqliteRevisionRepository
@@ -44,7 +44,9 @@ class SqliteBackend:
 
     async def initialize(self) -> None:
         connection = await asyncio.to_thread(self._open)
-        self._log = SqliteChangeLog(self._database, log_name(connection))
+        self._log = SqliteChangeLog(
+            self._database, log_name(connection), autoincrement=numbered_by_autoincrement(connection)
+        )
         self._database.start(connection)
         self._trimmer = asyncio.create_task(self._trim_changes())
 

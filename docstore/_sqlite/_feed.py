@@ -6,13 +6,17 @@ older docstore that predates the feed would not, but the upgrade adds the trigge
 open). SQLite runs them inside that transaction, so a change is committed exactly when
 its write is: a kill -9 loses neither or both.
 
-    changes(seq AUTOINCREMENT, session_id, namespace_id, kind, student_id, ref, doc, checksum, at)
+    changes(seq, session_id, namespace_id, kind, student_id, ref, doc, checksum, at)
 
 The once-a-second activity mark of posts (``last_activity`` alone rewritten: a fixed-width
 BSON date, so the document keeps its length, and no column but ``last_activity`` moves) is
 not a change of the session, as on every engine. Students' states are copied (``doc``,
 with its checksum, verified on read); a revision is referenced by id (``ref``: revisions
-never change). ``seq`` only grows, even across trimming (AUTOINCREMENT), so it orders every process's commits.
+never change). ``seq`` only grows, even across trimming, so it orders every process's commits:
+each trigger numbers its change one past the newest, or past the trim point when a trim took
+them all (``_NEXT``). A log of before (schema 2) was numbered by AUTOINCREMENT, which rewrote
+its ``sqlite_sequence`` row on every write (a B-tree page more a save); such a log is kept as it
+is, since the release before reads its head from that row (``numbered_by_autoincrement``).
 
 Watchers learn of commits without reading the class: one thread per store asks
 ``PRAGMA data_version`` (it changes when another connection commits, in this process or
@@ -52,6 +56,7 @@ __all__ = [
     "SqliteChangeLog",
     "create_change_log",
     "log_name",
+    "numbered_by_autoincrement",
     "trim_changes",
 ]
 
@@ -62,10 +67,13 @@ POLL_S = 0.005
 READ_BUDGET = 1024 * 1024
 _NOW = "((julianday('now') - 2440587.5) * 86400.0)"
 CHANGE_KINDS = frozenset(get_args(ChangeKind))
+# A change's number: one past the newest, or past the trim point when the log is empty, never one
+# used before (only the trim deletes changes, and it records how far it went).
+_NEXT = "coalesce((SELECT max(seq) FROM changes), (SELECT value FROM feed_meta WHERE key = 'trimmed_through'), 0) + 1"
 
 CHANGES_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS changes (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq INTEGER PRIMARY KEY,
     session_id TEXT NOT NULL,
     namespace_id TEXT,
     kind TEXT NOT NULL,
@@ -78,8 +86,8 @@ CREATE TABLE IF NOT EXISTS changes (
 CREATE INDEX IF NOT EXISTS changes__session_seq ON changes(session_id, seq);
 CREATE TABLE IF NOT EXISTS feed_meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 CREATE TRIGGER IF NOT EXISTS changes__session_created AFTER INSERT ON sessions BEGIN
-    INSERT INTO changes (session_id, namespace_id, kind, doc, checksum, at)
-    VALUES (NEW.id, NEW.namespace_id, 'session_changed', NEW.doc, NEW.checksum, {_NOW});
+    INSERT INTO changes (seq, session_id, namespace_id, kind, doc, checksum, at)
+    VALUES ({_NEXT}, NEW.id, NEW.namespace_id, 'session_changed', NEW.doc, NEW.checksum, {_NOW});
 END;
 CREATE TRIGGER IF NOT EXISTS changes__session_changed AFTER UPDATE OF doc ON sessions
 WHEN OLD.doc IS NOT NEW.doc AND NOT (
@@ -87,31 +95,33 @@ WHEN OLD.doc IS NOT NEW.doc AND NOT (
     AND OLD.active IS NEW.active AND OLD.join_code IS NEW.join_code
     AND OLD.instructor_id IS NEW.instructor_id AND OLD.namespace_id IS NEW.namespace_id
 ) BEGIN
-    INSERT INTO changes (session_id, namespace_id, kind, doc, checksum, at)
-    VALUES (NEW.id, NEW.namespace_id,
+    INSERT INTO changes (seq, session_id, namespace_id, kind, doc, checksum, at)
+    VALUES ({_NEXT}, NEW.id, NEW.namespace_id,
             CASE WHEN OLD.active = 1 AND NEW.active = 0 THEN 'session_ended' ELSE 'session_changed' END,
             NEW.doc, NEW.checksum, {_NOW});
 END;
 CREATE TRIGGER IF NOT EXISTS changes__session_deleted AFTER DELETE ON sessions BEGIN
-    INSERT INTO changes (session_id, namespace_id, kind, at)
-    VALUES (OLD.id, OLD.namespace_id, 'session_deleted', {_NOW});
+    INSERT INTO changes (seq, session_id, namespace_id, kind, at)
+    VALUES ({_NEXT}, OLD.id, OLD.namespace_id, 'session_deleted', {_NOW});
 END;
 CREATE TRIGGER IF NOT EXISTS changes__student_joined AFTER INSERT ON session_students BEGIN
-    INSERT INTO changes (session_id, namespace_id, kind, student_id, doc, checksum, at)
-    VALUES (NEW.session_id, NEW.namespace_id, 'student_joined', NEW.student_id, NEW.doc, NEW.checksum, {_NOW});
+    INSERT INTO changes (seq, session_id, namespace_id, kind, student_id, doc, checksum, at)
+    VALUES ({_NEXT}, NEW.session_id, NEW.namespace_id, 'student_joined', NEW.student_id, NEW.doc, NEW.checksum,
+            {_NOW});
 END;
 CREATE TRIGGER IF NOT EXISTS changes__student_changed AFTER UPDATE OF doc ON session_students
 WHEN OLD.doc IS NOT NEW.doc BEGIN
-    INSERT INTO changes (session_id, namespace_id, kind, student_id, doc, checksum, at)
-    VALUES (NEW.session_id, NEW.namespace_id, 'student_changed', NEW.student_id, NEW.doc, NEW.checksum, {_NOW});
+    INSERT INTO changes (seq, session_id, namespace_id, kind, student_id, doc, checksum, at)
+    VALUES ({_NEXT}, NEW.session_id, NEW.namespace_id, 'student_changed', NEW.student_id, NEW.doc, NEW.checksum,
+            {_NOW});
 END;
 CREATE TRIGGER IF NOT EXISTS changes__student_removed AFTER DELETE ON session_students BEGIN
-    INSERT INTO changes (session_id, namespace_id, kind, student_id, at)
-    VALUES (OLD.session_id, OLD.namespace_id, 'student_removed', OLD.student_id, {_NOW});
+    INSERT INTO changes (seq, session_id, namespace_id, kind, student_id, at)
+    VALUES ({_NEXT}, OLD.session_id, OLD.namespace_id, 'student_removed', OLD.student_id, {_NOW});
 END;
 CREATE TRIGGER IF NOT EXISTS changes__revision_saved AFTER INSERT ON revisions BEGIN
-    INSERT INTO changes (session_id, namespace_id, kind, student_id, ref, at)
-    VALUES (NEW.session_id, NEW.namespace_id, 'revision_saved', NEW.student_id, NEW.id, {_NOW});
+    INSERT INTO changes (seq, session_id, namespace_id, kind, student_id, ref, at)
+    VALUES ({_NEXT}, NEW.session_id, NEW.namespace_id, 'revision_saved', NEW.student_id, NEW.id, {_NOW});
 END;
 """
 
@@ -125,6 +135,12 @@ def create_change_log(connection: sqlite3.Connection) -> None:
             connection.execute(statement)
             statement = ""
     connection.execute("INSERT OR IGNORE INTO feed_meta (key, value) VALUES ('log_id', ?)", (uuid.uuid4().hex,))
+
+
+def numbered_by_autoincrement(connection: sqlite3.Connection) -> bool:
+    """Whether the log is one of before (schema 2): numbered by AUTOINCREMENT, its head in ``sqlite_sequence``."""
+    row = connection.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'changes'").fetchone()
+    return row is not None and "AUTOINCREMENT" in str(row[0]).upper()
 
 
 def log_name(connection: sqlite3.Connection) -> str:
@@ -143,7 +159,7 @@ def trim_changes(
     processes disagree, a change older than one before it is dropped with the next trim
     that reaches it: the log only keeps more, never less, than the rule says.
     """
-    head = _head(connection)
+    head = _head(connection, numbered_by_autoincrement(connection))
     first_young = connection.execute(
         f"SELECT seq FROM changes WHERE at >= {_NOW} - ? ORDER BY seq LIMIT 1", (retention_s,)
     ).fetchone()
@@ -161,9 +177,12 @@ def trim_changes(
     return _trimmed(connection)
 
 
-def _head(connection: sqlite3.Connection) -> int:
-    row = connection.execute("SELECT seq FROM sqlite_sequence WHERE name = 'changes'").fetchone()
-    return int(row[0]) if row else 0
+def _head(connection: sqlite3.Connection, autoincrement: bool) -> int:
+    """The newest number given (0: none yet), whether or not that change is still kept."""
+    if autoincrement:
+        row = connection.execute("SELECT seq FROM sqlite_sequence WHERE name = 'changes'").fetchone()
+        return int(row[0]) if row else 0
+    return int(connection.execute(f"SELECT {_NEXT} - 1").fetchone()[0])
 
 
 def _trimmed(connection: sqlite3.Connection) -> int:
@@ -174,9 +193,10 @@ def _trimmed(connection: sqlite3.Connection) -> int:
 class SqliteChangeLog:
     """``ChangeLog`` over the ``changes`` table of one store file."""
 
-    def __init__(self, database: Database, name: str) -> None:
+    def __init__(self, database: Database, name: str, *, autoincrement: bool) -> None:
         self.name = f"local-{name}"
         self._database = database
+        self._autoincrement = autoincrement  # a log of before: ``numbered_by_autoincrement``
         self._path: Path = database.path
         self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = set()
         self._lock = threading.Lock()
@@ -202,7 +222,7 @@ class SqliteChangeLog:
 
         def fetch(connection: sqlite3.Connection) -> LogRead:
             # One read transaction: the entries, the head and the trim point agree.
-            head, trimmed = _head(connection), _trimmed(connection)
+            head, trimmed = _head(connection, self._autoincrement), _trimmed(connection)
             if limit == 0:
                 return LogRead([], head, trimmed)
             # At most READ_BUDGET bytes of documents a read (plus one row to see where a post ends):

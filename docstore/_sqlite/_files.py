@@ -9,9 +9,9 @@ from .._errors import ErrorCode, PersistenceError
 from ._convert import convert_sessions
 from ._database import connect, connect_readonly, writable
 from ._errors import translate
-from ._feed import create_change_log, trim_changes
+from ._feed import create_change_log, numbered_by_autoincrement, trim_changes
 from ._join_codes import derive_join_codes
-from ._schema import APPLICATION_ID, DATABASE_FILE, SCHEMA_VERSION, create_schema
+from ._schema import APPLICATION_ID, DATABASE_FILE, LOG_OF_BEFORE_VERSION, SCHEMA_VERSION, create_schema
 
 __all__ = ["SQLITE_HEADER", "open_database_file"]
 
@@ -61,7 +61,7 @@ def _open_readonly(path: Path) -> sqlite3.Connection:
     try:
         _check_header(connection, path)
         version = connection.execute("PRAGMA user_version").fetchone()[0]
-        if version != SCHEMA_VERSION:
+        if version < LOG_OF_BEFORE_VERSION:
             raise _refuse(
                 path, f"needs an upgrade (schema {version} to {SCHEMA_VERSION}), which needs write permission"
             )
@@ -100,6 +100,9 @@ def _prepare(connection: sqlite3.Connection, path: Path) -> None:
         derive_join_codes(connection, path)  # the join-code rule's own marker, not user_version
         # After the conversion: what an upgrade moves is not a change of any live feed.
         create_change_log(connection)
+        if before == LOG_OF_BEFORE_VERSION and numbered_by_autoincrement(connection):
+            # A file of before stays one: a process of the release before may have it open, or open it next.
+            connection.execute(f"PRAGMA user_version = {LOG_OF_BEFORE_VERSION}")
         trim_changes(connection)
         connection.execute("COMMIT")
     except BaseException:

@@ -17,6 +17,7 @@ __all__ = [
     "APPLICATION_ID",
     "DATABASE_FILE",
     "INDEXES",
+    "LOG_OF_BEFORE_VERSION",
     "REPOSITORY_COLLECTIONS",
     "SCHEMA_VERSION",
     "create_schema",
@@ -26,8 +27,12 @@ DATABASE_FILE = "docstore.sqlite3"
 # "dSt1" in the file header: how a docstore file is told from any other SQLite file.
 APPLICATION_ID = 0x64537431
 # 1: students inside their session's document (up to the release before issue 14);
-# 2: students in ``session_students`` (an open converts a version 1 file, ``_convert.py``).
-SCHEMA_VERSION = 2
+# 2: students in ``session_students`` (an open converts a version 1 file, ``_convert.py``);
+# 3: the live feed's log numbered without AUTOINCREMENT (``_feed.py``). A version 2 file keeps its
+# log, and its version, as they are: the release before reads the log's head from
+# ``sqlite_sequence``, so a file it can open must keep that row true. Both are current.
+SCHEMA_VERSION = 3
+LOG_OF_BEFORE_VERSION = 2
 REPOSITORY_COLLECTIONS = ("problems", "revisions", "session_students", "sessions")
 
 _TABLES = """
@@ -150,5 +155,7 @@ def create_schema(connection: sqlite3.Connection) -> None:
                 connection.execute(f"CREATE {definition.replace('{name}', f'IF NOT EXISTS {table}__{name}', 1)}")
     for name in _DROPPED:
         connection.execute(f"DROP INDEX IF EXISTS {name}")
-    connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-    connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    # Only where they differ: an open of a current file writes nothing (it may find its disk full).
+    for pragma, value in (("application_id", APPLICATION_ID), ("user_version", SCHEMA_VERSION)):
+        if connection.execute(f"PRAGMA {pragma}").fetchone()[0] != value:
+            connection.execute(f"PRAGMA {pragma} = {value}")

@@ -18,7 +18,9 @@ from typing import Any
 
 import pytest
 
-from docstore import CodeRevision, open_store
+from docstore import CodeRevision, ErrorCode, PersistenceError, Session, open_store
+from docstore._sqlite import _files
+from docstore._sqlite._feed import trim_changes
 
 from .helpers import DATABASE_FILE
 
@@ -81,5 +83,63 @@ async def test_a_store_of_before_keeps_its_numbering_so_its_release_still_reads_
     try:
         head = connection.execute("SELECT seq FROM sqlite_sequence WHERE name = 'changes'").fetchone()[0]
         assert head == connection.execute("SELECT max(seq) FROM changes").fetchone()[0]
+    finally:
+        connection.close()
+
+
+async def test_a_new_store_numbers_its_changes_without_autoincrement(tmp_path: Path) -> None:
+    """AUTOINCREMENT rewrote its ``sqlite_sequence`` row on every write: a B-tree page more a save."""
+    async with open_store(f"local://{tmp_path}") as store:
+        await store.revisions.save_revision(CodeRevision(session_id="s", student_id="a", code="x"))
+    version, sql = _schema(tmp_path)
+    assert version == 3
+    assert "AUTOINCREMENT" not in sql
+    connection = sqlite3.connect(tmp_path / DATABASE_FILE)
+    try:
+        assert connection.execute("SELECT name FROM sqlite_master WHERE name = 'sqlite_sequence'").fetchone() is None
+    finally:
+        connection.close()
+
+
+async def test_the_release_before_refuses_a_new_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """It reads the head from ``sqlite_sequence``: it must never run on a log numbered otherwise.
+    (Its own check, run here as it is in that release: the newest schema it knows is 2.)"""
+    async with open_store(f"local://{tmp_path}") as store:
+        await store.revisions.save_revision(CodeRevision(session_id="s", student_id="a", code="x"))
+    monkeypatch.setattr(_files, "SCHEMA_VERSION", 2)
+    with pytest.raises(PersistenceError) as refused:
+        async with open_store(f"local://{tmp_path}"):
+            pass
+    assert refused.value.code is ErrorCode.STORAGE_ERROR
+    assert "written by a newer docstore (schema 3, this one knows 2)" in refused.value.message
+
+
+async def test_numbers_only_grow_across_a_trim_that_takes_every_change(tmp_path: Path) -> None:
+    url = f"local://{tmp_path}"
+    async with open_store(url) as store:
+        session_id = await store.sessions.create_session(Session(join_code="TRIM03"))
+        async with store.sessions.watch(session_id) as feed:
+            await store.revisions.save_revision(CodeRevision(session_id=session_id, student_id="a", code="1"))
+            position = (await asyncio.wait_for(anext(feed), 10)).position
+    connection = sqlite3.connect(tmp_path / DATABASE_FILE, isolation_level=None)
+    try:
+        head = connection.execute("SELECT max(seq) FROM changes").fetchone()[0]
+        connection.execute("BEGIN IMMEDIATE")
+        assert trim_changes(connection, max_changes=0, retention_s=0) == head
+        connection.execute("COMMIT")
+        assert connection.execute("SELECT count(*) FROM changes").fetchone()[0] == 0
+    finally:
+        connection.close()
+    async with open_store(url) as store, store.sessions.watch(session_id, after=position) as feed:
+        new_id = await store.revisions.save_revision(CodeRevision(session_id=session_id, student_id="a", code="2"))
+        assert _change(await asyncio.wait_for(anext(feed), 10)) == ["revision_saved", "a", new_id]
+        assert int(await asyncio.to_thread(_newest, tmp_path)) == head + 1
+
+
+def _newest(directory: Path) -> int:
+    connection = sqlite3.connect(directory / DATABASE_FILE)
+    try:
+        newest: int = connection.execute("SELECT max(seq) FROM changes").fetchone()[0]
+        return newest
     finally:
         connection.close()
