@@ -4,6 +4,7 @@ a read of one statement needs no transaction around it."""
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -252,3 +253,44 @@ async def test_a_read_cancelled_while_it_waits_for_a_reader_is_never_run(databas
     assert await database.read(lambda c: 7, one_statement=True) == 7
     assert ran == []
     assert len(database._reader_threads) == 4
+
+
+async def test_more_writes_queued_at_once_than_the_wake_pipe_holds_all_commit(database: Database) -> None:
+    """Each queued write writes one byte to wake the writer; the pipe is not blocking, so a full one
+    (64 KiB of wakes unread) never stalls the event loop, and every write is still taken."""
+    release = threading.Event()
+    # The writer is held inside a first write while the rest queue up behind it.
+    first = asyncio.ensure_future(database.write(lambda c: release.wait(60)))
+    await asyncio.sleep(0.05)
+    count = 70_000
+
+    def insert(value: int) -> Callable[[sqlite3.Connection], object]:
+        return lambda connection: connection.execute("INSERT INTO t VALUES (?)", (value,))
+
+    writes = [asyncio.ensure_future(database.write(insert(value))) for value in range(count)]
+    await asyncio.sleep(0)  # each queues its write now, while the writer is held
+    release.set()
+    assert await first is True  # released, not timed out: the queueing above never blocked
+    await asyncio.gather(*writes)
+    assert await database.read(lambda c: c.execute("SELECT count(*) FROM t").fetchone()[0]) == count
+
+
+def _open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts this process's descriptors in /proc")
+async def test_a_closed_database_leaves_no_descriptor_open(tmp_path: Path) -> None:
+    async def open_and_close(number: int) -> None:
+        path = tmp_path / f"{number}.sqlite3"
+        db = Database(path)
+        db.start(connect(path))
+        await db.write(lambda c: c.execute("CREATE TABLE t (v)"))
+        await asyncio.to_thread(db.close)
+
+    await open_and_close(0)  # whatever a first use opens for good (the default executor's threads)
+    before = _open_descriptors()
+    for number in range(1, 21):
+        await open_and_close(number)
+    Database(tmp_path / "never-started.sqlite3").close()  # never started: its wake pipe closed all the same
+    assert _open_descriptors() == before
