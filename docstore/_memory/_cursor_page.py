@@ -13,6 +13,7 @@ collections, filters, sorts, skips and limits).
 
 from __future__ import annotations
 
+import sys
 from itertools import islice
 from typing import Any
 
@@ -27,8 +28,9 @@ _made_aware: Any = helpers.make_datetime_timezone_aware_in_document
 def cursor_results(cursor: Any) -> list[Any]:
     """What ``cursor._compute_results(with_limit_and_skip=True)`` returns, for a mongomock cursor."""
     limit, skip = cursor._limit, cursor._skip
-    if not limit or type(limit) is not int or type(skip) is not int or skip < 0:
-        # No limit (every match is returned anyway), or what mongomock slices its own way.
+    if not limit or type(limit) is not int or type(skip) is not int or not 0 <= skip + abs(limit) <= sys.maxsize:
+        # No limit (every match is returned anyway), or what mongomock slices its own way (a
+        # skip past what ``islice`` takes: an offset near 2**63 is a valid argument).
         return list(cursor._compute_results(with_limit_and_skip=True))
     # A negative limit is a limit of its size (one batch, then the cursor closes), as in mongomock.
     page = list(islice(cursor._factory(), skip, skip + abs(limit)))

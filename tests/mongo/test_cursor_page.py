@@ -3,6 +3,7 @@ and return exactly what mongomock's own ``_compute_results`` returns."""
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -50,7 +51,7 @@ def _cursor(collection: Any, filter: dict[str, Any], sort: Any, skip: int, limit
     documents=_documents,
     filter=_filters,
     sort=_sorts,
-    skip=st.integers(0, 30),
+    skip=st.integers(0, 30) | st.sampled_from([sys.maxsize - 3, sys.maxsize, 2**63, 2**70]),
     limit=st.integers(-5, 30),
     projection=st.sampled_from([None, {"n": 1, "tags": 1}, {"at": 0}]),
     tz_aware=st.booleans(),
