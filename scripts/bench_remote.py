@@ -1,6 +1,6 @@
 """What the remote layer costs: the same calls direct and through `docstore serve`, in one run.
 
-    python scripts/bench_remote.py [--engine memory://] [--calls 300] [--seconds 5]
+    python scripts/bench_remote.py [--engine memory:// | local:///dev/shm/x] [--calls 300] [--seconds 5]
 
 Starts `docstore serve` over a fresh store of ``--engine`` on a free 127.0.0.1 port (a
 separate process, as in production) and a direct store of the same engine in this
@@ -22,7 +22,10 @@ The floor stays httpx as it comes (httpcore under it), so that the ratio shows w
 client saves; the **lean floor** beside it is the same client over docstore's default transport
 (``_remote/_lean.py``) against the same route, and "own (lean)" what docstore adds beyond that.
 The last two columns are the CPU per call through the server: this process's (the client) and
-the server process's (``/proc``, Linux only).
+the server process's (``/proc``, Linux only). Then an A/B in this process against the same
+server: the client's calls as they are now (written straight to the lean transport,
+``_remote/_raw_calls.py``) against the same client building httpx's ``Request`` and ``Response``
+for each call, as before.
 """
 
 from __future__ import annotations
@@ -106,6 +109,15 @@ def free_port() -> int:
 
 def fresh_url(engine: str, folder: Path, name: str) -> str:
     return f"local://{folder / name}" if engine.startswith("local") else engine
+
+
+def bench_folder(engine: str) -> Path:
+    """Where the bench's ``local://`` stores go: under the folder ``--engine local://DIR`` names
+    (``local:///dev/shm/x``: in memory, no fsync cost), else a fresh temporary folder."""
+    parent = engine.removeprefix("local://") if engine.startswith("local://") else ""
+    if parent:
+        Path(parent).mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix="bench-remote-", dir=parent or None))
 
 
 async def seed(store: Store) -> dict[str, Any]:
@@ -229,12 +241,40 @@ async def compare(
         print(f"{name:<27}" + "".join(f"{value:>12.3f}" for value in row))
 
 
+async def raw_road_ab(remote_url: str, ids: dict[str, Any], calls: int, rounds: int) -> None:
+    """The client's calls written straight to its lean transport (``_remote/_raw_calls.py``, now)
+    against the same client building an ``httpx.Request`` and ``httpx.Response`` for each call (as
+    before), the same server, interleaved: p50 and this process's CPU per call."""
+    print("A/B, one process, same server: calls without httpx's Request/Response (now) against with them (before)")
+    async with open_store(remote_url, token=ADMIN_TOKEN) as before, open_store(remote_url, token=ADMIN_TOKEN) as now:
+        before._shared.open_backend()._transport._raw = None  # type: ignore[attr-defined]
+        roads = {"before": operations(before, ids), "now": operations(now, ids)}
+        for name in roads["now"]:
+            if name == "create":
+                continue  # each call adds a session: the memory engine slows as they pile up
+            samples: dict[str, list[float]] = {"before": [], "now": []}
+            cpu = {"before": 0.0, "now": 0.0}
+            each = max(1, calls // rounds)
+            for _ in range(rounds):
+                for road, ops in roads.items():
+                    await timed(ops[name], 5, warm_up=0)
+                    started = time.process_time()
+                    samples[road] += await timed(ops[name], each, warm_up=0)
+                    cpu[road] += time.process_time() - started
+            per_call = 1000 / (each * rounds)
+            b50, n50 = statistics.median(samples["before"]), statistics.median(samples["now"])
+            print(
+                f"{name:<27} p50 before {b50:.3f} now {n50:.3f} ms; client CPU a call before "
+                f"{cpu['before'] * per_call:.3f} now {cpu['now'] * per_call:.3f} ms"
+            )
+
+
 def p(samples: list[float], q: float) -> float:
     return statistics.quantiles(samples, n=100)[int(q) - 1]
 
 
 async def bench(engine: str, calls: int, seconds: float, rounds: int) -> None:
-    folder = Path(tempfile.mkdtemp(prefix="bench-remote-"))
+    folder = bench_folder(engine)
     port, bare_port = free_port(), free_port()
     bare_server = subprocess.Popen(
         [sys.executable, __file__, "--serve-bare", str(bare_port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -279,6 +319,7 @@ async def bench(engine: str, calls: int, seconds: float, rounds: int) -> None:
                 stores = (direct, direct_ids), (remote, remote_ids), (asgi, await seed(asgi))
                 await compare(engine, calls, rounds, (floor, lean_floor), server.pid, *stores)
 
+            await raw_road_ab(remote_url, remote_ids, calls, rounds)
             direct_rate = await posts_per_second(lambda: direct, direct_ids, seconds)
             remote_rate = await posts_per_second(lambda: open_store(remote_url, token=ADMIN_TOKEN), remote_ids, seconds)
             print(
@@ -314,7 +355,9 @@ async def wait_for(probe: Callable[[], httpx.Response]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--engine", default="memory://", help="memory:// or local (a fresh local:// folder)")
+    parser.add_argument(
+        "--engine", default="memory://", help="memory://, local (a fresh temporary folder) or local://DIR (under DIR)"
+    )
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--seconds", type=float, default=5.0, help="length of the posts/s runs")
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds per operation")

@@ -56,6 +56,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure, 
 from pymongo.results import BulkWriteResult
 
 from .._mapping import MAX_DOCUMENT_BYTES
+from ._cursor_page import cursor_results
 from ._mongomock_fast_paths import FastPaths, first_per_group_shape
 from ._pins import request_parts
 
@@ -134,8 +135,9 @@ class MockCursor:
 
     def _all(self) -> list[Any]:
         if self._results is None:
-            # mongomock's own result computation, called once rather than once per document.
-            self._results = list(self._cursor._compute_results(with_limit_and_skip=True))
+            # mongomock's own result computation, called once rather than once per document,
+            # copying no document past the page (``_cursor_page``).
+            self._results = cursor_results(self._cursor)
         return self._results
 
     async def to_list(self, length: int | None = None) -> list[Any]:

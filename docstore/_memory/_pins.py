@@ -3,7 +3,8 @@
 ``_mongomock_adapter`` and ``_mongomock_fast_paths`` reach past mongomock's public API:
 they replace two private methods on each collection object (``_ensure_uniques``,
 ``_iter_documents``), read its private store (``_store``: ``_documents``,
-``_ttl_indexes``), call its cursor's ``_compute_results``, and use mongomock-motor's
+``_ttl_indexes``), call its cursor's ``_compute_results`` (or read its ``_factory``, ``_skip``
+and ``_limit``: ``_cursor_page``), and use mongomock-motor's
 ``patches._patch_collection_internals``. Private names may change meaning in any release,
 and the likely failure is not a crash but a wrong answer (a uniqueness check skipped, a
 stale lookup), i.e. tests that pass where MongoDB would fail. So the two packages are
@@ -49,6 +50,8 @@ PRIVATE_CALLS = {
     "mongomock.collection.Collection._ensure_uniques": "(self, new_data)",  # wrapped: the size limit
     "mongomock.collection.Collection._iter_documents": "(self, filter)",  # replaced: the fast paths
     "mongomock.collection.Cursor._compute_results": "(self, with_limit_and_skip=False)",  # MockCursor
+    "mongomock.collection.Collection._get_dataset": "(self, spec, sort, fields, as_class)",  # a cursor's _factory
+    "mongomock.helpers.make_datetime_timezone_aware_in_document": "(value)",  # _cursor_page
     "mongomock.aggregate.process_pipeline": "(collection, database, pipeline, session)",  # aggregate
     "mongomock.filtering.filter_applies": "(search_filter, document)",  # the fast paths' final filter
     "mongomock_motor.patches._patch_collection_internals": "(collection: mongomock.collection.Collection)"
@@ -59,6 +62,7 @@ PRIVATE_CALLS = {
 PRIVATE_ATTRIBUTES = {
     "mongomock.collection.Collection": ("_store",),
     "mongomock.store.CollectionStore": ("_documents", "_ttl_indexes"),
+    "mongomock.collection.Cursor": ("_factory", "_skip", "_limit", "collection"),  # _cursor_page
 }
 
 # PyMongo bulk request -> the private slots the adapter reads.

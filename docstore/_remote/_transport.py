@@ -21,6 +21,7 @@ from .._config import StorageConfig, mask_secrets
 from .._errors import ErrorCode, PersistenceError
 from .._wire import ACTOR_HEADER, NAMESPACE_HEADER, error_from_response, header_value
 from ._one_send import one_send_transport
+from ._raw_calls import RawCalls, plain_answer, raw_calls, response_of
 
 __all__ = ["Dropped", "Transport"]
 
@@ -65,6 +66,7 @@ class Transport:
         self._calls: httpx.AsyncBaseTransport | None = None
         self._call_headers: dict[tuple[bool, str | None, str | None], httpx.Headers] = {}
         self._timeouts = self._timeout.as_dict()
+        self._raw: RawCalls | None = None
 
     def _url(self, path: str) -> httpx.URL:
         found = self._urls.get(path)
@@ -83,7 +85,7 @@ class Transport:
 
     def open(self) -> None:
         transport = self._injected or self._lean()
-        self._client = httpx.AsyncClient(
+        client = self._client = httpx.AsyncClient(
             base_url=self.base_url,
             headers=self._headers,
             timeout=self._timeout,
@@ -96,6 +98,10 @@ class Transport:
         # direct road does not repeat.
         self._calls = None if httpx.URL(self.base_url).userinfo else transport
         self._call_headers.clear()
+        # Calls with a body go to the lean transport itself when it is the client's (``_raw_calls.py``).
+        self._raw = None
+        if self._calls is not None:
+            self._raw = raw_calls(transport, lambda *call: self._request(client, *call), self._timeouts)
 
     def _lean(self) -> httpx.AsyncBaseTransport:
         """docstore's own keep-alive HTTP/1.1 under httpx (``_lean.py``), httpcore (sending each
@@ -115,6 +121,7 @@ class Transport:
 
     async def close(self) -> None:
         self._calls = None
+        self._raw = None
         client, self._client = self._client, None
         streams, self._streams = self._streams, None
         for opened in (client, streams):
@@ -170,19 +177,20 @@ class Transport:
             try:
                 with self._translated(path, read):
                     if params is None and self._calls is not None:
-                        response = await self._send(client, method, path, body, namespace, actor)
+                        status, content = await self._send(client, method, path, body, namespace, actor)
                     else:
                         headers = self._headers_for(body, namespace, actor)
                         response = await client.request(
                             method, self._url(path), content=body, params=params, headers=headers
                         )
+                        status, content = response.status_code, response.content
             except _Dropped:
                 if attempt < attempts:
                     continue  # a read changes nothing: ask again, once
                 raise self._dropped(read) from None
-            if response.is_success:
-                return response.content
-            raise error_from_response(response.status_code, response.content)
+            if 200 <= status <= 299:  # httpx's ``is_success``
+                return content
+            raise error_from_response(status, content)
         raise AssertionError("unreachable")
 
     async def _send(
@@ -193,8 +201,8 @@ class Transport:
         body: bytes | None,
         namespace: str | None,
         actor: str | None,
-    ) -> httpx.Response:
-        """What ``client.request(method, url, content=body, headers=...)`` answers, read whole:
+    ) -> tuple[int, bytes]:
+        """The status and body of what ``client.request(method, url, content=body, headers=...)`` answers:
         the same request (the client's headers merged with the call's, its timeouts) handed
         to the client's transport directly.
 
@@ -206,6 +214,32 @@ class Transport:
         ``tests/remote/test_direct_send.py`` holds both roads to the same request on the wire
         and the same outcome.
         """
+        cookies = client.cookies
+        # Not an empty body: httpx heads one with Content-Length 0 elsewhere, or none (not a POST).
+        if self._raw is not None and body and not cookies.jar:
+            answer = await self._raw.call(method, path, body, namespace, actor)
+            if answer is not None:
+                if plain_answer(answer):
+                    return answer[0], answer[2]
+                # A cookie to keep or an encoding to refuse (rare): as the answer below is handled.
+                request = self._request(client, method, path, body, namespace, actor)
+                return await self._read(cookies, request, response_of(*answer))
+        request = self._request(client, method, path, body, namespace, actor)
+        if cookies.jar:  # what a server or its proxy set (an affinity cookie) goes back, as send() does
+            cookies.set_cookie_header(request)
+        assert self._calls is not None
+        return await self._read(cookies, request, await self._calls.handle_async_request(request))
+
+    def _request(
+        self,
+        client: httpx.AsyncClient,
+        method: str,
+        path: str,
+        body: bytes | None,
+        namespace: str | None,
+        actor: str | None,
+    ) -> httpx.Request:
+        """The ``httpx.Request`` of a call: the client's headers merged with the call's, its timeouts."""
         key = (body is not None, namespace, actor)
         headers = self._call_headers.get(key)
         if headers is None:
@@ -216,11 +250,10 @@ class Transport:
             self._call_headers[key] = headers
         request = httpx.Request(method, self._url(path), headers=headers, content=body)
         request.extensions = {"timeout": self._timeouts}
-        cookies = client.cookies
-        if cookies.jar:  # what a server or its proxy set (an affinity cookie) goes back, as send() does
-            cookies.set_cookie_header(request)
-        assert self._calls is not None
-        response = await self._calls.handle_async_request(request)
+        return request
+
+    @staticmethod
+    async def _read(cookies: httpx.Cookies, request: httpx.Request, response: httpx.Response) -> tuple[int, bytes]:
         response.request = request
         if "set-cookie" in response.headers:
             cookies.extract_cookies(response)
@@ -229,7 +262,7 @@ class Transport:
             await response.aread()
         finally:
             await response.aclose()
-        return response
+        return response.status_code, response.content
 
     async def stream_lines(self, path: str) -> AsyncIterator[str]:
         """The non-empty lines of a streamed 2xx answer to ``GET path`` (no retry: it may be long)."""

@@ -82,7 +82,11 @@ def test_each_private_call_has_the_signature_the_adapter_uses(dotted: str) -> No
 def test_each_private_attribute_is_there() -> None:
     collection = _database()["things"]
     collection.insert_one({"_id": "a", "n": 1})
-    instances = {"mongomock.collection.Collection": collection, "mongomock.store.CollectionStore": collection._store}
+    instances = {
+        "mongomock.collection.Collection": collection,
+        "mongomock.store.CollectionStore": collection._store,
+        "mongomock.collection.Cursor": collection.find().sort("n").skip(1).limit(2),
+    }
     for dotted, names in PRIVATE_ATTRIBUTES.items():
         assert isinstance(instances[dotted], _resolve(dotted)), dotted
         for name in names:
