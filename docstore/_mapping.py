@@ -18,11 +18,13 @@ from typing import Annotated, Any, TypeVar
 
 import bson
 import bson.errors
+import bson.tz_util
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ._errors import ErrorCode, PersistenceError
 from ._models import CodeRevision, ProblemSpec, Session, StoredItem, normalize_join_code
 from ._plain import plain_revision
+from ._time import treat_as_utc
 
 __all__ = [
     "MAX_DEPTH",
@@ -59,6 +61,9 @@ _COLLECTION_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
 _FIELD_ESCAPES = {"%": "%25", ".": "%2E", "$": "%24"}
 _FIELD_ESCAPE = re.compile(r"[%.$]")
 _FIELD_UNESCAPE = re.compile(r"%(25|2E|24)")
+# Every datetime PyMongo and mongomock decode (tz_aware) is in bson's fixed ``utc``: validating
+# one then costs arithmetic, not ``astimezone`` and a Python ``utcoffset`` call (``_time.py``).
+treat_as_utc(bson.tz_util.utc)
 
 
 def invalid(message: str) -> PersistenceError:
