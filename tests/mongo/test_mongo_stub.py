@@ -103,6 +103,24 @@ async def test_the_stub_answers_pymongos_handshake_as_a_primary_and_a_find(clien
     assert counts["insert"] == 1 and counts["commitTransaction"] == 1
 
 
+async def test_the_stub_projects_top_level_fields_as_mongodb_does(client: Client) -> None:
+    """A client asking for fewer fields gets (and decodes) fewer, in find and findAndModify alike."""
+    document = {"_id": "a", "n": 1, "m": {"deep": 2}, "k": "x"}
+    await client.admin.command("stubLoad", "things", documents=[document])
+    things = client["any"]["things"]
+    assert await things.find_one({"_id": "a"}, {"n": 1, "k": 1}) == {"_id": "a", "n": 1, "k": "x"}
+    assert await things.find_one({"_id": "a"}, {"n": 1, "_id": 0}) == {"n": 1}
+    assert await things.find_one({"_id": "a"}, {"m": 0}) == {"_id": "a", "n": 1, "k": "x"}
+    assert await things.find_one({"_id": "a"}, {"m": 0, "_id": 0}) == {"n": 1, "k": "x"}
+    assert await things.find({}, {"k": 1}).to_list(None) == [{"_id": "a", "k": "x"}]
+    assert await things.find_one({"_id": "a"}, {"m.deep": 1}) == document  # paths: not the stub's business
+    assert await things.find_one_and_update({"_id": "a"}, {"$set": {"n": 2}}, projection={"n": 1}) == {
+        "_id": "a",
+        "n": 1,
+    }
+    assert await things.find_one({"_id": "a"}) == document
+
+
 async def test_a_mongodb_store_opens_on_the_stub_and_reads_a_canned_session(client: Client, stub_url: str) -> None:
     session, problem = await canned_class(client)
     async with open_store(stub_url, database="bench") as store:
