@@ -164,3 +164,21 @@ async def test_the_bench_operations_send_only_queries_a_declared_index_serves(cl
     ]  # fmt: skip
     unserved = [str(shape) for shape in shapes if serving_index(shape) is None]
     assert not unserved
+
+
+async def test_a_class_read_asks_only_for_the_students_own_fields(client: Client, stub_url: str) -> None:
+    """A student record's keys and bookkeeping (``_metadata``: two datetimes) are never returned to
+    the caller: reads of a class project them away, so the driver does not decode them."""
+    session, _ = await canned_class(client)
+    async with open_store(stub_url, database="bench") as store:
+        await client.admin.command("stubRecord", on=True)
+        assert await store.sessions.get_session(session.id) == session
+        assert await store.sessions.get_student(session.id, "bob") == session.students["bob"]
+        assert (await store.sessions.list_students(session.id, limit=2)).items == [
+            session.students["ann"],
+            session.students["bob"],
+        ]
+        sent: list[dict[str, Any]] = (await client.admin.command("stubLog"))["commands"]
+    projections = [command.get("projection") for command in sent if command.get("find") == "session_students"]
+    fields = {"_id": 1, "student_id": 1, "name": 1, "code": 1, "last_update": 1, "extra": 1}
+    assert projections == [fields, fields, fields]
