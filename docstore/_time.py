@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, tzinfo
 
-__all__ = ["parse_after", "to_utc_ms", "treat_as_utc", "utc_now"]
+__all__ = ["parse_after", "to_utc_ms", "treat_as_utc", "utc_epoch", "utc_now"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NAIVE_EPOCH = datetime(1970, 1, 1)
@@ -28,6 +28,12 @@ def treat_as_utc(zone: tzinfo) -> None:
     if zone.utcoffset(None) != _ZERO or zone.dst(None) not in (None, _ZERO):
         raise ValueError(f"{zone!r} is not a zone fixed at offset zero")
     _UTC_ZONES[id(zone)] = (zone, datetime(1970, 1, 1, tzinfo=zone))
+
+
+def utc_epoch(zone: tzinfo) -> datetime | None:
+    """The epoch in ``zone`` if ``treat_as_utc`` was given it (a zone fixed at offset zero); else None."""
+    known = _UTC_ZONES.get(id(zone))
+    return known[1] if known is not None and known[0] is zone else None
 
 
 def to_utc_ms(value: datetime) -> datetime:

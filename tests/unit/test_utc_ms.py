@@ -97,3 +97,29 @@ def test_treat_as_utc_refuses_a_zone_that_is_not_fixed_at_zero() -> None:
         treat_as_utc(timezone(timedelta(hours=1)))
     with pytest.raises(ValueError, match="not a zone fixed at offset zero"):
         treat_as_utc(ZoneInfo("Europe/London"))
+
+
+@given(
+    moment=st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23, 59, 59, 999999)),
+    zone=st.sampled_from(ZONES),
+    fold=st.sampled_from([0, 1]),
+)
+def test_a_plain_revisions_datetime_is_what_the_rule_gives_or_left_to_pydantic(
+    moment: datetime, zone: tzinfo | None, fold: int
+) -> None:
+    """``_plain._utc`` (hand-checked revisions) takes bson's utc by arithmetic too: same value or None."""
+    from docstore._plain import _utc
+
+    value = moment.replace(tzinfo=zone, fold=fold)
+    converted = _utc(value)
+    if converted is not None:
+        assert outcome(lambda _: converted, value) == outcome(reference, value)
+
+
+def test_utc_epoch_knows_only_the_zones_treated_as_utc() -> None:
+    from docstore._time import utc_epoch
+
+    assert utc_epoch(bson.tz_util.utc) == datetime(1970, 1, 1, tzinfo=UTC)
+    assert utc_epoch(bson.tz_util.utc).tzinfo is bson.tz_util.utc  # type: ignore[union-attr]
+    assert utc_epoch(bson.tz_util.FixedOffset(0, "other")) is None
+    assert utc_epoch(UTC) is None
