@@ -21,10 +21,11 @@ from .._backend_common import damaged, not_found, stamped, stored_version
 from .._errors import ErrorCode, PersistenceError
 from .._interfaces import SortOrder
 from .._listing import Listing
-from .._mapping import METADATA, from_document, require_id
+from .._mapping import METADATA, from_document, naive_times_suffice, require_id
 from .._models import StoredItem
 from .._page import Page
 from .._time import utc_now
+from ._naive_reads import NaiveReader, decoded
 
 __all__ = ["Repository", "StoreState", "damaged", "stored_version"]
 
@@ -51,6 +52,9 @@ class StoreState(Protocol):
 
     async def check_student_layout(self) -> None:
         """STORAGE_ERROR while the store still holds students inside sessions (``docstore init`` migrates)."""
+
+    def reader(self, name: str) -> NaiveReader | None:
+        """The named collection's reader of undecoded documents (``_naive_reads``); None where there is none."""
 
 
 class Repository(Generic[T]):
@@ -171,20 +175,27 @@ class Repository(Generic[T]):
             value, last_id = listing.after
             filter = {"$and": [filter, _after(sort_by, sort_order, value, last_id)]}
         direction = ASCENDING if sort_order == "asc" else DESCENDING
+        reader = self._state.reader(self.collection_name)
         found = (
-            self._collection.find(filter, projection)
+            (self._collection if reader is None else reader.collection)
+            .find(filter, projection)
             .sort([(sort_by, direction), ("_id", direction)])
             .skip(listing.offset)
             .limit(listing.fetch)
         )
-        raws: list[dict[str, Any]] = await found.to_list(None)
-        return listing.page(raws, self._items, _as_stored)
+        raws: list[Any] = await found.to_list(None)
+        # The page's rows decoded naive where that gives the same items; the cursor's row as it came
+        # (a raw document decodes aware, as the driver would have: the same cursor).
+        return listing.page(raws, lambda rows: self._items(decoded(reader, rows, self._naive_suffices)), _as_stored)
+
+    def _naive_suffices(self, document: Mapping[str, Any]) -> bool:
+        return naive_times_suffice(self.model, document)
 
     def _items(self, raws: list[dict[str, Any]]) -> list[T]:
         return [from_document(self.model, raw) for raw in raws]
 
 
-def _as_stored(raw: dict[str, Any]) -> dict[str, Any]:
+def _as_stored(raw: Mapping[str, Any]) -> Mapping[str, Any]:
     return raw
 
 

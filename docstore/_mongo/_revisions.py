@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -12,12 +12,13 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from .._arguments import check_sequence
 from .._backend_common import already_exists, revisions_taken
 from .._listing import revision_stream
-from .._mapping import from_document, require_id, to_document
+from .._mapping import from_document, naive_times_suffice, require_id, to_document
 from .._models import CodeRevision
 from .._namespace_rules import refuse_revisions_elsewhere, revision_sessions_to_check
 from .._page import Page
 from ._beanie_models import REVISIONS, SESSIONS
 from ._driver_errors import translated
+from ._naive_reads import decoded
 from ._repository import Repository
 
 __all__ = ["MongoRevisionRepository"]
@@ -133,7 +134,9 @@ class MongoRevisionRepository(Repository[CodeRevision]):
             {"$sort": order},
             {"$group": {"_id": "$student_id", "latest": {"$first": "$$ROOT"}}},
         ]
-        rows = await (await self._collection.aggregate(pipeline)).to_list(None)
+        reader = self._state.reader(REVISIONS)
+        source = self._collection if reader is None else reader.collection
+        rows = decoded(reader, await (await source.aggregate(pipeline)).to_list(None), _latest_suffices)
         latest = [from_document(CodeRevision, row["latest"]) for row in sorted(rows, key=_by_id)]
         return {revision.student_id: revision for revision in latest}
 
@@ -174,6 +177,12 @@ class MongoRevisionRepository(Repository[CodeRevision]):
             "session_id": require_id(session_id, "session id"),
             "student_id": require_id(student_id, "student id"),
         }
+
+
+def _latest_suffices(row: Mapping[str, Any]) -> bool:
+    """Whether an overview row read naive gives the same revision (``_naive_reads``)."""
+    latest = row.get("latest")
+    return isinstance(latest, Mapping) and naive_times_suffice(CodeRevision, latest)
 
 
 def _by_id(row: dict[str, Any]) -> str:

@@ -27,6 +27,7 @@ from .._students import LAST_ACTIVITY_STEP_S
 from .._time import utc_now
 from ._beanie_models import REVISIONS, SESSIONS
 from ._driver_errors import translated
+from ._naive_reads import decoded
 from ._repository import Repository, StoreState
 from ._student_records import StudentRecords
 
@@ -53,11 +54,13 @@ class StudentPosts(Repository[Session]):
         self, filter: dict[str, Any], include_students: object, sort: list[tuple[str, int]] | None = None
     ) -> Session | None:
         check_include_students(include_students)
-        raw = await self._collection.find_one(
+        reader = self._state.reader(SESSIONS)
+        found = await (self._collection if reader is None else reader.collection).find_one(
             self._scoped(filter), None if include_students else WITHOUT_STUDENTS, sort=sort
         )
-        if raw is None:
+        if found is None:
             return None
+        raw = decoded(reader, [found], self._naive_suffices)[0]  # naive where that changes nothing
         return await self._with_class(raw) if include_students else from_document(Session, raw)
 
     async def _with_class(self, raw: dict[str, Any], *, session: Any = None) -> Session:

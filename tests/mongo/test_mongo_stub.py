@@ -13,14 +13,17 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import bson
 import pytest
 from pymongo import AsyncMongoClient
 from pymongo.errors import OperationFailure
 
-from docstore import ProblemSpec, Session, Student, open_store
+from docstore import ErrorCode, ExecutionResult, PersistenceError, ProblemSpec, Session, Student, open_store
+from docstore._mongo import _backend
 from docstore._mongo._migration import LAYOUT_VERSION, META
 from docstore._mongo._query_shapes import serving_index, shape_of
 
@@ -182,3 +185,81 @@ async def test_a_class_read_asks_only_for_the_students_own_fields(client: Client
     projections = [command.get("projection") for command in sent if command.get("find") == "session_students"]
     fields = {"_id": 1, "student_id": 1, "name": 1, "code": 1, "last_update": 1, "extra": 1}
     assert projections == [fields, fields, fields]
+
+
+WHEN = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
+
+
+async def canned_extras(client: Client) -> str:
+    """A class whose free-form fields hold datetimes (nested too), beside plain items; the session's id."""
+    async with open_store("memory://") as memory:
+        students = {
+            "ann": Student(id="ann", extra={"seen": WHEN, "deep": [{"at": WHEN}]}),
+            "bob": Student(id="bob"),
+        }
+        session_id = await memory.sessions.create_session(
+            Session(join_code="NAIVE1", students=students, extra={"when": WHEN})
+        )
+        await memory.sessions.record_code(session_id, "ann", "x", ExecutionResult(success=True, extra={"ran": WHEN}))
+        await memory.sessions.record_code(session_id, "bob", "y")
+        for title, free in (("A", {"at": [WHEN]}), ("B", {}), ("C", {})):
+            await memory.problems.save_problem(ProblemSpec(title=title, tags=["t"], extra=free))
+        stored = {
+            name: [document async for document in memory.documents.iter_documents(name)]
+            for name in ("sessions", "session_students", "revisions", "problems")
+        }
+    latest = [{"_id": revision["student_id"], "latest": revision} for revision in stored["revisions"]]
+    for collection, documents in stored.items():
+        extra: dict[str, Any] = {"aggregate": latest} if collection == "revisions" else {}
+        await client.admin.command("stubLoad", collection, documents=documents, **extra)
+    await client.admin.command("stubLoad", META, documents=[{"_id": "layout", "version": LAYOUT_VERSION}])
+    return session_id
+
+
+async def test_naive_reads_return_what_aware_reads_did_extras_and_cursors_too(
+    client: Client, stub_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``_naive_reads``: items read from naively decoded documents are the items of the aware ones,
+    down to the tzinfo of a datetime inside ``extra``, and a page's cursor is the same string."""
+    session_id = await canned_extras(client)
+    batches = []
+
+    def counted(*args: Any) -> Any:
+        batches.append(1)
+        return bson.decode_all(*args)
+
+    async def reads() -> str:
+        async with open_store(stub_url, database="bench") as store:
+            session = await store.sessions.get_session(session_id)
+            page = await store.problems.list_problems(tags=["t"], limit=2)
+            latest = await store.revisions.get_latest_revisions(session_id)
+        assert session is not None and page.next_cursor is not None and len(latest) == 2
+        assert session.students["ann"].extra["seen"] == WHEN and page.items[0].extra == {"at": [WHEN]}
+        return repr((session, page, latest))  # repr: every datetime's tzinfo too
+
+    monkeypatch.setattr("docstore._mongo._naive_reads.decode_all", counted)
+    naive = await reads()
+    assert len(batches) == 4  # the session, its class, the page, the overview: each read naive
+    monkeypatch.setattr(_backend, "naive_reader", lambda collection: None)
+    assert naive == await reads()
+    assert len(batches) == 4
+
+
+async def test_a_damaged_document_read_naive_is_the_same_storage_error(
+    client: Client, stub_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await canned_extras(client)
+    damaged = {"_id": "p1", "title": 5, "tags": ["t"], "created_at": WHEN, "extra": {}, "namespace_id": "default"}
+    await client.admin.command("stubLoad", "problems", documents=[damaged])
+
+    async def refusal() -> str:
+        async with open_store(stub_url, database="bench") as store:
+            with pytest.raises(PersistenceError) as caught:
+                await store.problems.list_problems(tags=["t"])
+        assert caught.value.code is ErrorCode.STORAGE_ERROR
+        return caught.value.message
+
+    naive = await refusal()
+    assert naive.startswith("stored ProblemSpec 'p1' is damaged: ")
+    monkeypatch.setattr(_backend, "naive_reader", lambda collection: None)
+    assert naive == await refusal()
