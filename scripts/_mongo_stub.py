@@ -95,7 +95,7 @@ class StubServer:
         self._connections = 0
         self._unknown: set[str] = set()
         # Projected documents, made once: (id of the canned document, the projection) -> it.
-        self._projected: dict[tuple[int, tuple[tuple[str, bool], ...]], RawBSONDocument] = {}
+        self._projected: dict[_Shape, dict[int, RawBSONDocument]] = {}
 
     # -- the wire ------------------------------------------------------------------------
     def answer(self, message: bytes) -> bytes | None:
@@ -188,17 +188,15 @@ class StubServer:
         limit = abs(body.get("limit") or 0)
         if limit:
             documents = documents[:limit]
-        documents = [self._project(document, body.get("projection")) for document in documents]
+        shape = _shape(body.get("projection"))
+        if shape is not None:
+            made = self._projected.setdefault(shape, {})
+            documents = [made.get(id(document)) or self._project(document, shape) for document in documents]
         return self._cursor(body, collection, documents, body.get("batchSize"), "firstBatch")
 
-    def _project(self, document: RawBSONDocument, projection: Any) -> RawBSONDocument:
-        """``document`` with a top-level ``projection`` applied (made once, then kept); else as it is."""
-        if not projection or not isinstance(projection, dict):
-            return document
-        if any(isinstance(value, dict) or "." in key for key, value in projection.items()):
-            return document  # $meta, paths: not the stub's business
-        shape = tuple(sorted((key, bool(value)) for key, value in projection.items()))
-        made = self._projected.get((id(document), shape))
+    def _project(self, document: RawBSONDocument, shape: _Shape) -> RawBSONDocument:
+        """``document`` with a top-level projection (``_shape``) applied: made once, then kept."""
+        made = self._projected.setdefault(shape, {}).get(id(document))
         if made is None:
             wanted = dict(shape)
             keep_id = wanted.pop("_id", True)
@@ -209,7 +207,7 @@ class StubServer:
                 for key, value in fields.items()
                 if (key == "_id" and keep_id) or (key != "_id" and wanted.get(key, not including))
             }
-            made = self._projected[(id(document), shape)] = RawBSONDocument(bson.encode(kept))
+            made = self._projected[shape][id(document)] = RawBSONDocument(bson.encode(kept))
         return made
 
     def _aggregate(self, body: dict[str, Any], sequences: dict[str, list[bytes]]) -> dict[str, Any]:
@@ -242,7 +240,8 @@ class StubServer:
         if value is None and not by_id and self.documents.get(collection):
             value = self.documents[collection][0]
         if value is not None:
-            value = self._project(value, body.get("fields"))
+            shape = _shape(body.get("fields"))
+            value = value if shape is None else self._project(value, shape)
             return {"lastErrorObject": {"n": 1, "updatedExisting": True}, "value": value, "ok": 1.0}
         if body.get("upsert"):
             made = {key: item for key, item in query.items() if not isinstance(item, dict)}
@@ -297,6 +296,18 @@ class StubServer:
 
     def connected(self) -> None:
         self._connections += 1
+
+
+_Shape = tuple[tuple[str, bool], ...]
+
+
+def _shape(projection: Any) -> _Shape | None:
+    """A top-level projection as a key (each field: kept or not); None for none, or one the stub ignores."""
+    if not projection or not isinstance(projection, dict):
+        return None
+    if any(isinstance(value, dict) or "." in key for key, value in projection.items()):
+        return None  # $meta, paths: not the stub's business
+    return tuple(sorted((key, bool(value)) for key, value in projection.items()))
 
 
 def _is_value(condition: Any) -> bool:
