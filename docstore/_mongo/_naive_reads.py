@@ -7,11 +7,12 @@ a naively decoded document is the very item it is from an aware one. Only free-f
 (``extra``, typed ``Any``) keep a datetime as decoded.
 
 So the reads that return items (a session and its class, a page, the overview) ask the
-driver for the documents undecoded (``RawBSONDocument``: their bytes), decode them in one
-call naive, and decode again, aware and as the client would have, any document whose
-free-form fields are not all empty (``_mapping.naive_times_suffice``): what the caller gets
-is unchanged, down to a datetime inside ``extra``. A row kept for a listing's cursor is the
-raw document itself, which decodes (lazily, aware) as the driver would have.
+driver for the reply's BSON undecoded (raw batches; the overview's rows as
+``RawBSONDocument``), decode it in one call naive,
+and decode again, aware and as the client would have, any document whose free-form fields
+are not all empty (``_mapping.naive_times_suffice``): what the caller gets is unchanged,
+down to a datetime inside ``extra``. ``aware_value`` gives a listing's cursor the value
+the driver would have decoded.
 
 Only on PyMongo with docstore's own codec options (tz-aware, bson's ``utc``, dicts);
 ``memory://`` (mongomock) and any other setup read as before.
@@ -19,28 +20,67 @@ Only on PyMongo with docstore's own codec options (tz-aware, bson's ``utc``, dic
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from bson import decode, decode_all
+from bson import decode_all
 from bson.codec_options import CodecOptions
 from bson.raw_bson import RawBSONDocument
 from bson.tz_util import utc
 from pymongo.asynchronous.collection import AsyncCollection
 
-__all__ = ["NaiveReader", "decoded", "naive_reader"]
+__all__ = ["NaiveCheck", "NaiveReader", "aware_value", "naive_reader"]
 
+# Whether a naively decoded document validates to the same item as the aware one.
 NaiveCheck = Callable[[Mapping[str, Any]], bool]
 
 
 @dataclass(frozen=True)
 class NaiveReader:
-    """A collection that answers undecoded documents, and the options to decode them with."""
+    """One PyMongo collection read in raw batches, and the options to decode them with."""
 
     collection: Any
+    raw_rows: Any  # the collection answering ``RawBSONDocument``s
     naive: CodecOptions[dict[str, Any]]
     aware: CodecOptions[dict[str, Any]]
+
+    async def find(
+        self,
+        filter: Mapping[str, Any],
+        projection: Mapping[str, Any] | None,
+        suffices: NaiveCheck,
+        *,
+        sort: list[tuple[str, int]] | None = None,
+        skip: int = 0,
+        limit: int = 0,
+        session: Any = None,
+    ) -> list[dict[str, Any]]:
+        """``find``'s documents (what ``to_list`` gives), naive where ``suffices`` allows."""
+        found = self.collection.find_raw_batches
+        cursor = found(filter, projection, sort=sort, skip=skip, limit=limit, session=session)
+        return self._decoded(await cursor.to_list(None), suffices)
+
+    async def aggregate(self, pipeline: list[dict[str, Any]], suffices: NaiveCheck) -> list[dict[str, Any]]:
+        """``aggregate``'s rows, naive where ``suffices`` allows.
+
+        Rows come as ``RawBSONDocument`` (their bytes): ``aggregate_raw_batches`` would ask for
+        an empty first batch, one more round trip to the server for every call.
+        """
+        rows = await (await self.raw_rows.aggregate(pipeline)).to_list(None)
+        return self._decoded([row.raw for row in rows], suffices)
+
+    def _decoded(self, batches: list[bytes], suffices: NaiveCheck) -> list[dict[str, Any]]:
+        data = b"".join(batches)
+        documents: list[dict[str, Any]] = decode_all(data, self.naive)
+        aware: list[dict[str, Any]] | None = None
+        for index, document in enumerate(documents):
+            if not suffices(document):
+                # Free-form values keep their datetimes as decoded: these documents as the client decodes them.
+                aware = decode_all(data, self.aware) if aware is None else aware
+                documents[index] = aware[index]
+        return documents
 
 
 def naive_reader(collection: Any) -> NaiveReader | None:
@@ -51,20 +91,16 @@ def naive_reader(collection: Any) -> NaiveReader | None:
     # tzinfo None: the decoder tags bson's ``utc`` (another zone would be a conversion naive reads skip).
     if not options.tz_aware or options.tzinfo not in (None, utc) or options.document_class is not dict:
         return None
-    raw = collection.with_options(codec_options=options.with_options(document_class=RawBSONDocument))
-    return NaiveReader(raw, options.with_options(tz_aware=False, tzinfo=None), options)
+    raw_rows = collection.with_options(codec_options=options.with_options(document_class=RawBSONDocument))
+    return NaiveReader(collection, raw_rows, options.with_options(tz_aware=False, tzinfo=None), options)
 
 
-def decoded(reader: NaiveReader | None, rows: Sequence[Any], suffices: NaiveCheck) -> list[Any]:
-    """``rows`` as the driver would have decoded them (dicts), read naive where ``suffices`` says it may.
+def aware_value(value: Any) -> Any:
+    """A listing's sort value as the client would have decoded it: a naive datetime tagged with bson's ``utc``.
 
-    ``suffices(document)`` says whether the naively decoded ``document`` validates to the
-    same item as the aware one; a document it refuses is decoded again, aware.
+    A page's cursor holds the last item's stored sort value; every sort key is a scalar field
+    of a validated item (a datetime, text, a number or None), so only a datetime differs.
     """
-    if reader is None or not rows or type(rows[0]) is not RawBSONDocument:
-        return list(rows)
-    documents: list[Any] = decode_all(b"".join([row.raw for row in rows]), reader.naive)
-    for index, document in enumerate(documents):
-        if not suffices(document):
-            documents[index] = decode(rows[index].raw, reader.aware)
-    return documents
+    if type(value) is datetime and value.tzinfo is None:
+        return value.replace(tzinfo=utc)
+    return value

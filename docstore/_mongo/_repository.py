@@ -12,6 +12,7 @@ dialect's modules.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
 from typing import Any, Generic, Protocol, TypeVar
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
@@ -25,7 +26,7 @@ from .._mapping import METADATA, from_document, naive_times_suffice, require_id
 from .._models import StoredItem
 from .._page import Page
 from .._time import utc_now
-from ._naive_reads import NaiveReader, decoded
+from ._naive_reads import NaiveReader, aware_value
 
 __all__ = ["Repository", "StoreState", "damaged", "stored_version"]
 
@@ -175,18 +176,18 @@ class Repository(Generic[T]):
             value, last_id = listing.after
             filter = {"$and": [filter, _after(sort_by, sort_order, value, last_id)]}
         direction = ASCENDING if sort_order == "asc" else DESCENDING
+        order = [(sort_by, direction), ("_id", direction)]
         reader = self._state.reader(self.collection_name)
-        found = (
-            (self._collection if reader is None else reader.collection)
-            .find(filter, projection)
-            .sort([(sort_by, direction), ("_id", direction)])
-            .skip(listing.offset)
-            .limit(listing.fetch)
-        )
-        raws: list[Any] = await found.to_list(None)
-        # The page's rows decoded naive where that gives the same items; the cursor's row as it came
-        # (a raw document decodes aware, as the driver would have: the same cursor).
-        return listing.page(raws, lambda rows: self._items(decoded(reader, rows, self._naive_suffices)), _as_stored)
+        if reader is not None:
+            # Decoded naive where that gives the same items (``_naive_reads``); the cursor holds
+            # the sort value the driver would have decoded.
+            rows = await reader.find(
+                filter, projection, self._naive_suffices, sort=order, skip=listing.offset, limit=listing.fetch
+            )
+            return listing.page(rows, self._items, partial(_as_decoded, sort_by))
+        found = self._collection.find(filter, projection).sort(order).skip(listing.offset).limit(listing.fetch)
+        raws: list[dict[str, Any]] = await found.to_list(None)
+        return listing.page(raws, self._items, _as_stored)
 
     def _naive_suffices(self, document: Mapping[str, Any]) -> bool:
         return naive_times_suffice(self.model, document)
@@ -195,8 +196,13 @@ class Repository(Generic[T]):
         return [from_document(self.model, raw) for raw in raws]
 
 
-def _as_stored(raw: Mapping[str, Any]) -> Mapping[str, Any]:
+def _as_stored(raw: dict[str, Any]) -> dict[str, Any]:
     return raw
+
+
+def _as_decoded(sort_by: str, row: dict[str, Any]) -> dict[str, Any]:
+    """A row read naive, its sort value as the driver would have decoded it (for the cursor)."""
+    return {**row, sort_by: aware_value(row.get(sort_by))}
 
 
 def _after(field: str, order: SortOrder, value: Any, last_id: str) -> dict[str, Any]:

@@ -18,7 +18,6 @@ from .._namespace_rules import refuse_revisions_elsewhere, revision_sessions_to_
 from .._page import Page
 from ._beanie_models import REVISIONS, SESSIONS
 from ._driver_errors import translated
-from ._naive_reads import decoded
 from ._repository import Repository
 
 __all__ = ["MongoRevisionRepository"]
@@ -135,8 +134,10 @@ class MongoRevisionRepository(Repository[CodeRevision]):
             {"$group": {"_id": "$student_id", "latest": {"$first": "$$ROOT"}}},
         ]
         reader = self._state.reader(REVISIONS)
-        source = self._collection if reader is None else reader.collection
-        rows = decoded(reader, await (await source.aggregate(pipeline)).to_list(None), _latest_suffices)
+        if reader is not None:  # decoded naive where that gives the same revisions (``_naive_reads``)
+            rows = await reader.aggregate(pipeline, _latest_suffices)
+        else:
+            rows = await (await self._collection.aggregate(pipeline)).to_list(None)
         latest = [from_document(CodeRevision, row["latest"]) for row in sorted(rows, key=_by_id)]
         return {revision.student_id: revision for revision in latest}
 

@@ -27,7 +27,6 @@ from .._students import LAST_ACTIVITY_STEP_S
 from .._time import utc_now
 from ._beanie_models import REVISIONS, SESSIONS
 from ._driver_errors import translated
-from ._naive_reads import decoded
 from ._repository import Repository, StoreState
 from ._student_records import StudentRecords
 
@@ -55,12 +54,14 @@ class StudentPosts(Repository[Session]):
     ) -> Session | None:
         check_include_students(include_students)
         reader = self._state.reader(SESSIONS)
-        found = await (self._collection if reader is None else reader.collection).find_one(
-            self._scoped(filter), None if include_students else WITHOUT_STUDENTS, sort=sort
-        )
-        if found is None:
+        projection = None if include_students else WITHOUT_STUDENTS
+        if reader is not None:  # decoded naive where that gives the same session (``_naive_reads``)
+            found = await reader.find(self._scoped(filter), projection, self._naive_suffices, sort=sort, limit=1)
+            raw = found[0] if found else None
+        else:
+            raw = await self._collection.find_one(self._scoped(filter), projection, sort=sort)
+        if raw is None:
             return None
-        raw = decoded(reader, [found], self._naive_suffices)[0]  # naive where that changes nothing
         return await self._with_class(raw) if include_students else from_document(Session, raw)
 
     async def _with_class(self, raw: dict[str, Any], *, session: Any = None) -> Session:

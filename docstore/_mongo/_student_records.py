@@ -28,7 +28,6 @@ from .._students import (
     student_not_found,
     student_record,
 )
-from ._naive_reads import decoded
 from ._repository import StoreState, damaged, stored_version
 
 __all__ = ["StudentRecords", "record_update"]
@@ -82,9 +81,12 @@ class StudentRecords:
     async def of_session(self, session_id: str, *, session: Any = None) -> dict[str, Student]:
         """Every student of the session, by id (the instructor's full view)."""
         reader = self._state.reader(SESSION_STUDENTS)
-        source = self._collection if reader is None else reader.collection
-        found = source.find(self._filter(session_id), _STUDENT_PROJECTION, session=session)
-        records = decoded(reader, await found.sort([("student_id", ASCENDING)]).to_list(None), _naive_suffices)
+        filter, order = self._filter(session_id), [("student_id", ASCENDING)]
+        if reader is not None:  # decoded naive where that gives the same students (``_naive_reads``)
+            records = await reader.find(filter, _STUDENT_PROJECTION, _naive_suffices, sort=order, session=session)
+        else:
+            found = self._collection.find(filter, _STUDENT_PROJECTION, session=session)
+            records = await found.sort(order).to_list(None)
         return {student.id: student for student in map(student_from_record, records)}
 
     async def get(self, session_id: str, student_id: str) -> Student | None:

@@ -222,11 +222,11 @@ async def test_naive_reads_return_what_aware_reads_did_extras_and_cursors_too(
     """``_naive_reads``: items read from naively decoded documents are the items of the aware ones,
     down to the tzinfo of a datetime inside ``extra``, and a page's cursor is the same string."""
     session_id = await canned_extras(client)
-    batches = []
+    batches: list[str] = []
 
-    def counted(*args: Any) -> Any:
-        batches.append(1)
-        return bson.decode_all(*args)
+    def counted(data: bytes, options: Any) -> Any:
+        batches.append("aware" if options.tz_aware else "naive")
+        return bson.decode_all(data, options)
 
     async def reads() -> str:
         async with open_store(stub_url, database="bench") as store:
@@ -239,10 +239,11 @@ async def test_naive_reads_return_what_aware_reads_did_extras_and_cursors_too(
 
     monkeypatch.setattr("docstore._mongo._naive_reads.decode_all", counted)
     naive = await reads()
-    assert len(batches) == 4  # the session, its class, the page, the overview: each read naive
+    # The session, its class, the page, the overview: each read naive, then again aware (each holds extras).
+    assert batches == ["naive", "aware"] * 4
     monkeypatch.setattr(_backend, "naive_reader", lambda collection: None)
     assert naive == await reads()
-    assert len(batches) == 4
+    assert len(batches) == 8
 
 
 async def test_a_damaged_document_read_naive_is_the_same_storage_error(
