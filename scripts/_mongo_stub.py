@@ -191,7 +191,11 @@ class StubServer:
         shape = _shape(body.get("projection"))
         if shape is not None:
             made = self._projected.setdefault(shape, {})
-            documents = [made.get(id(document)) or self._project(document, shape) for document in documents]
+            # ``is None``, not ``or``: the truth of a RawBSONDocument decodes it.
+            documents = [
+                self._project(document, shape) if (kept := made.get(id(document))) is None else kept
+                for document in documents
+            ]
         return self._cursor(body, collection, documents, body.get("batchSize"), "firstBatch")
 
     def _project(self, document: RawBSONDocument, shape: _Shape) -> RawBSONDocument:
