@@ -6,13 +6,13 @@ validation makes a naive value aware UTC (``_time.to_utc_ms``), so an item valid
 a naively decoded document is the very item it is from an aware one. Only free-form values
 (``extra``, typed ``Any``) keep a datetime as decoded.
 
-So the reads that return items (a session and its class, a page, the overview) ask the
-driver for the reply's BSON undecoded (raw batches; the overview's rows as
-``RawBSONDocument``), decode it in one call naive,
-and decode again, aware and as the client would have, any document whose free-form fields
-are not all empty (``_mapping.naive_times_suffice``): what the caller gets is unchanged,
-down to a datetime inside ``extra``. ``aware_value`` gives a listing's cursor the value
-the driver would have decoded.
+So the reads that return items (a session and its class, a page, the overview) go through
+the collection with the client's codec options but naive datetimes, and a document whose
+free-form fields are not all empty (``_mapping.naive_times_suffice``) is made again as the
+client decodes it: encoded (a naive datetime encodes as the UTC instant it stands for, so
+the document's values are those it was decoded from) and decoded aware. What the caller
+gets is unchanged, down to a datetime inside ``extra``; ``aware_value`` gives a listing's
+cursor the value the driver would have decoded.
 
 Only on PyMongo with docstore's own codec options (tz-aware, bson's ``utc``, dicts);
 ``memory://`` (mongomock) and any other setup read as before.
@@ -25,9 +25,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bson import decode_all
+from bson import decode, encode
 from bson.codec_options import CodecOptions
-from bson.raw_bson import RawBSONDocument
 from bson.tz_util import utc
 from pymongo.asynchronous.collection import AsyncCollection
 
@@ -39,11 +38,9 @@ NaiveCheck = Callable[[Mapping[str, Any]], bool]
 
 @dataclass(frozen=True)
 class NaiveReader:
-    """One PyMongo collection read in raw batches, and the options to decode them with."""
+    """One PyMongo collection decoding datetimes naive, and the client's own options."""
 
     collection: Any
-    raw_rows: Any  # the collection answering ``RawBSONDocument``s
-    naive: CodecOptions[dict[str, Any]]
     aware: CodecOptions[dict[str, Any]]
 
     async def find(
@@ -58,28 +55,25 @@ class NaiveReader:
         session: Any = None,
     ) -> list[dict[str, Any]]:
         """``find``'s documents (what ``to_list`` gives), naive where ``suffices`` allows."""
-        found = self.collection.find_raw_batches
-        cursor = found(filter, projection, sort=sort, skip=skip, limit=limit, session=session)
-        return self._decoded(await cursor.to_list(None), suffices)
+        found = self.collection.find(filter, projection, sort=sort, skip=skip, limit=limit, session=session)
+        return self.settled(await found.to_list(None), suffices)
+
+    async def find_one(
+        self, filter: Mapping[str, Any], projection: Mapping[str, Any] | None, suffices: NaiveCheck, **options: Any
+    ) -> dict[str, Any] | None:
+        """``find_one``'s document, naive where ``suffices`` allows."""
+        found: dict[str, Any] | None = await self.collection.find_one(filter, projection, **options)
+        return None if found is None else self.settled([found], suffices)[0]
 
     async def aggregate(self, pipeline: list[dict[str, Any]], suffices: NaiveCheck) -> list[dict[str, Any]]:
-        """``aggregate``'s rows, naive where ``suffices`` allows.
+        """``aggregate``'s rows, naive where ``suffices`` allows."""
+        return self.settled(await (await self.collection.aggregate(pipeline)).to_list(None), suffices)
 
-        Rows come as ``RawBSONDocument`` (their bytes): ``aggregate_raw_batches`` would ask for
-        an empty first batch, one more round trip to the server for every call.
-        """
-        rows = await (await self.raw_rows.aggregate(pipeline)).to_list(None)
-        return self._decoded([row.raw for row in rows], suffices)
-
-    def _decoded(self, batches: list[bytes], suffices: NaiveCheck) -> list[dict[str, Any]]:
-        data = b"".join(batches)
-        documents: list[dict[str, Any]] = decode_all(data, self.naive)
-        aware: list[dict[str, Any]] | None = None
+    def settled(self, documents: list[dict[str, Any]], suffices: NaiveCheck) -> list[dict[str, Any]]:
+        """``documents``, each one ``suffices`` refuses made again as the client decodes it."""
         for index, document in enumerate(documents):
             if not suffices(document):
-                # Free-form values keep their datetimes as decoded: these documents as the client decodes them.
-                aware = decode_all(data, self.aware) if aware is None else aware
-                documents[index] = aware[index]
+                documents[index] = decode(encode(document), self.aware)
         return documents
 
 
@@ -91,8 +85,8 @@ def naive_reader(collection: Any) -> NaiveReader | None:
     # tzinfo None: the decoder tags bson's ``utc`` (another zone would be a conversion naive reads skip).
     if not options.tz_aware or options.tzinfo not in (None, utc) or options.document_class is not dict:
         return None
-    raw_rows = collection.with_options(codec_options=options.with_options(document_class=RawBSONDocument))
-    return NaiveReader(collection, raw_rows, options.with_options(tz_aware=False, tzinfo=None), options)
+    naive = collection.with_options(codec_options=options.with_options(tz_aware=False, tzinfo=None))
+    return NaiveReader(naive, options)
 
 
 def aware_value(value: Any) -> Any:

@@ -56,8 +56,7 @@ class StudentPosts(Repository[Session]):
         reader = self._state.reader(SESSIONS)
         projection = None if include_students else WITHOUT_STUDENTS
         if reader is not None:  # decoded naive where that gives the same session (``_naive_reads``)
-            found = await reader.find(self._scoped(filter), projection, self._naive_suffices, sort=sort, limit=1)
-            raw = found[0] if found else None
+            raw = await reader.find_one(self._scoped(filter), projection, self._naive_suffices, sort=sort)
         else:
             raw = await self._collection.find_one(self._scoped(filter), projection, sort=sort)
         if raw is None:

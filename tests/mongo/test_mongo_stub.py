@@ -17,14 +17,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import bson
 import pytest
+from bson import Binary, Code, DBRef, Decimal128, MaxKey, MinKey, ObjectId, Regex, Timestamp
 from pymongo import AsyncMongoClient
 from pymongo.errors import OperationFailure
 
 from docstore import ErrorCode, ExecutionResult, PersistenceError, ProblemSpec, Session, Student, open_store
+from docstore._mapping import METADATA
 from docstore._mongo import _backend
 from docstore._mongo._migration import LAYOUT_VERSION, META
+from docstore._mongo._naive_reads import NaiveReader
 from docstore._mongo._query_shapes import serving_index, shape_of
 
 STUB = Path(__file__).resolve().parents[2] / "scripts" / "_mongo_stub.py"
@@ -222,11 +224,14 @@ async def test_naive_reads_return_what_aware_reads_did_extras_and_cursors_too(
     """``_naive_reads``: items read from naively decoded documents are the items of the aware ones,
     down to the tzinfo of a datetime inside ``extra``, and a page's cursor is the same string."""
     session_id = await canned_extras(client)
-    batches: list[str] = []
+    settled: list[int] = []  # per read, how many documents were made again as the client decodes them
+    settle = NaiveReader.settled
 
-    def counted(data: bytes, options: Any) -> Any:
-        batches.append("aware" if options.tz_aware else "naive")
-        return bson.decode_all(data, options)
+    def counted(self: NaiveReader, documents: list[dict[str, Any]], suffices: Any) -> list[dict[str, Any]]:
+        made = [document for document in documents if not suffices(document)]
+        assert all(type(value) is not datetime or value.tzinfo is None for value in documents[0].values())
+        settled.append(len(made))
+        return settle(self, documents, suffices)
 
     async def reads() -> str:
         async with open_store(stub_url, database="bench") as store:
@@ -237,13 +242,14 @@ async def test_naive_reads_return_what_aware_reads_did_extras_and_cursors_too(
         assert session.students["ann"].extra["seen"] == WHEN and page.items[0].extra == {"at": [WHEN]}
         return repr((session, page, latest))  # repr: every datetime's tzinfo too
 
-    monkeypatch.setattr("docstore._mongo._naive_reads.decode_all", counted)
+    monkeypatch.setattr(NaiveReader, "settled", counted)
     naive = await reads()
-    # The session, its class, the page, the overview: each read naive, then again aware (each holds extras).
-    assert batches == ["naive", "aware"] * 4
+    # The session, its class, the page, the overview: each read naive, one document of each made
+    # again (the session, ann's record, problem A, ann's revision: their extras hold datetimes).
+    assert settled == [1, 1, 1, 1]
     monkeypatch.setattr(_backend, "naive_reader", lambda collection: None)
     assert naive == await reads()
-    assert len(batches) == 8
+    assert len(settled) == 4
 
 
 async def test_a_damaged_document_read_naive_is_the_same_storage_error(
@@ -264,3 +270,34 @@ async def test_a_damaged_document_read_naive_is_the_same_storage_error(
     assert naive.startswith("stored ProblemSpec 'p1' is damaged: ")
     monkeypatch.setattr(_backend, "naive_reader", lambda collection: None)
     assert naive == await refusal()
+
+
+async def test_free_form_values_of_every_bson_type_read_naive_as_aware_reads_gave(
+    client: Client, stub_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A document made again (``NaiveReader.settled``: encoded, decoded aware) holds what the
+    client's own decoding gave, for every BSON type ``extra`` may carry, datetimes at any depth."""
+    naive_when = WHEN.replace(tzinfo=None)
+    free = {
+        "when": naive_when,
+        "nested": [{"at": naive_when, "list": [naive_when, -0.0, 2**40, 7]}],
+        "code": Code("f(x)", {"at": naive_when}),
+        "plain_code": Code("g()"),
+        "ref": DBRef("things", naive_when, "db", at=naive_when, n=1),
+        "kinds": [ObjectId("0123456789ab0123456789ab"), Decimal128("1.10"), Regex("^a", "i"), Timestamp(5, 1)],
+        "binary": [b"\x00\x01", Binary(b"0123456789abcdef", 4), MinKey(), MaxKey(), None, True, "text"],
+    }
+    metadata = {"created_at": WHEN, "updated_at": WHEN, "version": 1, "created_by": None, "modified_by": None}
+    problem = {"_id": "p1", "title": "T", "tags": ["t"], "created_at": WHEN, "extra": free, METADATA: metadata}
+    await client.admin.command("stubLoad", "problems", documents=[problem])
+    await client.admin.command("stubLoad", META, documents=[{"_id": "layout", "version": LAYOUT_VERSION}])
+
+    async def page() -> str:
+        async with open_store(stub_url, database="bench") as store:
+            found = await store.problems.list_problems(tags=["t"])
+        assert found.items[0].extra["code"].scope["at"].tzinfo is not None
+        return repr(found)
+
+    naive = await page()
+    monkeypatch.setattr(_backend, "naive_reader", lambda collection: None)
+    assert naive == await page()
