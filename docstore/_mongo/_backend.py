@@ -62,7 +62,7 @@ class MongoBackend:
         return bound if bound is not None else self._engine.database[name]
 
     def reader(self, name: str) -> NaiveReader | None:
-        """The collection's reader of undecoded documents (``_naive_reads``), made once; None on mongomock."""
+        """The collection's reader decoding datetimes naive (``_naive_reads``), made once; None on mongomock."""
         if name not in self._readers:
             self._readers[name] = naive_reader(self.collection(name))
         return self._readers[name]

@@ -55,7 +55,7 @@ class StoreState(Protocol):
         """STORAGE_ERROR while the store still holds students inside sessions (``docstore init`` migrates)."""
 
     def reader(self, name: str) -> NaiveReader | None:
-        """The named collection's reader of undecoded documents (``_naive_reads``); None where there is none."""
+        """The named collection's reader decoding datetimes naive (``_naive_reads``); None where there is none."""
 
 
 class Repository(Generic[T]):
