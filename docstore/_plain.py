@@ -24,6 +24,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from ._models import CodeRevision, ExecutionResult, StorageMetadata
+from ._time import utc_epoch
 
 __all__ = ["Fields", "built_revision", "plain_fields", "plain_new_body", "plain_revision"]
 
@@ -79,6 +80,10 @@ def _utc(value: Any) -> datetime | None:
         return _EPOCH + (value - _NAIVE_EPOCH)
     if zone is None:
         return value.replace(tzinfo=UTC)
+    epoch = utc_epoch(zone) if not value.fold else None
+    if epoch is not None:
+        # A zone known to be fixed at offset zero (bson's ``utc``): no ``utcoffset`` call.
+        return _EPOCH + (value - epoch)
     if value.fold or value.utcoffset() != _ZERO:
         return None
     # ``value.replace(tzinfo=UTC)`` by arithmetic (0.6 against 1.3 us; every datetime PyMongo

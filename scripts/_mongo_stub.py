@@ -5,9 +5,10 @@
 Why: no MongoDB server runs on the machines this project is built on, and
 ``scripts/bench_mongo.py --stub`` needs a server to put docstore's ``mongodb://`` dialect
 and raw PyMongo side by side. The stub does no query work (no matching beyond ``_id``,
-no sorting, no projection, no storage of writes), so a call through it costs the client
-almost all of its time: a ratio measured against it is an upper bound of what a real
-server shows (a real server's own time is added to both sides).
+no sorting, no storage of writes; a top-level projection is applied once per document and
+kept), so a call through it costs the client almost all of its time: a ratio measured
+against it is an upper bound of what a real server shows (a real server's own time is
+added to both sides).
 
 What it speaks: OP_MSG only (PyMongo >= 4.x sends nothing else; no compression, no
 checksum), on 127.0.0.1. ``hello`` claims the primary of a one-member replica set with
@@ -16,9 +17,12 @@ transactions. Reads answer from what ``stubLoad`` canned, per collection:
 
 - ``find``: the document whose ``_id`` is the filter's ``_id`` (a plain value), else the
   collection's canned documents in canned order, cut at ``limit``; ``batchSize`` makes a
-  cursor that ``getMore`` continues;
+  cursor that ``getMore`` continues; a ``projection`` of top-level fields (all 1 or all 0,
+  ``_id`` either way) is applied as MongoDB would (so a client that asks for less decodes
+  less), any other projection ignored;
 - ``aggregate``: the collection's canned aggregate result (``stubLoad ... aggregate=[...]``);
-- ``findAndModify``: the canned document of the query's ``_id`` (else the first one);
+- ``findAndModify``: the canned document of the query's ``_id`` (else the first one), its
+  ``fields`` projected as ``find``'s;
 - ``insert``/``update``/``delete``: ``ok`` with ``n`` = the number of statements;
 - ``listIndexes``: ``_id_`` only; ``listCollections``: the canned collection names;
   ``createIndexes``, ``commitTransaction``, ``abortTransaction``, ``endSessions``, ``ping``,
@@ -90,6 +94,8 @@ class StubServer:
         self._next_cursor = 1
         self._connections = 0
         self._unknown: set[str] = set()
+        # Projected documents, made once: (id of the canned document, the projection) -> it.
+        self._projected: dict[_Shape, dict[int, RawBSONDocument]] = {}
 
     # -- the wire ------------------------------------------------------------------------
     def answer(self, message: bytes) -> bytes | None:
@@ -182,7 +188,31 @@ class StubServer:
         limit = abs(body.get("limit") or 0)
         if limit:
             documents = documents[:limit]
+        shape = _shape(body.get("projection"))
+        if shape is not None:
+            made = self._projected.setdefault(shape, {})
+            # ``is None``, not ``or``: the truth of a RawBSONDocument decodes it.
+            documents = [
+                self._project(document, shape) if (kept := made.get(id(document))) is None else kept
+                for document in documents
+            ]
         return self._cursor(body, collection, documents, body.get("batchSize"), "firstBatch")
+
+    def _project(self, document: RawBSONDocument, shape: _Shape) -> RawBSONDocument:
+        """``document`` with a top-level projection (``_shape``) applied: made once, then kept."""
+        made = self._projected.setdefault(shape, {}).get(id(document))
+        if made is None:
+            wanted = dict(shape)
+            keep_id = wanted.pop("_id", True)
+            including = any(wanted.values())
+            fields = bson.decode(document.raw)
+            kept = {
+                key: value
+                for key, value in fields.items()
+                if (key == "_id" and keep_id) or (key != "_id" and wanted.get(key, not including))
+            }
+            made = self._projected[shape][id(document)] = RawBSONDocument(bson.encode(kept))
+        return made
 
     def _aggregate(self, body: dict[str, Any], sequences: dict[str, list[bytes]]) -> dict[str, Any]:
         collection = body["aggregate"]
@@ -214,6 +244,8 @@ class StubServer:
         if value is None and not by_id and self.documents.get(collection):
             value = self.documents[collection][0]
         if value is not None:
+            shape = _shape(body.get("fields"))
+            value = value if shape is None else self._project(value, shape)
             return {"lastErrorObject": {"n": 1, "updatedExisting": True}, "value": value, "ok": 1.0}
         if body.get("upsert"):
             made = {key: item for key, item in query.items() if not isinstance(item, dict)}
@@ -245,6 +277,7 @@ class StubServer:
         collection = body["stubLoad"]
         documents = [RawBSONDocument(bson.encode(document)) for document in body.get("documents", [])]
         self.documents[collection] = documents
+        self._projected.clear()
         self.by_id[collection] = {document["_id"]: document for document in documents}
         if "aggregate" in body:
             self.aggregates[collection] = [RawBSONDocument(bson.encode(row)) for row in body["aggregate"]]
@@ -267,6 +300,18 @@ class StubServer:
 
     def connected(self) -> None:
         self._connections += 1
+
+
+_Shape = tuple[tuple[str, bool], ...]
+
+
+def _shape(projection: Any) -> _Shape | None:
+    """A top-level projection as a key (each field: kept or not); None for none, or one the stub ignores."""
+    if not projection or not isinstance(projection, dict):
+        return None
+    if any(isinstance(value, dict) or "." in key for key, value in projection.items()):
+        return None  # $meta, paths: not the stub's business
+    return tuple(sorted((key, bool(value)) for key, value in projection.items()))
 
 
 def _is_value(condition: Any) -> bool:

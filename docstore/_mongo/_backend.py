@@ -27,6 +27,7 @@ from ._driver_errors import translate_error
 from ._engines import AtomicWork, Engine, make_engine
 from ._indexes import DECLARED, SHARD_KEYS, IndexChange, plan_index_changes
 from ._migration import MigrationReport, layout_is_current, layout_status, mark_if_new, migrate_layout, pending_error
+from ._naive_reads import NaiveReader, naive_reader
 from ._problems import MongoProblemRepository
 from ._revisions import MongoRevisionRepository
 from ._sessions import MongoSessionRepository
@@ -47,6 +48,7 @@ class MongoBackend:
             raise PersistenceError(ErrorCode.INVALID_DATA, f"invalid configuration: {mask_secrets(str(exc))}") from None
         self.name = self._engine.name
         self._collections: dict[str, Any] = {}
+        self._readers: dict[str, NaiveReader | None] = {}
         self._open = False
         self._documents = MongoDocumentStore(self)
         # Whether the database is known to be in the session_students layout (cached once true).
@@ -58,6 +60,12 @@ class MongoBackend:
         bound = self._collections.get(name)
         # `is not None`, not `or`: PyMongo collections refuse truth testing.
         return bound if bound is not None else self._engine.database[name]
+
+    def reader(self, name: str) -> NaiveReader | None:
+        """The collection's reader decoding datetimes naive (``_naive_reads``), made once; None on mongomock."""
+        if name not in self._readers:
+            self._readers[name] = naive_reader(self.collection(name))
+        return self._readers[name]
 
     @property
     def database(self) -> Any:
@@ -88,6 +96,7 @@ class MongoBackend:
             models = document_models()
             await init_beanie(database=self._engine.database, document_models=models.all())
             self._collections = {model.get_collection_name(): model.get_pymongo_collection() for model in models.all()}
+            self._readers = {}
             # Only what cannot break a running service: missing indexes are made; a changed
             # or renamed one waits for `docstore init` and `health()` says so.
             await self._apply([change for change in await self.index_plan() if change.safe_at_startup], at_startup=True)
@@ -102,6 +111,7 @@ class MongoBackend:
 
     async def shutdown(self) -> None:
         self._collections = {}
+        self._readers = {}
         with contextlib.suppress(Exception):  # nothing left to report to; the engine is gone either way
             await self._engine.close()
 

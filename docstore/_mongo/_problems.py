@@ -22,6 +22,7 @@ from ._repository import Repository, damaged
 
 __all__ = ["MongoProblemRepository"]
 
+
 def _id_of(raw: dict[str, Any]) -> object:
     return raw["_id"]
 

@@ -12,6 +12,7 @@ dialect's modules.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
 from typing import Any, Generic, Protocol, TypeVar
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
@@ -21,10 +22,11 @@ from .._backend_common import damaged, not_found, stamped, stored_version
 from .._errors import ErrorCode, PersistenceError
 from .._interfaces import SortOrder
 from .._listing import Listing
-from .._mapping import METADATA, from_document, require_id
+from .._mapping import METADATA, from_document, naive_times_suffice, require_id
 from .._models import StoredItem
 from .._page import Page
 from .._time import utc_now
+from ._naive_reads import NaiveReader, aware_value
 
 __all__ = ["Repository", "StoreState", "damaged", "stored_version"]
 
@@ -51,6 +53,9 @@ class StoreState(Protocol):
 
     async def check_student_layout(self) -> None:
         """STORAGE_ERROR while the store still holds students inside sessions (``docstore init`` migrates)."""
+
+    def reader(self, name: str) -> NaiveReader | None:
+        """The named collection's reader decoding datetimes naive (``_naive_reads``); None where there is none."""
 
 
 class Repository(Generic[T]):
@@ -171,14 +176,21 @@ class Repository(Generic[T]):
             value, last_id = listing.after
             filter = {"$and": [filter, _after(sort_by, sort_order, value, last_id)]}
         direction = ASCENDING if sort_order == "asc" else DESCENDING
-        found = (
-            self._collection.find(filter, projection)
-            .sort([(sort_by, direction), ("_id", direction)])
-            .skip(listing.offset)
-            .limit(listing.fetch)
-        )
+        order = [(sort_by, direction), ("_id", direction)]
+        reader = self._state.reader(self.collection_name)
+        if reader is not None:
+            # Decoded naive where that gives the same items (``_naive_reads``); the cursor holds
+            # the sort value the driver would have decoded.
+            rows = await reader.find(
+                filter, projection, self._naive_suffices, sort=order, skip=listing.offset, limit=listing.fetch
+            )
+            return listing.page(rows, self._items, partial(_as_decoded, sort_by))
+        found = self._collection.find(filter, projection).sort(order).skip(listing.offset).limit(listing.fetch)
         raws: list[dict[str, Any]] = await found.to_list(None)
         return listing.page(raws, self._items, _as_stored)
+
+    def _naive_suffices(self, document: Mapping[str, Any]) -> bool:
+        return naive_times_suffice(self.model, document)
 
     def _items(self, raws: list[dict[str, Any]]) -> list[T]:
         return [from_document(self.model, raw) for raw in raws]
@@ -186,6 +198,11 @@ class Repository(Generic[T]):
 
 def _as_stored(raw: dict[str, Any]) -> dict[str, Any]:
     return raw
+
+
+def _as_decoded(sort_by: str, row: dict[str, Any]) -> dict[str, Any]:
+    """A row read naive, its sort value as the driver would have decoded it (for the cursor)."""
+    return {**row, sort_by: aware_value(row.get(sort_by))}
 
 
 def _after(field: str, order: SortOrder, value: Any, last_id: str) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +12,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from .._arguments import check_sequence
 from .._backend_common import already_exists, revisions_taken
 from .._listing import revision_stream
-from .._mapping import from_document, require_id, to_document
+from .._mapping import from_document, naive_times_suffice, require_id, to_document
 from .._models import CodeRevision
 from .._namespace_rules import refuse_revisions_elsewhere, revision_sessions_to_check
 from .._page import Page
@@ -133,7 +133,11 @@ class MongoRevisionRepository(Repository[CodeRevision]):
             {"$sort": order},
             {"$group": {"_id": "$student_id", "latest": {"$first": "$$ROOT"}}},
         ]
-        rows = await (await self._collection.aggregate(pipeline)).to_list(None)
+        reader = self._state.reader(REVISIONS)
+        if reader is not None:  # decoded naive where that gives the same revisions (``_naive_reads``)
+            rows = await reader.aggregate(pipeline, _latest_suffices)
+        else:
+            rows = await (await self._collection.aggregate(pipeline)).to_list(None)
         latest = [from_document(CodeRevision, row["latest"]) for row in sorted(rows, key=_by_id)]
         return {revision.student_id: revision for revision in latest}
 
@@ -174,6 +178,12 @@ class MongoRevisionRepository(Repository[CodeRevision]):
             "session_id": require_id(session_id, "session id"),
             "student_id": require_id(student_id, "student id"),
         }
+
+
+def _latest_suffices(row: Mapping[str, Any]) -> bool:
+    """Whether an overview row read naive gives the same revision (``_naive_reads``)."""
+    latest = row.get("latest")
+    return isinstance(latest, Mapping) and naive_times_suffice(CodeRevision, latest)
 
 
 def _by_id(row: dict[str, Any]) -> str:

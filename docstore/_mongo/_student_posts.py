@@ -53,9 +53,12 @@ class StudentPosts(Repository[Session]):
         self, filter: dict[str, Any], include_students: object, sort: list[tuple[str, int]] | None = None
     ) -> Session | None:
         check_include_students(include_students)
-        raw = await self._collection.find_one(
-            self._scoped(filter), None if include_students else WITHOUT_STUDENTS, sort=sort
-        )
+        reader = self._state.reader(SESSIONS)
+        projection = None if include_students else WITHOUT_STUDENTS
+        if reader is not None:  # decoded naive where that gives the same session (``_naive_reads``)
+            raw = await reader.find_one(self._scoped(filter), projection, self._naive_suffices, sort=sort)
+        else:
+            raw = await self._collection.find_one(self._scoped(filter), projection, sort=sort)
         if raw is None:
             return None
         return await self._with_class(raw) if include_students else from_document(Session, raw)

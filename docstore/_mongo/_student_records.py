@@ -35,7 +35,15 @@ __all__ = ["StudentRecords", "record_update"]
 # What MongoDB answers an update through a damaged field: TypeMismatch ($inc of a
 # non-number), PathNotViable (a field inside a string).
 _DAMAGED_PATH_CODES = frozenset({14, 28})
-_STUDENT_PROJECTION = {"student_id": 1, "name": 1, "code": 1, "last_update": 1, "extra": 1}
+# What a read of students asks for: a Student's own fields (and ``_id``, to name a damaged
+# record). The record's keys and ``_metadata`` (two datetimes) are never returned: not
+# decoding them is a third of a class read's CPU (30 students: 196 -> 129 us).
+_STUDENT_PROJECTION = {"_id": 1, "student_id": 1, "name": 1, "code": 1, "last_update": 1, "extra": 1}
+
+
+def _naive_suffices(record: Mapping[str, Any]) -> bool:
+    """A record read naive gives the same student unless its free-form ``extra`` holds something."""
+    return not record.get("extra")
 
 
 def record_update(record: Mapping[str, Any], now: datetime, actor: str | None) -> dict[str, Any]:
@@ -72,13 +80,19 @@ class StudentRecords:
     # -- reads --------------------------------------------------------------------
     async def of_session(self, session_id: str, *, session: Any = None) -> dict[str, Student]:
         """Every student of the session, by id (the instructor's full view)."""
-        found = self._collection.find(self._filter(session_id), session=session).sort([("student_id", ASCENDING)])
-        return {student.id: student for student in map(student_from_record, await found.to_list(None))}
+        reader = self._state.reader(SESSION_STUDENTS)
+        filter, order = self._filter(session_id), [("student_id", ASCENDING)]
+        if reader is not None:  # decoded naive where that gives the same students (``_naive_reads``)
+            records = await reader.find(filter, _STUDENT_PROJECTION, _naive_suffices, sort=order, session=session)
+        else:
+            found = self._collection.find(filter, _STUDENT_PROJECTION, session=session)
+            records = await found.sort(order).to_list(None)
+        return {student.id: student for student in map(student_from_record, records)}
 
     async def get(self, session_id: str, student_id: str) -> Student | None:
         session_id = require_id(session_id)
         student_id = check_student_id(student_id)
-        raw = await self._collection.find_one(self._one(session_id, student_id))
+        raw = await self._collection.find_one(self._one(session_id, student_id), _STUDENT_PROJECTION)
         return None if raw is None else student_from_record(raw)
 
     async def page(self, session_id: str, limit: int, cursor: str | None) -> Page[Student]:
@@ -88,7 +102,7 @@ class StudentRecords:
         filter = self._filter(session_id)
         if page.after is not None:
             filter["student_id"] = {"$gt": page.after}
-        found = self._collection.find(filter).sort([("student_id", ASCENDING)]).limit(page.fetch)
+        found = self._collection.find(filter, _STUDENT_PROJECTION).sort([("student_id", ASCENDING)]).limit(page.fetch)
         return page.page(await found.to_list(None), lambda raws: [student_from_record(raw) for raw in raws])
 
     async def count(self, session_id: str) -> int:
