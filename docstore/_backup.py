@@ -18,6 +18,7 @@ restore that failed or was killed be undone.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -27,6 +28,7 @@ from ._backup_check import (
     JOURNAL,
     LAYOUT,
     MANIFEST,
+    SHA256,
     UNDO,
     InvalidBackup,
     Plan,
@@ -65,16 +67,29 @@ async def export_store(store: Store, directory: str | Path) -> dict[str, int]:
     for path in [folder / MANIFEST, *(folder / f"{name}.jsonl" for name in names)]:
         refuse_symlink(path)
     counts: dict[str, int] = {}
+    # Each file's SHA-256, in the manifest: a restore refuses a file changed since (a flipped byte
+    # still parses) and a directory holding parts of two exports (killed between two renames).
+    digests: dict[str, str] = {}
     files = NewFiles()  # every file renamed into place at the end: a failure leaves the earlier export whole
     try:
         for name in names:
             count = 0
+            digest = hashlib.sha256()
             with files.open(folder / f"{name}.jsonl") as out:
                 async for document in documents.iter_documents(name):
-                    out.write(dumps(document) + "\n")
+                    line = dumps(document) + "\n"
+                    out.write(line)
+                    digest.update(line.encode("utf-8"))
                     count += 1
             counts[name] = count
-        manifest = {"format": 1, "layout": LAYOUT, "source_engine": store.engine_name, "collections": counts}
+            digests[name] = digest.hexdigest()
+        manifest = {
+            "format": 1,
+            "layout": LAYOUT,
+            "source_engine": store.engine_name,
+            "collections": counts,
+            SHA256: digests,
+        }
         with files.open(folder / MANIFEST) as out:
             out.write(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         files.commit()

@@ -6,7 +6,9 @@ nothing is written unless the whole backup passes them.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +27,7 @@ __all__ = [
     "JSON_OPTIONS",
     "LAYOUT",
     "MANIFEST",
+    "SHA256",
     "UNDO",
     "InvalidBackup",
     "Plan",
@@ -37,6 +40,10 @@ __all__ = [
 
 JSON_OPTIONS = json_util.JSONOptions(json_mode=json_util.JSONMode.CANONICAL, tz_aware=True)
 MANIFEST = "manifest.json"
+# The manifest's object of collection name -> SHA-256 (hex) of its file. Absent in the
+# backups of releases before it: those are restored on their content checks alone.
+SHA256 = "sha256"
+_HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
 # The layout an export holds: 1 = students inside their session's document (releases up to
 # f1272aa, manifests without "layout"); 2 = students as session_students records.
 LAYOUT = 2
@@ -78,6 +85,7 @@ class Plan:
     folder: Path
     collections: dict[str, int]
     layout: int = LAYOUT
+    digests: dict[str, str] | None = None  # collection -> SHA-256 the manifest gives; None: it gives none
     ids: dict[str, set[str]] = field(default_factory=dict)
     active_codes: dict[tuple[Any, str], str] = field(default_factory=dict)  # (namespace, join code) -> session id
     namespaces: dict[str, Any] = field(default_factory=dict)  # session id of the backup -> its namespace
@@ -107,6 +115,7 @@ def check_backup(folder: Path) -> Plan:
     # Sessions first: a student record's session may be one of them.
     for name in sorted(plan.collections, key=lambda name: (name != "sessions", name)):
         _check_collection(plan, name)
+    _check_digests(plan)
     if plan.layout == 1:
         plan.ids.setdefault(SESSION_STUDENTS, set())
     if plan.problems:
@@ -148,9 +157,48 @@ def _read_manifest(folder: Path, path: Path) -> Plan:
             problems.append(f"{name}.jsonl is missing")
             continue
         counts[name] = count
+    digests = _read_digests(manifest, counts, problems)
     if problems:
         raise InvalidBackup(folder, problems)
-    return Plan(folder=folder, collections=counts, layout=layout)
+    return Plan(folder=folder, collections=counts, layout=layout, digests=digests)
+
+
+def _read_digests(manifest: dict[str, Any], counts: dict[str, int], problems: list[str]) -> dict[str, str] | None:
+    """The manifest's checksums (None when it has none); a malformed or missing one is a problem."""
+    if SHA256 not in manifest:
+        return None
+    digests = manifest[SHA256]
+    if not isinstance(digests, dict):
+        problems.append(f'{MANIFEST}: "{SHA256}" must be an object of collection name -> SHA-256 of its file')
+        return None
+    for name, digest in digests.items():
+        if not isinstance(digest, str) or not _HEX_DIGEST.fullmatch(digest):
+            problems.append(f'{MANIFEST}: "{SHA256}" of {name!r} must be a SHA-256 (64 hex digits), not {digest!r}')
+    # A collection without an entry is not checked: how a file changed on purpose is restored.
+    return {name: digest for name, digest in digests.items() if isinstance(digest, str)}
+
+
+def _check_digests(plan: Plan) -> None:
+    """Every file is the one the export wrote: byte for byte, as its manifest's SHA-256 says."""
+    if plan.digests is None:
+        return
+    for name in sorted(plan.collections):
+        if name not in plan.digests:
+            continue
+        digest = hashlib.sha256()
+        try:
+            with open(plan.folder / f"{name}.jsonl", "rb") as data:
+                for block in iter(lambda: data.read(1 << 20), b""):
+                    digest.update(block)
+        except OSError as exc:
+            plan.problem(f"{name}.jsonl cannot be read ({exc.strerror})")
+            continue
+        if digest.hexdigest() != plan.digests[name]:
+            plan.problem(
+                f"{name}.jsonl does not match the manifest's checksum (sha256): it was damaged or changed since "
+                f"the export, or the export did not finish; to restore a file changed on purpose, remove its "
+                f'entry from "{SHA256}" in {MANIFEST}'
+            )
 
 
 def split_session(document: dict[str, Any], layout: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:

@@ -18,7 +18,7 @@ from typing import IO
 
 from ._errors import ErrorCode, PersistenceError
 
-__all__ = ["NewFiles", "refuse_symlink", "replacing"]
+__all__ = ["NewFiles", "refuse_symlink", "replacing", "sync_directory"]
 
 
 def refuse_symlink(path: Path) -> None:
@@ -28,6 +28,15 @@ def refuse_symlink(path: Path) -> None:
             ErrorCode.INVALID_DATA,
             f"{path} is a symbolic link; refusing to write through it (remove it or choose another path)",
         )
+
+
+def sync_directory(folder: Path) -> None:
+    """Make the renames in ``folder`` durable: without it a power cut may undo them (or keep half)."""
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 @contextlib.contextmanager
@@ -45,6 +54,7 @@ def replacing(path: Path) -> Iterator[IO[str]]:
             os.fsync(handle.fileno())
         refuse_symlink(path)  # planted while we wrote: still not ours to replace
         os.replace(temporary, path)
+        sync_directory(path.parent)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
@@ -64,14 +74,28 @@ class NewFiles:
         refuse_symlink(path)
         descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         self._pending.append((temporary, path))
-        return os.fdopen(descriptor, "w", encoding="utf-8")
+        # newline="\n": the bytes are those written, on every platform (an export's checksums are of them).
+        return os.fdopen(descriptor, "w", encoding="utf-8", newline="\n")
 
     def commit(self) -> None:
+        """Rename every file into place, each on disk before it takes its name, the renames synced after.
+
+        Without the syncs a power cut could leave a final name holding an empty or partial file.
+        """
         for _, path in self._pending:
             refuse_symlink(path)  # planted while we wrote: still not ours to replace
+        for temporary, _ in self._pending:
+            descriptor = os.open(temporary, os.O_RDONLY)
+            try:
+                os.fsync(descriptor)
+            finally:
+                os.close(descriptor)
+        folders = {path.parent for _, path in self._pending}
         for temporary, path in self._pending:
             os.replace(temporary, path)
         self._pending = []
+        for folder in folders:
+            sync_directory(folder)
 
     def discard(self) -> None:
         for temporary, _ in self._pending:
