@@ -62,8 +62,7 @@ async def export_store(store: Store, directory: str | Path) -> dict[str, int]:
     if state is not None:
         raise PersistenceError(ErrorCode.STORAGE_ERROR, f"cannot export: {describe(state)}")
     folder.mkdir(parents=True, exist_ok=True)
-    documents = store.documents
-    names = [name for name in await documents.collection_names() if name not in (JOURNAL, UNDO)]
+    names = [name for name in await store.documents.collection_names() if name not in (JOURNAL, UNDO)]
     for path in [folder / MANIFEST, *(folder / f"{name}.jsonl" for name in names)]:
         refuse_symlink(path)
     counts: dict[str, int] = {}
@@ -73,16 +72,7 @@ async def export_store(store: Store, directory: str | Path) -> dict[str, int]:
     files = NewFiles()  # every file renamed into place at the end: a failure leaves the earlier export whole
     try:
         for name in names:
-            count = 0
-            digest = hashlib.sha256()
-            with files.open(folder / f"{name}.jsonl") as out:
-                async for document in documents.iter_documents(name):
-                    line = dumps(document) + "\n"
-                    out.write(line)
-                    digest.update(line.encode("utf-8"))
-                    count += 1
-            counts[name] = count
-            digests[name] = digest.hexdigest()
+            counts[name], digests[name] = await _export_collection(store, files, folder, name)
         manifest = {
             "format": 1,
             "layout": LAYOUT,
@@ -96,6 +86,19 @@ async def export_store(store: Store, directory: str | Path) -> dict[str, int]:
     finally:
         files.discard()
     return counts
+
+
+async def _export_collection(store: Store, files: NewFiles, folder: Path, name: str) -> tuple[int, str]:
+    """Write collection ``name`` to a new file of ``files``; its document count and SHA-256."""
+    count = 0
+    digest = hashlib.sha256()
+    with files.open(folder / f"{name}.jsonl") as out:
+        async for document in store.documents.iter_documents(name):
+            line = dumps(document) + "\n"
+            out.write(line)
+            digest.update(line.encode("utf-8"))
+            count += 1
+    return count, digest.hexdigest()
 
 
 async def restore_store(store: Store, directory: str | Path) -> dict[str, int]:

@@ -113,7 +113,10 @@ async def _init(url: str | None, *, drop_unknown: bool, shard: bool) -> int:
 @url_option
 def export_command(directory: Path, url: str | None) -> None:
     """Write every collection to DIRECTORY as JSON lines of MongoDB Extended JSON."""
-    run(_export(directory, url))
+    run(
+        _export(directory, url),
+        on_interrupt=f"export interrupted: nothing of it was written to {directory} (an earlier export there is whole)",
+    )
 
 
 async def _export(directory: Path, url: str | None) -> int:
@@ -141,7 +144,11 @@ def restore(directory: Path | None, url: str | None) -> None:
     nothing is written and the exit code is 2. A restore that was killed or failed
     midway is undone first; without DIRECTORY, that is all this does.
     """
-    run(_restore(directory, url))
+    run(
+        _restore(directory, url),
+        on_interrupt="restore interrupted: what it had written was undone; if `docstore health` says the store is "
+        "still mid-restore (stopped again while undoing), `docstore restore` undoes it",
+    )
 
 
 async def _restore(directory: Path | None, url: str | None) -> int:
