@@ -123,6 +123,12 @@ async def _export(directory: Path, url: str | None) -> int:
     async with open_from_url(url, create=False) as store:  # exporting a store must not make one
         try:
             counts = await export_store(store, directory)
+        except OSError as error:
+            # A full disk, a read-only directory: which one, and that nothing of this export is kept.
+            raise Failure(
+                f"cannot write the export to {directory}: {error.strerror or error}; nothing of it was kept "
+                "(an earlier export there is whole)"
+            ) from None
         except PersistenceError as error:
             if error.code is not ErrorCode.STORAGE_ERROR or "is damaged" not in error.message:
                 raise
