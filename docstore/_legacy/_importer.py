@@ -301,7 +301,7 @@ class _Importer:
 
     def is_orphan(self, key: str) -> bool:
         try:
-            session_id, student_id = split_stream_key(key)
+            session_id, student_id = split_stream_key(key, self.session_students)
         except RecordError:
             return False
         students = self.session_students.get(session_id)
