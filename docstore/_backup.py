@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,15 +47,22 @@ from ._students import SESSION_STUDENTS
 __all__ = ["MANIFEST", "InvalidBackup", "export_store", "restore_store", "undo_interrupted_restore"]
 
 _BATCH = 1000
+# progress(step, documents done, documents in all): "exporting revisions", "restoring sessions", ...
+Progress = Callable[[str, int, int], None]
 
 
-async def export_store(store: Store, directory: str | Path) -> dict[str, int]:
+def _no_progress(_step: str, _done: int, _total: int) -> None:
+    return None
+
+
+async def export_store(store: Store, directory: str | Path, *, progress: Progress | None = None) -> dict[str, int]:
     """Write every collection of ``store`` to ``directory``; documents per collection.
 
     Every file is created new and all are renamed into place at the end (a failure, such
     as a damaged document, leaves an earlier export in ``directory`` whole): a symlink in
     ``directory`` where a file would go is refused (INVALID_DATA) before anything is written. A store in the
     middle of a restore is refused (STORAGE_ERROR): its documents are half of two states.
+    ``progress("exporting <collection>", done, total)`` is called as documents are written.
     """
     folder = Path(directory)
     state = await interrupted_restore(store)
@@ -63,6 +70,7 @@ async def export_store(store: Store, directory: str | Path) -> dict[str, int]:
         raise PersistenceError(ErrorCode.STORAGE_ERROR, f"cannot export: {describe(state)}")
     folder.mkdir(parents=True, exist_ok=True)
     names = [name for name in await store.documents.collection_names() if name not in (JOURNAL, UNDO)]
+    totals = {name: info.documents for name, info in (await store.documents.collection_stats()).items()}
     for path in [folder / MANIFEST, *(folder / f"{name}.jsonl" for name in names)]:
         refuse_symlink(path)
     counts: dict[str, int] = {}
@@ -72,7 +80,8 @@ async def export_store(store: Store, directory: str | Path) -> dict[str, int]:
     files = NewFiles()  # every file renamed into place at the end: a failure leaves the earlier export whole
     try:
         for name in names:
-            counts[name], digests[name] = await _export_collection(store, files, folder, name)
+            report = _step(progress, f"exporting {name}", totals.get(name, 0))
+            counts[name], digests[name] = await _export_collection(store, files, folder, name, report)
         manifest = {
             "format": 1,
             "layout": LAYOUT,
@@ -88,7 +97,20 @@ async def export_store(store: Store, directory: str | Path) -> dict[str, int]:
     return counts
 
 
-async def _export_collection(store: Store, files: NewFiles, folder: Path, name: str) -> tuple[int, str]:
+def _step(progress: Progress | None, step: str, total: int) -> Callable[[int], None]:
+    """``report(done)`` for one step: every ``_BATCH`` documents and at the end, never over ``total``."""
+    call = progress or _no_progress
+    call(step, 0, total)
+
+    def report(done: int) -> None:
+        call(step, done, max(total, done))
+
+    return report
+
+
+async def _export_collection(
+    store: Store, files: NewFiles, folder: Path, name: str, report: Callable[[int], None] = lambda _: None
+) -> tuple[int, str]:
     """Write collection ``name`` to a new file of ``files``; its document count and SHA-256."""
     count = 0
     digest = hashlib.sha256()
@@ -98,10 +120,13 @@ async def _export_collection(store: Store, files: NewFiles, folder: Path, name: 
             out.write(line)
             digest.update(line.encode("utf-8"))
             count += 1
+            if count % _BATCH == 0:
+                report(count)
+    report(count)
     return count, digest.hexdigest()
 
 
-async def restore_store(store: Store, directory: str | Path) -> dict[str, int]:
+async def restore_store(store: Store, directory: str | Path, *, progress: Progress | None = None) -> dict[str, int]:
     """Load an export into ``store``, replacing documents with the same ids; documents per collection.
 
     **All or nothing.** First the whole backup is checked, and nothing is written
@@ -125,15 +150,16 @@ async def restore_store(store: Store, directory: str | Path) -> dict[str, int]:
     gone), the record stays: ``docstore health`` and ``export`` say the store is
     mid-restore, and the next ``restore_store`` (or ``undo_interrupted_restore``) undoes
     it first. Writers running during a restore are not isolated from it, and the
-    backup's files must not change while it runs.
+    backup's files must not change while it runs. ``progress("checking <collection>" or
+    "restoring <collection>", done, total)`` is called as documents are checked and written.
     """
     folder = Path(directory)
-    plan = check_backup(folder)
+    plan = check_backup(folder, progress)
     await undo_interrupted_restore(store)
     clashes = await _check_in_store(store, plan)
     if clashes:
         raise InvalidBackup(folder, clashes)
-    return await _write(store, plan)
+    return await _write(store, plan, progress)
 
 
 async def undo_interrupted_restore(store: Store) -> dict[str, Any] | None:
@@ -172,7 +198,7 @@ async def _check_in_store(store: Store, plan: Plan) -> list[str]:
 # -- writing -----------------------------------------------------------------------------
 
 
-async def _write(store: Store, plan: Plan) -> dict[str, int]:
+async def _write(store: Store, plan: Plan, progress: Progress | None = None) -> dict[str, int]:
     """Write the checked backup under the journal; on a failure, undo it."""
     journal = Journal(store, plan.folder)
     counts: dict[str, int] = {name: 0 for name in plan.collections}
@@ -189,7 +215,8 @@ async def _write(store: Store, plan: Plan) -> dict[str, int]:
         for name in plan.order():
             if name not in plan.collections:
                 continue  # students of a layout-1 backup: written with the sessions they came out of
-            for collection, count in (await _write_collection(store, plan, name)).items():
+            report = _step(progress, f"restoring {name}", plan.collections[name])
+            for collection, count in (await _write_collection(store, plan, name, report)).items():
                 counts[collection] = counts.get(collection, 0) + count
         await journal.finish()
     except BaseException as error:
@@ -244,7 +271,9 @@ async def _documents(plan: Plan, name: str) -> AsyncIterator[tuple[str, dict[str
             yield SESSION_STUDENTS, record
 
 
-async def _write_collection(store: Store, plan: Plan, name: str) -> dict[str, int]:
+async def _write_collection(
+    store: Store, plan: Plan, name: str, report: Callable[[int], None] = lambda _: None
+) -> dict[str, int]:
     """Write the backup's ``name`` (and the students of layout-1 sessions); documents written per collection."""
     batches: dict[str, list[dict[str, Any]]] = {}
     counts: dict[str, int] = {name: 0}
@@ -254,7 +283,9 @@ async def _write_collection(store: Store, plan: Plan, name: str) -> dict[str, in
         counts[collection] = counts.get(collection, 0) + 1
         if len(batch) >= _BATCH:
             await _flush(store, batches)
+            report(counts[name])
     await _flush(store, batches)
+    report(counts[name])
     return counts
 
 

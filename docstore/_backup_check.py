@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +52,7 @@ LAYOUT = 2
 JOURNAL, UNDO = "docstore_restore", "docstore_restore_undo"
 # The collections the repositories read: a restored document must parse as their item.
 _MODELS: dict[str, type[StoredItem]] = {"sessions": Session, "problems": ProblemSpec, "revisions": CodeRevision}
+_PROGRESS_EVERY = 1000  # documents checked between two calls of a restore's progress
 # Enough to fix a backup by; the count says how many more there were.
 _MAX_PROBLEMS = 100
 
@@ -106,15 +107,18 @@ class Plan:
         return first + sorted(name for name in self.ids if name not in first)
 
 
-def check_backup(folder: Path) -> Plan:
-    """Every problem of the backup in ``folder``; ``InvalidBackup`` if there is any."""
+def check_backup(folder: Path, progress: Callable[[str, int, int], None] | None = None) -> Plan:
+    """Every problem of the backup in ``folder``; ``InvalidBackup`` if there is any.
+
+    ``progress("checking <collection>", done, total)`` is called as documents are checked.
+    """
     manifest_path = folder / MANIFEST
     if not manifest_path.is_file():
         raise InvalidBackup(folder, [f"not a docstore export (no {MANIFEST})"])
     plan = _read_manifest(folder, manifest_path)
     # Sessions first: a student record's session may be one of them.
     for name in sorted(plan.collections, key=lambda name: (name != "sessions", name)):
-        _check_collection(plan, name)
+        _check_collection(plan, name, progress)
     _check_digests(plan)
     if plan.layout == 1:
         plan.ids.setdefault(SESSION_STUDENTS, set())
@@ -208,12 +212,17 @@ def split_session(document: dict[str, Any], layout: int) -> tuple[dict[str, Any]
     return document, []
 
 
-def _check_collection(plan: Plan, name: str) -> None:
+def _check_collection(plan: Plan, name: str, progress: Callable[[str, int, int], None] | None = None) -> None:
     ids = plan.ids.setdefault(name, set())
     model = _MODELS.get(name)
     count = 0
+    total = plan.collections[name]
+    if progress is not None:
+        progress(f"checking {name}", 0, total)
     for line_number, document, error in read_lines(plan.folder / f"{name}.jsonl"):
         count += 1
+        if progress is not None and count % _PROGRESS_EVERY == 0:
+            progress(f"checking {name}", count, max(total, count))
         where = f"{name}.jsonl line {line_number}"
         if error is not None:
             plan.problem(f"{where}: {error}")
@@ -249,6 +258,8 @@ def _check_collection(plan: Plan, name: str) -> None:
             other = plan.active_codes.setdefault((item.namespace_id, item.join_code), item.id)
             if other != item.id:
                 plan.problem(f"{where}: active join code {item.join_code!r} is also that of session {other!r}")
+    if progress is not None:
+        progress(f"checking {name}", count, max(total, count))
     if count != plan.collections[name]:
         plan.problem(f"{name}.jsonl holds {count} documents, the manifest says {plan.collections[name]}")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from .._errors import ErrorCode, PersistenceError
@@ -112,13 +112,16 @@ async def _dry_run_target(store: Store) -> Store:
 
 
 class _ProgressReport:
-    """A rich progress bar by file on a terminal; plain lines otherwise."""
+    """A rich progress bar per file or collection on a terminal; plain lines otherwise (0, 50, 100%).
 
-    def __init__(self) -> None:
+    ``unit``: ``"bytes"`` (an import reads files) or ``"documents"`` (export, restore).
+    """
+
+    def __init__(self, unit: str = "bytes") -> None:
+        self._unit = unit
+        amount = DownloadColumn() if unit == "bytes" else MofNCompleteColumn()
         self._bar = (
-            Progress(
-                TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(), console=errors
-            )
+            Progress(TextColumn("{task.description}"), BarColumn(), amount, TimeRemainingColumn(), console=errors)
             if errors.is_terminal
             else None
         )
@@ -143,7 +146,10 @@ class _ProgressReport:
         tenth = done * 10 // max(size, 1)
         if tenth > self._reported.get(name, -1) and (tenth % 5 == 0 or tenth == 10):
             self._reported[name] = tenth
-            errors.print(f"{name}: {tenth * 10}% ({done:,} of {size:,} bytes)", highlight=False)
+            if self._unit == "bytes":
+                errors.print(f"{name}: {tenth * 10}% ({done:,} of {size:,} bytes)", highlight=False)
+            else:
+                errors.print(f"{name}: {done:,} of {size:,} {self._unit} ({tenth * 10}%)", highlight=False)
 
 
 def _print_report(report: ImportReport) -> None:

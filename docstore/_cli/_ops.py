@@ -23,6 +23,7 @@ from ._app import (
     run,
     url_option,
 )
+from ._import import _ProgressReport
 
 __all__ = ["export_command", "health", "init", "restore", "stats"]
 
@@ -122,7 +123,8 @@ def export_command(directory: Path, url: str | None) -> None:
 async def _export(directory: Path, url: str | None) -> int:
     async with open_from_url(url, create=False) as store:  # exporting a store must not make one
         try:
-            counts = await export_store(store, directory)
+            with _ProgressReport("documents") as progress:
+                counts = await export_store(store, directory, progress=progress)
         except OSError as error:
             # A full disk, a read-only directory: which one, and that nothing of this export is kept.
             raise Failure(
@@ -173,7 +175,8 @@ async def _restore(directory: Path | None, url: str | None) -> int:
         if directory is None:
             return EXIT_OK
         try:
-            counts = await restore_store(store, directory)
+            with _ProgressReport("documents") as progress:
+                counts = await restore_store(store, directory, progress=progress)
         except InvalidBackup as invalid:
             # Every problem, one per line: whoever fixes the backup needs all of them at once.
             total = len(invalid.problems) + invalid.more
