@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -216,13 +216,16 @@ async def _write(store: Store, plan: Plan, progress: Progress | None = None) -> 
             if name not in plan.collections:
                 continue  # students of a layout-1 backup: written with the sessions they came out of
             report = _step(progress, f"restoring {name}", plan.collections[name])
-            for collection, count in (await _write_collection(store, plan, name, report)).items():
+            written = await _write_collection(store, plan, name, report, journal.heartbeat)
+            for collection, count in written.items():
                 counts[collection] = counts.get(collection, 0) + count
         await journal.finish()
     except BaseException as error:
         # Cancelled or failed: undo what was written (the journal says what that was).
-        await _roll_back(store, error)
+        await _roll_back(store, error, journal.token)
         raise
+    finally:
+        journal.end()
     return counts
 
 
@@ -272,7 +275,11 @@ async def _documents(plan: Plan, name: str) -> AsyncIterator[tuple[str, dict[str
 
 
 async def _write_collection(
-    store: Store, plan: Plan, name: str, report: Callable[[int], None] = lambda _: None
+    store: Store,
+    plan: Plan,
+    name: str,
+    report: Callable[[int], None] = lambda _: None,
+    heartbeat: Callable[[], Awaitable[None]] | None = None,
 ) -> dict[str, int]:
     """Write the backup's ``name`` (and the students of layout-1 sessions); documents written per collection."""
     batches: dict[str, list[dict[str, Any]]] = {}
@@ -284,6 +291,8 @@ async def _write_collection(
         if len(batch) >= _BATCH:
             await _flush(store, batches)
             report(counts[name])
+            if heartbeat is not None:
+                await heartbeat()
     await _flush(store, batches)
     report(counts[name])
     return counts
@@ -309,10 +318,10 @@ async def _upsert(store: Store, name: str, batch: list[dict[str, Any]]) -> None:
         )
 
 
-async def _roll_back(store: Store, error: BaseException) -> None:
+async def _roll_back(store: Store, error: BaseException, own: str) -> None:
     """Put back what the restore replaced and delete what it added; raise if that fails too."""
     try:
-        await undo_interrupted(store)
+        await undo_interrupted(store, own)
     except Exception as again:
         raise PersistenceError(
             ErrorCode.STORAGE_ERROR,

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from .._backup import InvalidBackup, export_store, restore_store, undo_interrupted_restore
 from .._errors import ErrorCode, PersistenceError
-from .._restore_journal import interrupted_restore
+from .._restore_journal import describe, interrupted_restore, running_elsewhere
 from ._app import (
     EXIT_FAILED,
     EXIT_OK,
@@ -162,6 +162,8 @@ def restore(directory: Path | None, url: str | None) -> None:
 async def _restore(directory: Path | None, url: str | None) -> int:
     async with open_from_url(url, create=directory is not None) as store:
         state = await interrupted_restore(store)
+        if state is not None and running_elsewhere(state) is not None:
+            raise Failure(f"another restore is running: {describe(state)}")
         if state is not None:
             console.print(
                 f"undoing the interrupted restore of {state.get('backup')} (begun {state.get('started_at')}, "
