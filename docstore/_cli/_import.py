@@ -111,6 +111,9 @@ async def _dry_run_target(store: Store) -> Store:
     return store
 
 
+_QUIET_BELOW = 1000  # documents: plain progress lines only for collections at least this large
+
+
 class _ProgressReport:
     """A rich progress bar per file or collection on a terminal; plain lines otherwise (0, 50, 100%).
 
@@ -143,6 +146,8 @@ class _ProgressReport:
                 self._tasks[name] = self._bar.add_task(name, total=size)
             self._bar.update(self._tasks[name], completed=done)
             return
+        if self._unit != "bytes" and size < _QUIET_BELOW:
+            return  # a small collection is done at once: lines for each would bury the large ones
         tenth = done * 10 // max(size, 1)
         if tenth > self._reported.get(name, -1) and (tenth % 5 == 0 or tenth == 10):
             self._reported[name] = tenth
