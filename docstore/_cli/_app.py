@@ -28,6 +28,7 @@ __all__ = [
     "console",
     "errors",
     "main",
+    "note_if_ephemeral",
     "open_from_url",
     "print_counts",
     "run",
@@ -121,6 +122,20 @@ def open_from_url(url: str | None, *, create: bool = True) -> Store:
         return open_store(url, create=create)
     except PersistenceError as error:
         raise Failure(error.message) from None
+
+
+def note_if_ephemeral(store: Store, command: str) -> None:
+    """Say on stderr that ``command``'s writes vanish with this process, when ``store`` is ``memory://``.
+
+    The command still runs (it checks what it would write); it must not look as if it kept anything.
+    """
+    if store.config.engine == "memory":
+        errors.print(
+            f"note: memory:// lives in this process only: what `docstore {command}` writes is gone when it "
+            "exits (use local://DIR, or a `docstore serve --url memory://` and its http:// URL)",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 url_option = click.option(

@@ -14,7 +14,7 @@ from .._errors import ErrorCode, PersistenceError
 from .._legacy import ImportReport, import_legacy
 from .._safe_files import refuse_symlink, replacing
 from .._store import Store
-from ._app import Failure, console, errors, main, open_from_url, run, url_option
+from ._app import Failure, console, errors, main, note_if_ephemeral, open_from_url, run, url_option
 
 __all__ = ["import_command"]
 
@@ -68,6 +68,8 @@ async def _import(
             refuse_symlink(path)
     # A dry run changes nothing, not even by creating the store it would write to.
     store = open_from_url(url, create=not dry_run)
+    if not dry_run:
+        note_if_ephemeral(store, "import")
     target = store.config.masked_url
     if dry_run:
         store = await _dry_run_target(store)

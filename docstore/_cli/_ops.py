@@ -18,6 +18,7 @@ from ._app import (
     Failure,
     console,
     main,
+    note_if_ephemeral,
     open_from_url,
     print_counts,
     run,
@@ -85,6 +86,7 @@ def init(url: str | None, drop_unknown: bool, shard: bool) -> None:
 
 async def _init(url: str | None, *, drop_unknown: bool, shard: bool) -> int:
     async with open_from_url(url) as store:  # initializing a store creates the missing indexes
+        note_if_ephemeral(store, "init")
         indexes = store.index_administration()
         if indexes is not None:
             changes = await indexes.upgrade_indexes(drop_unknown=drop_unknown)
@@ -161,6 +163,8 @@ def restore(directory: Path | None, url: str | None) -> None:
 
 async def _restore(directory: Path | None, url: str | None) -> int:
     async with open_from_url(url, create=directory is not None) as store:
+        if directory is not None:
+            note_if_ephemeral(store, "restore")
         state = await interrupted_restore(store)
         if state is not None and running_elsewhere(state) is not None:
             raise Failure(f"another restore is running: {describe(state)}")
