@@ -334,3 +334,19 @@ async def test_a_session_id_holding_a_colon_keeps_its_revisions(store: Store, le
     assert moved > 0 and await store.revisions.count_revisions(new_id) == moved
     assert await store.revisions.count_revisions("gone:1", "s:2") == len(orphan)
     assert report.orphan_streams == 1
+
+
+async def test_a_bad_student_of_a_session_is_named_in_the_reject_reason(
+    store: Store, legacy: Path, tmp_path: Path
+) -> None:
+    """Finding 11 of the operations attack (tester4): a session whose Map held a student with
+    an empty or 300-character id was rejected with "id: String should have at least 1
+    character", as if the session's own id were wrong; the reason names the student now."""
+    sessions = load(legacy / "sessions.json")
+    session_id = next(iter(sessions))
+    entries = sessions[session_id]["students"]["entries"]
+    entries.append(["", {"id": "", "name": "Nobody", "code": ""}])
+    save(legacy / "sessions.json", sessions)
+    _, lines = await run(store, legacy, tmp_path)
+    reason = lines[("sessions.json", f'$["{session_id}"]')]["reason"]
+    assert reason.startswith("students[''].id:"), reason
