@@ -74,16 +74,26 @@ async def _import(
     if dry_run:
         store = await _dry_run_target(store)
     async with store:
-        with _ProgressReport() as progress:
-            report = await import_legacy(
-                legacy_dir,
-                store,
-                namespace=namespace,
-                dry_run=dry_run,
-                batch_size=batch_size,
-                rejects_path=rejects,
-                progress=progress,
-            )
+        try:
+            with _ProgressReport() as progress:
+                report = await import_legacy(
+                    legacy_dir,
+                    store,
+                    namespace=namespace,
+                    dry_run=dry_run,
+                    batch_size=batch_size,
+                    rejects_path=rejects,
+                    progress=progress,
+                )
+        except (PersistenceError, OSError) as error:
+            if dry_run:
+                raise
+            # Stopped midway (a full disk, a server gone): the operator's next step is the same command.
+            message = error.message if isinstance(error, PersistenceError) else str(error)
+            raise Failure(
+                f"{message}; the import stopped: what it wrote is kept, run the same command again to finish it "
+                "(the import is idempotent)"
+            ) from None
     report.target = target
     _print_report(report)
     if report.rejected:

@@ -8,13 +8,14 @@ export was kept and an earlier export there is whole.
 from __future__ import annotations
 
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from docstore import CodeRevision, Session, open_store
-from tests.ops.test_ops_commands import docstore
+from tests.ops.test_ops_commands import ROOT, docstore
 
 
 @pytest.fixture
@@ -47,3 +48,25 @@ async def test_an_export_to_a_full_disk_names_the_directory_and_keeps_nothing(tm
     assert str(target) in result.stderr and "No space left on device" in result.stderr, result.stderr
     assert "nothing" in result.stderr
     assert list(target.iterdir()) == []
+
+
+def test_an_import_stopped_by_a_full_disk_says_to_run_it_again_and_a_rerun_finishes(
+    tmp_path: Path, small_disk: Path
+) -> None:
+    """Finding 12 of the operations attack (tester4): an import that failed midway (a full disk,
+    a server gone) said only what failed, exit 2; not that what it wrote is kept and that the
+    same command finishes it (it is idempotent)."""
+    data = tmp_path / "legacy"
+    subprocess.run(
+        [sys.executable, "scripts/legacy_generator.py", str(data), "--sessions", "10", "--students", "10"],
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+    )
+    url = f"local://{small_disk / 'store'}"
+    result = docstore("import", str(data), "--rejects", str(tmp_path / "r.jsonl"), url=url)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "full" in result.stderr and "run the same command again" in result.stderr, result.stderr
+    subprocess.run(["mount", "-o", "remount,size=64m", str(small_disk)], check=True)
+    again = docstore("import", str(data), "--rejects", str(tmp_path / "r.jsonl"), url=url)
+    assert again.returncode == 0, again.stderr
