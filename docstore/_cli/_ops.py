@@ -9,6 +9,7 @@ import click
 from rich.table import Table
 
 from .._backup import InvalidBackup, export_store, restore_store, undo_interrupted_restore
+from .._backup_check import check_backup
 from .._errors import ErrorCode, PersistenceError
 from .._restore_journal import describe, interrupted_restore, running_elsewhere
 from ._app import (
@@ -37,7 +38,7 @@ def stats(url: str | None) -> None:
 
 
 async def _stats(url: str | None) -> int:
-    async with open_from_url(url) as store:
+    async with open_from_url(url, create=False) as store:  # a mistyped path must not become a new store
         collections = await store.stats()
     table = Table(title=f"docstore at {store.config.masked_url}")
     table.add_column("collection")
@@ -162,6 +163,12 @@ def restore(directory: Path | None, url: str | None) -> None:
 
 
 async def _restore(directory: Path | None, url: str | None) -> int:
+    if directory is not None and not await _exists(url):
+        # Into a new store: the backup is checked before the store is made, so a refused one makes none.
+        try:
+            check_backup(directory)
+        except InvalidBackup as invalid:
+            return _refused(directory, invalid)
     async with open_from_url(url, create=directory is not None) as store:
         if directory is not None:
             note_if_ephemeral(store, "restore")
@@ -184,14 +191,32 @@ async def _restore(directory: Path | None, url: str | None) -> int:
             with _ProgressReport("documents") as progress:
                 counts = await restore_store(store, directory, progress=progress)
         except InvalidBackup as invalid:
-            # Every problem, one per line: whoever fixes the backup needs all of them at once.
-            total = len(invalid.problems) + invalid.more
-            summary = f"{directory} cannot be restored; the store is unchanged. {total} problem(s):"
-            print(f"docstore: {summary}", file=sys.stderr)
-            for problem in invalid.problems:
-                print(f"  - {' '.join(problem.split())}", file=sys.stderr)
-            if invalid.more:
-                print(f"  ... and {invalid.more} more", file=sys.stderr)
-            return EXIT_FAILED
+            return _refused(directory, invalid)
     print_counts(counts, f"restored {sum(counts.values()):,} documents from {directory}")
     return EXIT_OK
+
+
+def _refused(directory: Path, invalid: InvalidBackup) -> int:
+    """Every problem, one per line: whoever fixes the backup needs all of them at once."""
+    total = len(invalid.problems) + invalid.more
+    summary = f"{directory} cannot be restored; the store is unchanged. {total} problem(s):"
+    print(f"docstore: {summary}", file=sys.stderr)
+    for problem in invalid.problems:
+        print(f"  - {' '.join(problem.split())}", file=sys.stderr)
+    if invalid.more:
+        print(f"  ... and {invalid.more} more", file=sys.stderr)
+    return EXIT_FAILED
+
+
+async def _exists(url: str | None) -> bool:
+    """Whether the store at ``url`` exists (only ``local://`` may not: the others are servers or memory)."""
+    store = open_from_url(url, create=False)
+    try:
+        await store.initialize()
+    except PersistenceError as error:
+        if error.code is ErrorCode.UNAVAILABLE and "(create=False)" in error.message:
+            return False
+        raise
+    finally:
+        await store.shutdown()
+    return True

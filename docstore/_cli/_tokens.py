@@ -54,7 +54,7 @@ def list_tokens(url: str | None) -> None:
 
 
 async def _list(url: str | None) -> int:
-    async with open_from_url(url) as store:
+    async with open_from_url(url, create=False) as store:  # listing must not make a store at a mistyped path
         found = await _tokens(store).list()
     table = Table(title=f"tokens of {store.config.masked_url}")
     for column in ("name", "namespace", "read-only", "created", "last used"):
