@@ -70,6 +70,11 @@ async def export_store(store: Store, directory: str | Path, *, progress: Progres
         raise PersistenceError(ErrorCode.STORAGE_ERROR, f"cannot export: {describe(state)}")
     folder.mkdir(parents=True, exist_ok=True)
     names = [name for name in await store.documents.collection_names() if name not in (JOURNAL, UNDO)]
+    # Sessions before their students, and a student record only with its session: the store is
+    # in use while it is exported, and a record whose session was deleted meanwhile would make
+    # the whole backup unrestorable ("its session is neither in the backup nor in the store").
+    names.sort(key=lambda name: (name == SESSION_STUDENTS, name))
+    sessions: set[str] = set()
     totals = {name: info.documents for name, info in (await store.documents.collection_stats()).items()}
     for path in [folder / MANIFEST, *(folder / f"{name}.jsonl" for name in names)]:
         refuse_symlink(path)
@@ -81,7 +86,15 @@ async def export_store(store: Store, directory: str | Path, *, progress: Progres
     try:
         for name in names:
             report = _step(progress, f"exporting {name}", totals.get(name, 0))
-            counts[name], digests[name] = await _export_collection(store, files, folder, name, report)
+            if name == "sessions":
+                found = await _export_collection(store, files, folder, name, report, seen=sessions)
+            elif name == SESSION_STUDENTS:
+                found = await _export_collection(
+                    store, files, folder, name, report, keep=lambda record: record.get("session_id") in sessions
+                )
+            else:
+                found = await _export_collection(store, files, folder, name, report)
+            counts[name], digests[name] = found
         manifest = {
             "format": 1,
             "layout": LAYOUT,
@@ -109,13 +122,27 @@ def _step(progress: Progress | None, step: str, total: int) -> Callable[[int], N
 
 
 async def _export_collection(
-    store: Store, files: NewFiles, folder: Path, name: str, report: Callable[[int], None] = lambda _: None
+    store: Store,
+    files: NewFiles,
+    folder: Path,
+    name: str,
+    report: Callable[[int], None] = lambda _: None,
+    *,
+    seen: set[str] | None = None,
+    keep: Callable[[dict[str, Any]], bool] | None = None,
 ) -> tuple[int, str]:
-    """Write collection ``name`` to a new file of ``files``; its document count and SHA-256."""
+    """Write collection ``name`` to a new file of ``files``; its document count and SHA-256.
+
+    ``seen`` collects the ids written; ``keep`` says which documents to write (default: all).
+    """
     count = 0
     digest = hashlib.sha256()
     with files.open(folder / f"{name}.jsonl") as out:
         async for document in store.documents.iter_documents(name):
+            if keep is not None and not keep(document):
+                continue
+            if seen is not None:
+                seen.add(document["_id"])
             line = dumps(document) + "\n"
             out.write(line)
             digest.update(line.encode("utf-8"))
