@@ -22,11 +22,20 @@ __all__ = ["NewFiles", "refuse_symlink", "replacing", "sync_directory"]
 
 
 def refuse_symlink(path: Path) -> None:
-    """INVALID_DATA (exit 2 in the CLI) when ``path`` is a symbolic link: docstore never writes through one."""
+    """INVALID_DATA (exit 2 in the CLI) when ``path`` is a symbolic link: docstore never writes through one.
+
+    Nor over anything but a regular file (a directory, a device): found only at the rename,
+    after other files had taken their names.
+    """
     if path.is_symlink():
         raise PersistenceError(
             ErrorCode.INVALID_DATA,
             f"{path} is a symbolic link; refusing to write through it (remove it or choose another path)",
+        )
+    if path.exists() and not path.is_file():
+        raise PersistenceError(
+            ErrorCode.INVALID_DATA,
+            f"{path} is not a regular file; refusing to replace it (remove it or choose another path)",
         )
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from docstore import InvalidBackup, Session, export_store, import_legacy, open_store, restore_store
+from docstore import InvalidBackup, PersistenceError, Session, export_store, import_legacy, open_store, restore_store
 from tests.ops.test_ops_commands import EXAMPLE, docstore
 
 
@@ -141,3 +141,20 @@ async def test_a_file_changed_on_purpose_restores_once_its_checksum_entry_is_rem
     (backup / "manifest.json").write_text(json.dumps(manifest))
     async with open_store("memory://") as target:
         assert (await restore_store(target, backup))["revisions"] == 72
+
+
+async def test_a_directory_where_an_export_file_goes_is_refused_before_anything_moves(tmp_path: Path) -> None:
+    """Finding 15 of the operations attack (tester4): a directory named ``manifest.json`` in the
+    export directory failed the last rename only, after every collection file had replaced the
+    earlier export's, and the command said "nothing of it was kept"."""
+    backup = tmp_path / "backup"
+    await example_export(backup)
+    before = {path.name: path.read_bytes() for path in backup.glob("*.jsonl")}
+    (backup / "manifest.json").unlink()
+    (backup / "manifest.json").mkdir()
+    async with open_store("memory://") as source:
+        await import_legacy(EXAMPLE, source)
+        await source.sessions.create_session(Session(id="new", join_code="NEW001"))
+        with pytest.raises(PersistenceError, match="not a regular file"):
+            await export_store(source, backup)
+    assert {path.name: path.read_bytes() for path in backup.glob("*.jsonl")} == before
