@@ -44,7 +44,7 @@ from ._safe_files import NewFiles, refuse_symlink
 from ._store import Store
 from ._students import SESSION_STUDENTS
 
-__all__ = ["MANIFEST", "InvalidBackup", "export_store", "restore_store", "undo_interrupted_restore"]
+__all__ = ["MANIFEST", "InvalidBackup", "export_store", "restore_checked", "restore_store", "undo_interrupted_restore"]
 
 _BATCH = 1000
 # progress(step, documents done, documents in all): "exporting revisions", "restoring sessions", ...
@@ -181,11 +181,18 @@ async def restore_store(store: Store, directory: str | Path, *, progress: Progre
     "restoring <collection>", done, total)`` is called as documents are checked and written.
     """
     folder = Path(directory)
-    plan = check_backup(folder, progress)
+    return await restore_checked(store, check_backup(folder, progress), progress)
+
+
+async def restore_checked(store: Store, plan: Plan, progress: Progress | None = None) -> dict[str, int]:
+    """``restore_store`` of a backup already checked (``check_backup``): its checks against the store, then the writes.
+
+    For a caller that checks the backup before it opens (or creates) the store.
+    """
     await undo_interrupted_restore(store)
     clashes = await _check_in_store(store, plan)
     if clashes:
-        raise InvalidBackup(folder, clashes)
+        raise InvalidBackup(plan.folder, clashes)
     return await _write(store, plan, progress)
 
 

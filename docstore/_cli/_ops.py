@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from .._backup import InvalidBackup, export_store, restore_store, undo_interrupted_restore
-from .._backup_check import check_backup
+from .._backup import InvalidBackup, export_store, restore_checked, restore_store, undo_interrupted_restore
+from .._backup_check import Plan, check_backup
 from .._errors import ErrorCode, PersistenceError
 from .._restore_journal import describe, interrupted_restore, running_elsewhere
 from ._app import (
@@ -163,10 +163,12 @@ def restore(directory: Path | None, url: str | None) -> None:
 
 
 async def _restore(directory: Path | None, url: str | None) -> int:
+    checked: Plan | None = None
     if directory is not None and not await _exists(url):
         # Into a new store: the backup is checked before the store is made, so a refused one makes none.
         try:
-            check_backup(directory)
+            with _ProgressReport("documents") as progress:
+                checked = check_backup(directory, progress)
         except InvalidBackup as invalid:
             return _refused(directory, invalid)
     async with open_from_url(url, create=directory is not None) as store:
@@ -189,7 +191,10 @@ async def _restore(directory: Path | None, url: str | None) -> int:
             return EXIT_OK
         try:
             with _ProgressReport("documents") as progress:
-                counts = await restore_store(store, directory, progress=progress)
+                if checked is not None:  # checked once, before the store was made
+                    counts = await restore_checked(store, checked, progress)
+                else:
+                    counts = await restore_store(store, directory, progress=progress)
         except InvalidBackup as invalid:
             return _refused(directory, invalid)
     print_counts(counts, f"restored {sum(counts.values()):,} documents from {directory}")
