@@ -12,6 +12,7 @@ from rich.table import Table
 
 from .._errors import ErrorCode, PersistenceError
 from .._legacy import ImportReport, import_legacy
+from .._restore_journal import describe, interrupted_restore
 from .._safe_files import refuse_symlink, replacing
 from .._store import Store
 from ._app import Failure, console, errors, main, note_if_ephemeral, open_from_url, run, url_option
@@ -74,6 +75,9 @@ async def _import(
     if dry_run:
         store = await _dry_run_target(store)
     async with store:
+        state = await interrupted_restore(store)
+        if state is not None:  # import_legacy refuses it too; said here without "run it again"
+            raise Failure(f"cannot import: {describe(state)}")
         try:
             with _ProgressReport() as progress:
                 report = await import_legacy(
