@@ -216,6 +216,7 @@ class Journal:
     async def _flush(self, batch: list[dict[str, Any]]) -> None:
         if batch:
             _check(await self.store.documents.upsert_documents(UNDO, batch), UNDO)
+            await self.heartbeat()  # a large collection's record takes long: still heard from
 
 
 async def undo_interrupted(store: Store, own: str | None = None) -> dict[str, Any] | None:

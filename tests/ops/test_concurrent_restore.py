@@ -12,6 +12,7 @@ process is alive on this machine (or, from another machine, was heard from withi
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -107,3 +108,24 @@ async def test_a_killed_restore_is_undone_at_once_on_its_machine(tmp_path: Path)
         running.kill()
     undone = docstore("restore", url=url)
     assert undone.returncode == 0 and "undone" in undone.stdout, undone.stderr
+
+
+def test_whose_restore_is_running_is_judged_by_pid_start_time_and_heartbeat() -> None:
+    from datetime import timedelta
+
+    from docstore._restore_journal import LIVE_FOR_S, _process_stat, running_elsewhere
+    from docstore._time import utc_now
+
+    here = socket.gethostname()
+    parent = os.getppid()
+    stat = _process_stat(parent)
+    started = None if stat is None else stat[1]
+    alive = {"owner": {"host": here, "pid": parent, "token": "t", "started": started}}
+    assert running_elsewhere(alive) is not None
+    if started is not None:  # a pid reused by another process is not the restore's
+        assert running_elsewhere({"owner": {**alive["owner"], "started": started + 1}}) is None
+    elsewhere = {"owner": {"host": here + "-other", "pid": 1, "token": "t"}, "alive_at": utc_now()}
+    assert running_elsewhere(elsewhere) is not None
+    quiet = {**elsewhere, "alive_at": utc_now() - timedelta(seconds=LIVE_FOR_S + 1)}
+    assert running_elsewhere(quiet) is None
+    assert running_elsewhere({"phase": "writing"}) is None  # a record of an earlier release: interrupted
