@@ -10,7 +10,9 @@ writes into what it pointed at), and a final name that is a symlink is refused o
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
+import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +20,47 @@ from typing import IO
 
 from ._errors import ErrorCode, PersistenceError
 
-__all__ = ["NewFiles", "refuse_symlink", "replacing", "sync_directory"]
+__all__ = ["NewFiles", "new_temporary", "refuse_symlink", "replacing", "sync_directory"]
+
+# Temporary names carry the writer (``.<name>.<host>.<pid>.XXXXXXXX.tmp``): the next run removes
+# those of a writer on this host that is gone (killed mid-write), never one still writing,
+# nor one of another host sharing the directory, nor any file docstore did not name so.
+_HOST = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+
+
+def new_temporary(path: Path) -> tuple[int, str]:
+    """A new file created exclusively beside ``path`` (descriptor, name), after removing stale ones."""
+    _sweep_stale(path)
+    return tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{_HOST}.{os.getpid()}.", suffix=".tmp")
+
+
+def _sweep_stale(path: Path) -> None:
+    prefix = f".{path.name}.{_HOST}."
+    try:
+        entries = list(path.parent.iterdir())
+    except OSError:
+        return  # the caller's own mkstemp will say what is wrong with the directory
+    for entry in entries:
+        name = entry.name
+        if not (name.startswith(prefix) and name.endswith(".tmp")):
+            continue
+        pid, dot, _ = name[len(prefix) : -len(".tmp")].partition(".")
+        if not dot or not pid.isdigit() or _alive(int(pid)) or entry.is_symlink() or not entry.is_file():
+            continue
+        with contextlib.suppress(OSError):
+            entry.unlink()
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # another user's process, or no way to tell: keep its file
+    return True
 
 
 def refuse_symlink(path: Path) -> None:
@@ -55,7 +97,7 @@ def replacing(path: Path) -> Iterator[IO[str]]:
     On an error the new file is removed and ``path`` is left as it was.
     """
     refuse_symlink(path)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    descriptor, temporary = new_temporary(path)
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             yield handle
@@ -81,7 +123,7 @@ class NewFiles:
 
     def open(self, path: Path) -> IO[str]:
         refuse_symlink(path)
-        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        descriptor, temporary = new_temporary(path)
         self._pending.append((temporary, path))
         # newline="\n": the bytes are those written, on every platform (an export's checksums are of them).
         return os.fdopen(descriptor, "w", encoding="utf-8", newline="\n")
