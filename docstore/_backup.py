@@ -18,8 +18,9 @@ restore that failed or was killed be undone.
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from ._backup_check import (
     JOURNAL,
     LAYOUT,
     MANIFEST,
+    SHA256,
     UNDO,
     InvalidBackup,
     Plan,
@@ -42,39 +44,64 @@ from ._safe_files import NewFiles, refuse_symlink
 from ._store import Store
 from ._students import SESSION_STUDENTS
 
-__all__ = ["MANIFEST", "InvalidBackup", "export_store", "restore_store", "undo_interrupted_restore"]
+__all__ = ["MANIFEST", "InvalidBackup", "export_store", "restore_checked", "restore_store", "undo_interrupted_restore"]
 
 _BATCH = 1000
+# progress(step, documents done, documents in all): "exporting revisions", "restoring sessions", ...
+Progress = Callable[[str, int, int], None]
 
 
-async def export_store(store: Store, directory: str | Path) -> dict[str, int]:
+def _no_progress(_step: str, _done: int, _total: int) -> None:
+    return None
+
+
+async def export_store(store: Store, directory: str | Path, *, progress: Progress | None = None) -> dict[str, int]:
     """Write every collection of ``store`` to ``directory``; documents per collection.
 
     Every file is created new and all are renamed into place at the end (a failure, such
     as a damaged document, leaves an earlier export in ``directory`` whole): a symlink in
     ``directory`` where a file would go is refused (INVALID_DATA) before anything is written. A store in the
     middle of a restore is refused (STORAGE_ERROR): its documents are half of two states.
+    ``progress("exporting <collection>", done, total)`` is called as documents are written.
     """
     folder = Path(directory)
     state = await interrupted_restore(store)
     if state is not None:
         raise PersistenceError(ErrorCode.STORAGE_ERROR, f"cannot export: {describe(state)}")
     folder.mkdir(parents=True, exist_ok=True)
-    documents = store.documents
-    names = [name for name in await documents.collection_names() if name not in (JOURNAL, UNDO)]
+    names = [name for name in await store.documents.collection_names() if name not in (JOURNAL, UNDO)]
+    # Sessions before their students, and a student record only with its session: the store is
+    # in use while it is exported, and a record whose session was deleted meanwhile would make
+    # the whole backup unrestorable ("its session is neither in the backup nor in the store").
+    names.sort(key=lambda name: (name == SESSION_STUDENTS, name))
+    sessions: set[str] = set()
+    totals = {name: info.documents for name, info in (await store.documents.collection_stats()).items()}
     for path in [folder / MANIFEST, *(folder / f"{name}.jsonl" for name in names)]:
         refuse_symlink(path)
     counts: dict[str, int] = {}
+    # Each file's SHA-256, in the manifest: a restore refuses a file changed since (a flipped byte
+    # still parses) and a directory holding parts of two exports (killed between two renames).
+    digests: dict[str, str] = {}
     files = NewFiles()  # every file renamed into place at the end: a failure leaves the earlier export whole
     try:
         for name in names:
-            count = 0
-            with files.open(folder / f"{name}.jsonl") as out:
-                async for document in documents.iter_documents(name):
-                    out.write(dumps(document) + "\n")
-                    count += 1
-            counts[name] = count
-        manifest = {"format": 1, "layout": LAYOUT, "source_engine": store.engine_name, "collections": counts}
+            report = _step(progress, f"exporting {name}", totals.get(name, 0))
+            if name == "sessions":
+                found = await _export_collection(store, files, folder, name, report, seen=sessions)
+            elif name == SESSION_STUDENTS:
+                found = await _export_collection(
+                    store, files, folder, name, report, keep=lambda record: record.get("session_id") in sessions
+                )
+            else:
+                found = await _export_collection(store, files, folder, name, report)
+            counts[name], digests[name] = found
+        manifest = {
+            "format": 1,
+            "layout": LAYOUT,
+            "source_engine": store.engine_name,
+            "collections": counts,
+            SHA256: digests,
+        }
         with files.open(folder / MANIFEST) as out:
             out.write(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         files.commit()
@@ -83,7 +110,50 @@ async def export_store(store: Store, directory: str | Path) -> dict[str, int]:
     return counts
 
 
-async def restore_store(store: Store, directory: str | Path) -> dict[str, int]:
+def _step(progress: Progress | None, step: str, total: int) -> Callable[[int], None]:
+    """``report(done)`` for one step: every ``_BATCH`` documents and at the end, never over ``total``."""
+    call = progress or _no_progress
+    call(step, 0, total)
+
+    def report(done: int) -> None:
+        call(step, done, max(total, done))
+
+    return report
+
+
+async def _export_collection(
+    store: Store,
+    files: NewFiles,
+    folder: Path,
+    name: str,
+    report: Callable[[int], None] = lambda _: None,
+    *,
+    seen: set[str] | None = None,
+    keep: Callable[[dict[str, Any]], bool] | None = None,
+) -> tuple[int, str]:
+    """Write collection ``name`` to a new file of ``files``; its document count and SHA-256.
+
+    ``seen`` collects the ids written; ``keep`` says which documents to write (default: all).
+    """
+    count = 0
+    digest = hashlib.sha256()
+    with files.open(folder / f"{name}.jsonl") as out:
+        async for document in store.documents.iter_documents(name):
+            if keep is not None and not keep(document):
+                continue
+            if seen is not None:
+                seen.add(document["_id"])
+            line = dumps(document) + "\n"
+            out.write(line)
+            digest.update(line.encode("utf-8"))
+            count += 1
+            if count % _BATCH == 0:
+                report(count)
+    report(count)
+    return count, digest.hexdigest()
+
+
+async def restore_store(store: Store, directory: str | Path, *, progress: Progress | None = None) -> dict[str, int]:
     """Load an export into ``store``, replacing documents with the same ids; documents per collection.
 
     **All or nothing.** First the whole backup is checked, and nothing is written
@@ -107,15 +177,23 @@ async def restore_store(store: Store, directory: str | Path) -> dict[str, int]:
     gone), the record stays: ``docstore health`` and ``export`` say the store is
     mid-restore, and the next ``restore_store`` (or ``undo_interrupted_restore``) undoes
     it first. Writers running during a restore are not isolated from it, and the
-    backup's files must not change while it runs.
+    backup's files must not change while it runs. ``progress("checking <collection>" or
+    "restoring <collection>", done, total)`` is called as documents are checked and written.
     """
     folder = Path(directory)
-    plan = check_backup(folder)
+    return await restore_checked(store, check_backup(folder, progress), progress)
+
+
+async def restore_checked(store: Store, plan: Plan, progress: Progress | None = None) -> dict[str, int]:
+    """``restore_store`` of a backup already checked (``check_backup``): its checks against the store, then the writes.
+
+    For a caller that checks the backup before it opens (or creates) the store.
+    """
     await undo_interrupted_restore(store)
     clashes = await _check_in_store(store, plan)
     if clashes:
-        raise InvalidBackup(folder, clashes)
-    return await _write(store, plan)
+        raise InvalidBackup(plan.folder, clashes)
+    return await _write(store, plan, progress)
 
 
 async def undo_interrupted_restore(store: Store) -> dict[str, Any] | None:
@@ -154,7 +232,7 @@ async def _check_in_store(store: Store, plan: Plan) -> list[str]:
 # -- writing -----------------------------------------------------------------------------
 
 
-async def _write(store: Store, plan: Plan) -> dict[str, int]:
+async def _write(store: Store, plan: Plan, progress: Progress | None = None) -> dict[str, int]:
     """Write the checked backup under the journal; on a failure, undo it."""
     journal = Journal(store, plan.folder)
     counts: dict[str, int] = {name: 0 for name in plan.collections}
@@ -171,13 +249,17 @@ async def _write(store: Store, plan: Plan) -> dict[str, int]:
         for name in plan.order():
             if name not in plan.collections:
                 continue  # students of a layout-1 backup: written with the sessions they came out of
-            for collection, count in (await _write_collection(store, plan, name)).items():
+            report = _step(progress, f"restoring {name}", plan.collections[name])
+            written = await _write_collection(store, plan, name, report, journal.heartbeat)
+            for collection, count in written.items():
                 counts[collection] = counts.get(collection, 0) + count
         await journal.finish()
     except BaseException as error:
         # Cancelled or failed: undo what was written (the journal says what that was).
-        await _roll_back(store, error)
+        await _roll_back(store, error, journal.token)
         raise
+    finally:
+        journal.end()
     return counts
 
 
@@ -226,7 +308,13 @@ async def _documents(plan: Plan, name: str) -> AsyncIterator[tuple[str, dict[str
             yield SESSION_STUDENTS, record
 
 
-async def _write_collection(store: Store, plan: Plan, name: str) -> dict[str, int]:
+async def _write_collection(
+    store: Store,
+    plan: Plan,
+    name: str,
+    report: Callable[[int], None] = lambda _: None,
+    heartbeat: Callable[[], Awaitable[None]] | None = None,
+) -> dict[str, int]:
     """Write the backup's ``name`` (and the students of layout-1 sessions); documents written per collection."""
     batches: dict[str, list[dict[str, Any]]] = {}
     counts: dict[str, int] = {name: 0}
@@ -236,7 +324,11 @@ async def _write_collection(store: Store, plan: Plan, name: str) -> dict[str, in
         counts[collection] = counts.get(collection, 0) + 1
         if len(batch) >= _BATCH:
             await _flush(store, batches)
+            report(counts[name])
+            if heartbeat is not None:
+                await heartbeat()
     await _flush(store, batches)
+    report(counts[name])
     return counts
 
 
@@ -260,10 +352,10 @@ async def _upsert(store: Store, name: str, batch: list[dict[str, Any]]) -> None:
         )
 
 
-async def _roll_back(store: Store, error: BaseException) -> None:
+async def _roll_back(store: Store, error: BaseException, own: str) -> None:
     """Put back what the restore replaced and delete what it added; raise if that fails too."""
     try:
-        await undo_interrupted(store)
+        await undo_interrupted(store, own)
     except Exception as again:
         raise PersistenceError(
             ErrorCode.STORAGE_ERROR,

@@ -6,8 +6,10 @@ nothing is written unless the whole backup passes them.
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Iterator, Mapping
+import re
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ __all__ = [
     "JSON_OPTIONS",
     "LAYOUT",
     "MANIFEST",
+    "SHA256",
     "UNDO",
     "InvalidBackup",
     "Plan",
@@ -37,6 +40,10 @@ __all__ = [
 
 JSON_OPTIONS = json_util.JSONOptions(json_mode=json_util.JSONMode.CANONICAL, tz_aware=True)
 MANIFEST = "manifest.json"
+# The manifest's object of collection name -> SHA-256 (hex) of its file. Absent in the
+# backups of releases before it: those are restored on their content checks alone.
+SHA256 = "sha256"
+_HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
 # The layout an export holds: 1 = students inside their session's document (releases up to
 # f1272aa, manifests without "layout"); 2 = students as session_students records.
 LAYOUT = 2
@@ -45,6 +52,7 @@ LAYOUT = 2
 JOURNAL, UNDO = "docstore_restore", "docstore_restore_undo"
 # The collections the repositories read: a restored document must parse as their item.
 _MODELS: dict[str, type[StoredItem]] = {"sessions": Session, "problems": ProblemSpec, "revisions": CodeRevision}
+_PROGRESS_EVERY = 1000  # documents checked between two calls of a restore's progress
 # Enough to fix a backup by; the count says how many more there were.
 _MAX_PROBLEMS = 100
 
@@ -78,6 +86,7 @@ class Plan:
     folder: Path
     collections: dict[str, int]
     layout: int = LAYOUT
+    digests: dict[str, str] | None = None  # collection -> SHA-256 the manifest gives; None: it gives none
     ids: dict[str, set[str]] = field(default_factory=dict)
     active_codes: dict[tuple[Any, str], str] = field(default_factory=dict)  # (namespace, join code) -> session id
     namespaces: dict[str, Any] = field(default_factory=dict)  # session id of the backup -> its namespace
@@ -98,15 +107,19 @@ class Plan:
         return first + sorted(name for name in self.ids if name not in first)
 
 
-def check_backup(folder: Path) -> Plan:
-    """Every problem of the backup in ``folder``; ``InvalidBackup`` if there is any."""
+def check_backup(folder: Path, progress: Callable[[str, int, int], None] | None = None) -> Plan:
+    """Every problem of the backup in ``folder``; ``InvalidBackup`` if there is any.
+
+    ``progress("checking <collection>", done, total)`` is called as documents are checked.
+    """
     manifest_path = folder / MANIFEST
     if not manifest_path.is_file():
         raise InvalidBackup(folder, [f"not a docstore export (no {MANIFEST})"])
     plan = _read_manifest(folder, manifest_path)
     # Sessions first: a student record's session may be one of them.
     for name in sorted(plan.collections, key=lambda name: (name != "sessions", name)):
-        _check_collection(plan, name)
+        _check_collection(plan, name, progress)
+    _check_digests(plan)
     if plan.layout == 1:
         plan.ids.setdefault(SESSION_STUDENTS, set())
     if plan.problems:
@@ -148,9 +161,48 @@ def _read_manifest(folder: Path, path: Path) -> Plan:
             problems.append(f"{name}.jsonl is missing")
             continue
         counts[name] = count
+    digests = _read_digests(manifest, counts, problems)
     if problems:
         raise InvalidBackup(folder, problems)
-    return Plan(folder=folder, collections=counts, layout=layout)
+    return Plan(folder=folder, collections=counts, layout=layout, digests=digests)
+
+
+def _read_digests(manifest: dict[str, Any], counts: dict[str, int], problems: list[str]) -> dict[str, str] | None:
+    """The manifest's checksums (None when it has none); a malformed or missing one is a problem."""
+    if SHA256 not in manifest:
+        return None
+    digests = manifest[SHA256]
+    if not isinstance(digests, dict):
+        problems.append(f'{MANIFEST}: "{SHA256}" must be an object of collection name -> SHA-256 of its file')
+        return None
+    for name, digest in digests.items():
+        if not isinstance(digest, str) or not _HEX_DIGEST.fullmatch(digest):
+            problems.append(f'{MANIFEST}: "{SHA256}" of {name!r} must be a SHA-256 (64 hex digits), not {digest!r}')
+    # A collection without an entry is not checked: how a file changed on purpose is restored.
+    return {name: digest for name, digest in digests.items() if isinstance(digest, str)}
+
+
+def _check_digests(plan: Plan) -> None:
+    """Every file is the one the export wrote: byte for byte, as its manifest's SHA-256 says."""
+    if plan.digests is None:
+        return
+    for name in sorted(plan.collections):
+        if name not in plan.digests:
+            continue
+        digest = hashlib.sha256()
+        try:
+            with open(plan.folder / f"{name}.jsonl", "rb") as data:
+                for block in iter(lambda: data.read(1 << 20), b""):
+                    digest.update(block)
+        except OSError as exc:
+            plan.problem(f"{name}.jsonl cannot be read ({exc.strerror})")
+            continue
+        if digest.hexdigest() != plan.digests[name]:
+            plan.problem(
+                f"{name}.jsonl does not match the manifest's checksum (sha256): it was damaged or changed since "
+                f"the export, or the export did not finish; to restore a file changed on purpose, remove its "
+                f'entry from "{SHA256}" in {MANIFEST}'
+            )
 
 
 def split_session(document: dict[str, Any], layout: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -160,12 +212,17 @@ def split_session(document: dict[str, Any], layout: int) -> tuple[dict[str, Any]
     return document, []
 
 
-def _check_collection(plan: Plan, name: str) -> None:
+def _check_collection(plan: Plan, name: str, progress: Callable[[str, int, int], None] | None = None) -> None:
     ids = plan.ids.setdefault(name, set())
     model = _MODELS.get(name)
     count = 0
+    total = plan.collections[name]
+    if progress is not None:
+        progress(f"checking {name}", 0, total)
     for line_number, document, error in read_lines(plan.folder / f"{name}.jsonl"):
         count += 1
+        if progress is not None and count % _PROGRESS_EVERY == 0:
+            progress(f"checking {name}", count, max(total, count))
         where = f"{name}.jsonl line {line_number}"
         if error is not None:
             plan.problem(f"{where}: {error}")
@@ -201,6 +258,8 @@ def _check_collection(plan: Plan, name: str) -> None:
             other = plan.active_codes.setdefault((item.namespace_id, item.join_code), item.id)
             if other != item.id:
                 plan.problem(f"{where}: active join code {item.join_code!r} is also that of session {other!r}")
+    if progress is not None:
+        progress(f"checking {name}", count, max(total, count))
     if count != plan.collections[name]:
         plan.problem(f"{name}.jsonl holds {count} documents, the manifest says {plan.collections[name]}")
 

@@ -13,12 +13,24 @@ else. Undoing is idempotent, so a kill during the undo is undone by the next run
 Phases of ``state``: ``saving`` (the record is being written; the store's own
 collections are untouched), ``writing`` (the backup is being written), ``done`` (the
 restore is complete; only the record is left to delete).
+
+A record is also that of a restore still *running*: ``state`` names its process (host, pid,
+a token) and when it was last heard from (``alive_at``, at most ``_HEARTBEAT_S`` old while it
+writes). Only a record whose process is gone may be undone: on this host, its pid is dead
+(or, in this process, its journal is no longer active); from another host, nothing was
+heard for ``LIVE_FOR_S``. Otherwise a second restore refuses (``CONFLICT``) rather than undo
+the first one's documents under its feet.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import secrets
+import socket
+import time
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +42,25 @@ from ._interfaces import DocumentStore
 from ._store import Store
 from ._time import utc_now
 
-__all__ = ["Journal", "describe", "interrupted_restore", "interrupted_restore_of", "undo_interrupted"]
+__all__ = [
+    "LIVE_FOR_S",
+    "Journal",
+    "describe",
+    "interrupted_restore",
+    "interrupted_restore_of",
+    "running_elsewhere",
+    "undo_interrupted",
+]
 
 _STATE = "state"
 _BATCH = 500
 _PARALLEL_DELETES = 64  # concurrent deletes share commits (SQLite's group commit, MongoDB's pipeline)
+# A restore writes ``alive_at`` at least this often while it works; one on another host not
+# heard from for LIVE_FOR_S is taken for dead (a pid cannot be checked across machines).
+_HEARTBEAT_S = 10.0
+LIVE_FOR_S = 120.0
+_HOST = socket.gethostname()
+_ACTIVE: set[str] = set()  # tokens of this process's restores that are running
 
 
 async def interrupted_restore(store: Store) -> dict[str, Any] | None:
@@ -47,8 +73,60 @@ async def interrupted_restore_of(documents: DocumentStore) -> dict[str, Any] | N
     return await documents.get_document(JOURNAL, _STATE)
 
 
+def running_elsewhere(state: dict[str, Any], own: str | None = None) -> str | None:
+    """Who is still running the restore ``state`` records (None: no one, it may be undone).
+
+    ``own``: the token of the caller's own restore (undoing itself after a failure).
+    """
+    owner = state.get("owner")
+    if not isinstance(owner, dict) or owner.get("token") == own:
+        return None  # a record of a release before owners: as before, taken for interrupted
+    host, pid, token = owner.get("host"), owner.get("pid"), owner.get("token")
+    if host == _HOST and isinstance(pid, int):
+        # In this process, only an active journal is running (an earlier one may have failed to undo itself).
+        alive = token in _ACTIVE if pid == os.getpid() else _pid_alive(pid, owner.get("started"))
+        return f"process {pid} on this host" if alive else None
+    heard = state.get("alive_at")
+    if isinstance(heard, datetime) and time.time() - heard.timestamp() < LIVE_FOR_S:
+        return f"process {pid} on {host}, heard from at {heard}"
+    return None
+
+
+def _pid_alive(pid: int, started: Any = None) -> bool:
+    """Whether process ``pid`` runs, and is the one that began at ``started`` (a reused pid is not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # another user's process
+    except OSError:
+        return False
+    stat = _process_stat(pid)
+    if stat is None:
+        return True  # no /proc: the pid alone
+    state, start = stat
+    return state != "Z" and (started is None or started == start)  # a zombie has ended
+
+
+def _process_stat(pid: int) -> tuple[str, int] | None:
+    """(state, start time in clock ticks) of ``pid`` from Linux's /proc; None elsewhere."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            fields = stat.read().rpartition(")")[2].split()
+        return fields[0], int(fields[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def describe(state: dict[str, Any]) -> str:
     """One line for a person: what was interrupted, and what to run."""
+    running = running_elsewhere(state)
+    if running is not None:
+        return (
+            f"a restore of {state.get('backup')!r} begun at {state.get('started_at')} is running ({running}); "
+            "wait for it to finish"
+        )
     return (
         f"the store is mid-restore: a restore of {state.get('backup')!r} begun at {state.get('started_at')} "
         f"did not finish ({state.get('phase')}); run `docstore restore` to undo it (or `docstore restore DIR` "
@@ -62,9 +140,23 @@ class Journal:
     def __init__(self, store: Store, folder: Path) -> None:
         self.store = store
         self.folder = folder
+        self.token = secrets.token_hex(8)
+        self._heard = 0.0
 
     async def begin(self) -> None:
-        await self._state("saving", started_at=utc_now())
+        _ACTIVE.add(self.token)
+        stat = _process_stat(os.getpid())
+        owner = {"host": _HOST, "pid": os.getpid(), "token": self.token, "started": stat and stat[1]}
+        await self._state("saving", started_at=utc_now(), owner=owner)
+
+    def end(self) -> None:
+        """This restore is over (finished, or undone): its record, if any is left, is an interrupted one."""
+        _ACTIVE.discard(self.token)
+
+    async def heartbeat(self) -> None:
+        """Say this restore is alive (at most every ``_HEARTBEAT_S``): another host's restore waits for it."""
+        if time.monotonic() - self._heard >= _HEARTBEAT_S:
+            await self._state(None)
 
     async def save(self, name: str, ids: set[str], extra: Iterable[dict[str, Any]] = ()) -> None:
         """Record the store's documents of ``name`` with these ids (or that there is none), and ``extra`` ones."""
@@ -80,6 +172,7 @@ class Journal:
         for document_id in sorted(ids - found):
             batch = await self._add(batch, name, document_id, None)
         await self._flush(batch)
+        await self.heartbeat()
 
     async def writing(self) -> None:
         await self._state("writing")
@@ -89,9 +182,18 @@ class Journal:
         await self._state("done")
         await _forget(self.store)
 
-    async def _state(self, phase: str, **fields: Any) -> None:
+    async def _state(self, phase: str | None, **fields: Any) -> None:
         previous = await self.store.documents.get_document(JOURNAL, _STATE) or {}
-        document = {**previous, "_id": _STATE, "phase": phase, "backup": str(self.folder), **fields}
+        phase = phase or previous.get("phase", "saving")
+        self._heard = time.monotonic()
+        document = {
+            **previous,
+            "_id": _STATE,
+            "phase": phase,
+            "backup": str(self.folder),
+            "alive_at": utc_now(),
+            **fields,
+        }
         _check(await self.store.documents.upsert_documents(JOURNAL, [document]), JOURNAL)
 
     async def _add(
@@ -114,17 +216,26 @@ class Journal:
     async def _flush(self, batch: list[dict[str, Any]]) -> None:
         if batch:
             _check(await self.store.documents.upsert_documents(UNDO, batch), UNDO)
+            await self.heartbeat()  # a large collection's record takes long: still heard from
 
 
-async def undo_interrupted(store: Store) -> dict[str, Any] | None:
+async def undo_interrupted(store: Store, own: str | None = None) -> dict[str, Any] | None:
     """Undo the restore the store's record describes (none: None); the record it undid.
 
     Every replaced document is put back and every added one deleted; then the record is
-    deleted. Safe to run again after a failure or a kill midway.
+    deleted. Safe to run again after a failure or a kill midway. A restore still running
+    (``running_elsewhere``) is never undone: CONFLICT. ``own``: the caller's own journal token.
     """
     state = await interrupted_restore(store)
     if state is None:
         return None
+    running = running_elsewhere(state, own)
+    if running is not None:
+        raise PersistenceError(
+            ErrorCode.CONFLICT,
+            f"another restore is running ({running}): a restore of {state.get('backup')!r} begun at "
+            f"{state.get('started_at')}; wait for it to finish",
+        )
     if state.get("phase") == "writing":
         documents = store.documents
         entries = [entry async for entry in documents.iter_documents(UNDO)]

@@ -27,8 +27,13 @@ async def _check(url: str | None) -> int:
         raise Failure(exc.message) from None
     if config.engine != "local":
         raise Failure(f"check verifies local:// stores; {config.masked_url} is a {config.engine} store")
+    from .._sqlite._schema import DATABASE_FILE
     from .._sqlite._verify import verify_store
 
+    directory = Path(config.local_path).expanduser()
+    if not (directory / DATABASE_FILE).is_file():
+        # Nothing to verify is not damage (exit 1): the command could not do its job (exit 2).
+        raise Failure(f"no docstore store at {directory} (no {DATABASE_FILE})")
     path, problems = await asyncio.to_thread(verify_store, Path(config.local_path).expanduser())
     for problem in problems:
         console.print(f"[red]damaged[/red] {problem}", highlight=False)

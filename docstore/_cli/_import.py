@@ -7,14 +7,15 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from .._errors import ErrorCode, PersistenceError
 from .._legacy import ImportReport, import_legacy
+from .._restore_journal import describe, interrupted_restore
 from .._safe_files import refuse_symlink, replacing
 from .._store import Store
-from ._app import Failure, console, errors, main, open_from_url, run, url_option
+from ._app import Failure, console, errors, main, note_if_ephemeral, open_from_url, run, url_option
 
 __all__ = ["import_command"]
 
@@ -68,20 +69,35 @@ async def _import(
             refuse_symlink(path)
     # A dry run changes nothing, not even by creating the store it would write to.
     store = open_from_url(url, create=not dry_run)
+    if not dry_run:
+        note_if_ephemeral(store, "import")
     target = store.config.masked_url
     if dry_run:
         store = await _dry_run_target(store)
     async with store:
-        with _ProgressReport() as progress:
-            report = await import_legacy(
-                legacy_dir,
-                store,
-                namespace=namespace,
-                dry_run=dry_run,
-                batch_size=batch_size,
-                rejects_path=rejects,
-                progress=progress,
-            )
+        state = await interrupted_restore(store)
+        if state is not None:  # import_legacy refuses it too; said here without "run it again"
+            raise Failure(f"cannot import: {describe(state)}")
+        try:
+            with _ProgressReport() as progress:
+                report = await import_legacy(
+                    legacy_dir,
+                    store,
+                    namespace=namespace,
+                    dry_run=dry_run,
+                    batch_size=batch_size,
+                    rejects_path=rejects,
+                    progress=progress,
+                )
+        except (PersistenceError, OSError) as error:
+            if dry_run:
+                raise
+            # Stopped midway (a full disk, a server gone): the operator's next step is the same command.
+            message = error.message if isinstance(error, PersistenceError) else str(error)
+            raise Failure(
+                f"{message}; the import stopped: what it wrote is kept, run the same command again to finish it "
+                "(the import is idempotent)"
+            ) from None
     report.target = target
     _print_report(report)
     if report.rejected:
@@ -111,14 +127,20 @@ async def _dry_run_target(store: Store) -> Store:
     return store
 
 
-class _ProgressReport:
-    """A rich progress bar by file on a terminal; plain lines otherwise."""
+_QUIET_BELOW = 1000  # documents: plain progress lines only for collections at least this large
 
-    def __init__(self) -> None:
+
+class _ProgressReport:
+    """A rich progress bar per file or collection on a terminal; plain lines otherwise (0, 50, 100%).
+
+    ``unit``: ``"bytes"`` (an import reads files) or ``"documents"`` (export, restore).
+    """
+
+    def __init__(self, unit: str = "bytes") -> None:
+        self._unit = unit
+        amount = DownloadColumn() if unit == "bytes" else MofNCompleteColumn()
         self._bar = (
-            Progress(
-                TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(), console=errors
-            )
+            Progress(TextColumn("{task.description}"), BarColumn(), amount, TimeRemainingColumn(), console=errors)
             if errors.is_terminal
             else None
         )
@@ -140,10 +162,15 @@ class _ProgressReport:
                 self._tasks[name] = self._bar.add_task(name, total=size)
             self._bar.update(self._tasks[name], completed=done)
             return
+        if self._unit != "bytes" and size < _QUIET_BELOW:
+            return  # a small collection is done at once: lines for each would bury the large ones
         tenth = done * 10 // max(size, 1)
         if tenth > self._reported.get(name, -1) and (tenth % 5 == 0 or tenth == 10):
             self._reported[name] = tenth
-            errors.print(f"{name}: {tenth * 10}% ({done:,} of {size:,} bytes)", highlight=False)
+            if self._unit == "bytes":
+                errors.print(f"{name}: {tenth * 10}% ({done:,} of {size:,} bytes)", highlight=False)
+            else:
+                errors.print(f"{name}: {done:,} of {size:,} {self._unit} ({tenth * 10}%)", highlight=False)
 
 
 def _print_report(report: ImportReport) -> None:

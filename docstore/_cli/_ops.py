@@ -8,9 +8,10 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from .._backup import InvalidBackup, export_store, restore_store, undo_interrupted_restore
+from .._backup import InvalidBackup, export_store, restore_checked, restore_store, undo_interrupted_restore
+from .._backup_check import Plan, check_backup
 from .._errors import ErrorCode, PersistenceError
-from .._restore_journal import interrupted_restore
+from .._restore_journal import describe, interrupted_restore, running_elsewhere
 from ._app import (
     EXIT_FAILED,
     EXIT_OK,
@@ -18,11 +19,13 @@ from ._app import (
     Failure,
     console,
     main,
+    note_if_ephemeral,
     open_from_url,
     print_counts,
     run,
     url_option,
 )
+from ._import import _ProgressReport
 
 __all__ = ["export_command", "health", "init", "restore", "stats"]
 
@@ -35,7 +38,7 @@ def stats(url: str | None) -> None:
 
 
 async def _stats(url: str | None) -> int:
-    async with open_from_url(url) as store:
+    async with open_from_url(url, create=False) as store:  # a mistyped path must not become a new store
         collections = await store.stats()
     table = Table(title=f"docstore at {store.config.masked_url}")
     table.add_column("collection")
@@ -84,6 +87,7 @@ def init(url: str | None, drop_unknown: bool, shard: bool) -> None:
 
 async def _init(url: str | None, *, drop_unknown: bool, shard: bool) -> int:
     async with open_from_url(url) as store:  # initializing a store creates the missing indexes
+        note_if_ephemeral(store, "init")
         indexes = store.index_administration()
         if indexes is not None:
             changes = await indexes.upgrade_indexes(drop_unknown=drop_unknown)
@@ -113,13 +117,23 @@ async def _init(url: str | None, *, drop_unknown: bool, shard: bool) -> int:
 @url_option
 def export_command(directory: Path, url: str | None) -> None:
     """Write every collection to DIRECTORY as JSON lines of MongoDB Extended JSON."""
-    run(_export(directory, url))
+    run(
+        _export(directory, url),
+        on_interrupt=f"export interrupted: nothing of it was written to {directory} (an earlier export there is whole)",
+    )
 
 
 async def _export(directory: Path, url: str | None) -> int:
     async with open_from_url(url, create=False) as store:  # exporting a store must not make one
         try:
-            counts = await export_store(store, directory)
+            with _ProgressReport("documents") as progress:
+                counts = await export_store(store, directory, progress=progress)
+        except OSError as error:
+            # A full disk, a read-only directory: which one, and that nothing of this export is kept.
+            raise Failure(
+                f"cannot write the export to {directory}: {error.strerror or error}; nothing of it was kept "
+                "(an earlier export there is whole)"
+            ) from None
         except PersistenceError as error:
             if error.code is not ErrorCode.STORAGE_ERROR or "is damaged" not in error.message:
                 raise
@@ -141,12 +155,28 @@ def restore(directory: Path | None, url: str | None) -> None:
     nothing is written and the exit code is 2. A restore that was killed or failed
     midway is undone first; without DIRECTORY, that is all this does.
     """
-    run(_restore(directory, url))
+    run(
+        _restore(directory, url),
+        on_interrupt="restore interrupted: what it had written was undone; if `docstore health` says the store is "
+        "still mid-restore (stopped again while undoing), `docstore restore` undoes it",
+    )
 
 
 async def _restore(directory: Path | None, url: str | None) -> int:
+    checked: Plan | None = None
+    if directory is not None and not await _exists(url):
+        # Into a new store: the backup is checked before the store is made, so a refused one makes none.
+        try:
+            with _ProgressReport("documents") as progress:
+                checked = check_backup(directory, progress)
+        except InvalidBackup as invalid:
+            return _refused(directory, invalid)
     async with open_from_url(url, create=directory is not None) as store:
+        if directory is not None:
+            note_if_ephemeral(store, "restore")
         state = await interrupted_restore(store)
+        if state is not None and running_elsewhere(state) is not None:
+            raise Failure(f"another restore is running: {describe(state)}")
         if state is not None:
             console.print(
                 f"undoing the interrupted restore of {state.get('backup')} (begun {state.get('started_at')}, "
@@ -160,16 +190,38 @@ async def _restore(directory: Path | None, url: str | None) -> int:
         if directory is None:
             return EXIT_OK
         try:
-            counts = await restore_store(store, directory)
+            with _ProgressReport("documents") as progress:
+                if checked is not None:  # checked once, before the store was made
+                    counts = await restore_checked(store, checked, progress)
+                else:
+                    counts = await restore_store(store, directory, progress=progress)
         except InvalidBackup as invalid:
-            # Every problem, one per line: whoever fixes the backup needs all of them at once.
-            total = len(invalid.problems) + invalid.more
-            summary = f"{directory} cannot be restored; the store is unchanged. {total} problem(s):"
-            print(f"docstore: {summary}", file=sys.stderr)
-            for problem in invalid.problems:
-                print(f"  - {' '.join(problem.split())}", file=sys.stderr)
-            if invalid.more:
-                print(f"  ... and {invalid.more} more", file=sys.stderr)
-            return EXIT_FAILED
+            return _refused(directory, invalid)
     print_counts(counts, f"restored {sum(counts.values()):,} documents from {directory}")
     return EXIT_OK
+
+
+def _refused(directory: Path, invalid: InvalidBackup) -> int:
+    """Every problem, one per line: whoever fixes the backup needs all of them at once."""
+    total = len(invalid.problems) + invalid.more
+    summary = f"{directory} cannot be restored; the store is unchanged. {total} problem(s):"
+    print(f"docstore: {summary}", file=sys.stderr)
+    for problem in invalid.problems:
+        print(f"  - {' '.join(problem.split())}", file=sys.stderr)
+    if invalid.more:
+        print(f"  ... and {invalid.more} more", file=sys.stderr)
+    return EXIT_FAILED
+
+
+async def _exists(url: str | None) -> bool:
+    """Whether the store at ``url`` exists (only ``local://`` may not: the others are servers or memory)."""
+    store = open_from_url(url, create=False)
+    try:
+        await store.initialize()
+    except PersistenceError as error:
+        if error.code is ErrorCode.UNAVAILABLE and "(create=False)" in error.message:
+            return False
+        raise
+    finally:
+        await store.shutdown()
+    return True

@@ -56,7 +56,7 @@ def serve(url: str | None, host: str, port: int, max_body_mb: float, access_log:
         _serve_workers(url, host, port, max_body_bytes, access_log, workers)
         return
     _use_uvloop()
-    run(_serve(url, host, port, max_body_bytes, access_log))
+    run(_serve(url, host, port, max_body_bytes, access_log), handle_sigterm=False)  # uvicorn's own shutdown
 
 
 def _use_uvloop() -> None:

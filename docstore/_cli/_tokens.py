@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import click
 from rich.table import Table
 
-from ._app import EXIT_OK, console, main, open_from_url, run, url_option
+from ._app import EXIT_OK, console, main, note_if_ephemeral, open_from_url, run, url_option
 
 if TYPE_CHECKING:
     from .._server._tokens import TokenStore
@@ -38,6 +38,7 @@ def create(namespace: str, read_only: bool, name: str | None, url: str | None) -
 
 async def _create(namespace: str, read_only: bool, name: str | None, url: str | None) -> int:
     async with open_from_url(url) as store:
+        note_if_ephemeral(store, "token create")
         secret, info = await _tokens(store).create(namespace, read_only=read_only, name=name)
     print(secret)  # alone on stdout, for `TOKEN=$(docstore token create ...)`
     mode = "read-only" if info.read_only else "read-write"
@@ -53,7 +54,7 @@ def list_tokens(url: str | None) -> None:
 
 
 async def _list(url: str | None) -> int:
-    async with open_from_url(url) as store:
+    async with open_from_url(url, create=False) as store:  # listing must not make a store at a mistyped path
         found = await _tokens(store).list()
     table = Table(title=f"tokens of {store.config.masked_url}")
     for column in ("name", "namespace", "read-only", "created", "last used"):
@@ -81,6 +82,7 @@ def revoke(name: str, url: str | None) -> None:
 
 async def _revoke(name: str, url: str | None) -> int:
     async with open_from_url(url) as store:
+        note_if_ephemeral(store, "token revoke")
         info = await _tokens(store).revoke(name)
     console.print(f"token {info.name!r} (namespace {info.namespace!r}) revoked", highlight=False)
     return EXIT_OK

@@ -158,13 +158,19 @@ def _students(value: Any) -> dict[str, Student]:
         if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[1], Mapping)):
             raise RecordError(f"students: entry {index} is not a [id, student] pair")
         key, raw = entry
-        student = Student(
-            id=str(raw.get("id", key)),
-            name=raw.get("name", ""),
-            code=raw.get("code", ""),
-            last_update=_optional_date(raw, "lastUpdate"),
-            extra=_extra(raw, _STUDENT_FIELDS),
-        )
+        try:
+            student = Student(
+                id=str(raw.get("id", key)),
+                name=raw.get("name", ""),
+                code=raw.get("code", ""),
+                last_update=_optional_date(raw, "lastUpdate"),
+                extra=_extra(raw, _STUDENT_FIELDS),
+            )
+        except ValidationError as exc:
+            # Named as the student's: "id: ..." alone reads as the session's own id.
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise RecordError(f"students[{str(key)!r}].{where}: {first['msg']}") from None
         students[str(key)] = student
     return students
 

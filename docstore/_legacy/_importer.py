@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .._errors import PersistenceError
+from .._errors import ErrorCode, PersistenceError
 from .._mapping import check_collection_name, check_document
 from .._models import DEFAULT_NAMESPACE
 from .._store import Store
@@ -301,7 +301,7 @@ class _Importer:
 
     def is_orphan(self, key: str) -> bool:
         try:
-            session_id, student_id = split_stream_key(key)
+            session_id, student_id = split_stream_key(key, self.session_students)
         except RecordError:
             return False
         students = self.session_students.get(session_id)
@@ -329,6 +329,13 @@ async def import_legacy(
         raise FileNotFoundError(f"legacy data directory {folder} does not exist or is not a directory")
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
+    from .._restore_journal import describe, interrupted_restore  # here: it imports the store's modules
+
+    state = await interrupted_restore(store)
+    if state is not None:
+        # The restore's undo deletes what it added and puts back what it replaced, by id: it
+        # would take the import's documents with it. As export does, refuse until it is undone.
+        raise PersistenceError(ErrorCode.STORAGE_ERROR, f"cannot import: {describe(state)}")
     rejects = RejectSink(Path(rejects_path) if rejects_path is not None else None)
     try:
         importer = _Importer(

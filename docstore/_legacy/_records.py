@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Container, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -120,7 +120,25 @@ def small_file(path: Path) -> Any:
         raise ReadError(f"cannot read the file: {exc.strerror}", "$") from None
 
 
-def split_stream_key(key: str) -> tuple[str, str]:
+def split_stream_key(
+    key: str, sessions: Container[str] = (), record: Mapping[str, Any] | None = None
+) -> tuple[str, str]:
+    """(session id, student id) of a stream key ``<sessionId>:<studentId>``.
+
+    Either id may hold colons (the original tool took any id): the key is split after the
+    ``record``'s own ``sessionId``/``studentId`` where they join to the key, else after the
+    first prefix that is a session of ``sessions``, else at its first colon.
+    """
+    if record is not None:
+        session_id, student_id = record.get("sessionId"), record.get("studentId")
+        joined = f"{session_id}:{student_id}" if isinstance(session_id, str) and isinstance(student_id, str) else None
+        if session_id and student_id and joined == key:
+            return str(session_id), str(student_id)
+    position = key.find(":")
+    while position > 0:
+        if key[:position] in sessions and position < len(key) - 1:
+            return key[:position], key[position + 1 :]
+        position = key.find(":", position + 1)
     session_id, separator, student_id = key.partition(":")
     if not separator or not session_id or not student_id:
         raise RecordError(f"stream key {key!r} is not '<sessionId>:<studentId>'")

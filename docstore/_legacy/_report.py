@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from .._safe_files import refuse_symlink
+from .._safe_files import new_temporary, refuse_symlink
 
 __all__ = ["FileOutcome", "ImportReport", "KindCounts", "RejectSink"]
 
@@ -105,7 +104,7 @@ class RejectSink:
             # Written to a new file of its own, renamed into place at the end: never through a
             # symlink planted at ``path`` nor into a file docstore did not create.
             refuse_symlink(path)
-            descriptor, self._temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            descriptor, self._temporary = new_temporary(path)
             self._handle = os.fdopen(descriptor, "w", encoding="utf-8")
 
     def reject(self, file: str, json_path: str, reason: str, record: Any = None) -> None:

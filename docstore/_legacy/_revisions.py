@@ -51,7 +51,9 @@ async def import_revisions(importer: Importer, path: Path) -> None:
             try:
                 if index is None:
                     raise RecordError("a stream must be an array of revisions")
-                session_id, student_id = split_stream_key(key)
+                session_id, student_id = split_stream_key(
+                    key, importer.session_students, raw if type(raw) is dict else None
+                )
                 if type(raw) is not dict:
                     raise RecordError(f"expected an object, got {type(raw).__name__}")
                 if depth > MAX_RAW_DEPTH + 1:

@@ -299,3 +299,54 @@ def test_ctrl_c_exits_130_and_says_how_to_resume(tmp_path: Path) -> None:
     with cli("import", str(source), "--url", url) as finisher:
         finisher.communicate(timeout=120)
     assert finisher.returncode == 0
+
+
+async def test_a_session_id_holding_a_colon_keeps_its_revisions(store: Store, legacy: Path, tmp_path: Path) -> None:
+    """Finding 6 of the operations attack (tester4): a stream key is ``<sessionId>:<studentId>``
+    and was split at its first colon, so every revision of a session whose id holds a colon
+    (the original tool accepted any id) was rejected, "sessionId/studentId differ from the
+    stream key". The key is split where it names a session of the data (or the ids its
+    revisions carry), and a student id may hold colons too."""
+    sessions = load(legacy / "sessions.json")
+    streams = load(legacy / "revisions.json")
+    old_id = next(iter(sessions))
+    new_id = "course:2026:" + old_id
+    session = sessions.pop(old_id)
+    session["id"] = new_id
+    sessions[new_id] = session
+    moved = 0
+    for key in [key for key in streams if key.startswith(old_id + ":")]:
+        student_id = key[len(old_id) + 1 :]
+        revisions = streams.pop(key)
+        for revision in revisions:
+            revision["sessionId"] = new_id
+        streams[f"{new_id}:{student_id}"] = revisions
+        moved += len(revisions)
+    # An orphan stream (its session is not in the data) whose ids hold colons: its records' own ids split it.
+    orphan = [
+        dict(revision, sessionId="gone:1", studentId="s:2", id=f"orphan-{n}") for n, revision in enumerate(revisions)
+    ]
+    streams["gone:1:s:2"] = orphan
+    save(legacy / "sessions.json", sessions)
+    save(legacy / "revisions.json", streams)
+    report, lines = await run(store, legacy, tmp_path)
+    assert report.rejected == 0, lines
+    assert moved > 0 and await store.revisions.count_revisions(new_id) == moved
+    assert await store.revisions.count_revisions("gone:1", "s:2") == len(orphan)
+    assert report.orphan_streams == 1
+
+
+async def test_a_bad_student_of_a_session_is_named_in_the_reject_reason(
+    store: Store, legacy: Path, tmp_path: Path
+) -> None:
+    """Finding 11 of the operations attack (tester4): a session whose Map held a student with
+    an empty or 300-character id was rejected with "id: String should have at least 1
+    character", as if the session's own id were wrong; the reason names the student now."""
+    sessions = load(legacy / "sessions.json")
+    session_id = next(iter(sessions))
+    entries = sessions[session_id]["students"]["entries"]
+    entries.append(["", {"id": "", "name": "Nobody", "code": ""}])
+    save(legacy / "sessions.json", sessions)
+    _, lines = await run(store, legacy, tmp_path)
+    reason = lines[("sessions.json", f'$["{session_id}"]')]["reason"]
+    assert reason.startswith("students[''].id:"), reason

@@ -124,6 +124,10 @@ def test_a_restore_of_a_damaged_backup_is_all_or_nothing(
             position = line % len(lines)
             lines[position] = json.dumps(mutate(json.loads(lines[position]), path, replacement), ensure_ascii=True)
             jsonl.write_text("\n".join(lines) + "\n", encoding="utf-8")
+            # Changed on purpose: without its checksum the content checks judge the file (not the checksum alone).
+            manifest = json.loads((backup / "manifest.json").read_text())
+            del manifest["sha256"][collection]
+            (backup / "manifest.json").write_text(json.dumps(manifest))
 
             async with open_store("memory://") as target:
                 await target.sessions.create_session(Session(id="kept", join_code="KEPT01", problem_text="mine"))
