@@ -22,6 +22,7 @@ import pytest
 
 from docstore import ErrorCode, PersistenceError, Session, export_store, import_legacy, open_store, restore_store
 from tests.ops.test_ops_commands import EXAMPLE, ROOT, docstore
+from tests.remote.servers import ADMIN_TOKEN, asgi_server
 
 MARKER = "MARKER-0123456789"
 
@@ -113,6 +114,18 @@ async def test_a_killed_restore_that_replaced_a_damaged_document_is_undone_keepi
     assert undone.returncode == 0, undone.stderr
     assert "undone" in undone.stdout and "1 document(s) that were damaged before it" in undone.stdout, undone.stdout
     await assert_undone_with_the_sound_copy(url, changed)
+
+
+async def test_a_restore_through_a_server_repairs_its_damaged_local_store(tmp_path: Path) -> None:
+    url, backup, _changed = await damaged_store(tmp_path)
+    async with asgi_server(url) as (server, _store), server.open(token=ADMIN_TOKEN) as client:
+        with pytest.raises(PersistenceError, match="is damaged"):
+            await client.documents.get_document("sessions", "hurt")
+        counts = await restore_store(client, backup)
+        assert counts.damaged == ["sessions/hurt"]
+        hurt = await client.sessions.get_session("hurt")
+        assert hurt is not None and hurt.problem_text == MARKER
+    assert docstore("check", url=url).returncode == 0
 
 
 async def test_export_of_a_damaged_store_refuses_naming_the_document(tmp_path: Path) -> None:
