@@ -39,12 +39,20 @@ from ._backup_check import (
     split_session,
 )
 from ._errors import ErrorCode, PersistenceError
-from ._restore_journal import Journal, describe, interrupted_restore, undo_interrupted
+from ._restore_journal import Journal, describe, documents_past_damage, interrupted_restore, undo_interrupted
 from ._safe_files import NewFiles, refuse_symlink
 from ._store import Store
 from ._students import SESSION_STUDENTS
 
-__all__ = ["MANIFEST", "InvalidBackup", "export_store", "restore_checked", "restore_store", "undo_interrupted_restore"]
+__all__ = [
+    "MANIFEST",
+    "InvalidBackup",
+    "RestoreCounts",
+    "export_store",
+    "restore_checked",
+    "restore_store",
+    "undo_interrupted_restore",
+]
 
 _BATCH = 1000
 # progress(step, documents done, documents in all): "exporting revisions", "restoring sessions", ...
@@ -153,7 +161,17 @@ async def _export_collection(
     return count, digest.hexdigest()
 
 
-async def restore_store(store: Store, directory: str | Path, *, progress: Progress | None = None) -> dict[str, int]:
+class RestoreCounts(dict[str, int]):
+    """Documents restored per collection; ``damaged``: the replaced ones that were damaged ("collection/id")."""
+
+    damaged: list[str]
+
+    def __init__(self, counts: dict[str, int], damaged: list[str]) -> None:
+        super().__init__(counts)
+        self.damaged = damaged
+
+
+async def restore_store(store: Store, directory: str | Path, *, progress: Progress | None = None) -> RestoreCounts:
     """Load an export into ``store``, replacing documents with the same ids; documents per collection.
 
     **All or nothing.** First the whole backup is checked, and nothing is written
@@ -177,14 +195,17 @@ async def restore_store(store: Store, directory: str | Path, *, progress: Progre
     gone), the record stays: ``docstore health`` and ``export`` say the store is
     mid-restore, and the next ``restore_store`` (or ``undo_interrupted_restore``) undoes
     it first. Writers running during a restore are not isolated from it, and the
-    backup's files must not change while it runs. ``progress("checking <collection>" or
+    backup's files must not change while it runs. A damaged document of the store (a
+    ``local://`` checksum mismatch) that the backup holds is replaced by the backup's copy
+    (``RestoreCounts.damaged`` names them); undoing keeps that copy, since the damaged one
+    was unreadable. ``progress("checking <collection>" or
     "restoring <collection>", done, total)`` is called as documents are checked and written.
     """
     folder = Path(directory)
     return await restore_checked(store, check_backup(folder, progress), progress)
 
 
-async def restore_checked(store: Store, plan: Plan, progress: Progress | None = None) -> dict[str, int]:
+async def restore_checked(store: Store, plan: Plan, progress: Progress | None = None) -> RestoreCounts:
     """``restore_store`` of a backup already checked (``check_backup``): its checks against the store, then the writes.
 
     For a caller that checks the backup before it opens (or creates) the store.
@@ -206,8 +227,10 @@ async def _check_in_store(store: Store, plan: Plan) -> list[str]:
     problems: list[str] = []
     if plan.active_codes:
         replaced = plan.ids.get("sessions", set())
-        async for document in store.documents.iter_documents("sessions"):
-            if document["_id"] in replaced or not document.get("active"):
+        # Past a damaged session, the store's others are not seen: the engine's unique index on
+        # active join codes still refuses a clash when the backup is written (and it is undone).
+        async for _, document, _damage in documents_past_damage(store.documents, "sessions", set()):
+            if document is None or document["_id"] in replaced or not document.get("active"):
                 continue
             code = active_code(document)
             if code is not None and code in plan.active_codes:
@@ -232,7 +255,7 @@ async def _check_in_store(store: Store, plan: Plan) -> list[str]:
 # -- writing -----------------------------------------------------------------------------
 
 
-async def _write(store: Store, plan: Plan, progress: Progress | None = None) -> dict[str, int]:
+async def _write(store: Store, plan: Plan, progress: Progress | None = None) -> RestoreCounts:
     """Write the checked backup under the journal; on a failure, undo it."""
     journal = Journal(store, plan.folder)
     counts: dict[str, int] = {name: 0 for name in plan.collections}
@@ -260,7 +283,7 @@ async def _write(store: Store, plan: Plan, progress: Progress | None = None) -> 
         raise
     finally:
         journal.end()
-    return counts
+    return RestoreCounts(counts, journal.damaged)
 
 
 async def _stale_students(store: Store, plan: Plan) -> list[dict[str, Any]]:
@@ -288,8 +311,9 @@ async def _free_join_codes(store: Store, plan: Plan) -> None:
         if document is not None:
             new_codes[document["_id"]] = active_code(document)
     ids = plan.ids["sessions"]
-    async for document in store.documents.iter_documents("sessions"):
-        session_id = document["_id"]
+    async for session_id, document, _damage in documents_past_damage(store.documents, "sessions", ids):
+        if document is None:
+            continue  # damaged: its code unknown (if the backup's copy clashes, its write fails and is undone)
         code = active_code(document)
         if session_id in ids and code is not None and new_codes.get(session_id) != code:
             await store.documents.delete_document("sessions", session_id)

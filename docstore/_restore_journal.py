@@ -10,6 +10,12 @@ health``, ``export`` and ``Store.health()`` see it, and ``docstore restore`` und
 (puts back every replaced document, deletes every added one) before doing anything
 else. Undoing is idempotent, so a kill during the undo is undone by the next run.
 
+A document the restore replaces that cannot be read (damaged: a ``local://`` checksum
+mismatch) is recorded as damaged (``damaged``: the error) with no previous version; undoing
+leaves what is there (the backup's sound copy, once written): nothing readable is lost, and
+a restore can repair a damaged store. A scan that damage stops is taken up again id by id
+(``documents_past_damage``).
+
 Phases of ``state``: ``saving`` (the record is being written; the store's own
 collections are untouched), ``writing`` (the backup is being written), ``done`` (the
 restore is complete; only the record is left to delete).
@@ -29,7 +35,7 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -46,8 +52,10 @@ __all__ = [
     "LIVE_FOR_S",
     "Journal",
     "describe",
+    "documents_past_damage",
     "interrupted_restore",
     "interrupted_restore_of",
+    "is_damage",
     "running_elsewhere",
     "undo_interrupted",
 ]
@@ -71,6 +79,46 @@ async def interrupted_restore(store: Store) -> dict[str, Any] | None:
 async def interrupted_restore_of(documents: DocumentStore) -> dict[str, Any] | None:
     """``interrupted_restore`` of a backend's documents (what ``Store.health()`` asks)."""
     return await documents.get_document(JOURNAL, _STATE)
+
+
+def is_damage(error: BaseException) -> bool:
+    """Whether ``error`` says a stored document is damaged (unreadable), not that the store failed."""
+    return (
+        isinstance(error, PersistenceError) and error.code is ErrorCode.STORAGE_ERROR and "is damaged" in error.message
+    )
+
+
+async def documents_past_damage(
+    documents: DocumentStore, name: str, ids: set[str]
+) -> AsyncIterator[tuple[str, dict[str, Any] | None, str | None]]:
+    """(id, document, None) for each document of ``name``; past a damaged one, ``ids`` one by one.
+
+    A scan stops at a damaged document and no engine lists a collection's ids without
+    decoding them, so then each of ``ids`` not yet seen is read on its own: (id, document,
+    None), or (id, None, why) for a damaged one; an id not stored is left out. Documents
+    outside ``ids`` after the damage are not seen.
+    """
+    seen: set[str] = set()
+    try:
+        async for document in documents.iter_documents(name):
+            seen.add(document["_id"])
+            yield document["_id"], document, None
+    except PersistenceError as error:
+        if not is_damage(error):
+            raise
+        rest = sorted(ids - seen)
+        for start in range(0, len(rest), _PARALLEL_DELETES):
+            chunk = rest[start : start + _PARALLEL_DELETES]
+            found = await asyncio.gather(
+                *(documents.get_document(name, document_id) for document_id in chunk), return_exceptions=True
+            )
+            for document_id, result in zip(chunk, found, strict=True):
+                if isinstance(result, BaseException):
+                    if not is_damage(result):
+                        raise result from None
+                    yield document_id, None, str(getattr(result, "message", result))
+                elif result is not None:
+                    yield document_id, result, None
 
 
 def running_elsewhere(state: dict[str, Any], own: str | None = None) -> str | None:
@@ -142,6 +190,7 @@ class Journal:
         self.folder = folder
         self.token = secrets.token_hex(8)
         self._heard = 0.0
+        self.damaged: list[str] = []  # "collection/id" of the replaced documents that could not be read
 
     async def begin(self) -> None:
         _ACTIVE.add(self.token)
@@ -162,10 +211,12 @@ class Journal:
         """Record the store's documents of ``name`` with these ids (or that there is none), and ``extra`` ones."""
         found: set[str] = set()
         batch: list[dict[str, Any]] = []
-        async for document in self.store.documents.iter_documents(name):
-            if document["_id"] in ids:
-                found.add(document["_id"])
-                batch = await self._add(batch, name, document["_id"], document)
+        async for document_id, document, damage in documents_past_damage(self.store.documents, name, ids):
+            if document_id in ids and document_id not in found:
+                found.add(document_id)
+                if damage is not None:
+                    self.damaged.append(f"{name}/{document_id}")
+                batch = await self._add(batch, name, document_id, document, damage)
         for document in extra:
             found.add(document["_id"])
             batch = await self._add(batch, name, document["_id"], document)
@@ -197,17 +248,23 @@ class Journal:
         _check(await self.store.documents.upsert_documents(JOURNAL, [document]), JOURNAL)
 
     async def _add(
-        self, batch: list[dict[str, Any]], name: str, document_id: str, previous: dict[str, Any] | None
+        self,
+        batch: list[dict[str, Any]],
+        name: str,
+        document_id: str,
+        previous: dict[str, Any] | None,
+        damage: str | None = None,
     ) -> list[dict[str, Any]]:
         # As text: a stored document may be as deep as any engine allows; one level more would not be.
-        batch.append(
-            {
-                "_id": f"{name}/{document_id}",
-                "collection": name,
-                "document_id": document_id,
-                "previous": None if previous is None else dumps(previous),
-            }
-        )
+        entry: dict[str, Any] = {
+            "_id": f"{name}/{document_id}",
+            "collection": name,
+            "document_id": document_id,
+            "previous": None if previous is None else dumps(previous),
+        }
+        if damage is not None:
+            entry["damaged"] = damage  # unreadable before: undoing leaves the backup's copy there
+        batch.append(entry)
         if len(batch) < _BATCH:
             return batch
         await self._flush(batch)
@@ -223,7 +280,9 @@ async def undo_interrupted(store: Store, own: str | None = None) -> dict[str, An
     """Undo the restore the store's record describes (none: None); the record it undid.
 
     Every replaced document is put back and every added one deleted; then the record is
-    deleted. Safe to run again after a failure or a kill midway. A restore still running
+    deleted. A document that was damaged before the restore is left as it is now (the
+    backup's copy, once written), and the record returned says how many (``damaged``).
+    Safe to run again after a failure or a kill midway. A restore still running
     (``running_elsewhere``) is never undone: CONFLICT. ``own``: the caller's own journal token.
     """
     state = await interrupted_restore(store)
@@ -236,9 +295,13 @@ async def undo_interrupted(store: Store, own: str | None = None) -> dict[str, An
             f"another restore is running ({running}): a restore of {state.get('backup')!r} begun at "
             f"{state.get('started_at')}; wait for it to finish",
         )
+    state = {**state, "damaged": 0}
     if state.get("phase") == "writing":
         documents = store.documents
-        entries = [entry async for entry in documents.iter_documents(UNDO)]
+        everything = [entry async for entry in documents.iter_documents(UNDO)]
+        # Unreadable before the restore: nothing to put back, and the backup's sound copy is kept.
+        entries = [entry for entry in everything if entry.get("damaged") is None]
+        state["damaged"] = len(everything) - len(entries)
         # Added documents go, and replaced sessions too before any comes back: with none of the
         # backup's sessions left, putting the old ones back cannot clash on an active join code.
         gone = [

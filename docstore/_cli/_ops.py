@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.table import Table
@@ -183,8 +184,9 @@ async def _restore(directory: Path | None, url: str | None) -> int:
                 f"{state.get('phase')})",
                 highlight=False,
             )
-            await undo_interrupted_restore(store)
+            undone = await undo_interrupted_restore(store)
             console.print("undone: the store is as it was before that restore", highlight=False)
+            _say_damaged_kept(undone)
         elif directory is None:
             console.print("no interrupted restore: nothing to undo", highlight=False)
         if directory is None:
@@ -198,7 +200,24 @@ async def _restore(directory: Path | None, url: str | None) -> int:
         except InvalidBackup as invalid:
             return _refused(directory, invalid)
     print_counts(counts, f"restored {sum(counts.values()):,} documents from {directory}")
+    if counts.damaged:
+        more = len(counts.damaged) - 5
+        shown = ", ".join(counts.damaged[:5]) + (f" and {more} more" if more > 0 else "")
+        console.print(
+            f"replaced {len(counts.damaged)} damaged document(s) with the backup's copy: {shown}", highlight=False
+        )
     return EXIT_OK
+
+
+def _say_damaged_kept(undone: dict[str, Any] | None) -> None:
+    """Damaged before the restore: not put back (unreadable), the backup's copy is kept if it was written."""
+    damaged = (undone or {}).get("damaged") or 0
+    if damaged:
+        console.print(
+            f"except {damaged} document(s) that were damaged before it: their previous version was unreadable, "
+            "so the backup's copy is kept where the restore had written it (nothing readable was lost)",
+            highlight=False,
+        )
 
 
 def _refused(directory: Path, invalid: InvalidBackup) -> int:

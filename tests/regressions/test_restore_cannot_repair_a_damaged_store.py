@@ -10,7 +10,9 @@ no command that brings the store back to sound (``docstore check`` exit 0).
 
 Reproduction: import examples/legacy-data into local://S; export to B; flip one byte inside a
 student's code in S/docstore.sqlite3 (after a checkpoint); ``docstore restore B --url
-local://S`` exits 2 and ``docstore check`` still exits 1.
+local://S`` exits 2 and ``docstore check`` still exits 1. Fixed: the journal records the
+damaged document as damaged and goes past it, the upsert replaces the damaged row, and the
+restore says how many damaged documents it replaced.
 """
 
 from __future__ import annotations
@@ -18,17 +20,10 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-import pytest
-
 from docstore import Session, export_store, import_legacy, open_store
 from tests.ops.test_ops_commands import EXAMPLE, docstore
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding 10: restore cannot replace a damaged document (it must read it first); needs a "
-    "DocumentStore way past damage (docstore/_sqlite, docstore/_interfaces: not this pass's files)",
-)
 async def test_restoring_a_backup_over_a_damaged_document_makes_the_store_sound(tmp_path: Path) -> None:
     url = f"local://{tmp_path / 'store'}"
     async with open_store(url) as store:
@@ -45,5 +40,6 @@ async def test_restoring_a_backup_over_a_damaged_document_makes_the_store_sound(
 
     restored = docstore("restore", str(tmp_path / "backup"), url=url)
     assert restored.returncode == 0, restored.stderr
+    assert "replaced 1 damaged document(s) with the backup's copy: sessions/hurt" in restored.stdout, restored.stdout
     checked = docstore("check", url=url)
     assert checked.returncode == 0, checked.stdout
