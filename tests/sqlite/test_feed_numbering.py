@@ -30,8 +30,17 @@ EXPECTED: dict[str, Any] = json.loads((FIXTURES / "v2-store.expected.json").read
 
 @pytest.fixture
 def v2_store(tmp_path: Path) -> Path:
+    """A copy of the fixture whose changes are dated now: the log keeps changes ``RETENTION_S``
+    (an hour), so left at the date the fixture was written, an open would trim them all and
+    the position of before would be EXPIRED, as the release before would also say."""
     copy = tmp_path / "v2"
     shutil.copytree(FIXTURES / "v2-store", copy)
+    connection = sqlite3.connect(copy / DATABASE_FILE)
+    try:
+        with connection:
+            connection.execute("UPDATE changes SET at = (julianday('now') - 2440587.5) * 86400.0")
+    finally:
+        connection.close()
     return copy
 
 
