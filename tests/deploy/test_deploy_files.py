@@ -174,3 +174,12 @@ def test_sharded_compose_refuses_to_run_without_secrets(tmp_path: Path) -> None:
         timeout=60,
     )
     assert result.returncode != 0 and "MONGO_ROOT_USERNAME" in result.stderr
+
+
+@pytest.mark.parametrize("compose_file", ["docker-compose.yml", "deploy/sharded/docker-compose.yml"])
+def test_no_command_line_carries_a_password(compose_file: str) -> None:
+    """A health check's command line is listed by ``ps`` to anyone on the host: the shell reads
+    the credentials from its environment (``process.env``) instead of ``-p "$PASSWORD"``."""
+    text = (ROOT / compose_file).read_text()
+    assert not re.search(r"(^|\s)(-p|--password)[\s=]", text), compose_file
+    assert "process.env.MONGO_" in text
