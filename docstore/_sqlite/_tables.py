@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -38,38 +37,53 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _columns(collection: str, document: dict[str, Any]) -> dict[str, Any]:
-    """The indexed columns of a repository collection's row, derived from its document."""
+# The indexed columns of each repository table, in the order ``_column_values`` derives them.
+_COLUMNS: dict[str, tuple[str, ...]] = {
+    "revisions": ("namespace_id", "session_id", "student_id", "timestamp"),
+    "sessions": (
+        "namespace_id", "active", "active_join_code", "join_code", "instructor_id", "created_at", "last_activity",
+    ),
+    "problems": ("namespace_id", "title", "difficulty", "created_by", "created_at"),
+    "session_students": ("session_id", "student_id", "namespace_id"),
+}  # fmt: skip
+
+
+def _column_values(collection: str, document: dict[str, Any]) -> tuple[Any, ...]:
+    """The indexed columns of a repository collection's row (``_COLUMNS``), derived from its document.
+
+    A tuple, revisions first: every save derives one, and a dict and its lookups cost it ~1 us."""
+    get = document.get
+    if collection == "revisions":
+        return (
+            _text(get("namespace_id")),
+            _text(get("session_id")),
+            _text(get("student_id")),
+            time_key(get("timestamp")),
+        )
     if collection == "sessions":
-        return {
-            "namespace_id": _text(document.get("namespace_id")),
-            "active": 1 if document.get("active") else 0,
-            "active_join_code": active_join_code(document),
-            "join_code": text_key(document.get("join_code")),
-            "instructor_id": _text(document.get("instructor_id")),
-            "created_at": time_key(document.get("created_at")),
-            "last_activity": time_key(document.get("last_activity")),
-        }
+        return (
+            _text(get("namespace_id")),
+            1 if get("active") else 0,
+            active_join_code(document),
+            text_key(get("join_code")),
+            _text(get("instructor_id")),
+            time_key(get("created_at")),
+            time_key(get("last_activity")),
+        )
     if collection == "problems":
-        return {
-            "namespace_id": _text(document.get("namespace_id")),
-            "title": text_key(document.get("title")),
-            "difficulty": _text(document.get("difficulty")),
-            "created_by": _text(document.get("created_by")),
-            "created_at": time_key(document.get("created_at")),
-        }
-    if collection == "session_students":
-        return {
-            "session_id": _text(document.get("session_id")),
-            "student_id": _text(document.get("student_id")),
-            "namespace_id": _text(document.get("namespace_id")),
-        }
-    return {
-        "namespace_id": _text(document.get("namespace_id")),
-        "session_id": _text(document.get("session_id")),
-        "student_id": _text(document.get("student_id")),
-        "timestamp": time_key(document.get("timestamp")),
-    }
+        return (
+            _text(get("namespace_id")),
+            text_key(get("title")),
+            _text(get("difficulty")),
+            _text(get("created_by")),
+            time_key(get("created_at")),
+        )
+    return (_text(get("session_id")), _text(get("student_id")), _text(get("namespace_id")))
+
+
+def _columns(collection: str, document: dict[str, Any]) -> dict[str, Any]:
+    """The same, by name."""
+    return dict(zip(_COLUMNS[collection], _column_values(collection, document), strict=True))
 
 
 # What a taken id of a repository's table is called, in the words of every engine.
@@ -89,9 +103,9 @@ def duplicate_error(exc: sqlite3.IntegrityError, collection: str, document: dict
     return already_exists(_ITEM.get(collection, f"{collection} document"), document.get("_id"))
 
 
-@cache
-def _statement(collection: str, names: tuple[str, ...], replace: bool) -> str:
-    """The INSERT of a repository collection's row (made once per shape: every save runs one)."""
+def _statement(collection: str, replace: bool) -> str:
+    """The INSERT of a repository collection's row (made once per table: every save runs one)."""
+    names = ("id", *_COLUMNS[collection], "doc", "checksum")
     sql = f"INSERT INTO {collection} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
     if replace:
         sql += " ON CONFLICT(id) DO UPDATE SET " + ", ".join(f"{name} = excluded.{name}" for name in names[1:])
@@ -100,8 +114,9 @@ def _statement(collection: str, names: tuple[str, ...], replace: bool) -> str:
     return sql
 
 
-_REVISION_COLUMNS = ("id", *_columns("revisions", {}), "doc", "checksum")
-_REVISION_STATEMENTS = {replace: _statement("revisions", _REVISION_COLUMNS, replace) for replace in (False, True)}
+_STATEMENTS = {
+    (collection, replace): _statement(collection, replace) for collection in _COLUMNS for replace in (False, True)
+}
 
 
 def _write(
@@ -131,22 +146,8 @@ def _write(
             (collection, document_id, blob, digest),
         )
         return
-    if collection == "revisions":
-        # Every save's row: ``_columns``' values without its dict, the statement without its lookup.
-        sql = _REVISION_STATEMENTS[replace]
-        values: tuple[Any, ...] = (
-            document_id,
-            _text(document.get("namespace_id")),
-            _text(document.get("session_id")),
-            _text(document.get("student_id")),
-            time_key(document.get("timestamp")),
-            blob,
-            digest,
-        )
-    else:
-        columns = _columns(collection, document)
-        sql = _statement(collection, ("id", *columns, "doc", "checksum"), replace)
-        values = (document_id, *columns.values(), blob, digest)
+    sql = _STATEMENTS[collection, replace]
+    values = (document_id, *_column_values(collection, document), blob, digest)
     try:
         if collection == "problems":
             rowid = connection.execute(sql, values).fetchone()[0]
