@@ -128,25 +128,8 @@ async def test_a_cancelled_caller_leaves_its_write_whole_and_the_writer_goes_on(
 async def test_an_awaited_write_wakes_its_caller_in_two_loop_iterations(database: Database) -> None:
     """The writer settles the very future the caller awaits: the wake-up that runs ``_settle`` and the
     caller's next step, no more (``asyncio.shield`` added a third: its inner future's callback)."""
-    loop = asyncio.get_running_loop()
     await database.write(lambda c: None)
-    counts: list[int] = []
-    step = loop._run_once  # type: ignore[attr-defined]
-    iterations = 0
-
-    def counted() -> None:
-        nonlocal iterations
-        iterations += 1
-        step()
-
-    loop._run_once = counted  # type: ignore[attr-defined]
-    try:
-        for _ in range(20):
-            iterations = 0
-            await database.write(lambda c: None)
-            counts.append(iterations)
-    finally:
-        del loop._run_once  # type: ignore[attr-defined]
+    counts = await loop_iterations_of(lambda: database.write(lambda c: None))
     assert min(counts) <= 2, counts
 
 

@@ -10,12 +10,7 @@ made from a URL alone (no validator, ``_config.py``) equals the validated one.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -26,7 +21,7 @@ from docstore import StorageConfig
 from docstore._config import _masked
 from docstore._models_deferred import DEFER_BUILD
 
-ROOT = Path(__file__).resolve().parents[2]
+from .helpers import fresh
 
 _EAGER = "import docstore._models_deferred as deferred\ndeferred.DEFER_BUILD = False\n"
 
@@ -106,23 +101,8 @@ print(json.dumps(sorted(answers)))
 """
 
 
-def _fresh(script: str) -> object:
-    environment = {name: value for name, value in os.environ.items() if not name.startswith("DOCSTORE_")}
-    result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(script)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-        env=environment,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
 def test_a_first_use_answers_as_a_model_built_at_import() -> None:
-    deferred, eager = _fresh(_FIRST_USES), _fresh(_EAGER + _FIRST_USES)
+    deferred, eager = fresh(_FIRST_USES), fresh(_EAGER + _FIRST_USES)
     assert isinstance(deferred, dict) and isinstance(eager, dict)
     assert eager["built at import"] == [True, True, True]
     assert deferred["built at import"] == [not DEFER_BUILD] * 3
@@ -133,7 +113,7 @@ def test_a_first_use_answers_as_a_model_built_at_import() -> None:
 
 @pytest.mark.skipif(not DEFER_BUILD, reason="pydantic < 2.14 builds every model at import (_models_deferred.py)")
 def test_threads_validating_a_model_first_at_once_each_get_its_answer() -> None:
-    answers = _fresh(_THREADS)
+    answers = fresh(_THREADS)
     assert answers == sorted(["CodeRevision", str(i), "Session", ["a"]] for i in range(8))
 
 

@@ -11,19 +11,13 @@ are never loaded, and none of the stacks the path does not use are imported.
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
 
 import pytest
 
 from docstore import CodeRevision, open_store
 from docstore._models_deferred import DEFER_BUILD
 
-ROOT = Path(__file__).resolve().parents[2]
+from .helpers import fresh
 
 # Modules the open-and-read path has no use for (prefixes: a package and everything in it).
 NEVER_LOADED = (
@@ -82,23 +76,6 @@ print(json.dumps({"modules": sorted(sys.modules), "built": built, "patterns": [s
 """
 
 
-def _fresh(script: str, *args: str) -> dict[str, list[str]]:
-    """Run ``script`` in a new interpreter (no DOCSTORE_* settings, as an app that configures in code)."""
-    environment = {name: value for name, value in os.environ.items() if not name.startswith("DOCSTORE_")}
-    result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(script), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-        env=environment,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    report: dict[str, list[str]] = json.loads(result.stdout.strip().splitlines()[-1])
-    return report
-
-
 @pytest.fixture(scope="module")
 def opened(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
     """What a new process loaded and built to open a store of a few revisions and read one."""
@@ -111,7 +88,8 @@ def opened(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
             return revisions[2].id
 
     revision_id = asyncio.run(build())
-    return _fresh(_OPEN_AND_READ, str(folder), revision_id)
+    report: dict[str, list[str]] = fresh(_OPEN_AND_READ, str(folder), revision_id)
+    return report
 
 
 def _under(loaded: list[str], prefixes: tuple[str, ...]) -> list[str]:
