@@ -40,6 +40,16 @@ async def both_roads(script: Any, **call: Any) -> tuple[list[tuple[object, ...]]
     return outcomes, records
 
 
+async def assert_dropped_alike(script: Any) -> None:
+    """A read and a write against ``script`` fail alike on both roads as a dropped connection
+    (UNAVAILABLE): the read asked again once on a new connection, the write never."""
+    for read in (True, False):
+        outcomes, records = await both_roads(script, read=read)
+        assert outcomes[0] == outcomes[1]
+        assert outcomes[0][:2] == ("error", ErrorCode.UNAVAILABLE)
+        assert [len(r.requests) for r in records] == [2 if read else 1] * 2
+
+
 _texts = st.text(st.characters(exclude_categories=["Cs"]), max_size=8)
 
 
@@ -86,12 +96,7 @@ async def test_a_server_closing_mid_answer_drops_the_call_alike() -> None:
             writer.write(answer(b"x" * 100)[:-90])  # the head and 10 of 100 bytes, then the close
             await writer.drain()
 
-    for read in (True, False):
-        outcomes, records = await both_roads(script, read=read)
-        assert outcomes[0] == outcomes[1]
-        assert outcomes[0][:2] == ("error", ErrorCode.UNAVAILABLE)
-        # a read asked again once on a new connection, a write never
-        assert [len(r.requests) for r in records] == [2 if read else 1] * 2
+    await assert_dropped_alike(script)
 
 
 async def test_a_slow_answer_within_the_timeout_arrives_and_a_slower_one_is_timeout() -> None:
@@ -140,11 +145,7 @@ async def test_a_garbage_answer_is_a_dropped_connection_alike(garbage: bytes) ->
             writer.write(garbage)
             await writer.drain()
 
-    for read in (True, False):
-        outcomes, records = await both_roads(script, read=read)
-        assert outcomes[0] == outcomes[1]
-        assert outcomes[0][:2] == ("error", ErrorCode.UNAVAILABLE)
-        assert [len(r.requests) for r in records] == [2 if read else 1] * 2
+    await assert_dropped_alike(script)
 
 
 async def test_an_answer_head_over_the_limit_is_refused_alike() -> None:
