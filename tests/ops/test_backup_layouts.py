@@ -211,3 +211,19 @@ async def test_the_repositories_read_the_students_of_a_restored_layout_1_backup(
     assert full is not None and full.students["a.b$%"].code == "print('ns')"
     assert await target.sessions.get_student(live.id, "a.b$%") is not None
     assert await target.sessions.count_students(live.id) == 3
+
+
+PREVIOUS = Path(__file__).resolve().parents[1] / "fixtures" / "prev-export"
+
+
+async def test_a_backup_of_the_release_before_restores_exactly(tmp_path: Path, target: Store) -> None:
+    """``tests/fixtures/prev-export`` was written by release 3af9c5f (``make_prev_export.py``):
+    layout 2, its manifest without the files' sha256 of this release. It restores, judged on its
+    content, and this release exports every collection of it byte for byte again."""
+    assert "sha256" not in (PREVIOUS / "manifest.json").read_text()
+    await restore_store(target, PREVIOUS)
+    await export_store(target, tmp_path / "again")
+    written = sorted(path.name for path in PREVIOUS.glob("*.jsonl"))
+    assert written == sorted(path.name for path in (tmp_path / "again").glob("*.jsonl"))
+    for name in written:
+        assert (tmp_path / "again" / name).read_bytes() == (PREVIOUS / name).read_bytes(), name
