@@ -13,7 +13,8 @@ restore converts with ``_students.students_of_legacy_session``.
 
 A restore is all or nothing: the whole backup is checked before anything is written
 (``_backup_check``), and a durable record in the store (``_restore_journal``) lets a
-restore that failed or was killed be undone.
+restore that failed or was killed be undone; what the restore reads of the store before it
+writes is ``_backup_in_store``.
 """
 
 from __future__ import annotations
@@ -32,14 +33,14 @@ from ._backup_check import (
     UNDO,
     InvalidBackup,
     Plan,
-    active_code,
     check_backup,
     dumps,
     read_lines,
     split_session,
 )
+from ._backup_in_store import check_in_store, free_join_codes, stale_students
 from ._errors import ErrorCode, PersistenceError
-from ._restore_journal import Journal, describe, documents_past_damage, interrupted_restore, undo_interrupted
+from ._restore_journal import Journal, describe, interrupted_restore, undo_interrupted
 from ._safe_files import NewFiles, refuse_symlink
 from ._store import Store
 from ._students import SESSION_STUDENTS
@@ -211,7 +212,7 @@ async def restore_checked(store: Store, plan: Plan, progress: Progress | None = 
     For a caller that checks the backup before it opens (or creates) the store.
     """
     await undo_interrupted_restore(store)
-    clashes = await _check_in_store(store, plan)
+    clashes = await check_in_store(store, plan)
     if clashes:
         raise InvalidBackup(plan.folder, clashes)
     return await _write(store, plan, progress)
@@ -220,36 +221,6 @@ async def restore_checked(store: Store, plan: Plan, progress: Progress | None = 
 async def undo_interrupted_restore(store: Store) -> dict[str, Any] | None:
     """Undo a restore that was killed or failed midway (none: None); the record of the one undone."""
     return await undo_interrupted(store)
-
-
-async def _check_in_store(store: Store, plan: Plan) -> list[str]:
-    """What the backup clashes with in the store: active join codes, student records without a session."""
-    problems: list[str] = []
-    if plan.active_codes:
-        replaced = plan.ids.get("sessions", set())
-        # Past a damaged session, the store's others are not seen: the engine's unique index on
-        # active join codes still refuses a clash when the backup is written (and it is undone).
-        async for _, document, _damage in documents_past_damage(store.documents, "sessions", set()):
-            if document is None or document["_id"] in replaced or not document.get("active"):
-                continue
-            code = active_code(document)
-            if code is not None and code in plan.active_codes:
-                problems.append(
-                    f"sessions.jsonl: session {plan.active_codes[code]!r} would take active join code {code[1]!r} "
-                    f"from session {document['_id']!r} of the store (end that session first)"
-                )
-    sessions: dict[str, Any] = {}
-    for where, session_id, namespace in plan.outside:
-        if session_id not in sessions:
-            found = await store.documents.get_document("sessions", session_id)
-            sessions[session_id] = None if found is None else (found.get("namespace_id"),)
-        if sessions[session_id] is None:
-            problems.append(f"{where}: its session {session_id!r} is neither in the backup nor in the store")
-        elif sessions[session_id] != (namespace,):
-            problems.append(
-                f"{where}: in namespace {namespace!r}, its session {session_id!r} in {sessions[session_id][0]!r}"
-            )
-    return problems
 
 
 # -- writing -----------------------------------------------------------------------------
@@ -261,12 +232,12 @@ async def _write(store: Store, plan: Plan, progress: Progress | None = None) -> 
     counts: dict[str, int] = {name: 0 for name in plan.collections}
     try:
         await journal.begin()
-        stale = await _stale_students(store, plan)
+        stale = await stale_students(store, plan)
         for name in plan.order():
             await journal.save(name, plan.ids[name], stale if name == SESSION_STUDENTS else ())
         await journal.writing()
         if "sessions" in plan.ids:
-            await _free_join_codes(store, plan)
+            await free_join_codes(store, plan)
         for document in stale:
             await store.documents.delete_document(SESSION_STUDENTS, document["_id"])
         for name in plan.order():
@@ -284,39 +255,6 @@ async def _write(store: Store, plan: Plan, progress: Progress | None = None) -> 
     finally:
         journal.end()
     return RestoreCounts(counts, journal.damaged)
-
-
-async def _stale_students(store: Store, plan: Plan) -> list[dict[str, Any]]:
-    """The store's student records of the backup's sessions that the backup does not hold (deleted by it)."""
-    sessions = plan.ids.get("sessions", set())
-    keep = plan.ids.get(SESSION_STUDENTS, set())
-    if not sessions:
-        return []
-    return [
-        document
-        async for document in store.documents.iter_documents(SESSION_STUDENTS)
-        if document.get("session_id") in sessions and document["_id"] not in keep
-    ]
-
-
-async def _free_join_codes(store: Store, plan: Plan) -> None:
-    """Delete replaced active sessions whose join code the backup changes, before writing any.
-
-    Otherwise a backup session could be refused for a code that the store's old
-    version of another backup session still holds (two sessions swapping codes).
-    The deleted versions are in the journal.
-    """
-    new_codes: dict[str, tuple[Any, str] | None] = {}
-    for _, document, _error in read_lines(plan.folder / "sessions.jsonl"):
-        if document is not None:
-            new_codes[document["_id"]] = active_code(document)
-    ids = plan.ids["sessions"]
-    async for session_id, document, _damage in documents_past_damage(store.documents, "sessions", ids):
-        if document is None:
-            continue  # damaged: its code unknown (if the backup's copy clashes, its write fails and is undone)
-        code = active_code(document)
-        if session_id in ids and code is not None and new_codes.get(session_id) != code:
-            await store.documents.delete_document("sessions", session_id)
 
 
 async def _documents(plan: Plan, name: str) -> AsyncIterator[tuple[str, dict[str, Any]]]:
