@@ -163,13 +163,16 @@ async def _export_collection(
 
 
 class RestoreCounts(dict[str, int]):
-    """Documents restored per collection; ``damaged``: the replaced ones that were damaged ("collection/id")."""
+    """Documents restored per collection; ``damaged``: the replaced ones that were damaged ("collection/id");
+    ``damaged_deleted``: the damaged student records of the backup's sessions that the backup lacks (deleted)."""
 
     damaged: list[str]
+    damaged_deleted: list[str]
 
-    def __init__(self, counts: dict[str, int], damaged: list[str]) -> None:
+    def __init__(self, counts: dict[str, int], damaged: list[str], damaged_deleted: list[str] | None = None) -> None:
         super().__init__(counts)
         self.damaged = damaged
+        self.damaged_deleted = damaged_deleted or []
 
 
 async def restore_store(store: Store, directory: str | Path, *, progress: Progress | None = None) -> RestoreCounts:
@@ -232,14 +235,17 @@ async def _write(store: Store, plan: Plan, progress: Progress | None = None) -> 
     counts: dict[str, int] = {name: 0 for name in plan.collections}
     try:
         await journal.begin()
-        stale = await stale_students(store, plan)
+        stale, stale_damaged = await stale_students(store, plan)
         for name in plan.order():
-            await journal.save(name, plan.ids[name], stale if name == SESSION_STUDENTS else ())
+            if name == SESSION_STUDENTS:
+                await journal.save(name, plan.ids[name], stale, stale_damaged)
+            else:
+                await journal.save(name, plan.ids[name])
         await journal.writing()
         if "sessions" in plan.ids:
             await free_join_codes(store, plan)
-        for document in stale:
-            await store.documents.delete_document(SESSION_STUDENTS, document["_id"])
+        for record_id in [document["_id"] for document in stale] + [record_id for record_id, _ in stale_damaged]:
+            await store.documents.delete_document(SESSION_STUDENTS, record_id)
         for name in plan.order():
             if name not in plan.collections:
                 continue  # students of a layout-1 backup: written with the sessions they came out of
@@ -254,7 +260,7 @@ async def _write(store: Store, plan: Plan, progress: Progress | None = None) -> 
         raise
     finally:
         journal.end()
-    return RestoreCounts(counts, journal.damaged)
+    return RestoreCounts(counts, journal.damaged, journal.damaged_deleted)
 
 
 async def _documents(plan: Plan, name: str) -> AsyncIterator[tuple[str, dict[str, Any]]]:

@@ -47,17 +47,28 @@ async def check_in_store(store: Store, plan: Plan) -> list[str]:
     return problems
 
 
-async def stale_students(store: Store, plan: Plan) -> list[dict[str, Any]]:
-    """The store's student records of the backup's sessions that the backup does not hold (deleted by it)."""
+async def stale_students(store: Store, plan: Plan) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+    """The store's student records of the backup's sessions that the backup does not hold (deleted by it).
+
+    (the sound records, (id, why) of the damaged ones). A damaged record is unreadable, but its
+    id says its session (``_students.record_id``: the session's id, "/", the student's, which
+    holds no "/"): a session the backup replaces is replaced whole, damaged records included.
+    """
     sessions = plan.ids.get("sessions", set())
     keep = plan.ids.get(SESSION_STUDENTS, set())
+    sound: list[dict[str, Any]] = []
+    damaged: list[tuple[str, str]] = []
     if not sessions:
-        return []
-    return [
-        document
-        async for document in store.documents.iter_documents(SESSION_STUDENTS)
-        if document.get("session_id") in sessions and document["_id"] not in keep
-    ]
+        return sound, damaged
+    async for record_id, document, damage in documents_past_damage(store.documents, SESSION_STUDENTS, set()):
+        if record_id in keep:
+            continue
+        if document is not None:
+            if document.get("session_id") in sessions:
+                sound.append(document)
+        elif record_id.rpartition("/")[0] in sessions:
+            damaged.append((record_id, damage or "damaged"))
+    return sound, damaged
 
 
 async def free_join_codes(store: Store, plan: Plan) -> None:

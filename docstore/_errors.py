@@ -22,6 +22,7 @@ Reads of a missing item are not errors: they return ``None``.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 __all__ = ["HTTP_STATUS", "TRANSIENT_CODES", "ErrorCode", "PersistenceError"]
 
@@ -67,19 +68,31 @@ class PersistenceError(Exception):
         raise PersistenceError(ErrorCode.NOT_FOUND, "session 's1' not found")
 
     ``code`` is what to branch on; ``message`` says what happened (never a password);
-    ``retryable`` tells whether the same call may succeed later.
+    ``retryable`` tells whether the same call may succeed later. ``damaged``: the ids of
+    the stored documents the call found damaged (unreadable: a ``local://`` checksum
+    mismatch), a STORAGE_ERROR of a ``Store.documents`` read; empty for any other
+    failure. It crosses the remote wire, so a tool tells damage from a failed store by
+    it, never by the message's words (a restore goes past damage, not past a failure).
     """
 
-    def __init__(self, code: ErrorCode, message: str) -> None:
+    def __init__(self, code: ErrorCode, message: str, *, damaged: tuple[str, ...] = ()) -> None:
         super().__init__(f"{code.value}: {message}")
         self.code = code
         self.message = message
+        self.damaged = tuple(damaged)
 
     @property
     def retryable(self) -> bool:
         """True when the same call may succeed if tried again later."""
         return self.code in _RETRYABLE
 
-    def __reduce__(self) -> tuple[type[PersistenceError], tuple[ErrorCode, str]]:
-        # Keep the code when pickled (multiprocessing, task queues).
-        return (type(self), (self.code, self.message))
+    def __reduce__(self) -> Any:
+        # Keep the code (and what was damaged) when pickled (multiprocessing, task queues).
+        if not self.damaged:
+            return (type(self), (self.code, self.message))
+        return (_damage_error, (type(self), self.code, self.message, self.damaged))
+
+
+def _damage_error(kind: type[PersistenceError], code: ErrorCode, message: str, damaged: tuple[str, ...]) -> Any:
+    """A pickled ``PersistenceError`` with ``damaged`` back (``__reduce__`` passes positional arguments only)."""
+    return kind(code, message, damaged=damaged)

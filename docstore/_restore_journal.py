@@ -10,11 +10,12 @@ health``, ``export`` and ``Store.health()`` see it, and ``docstore restore`` und
 (puts back every replaced document, deletes every added one) before doing anything
 else. Undoing is idempotent, so a kill during the undo is undone by the next run.
 
-A document the restore replaces that cannot be read (damaged: a ``local://`` checksum
-mismatch) is recorded as damaged (``damaged``: the error) with no previous version; undoing
-leaves what is there (the backup's sound copy, once written): nothing readable is lost, and
-a restore can repair a damaged store. A scan that damage stops is taken up again id by id
-(``documents_past_damage``).
+A document the restore replaces or deletes that cannot be read (damaged: a ``local://``
+checksum mismatch) is recorded as damaged (``damaged``: the error) with no previous version;
+undoing leaves what is there (the backup's sound copy, once written; nothing, once a damaged
+student record the backup lacks was deleted): nothing readable is lost, and a restore can
+repair a damaged store. Damage is told by ``PersistenceError.damaged``, and a scan reads
+past it (``documents_past_damage``).
 
 Phases of ``state``: ``saving`` (the record is being written; the store's own
 collections are untouched), ``writing`` (the backup is being written), ``done`` (the
@@ -82,21 +83,24 @@ async def interrupted_restore_of(documents: DocumentStore) -> dict[str, Any] | N
 
 
 def is_damage(error: BaseException) -> bool:
-    """Whether ``error`` says a stored document is damaged (unreadable), not that the store failed."""
-    return (
-        isinstance(error, PersistenceError) and error.code is ErrorCode.STORAGE_ERROR and "is damaged" in error.message
-    )
+    """Whether ``error`` says stored documents are damaged (unreadable), not that the store failed.
+
+    Told by ``PersistenceError.damaged`` (the ids), which every backend and the remote wire
+    carry, never by the message's words.
+    """
+    return isinstance(error, PersistenceError) and bool(error.damaged)
 
 
 async def documents_past_damage(
     documents: DocumentStore, name: str, ids: set[str]
 ) -> AsyncIterator[tuple[str, dict[str, Any] | None, str | None]]:
-    """(id, document, None) for each document of ``name``; past a damaged one, ``ids`` one by one.
+    """(id, document, None) for each sound document of ``name``; (id, None, why) for each damaged one.
 
-    A scan stops at a damaged document and no engine lists a collection's ids without
-    decoding them, so then each of ``ids`` not yet seen is read on its own: (id, document,
-    None), or (id, None, why) for a damaged one; an id not stored is left out. Documents
-    outside ``ids`` after the damage are not seen.
+    A damaged document does not stop a ``local://`` scan: ``iter_documents`` yields every
+    sound document, then raises naming each damaged one (``PersistenceError.damaged``),
+    yielded here after the sound ones. Should a backend stop at the first damage instead,
+    each of ``ids`` not yet seen is then read on its own (an id not stored is left out).
+    Any other failure is raised.
     """
     seen: set[str] = set()
     try:
@@ -106,6 +110,9 @@ async def documents_past_damage(
     except PersistenceError as error:
         if not is_damage(error):
             raise
+        for document_id in error.damaged:
+            seen.add(document_id)
+            yield document_id, None, error.message
         rest = sorted(ids - seen)
         for start in range(0, len(rest), _PARALLEL_DELETES):
             chunk = rest[start : start + _PARALLEL_DELETES]
@@ -191,6 +198,7 @@ class Journal:
         self.token = secrets.token_hex(8)
         self._heard = 0.0
         self.damaged: list[str] = []  # "collection/id" of the replaced documents that could not be read
+        self.damaged_deleted: list[str] = []  # the same, of the student records the restore deletes
 
     async def begin(self) -> None:
         _ACTIVE.add(self.token)
@@ -207,8 +215,17 @@ class Journal:
         if time.monotonic() - self._heard >= _HEARTBEAT_S:
             await self._state(None)
 
-    async def save(self, name: str, ids: set[str], extra: Iterable[dict[str, Any]] = ()) -> None:
-        """Record the store's documents of ``name`` with these ids (or that there is none), and ``extra`` ones."""
+    async def save(
+        self,
+        name: str,
+        ids: set[str],
+        extra: Iterable[dict[str, Any]] = (),
+        extra_damaged: Iterable[tuple[str, str]] = (),
+    ) -> None:
+        """Record the store's documents of ``name`` with these ids (or that there is none), and ``extra`` ones.
+
+        ``extra_damaged``: (id, why) of damaged documents the restore deletes (recorded as damaged).
+        """
         found: set[str] = set()
         batch: list[dict[str, Any]] = []
         async for document_id, document, damage in documents_past_damage(self.store.documents, name, ids):
@@ -220,6 +237,10 @@ class Journal:
         for document in extra:
             found.add(document["_id"])
             batch = await self._add(batch, name, document["_id"], document)
+        for document_id, damage in extra_damaged:
+            found.add(document_id)
+            self.damaged_deleted.append(f"{name}/{document_id}")
+            batch = await self._add(batch, name, document_id, None, damage)
         for document_id in sorted(ids - found):
             batch = await self._add(batch, name, document_id, None)
         await self._flush(batch)

@@ -33,13 +33,16 @@ __all__ = [
     "ADMIN_PREFIX",
     "API_PREFIX",
     "DEFAULT_MAX_BODY_BYTES",
+    "ERROR_LINE",
     "NAMESPACE_HEADER",
     "REPOSITORIES",
     "WireMethod",
     "decode_documents",
     "encode_document",
     "error_body",
+    "error_from_body",
     "error_from_response",
+    "error_line",
     "from_header",
     "header_value",
     "is_read",
@@ -149,24 +152,52 @@ def methods() -> dict[str, dict[str, WireMethod]]:
 
 
 def error_body(error: PersistenceError) -> bytes:
-    return json.dumps({"code": error.code.value, "message": error.message}).encode()
+    return json.dumps(_error_fields(error)).encode()
+
+
+def _error_fields(error: PersistenceError) -> dict[str, Any]:
+    """``{"code", "message"}``, and ``"damaged"`` (the ids, ``PersistenceError.damaged``) when there are any."""
+    fields: dict[str, Any] = {"code": error.code.value, "message": error.message}
+    if error.damaged:
+        fields["damaged"] = list(error.damaged)
+    return fields
+
+
+# The last line of a streamed answer (an admin collection) whose read failed once the 200 had
+# gone out: ``{"$error": {"code", "message", "damaged"?}}``. No stored document has a key
+# starting with "$", so the line is never mistaken for one.
+ERROR_LINE = "$error"
+
+
+def error_line(error: PersistenceError) -> str:
+    """The line a stream ends with when it fails midway (``ERROR_LINE``)."""
+    return json.dumps({ERROR_LINE: _error_fields(error)})
 
 
 def error_from_response(status: int, content: bytes) -> PersistenceError:
     """The ``PersistenceError`` an error response stands for (its code, else its status)."""
-    message = f"the server answered HTTP {status}"
-    code = _STATUS_CODES.get(status, ErrorCode.STORAGE_ERROR)
     try:
         body = json.loads(content)
     except ValueError:
         body = None
+    return error_from_body(body, status)
+
+
+def error_from_body(body: Any, status: int = 500) -> PersistenceError:
+    """The ``PersistenceError`` of an error's JSON (a response's body, or an ``ERROR_LINE``'s value)."""
+    message = f"the server answered HTTP {status}"
+    code = _STATUS_CODES.get(status, ErrorCode.STORAGE_ERROR)
+    damaged: tuple[str, ...] = ()
     if isinstance(body, dict):
         if isinstance(body.get("message"), str):
             message = body["message"]
         # A proxy's or a foreign server's error has no code: its status says enough.
         with contextlib.suppress(ValueError):
             code = ErrorCode(str(body.get("code")))
-    return PersistenceError(code, message)
+        found = body.get("damaged")
+        if isinstance(found, list) and all(isinstance(item, str) for item in found):
+            damaged = tuple(found)
+    return PersistenceError(code, message, damaged=damaged)
 
 
 # Stored documents (the admin endpoints) cross as canonical Extended JSON, as in an

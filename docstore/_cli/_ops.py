@@ -200,13 +200,17 @@ async def _restore(directory: Path | None, url: str | None) -> int:
         except InvalidBackup as invalid:
             return _refused(directory, invalid)
     print_counts(counts, f"restored {sum(counts.values()):,} documents from {directory}")
-    if counts.damaged:
-        more = len(counts.damaged) - 5
-        shown = ", ".join(counts.damaged[:5]) + (f" and {more} more" if more > 0 else "")
-        console.print(
-            f"replaced {len(counts.damaged)} damaged document(s) with the backup's copy: {shown}", highlight=False
-        )
+    _say_repaired(counts.damaged, "replaced {} damaged document(s) with the backup's copy")
+    _say_repaired(counts.damaged_deleted, "deleted {} damaged document(s) that the backup's sessions do not hold")
     return EXIT_OK
+
+
+def _say_repaired(damaged: list[str], what: str) -> None:
+    """What a restore did with the store's damaged documents ("collection/id"), the first five named."""
+    if damaged:
+        more = len(damaged) - 5
+        shown = ", ".join(damaged[:5]) + (f" and {more} more" if more > 0 else "")
+        console.print(f"{what.format(len(damaged))}: {shown}", highlight=False)
 
 
 def _say_damaged_kept(undone: dict[str, Any] | None) -> None:
@@ -215,7 +219,8 @@ def _say_damaged_kept(undone: dict[str, Any] | None) -> None:
     if damaged:
         console.print(
             f"except {damaged} document(s) that were damaged before it: their previous version was unreadable, "
-            "so the backup's copy is kept where the restore had written it (nothing readable was lost)",
+            "so the backup's copy is kept where the restore had written it, and a damaged student record it had "
+            "deleted stays deleted (nothing readable was lost)",
             highlight=False,
         )
 

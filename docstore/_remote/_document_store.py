@@ -15,7 +15,7 @@ from .._errors import ErrorCode, PersistenceError
 from .._interfaces import BatchResult, CollectionStats
 from .._mapping import check_collection_name, check_stored_document, require_id
 from .._upsert_plan import batch_of
-from .._wire import ADMIN_PREFIX, DEFAULT_MAX_BODY_BYTES, decode_documents, encode_document
+from .._wire import ADMIN_PREFIX, DEFAULT_MAX_BODY_BYTES, ERROR_LINE, decode_documents, encode_document, error_from_body
 from ._transport import Transport
 
 __all__ = ["MAX_REQUEST_BYTES", "RemoteDocumentStore"]
@@ -145,4 +145,6 @@ def _document(line: str) -> dict[str, Any]:
         raise PersistenceError(ErrorCode.STORAGE_ERROR, "the server sent a document that is not JSON") from None
     if not isinstance(found, dict):
         raise PersistenceError(ErrorCode.STORAGE_ERROR, "the server sent a document that is not an object")
+    if ERROR_LINE in found:  # the read failed midway on the server (``_wire.error_line``)
+        raise error_from_body(found[ERROR_LINE])
     return found

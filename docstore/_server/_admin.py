@@ -12,7 +12,7 @@ from starlette.responses import Response, StreamingResponse
 
 from .._errors import ErrorCode, PersistenceError
 from .._mapping import invalid
-from .._wire import ADMIN_PREFIX, API_PREFIX, decode_documents, encode_document
+from .._wire import ADMIN_PREFIX, API_PREFIX, decode_documents, encode_document, error_line
 from ._auth import Authenticator
 from ._context import Grant, context_of
 from ._schema import error_responses
@@ -51,7 +51,10 @@ _WRITE_ERRORS = error_responses()
 # string ``_id``, a value no engine stores) is reported in "failed", not refused with the batch.
 _BATCH = {"type": "array", "items": {"type": "object"}}
 _LINES: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"application/x-ndjson": {"schema": {"type": "string"}}}, "description": "One line each"}
+    200: {
+        "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
+        "description": 'One line each; a read failing midway ends the stream with {"$error": {"code", "message"}}',
+    }
 }
 
 
@@ -93,7 +96,7 @@ def add_admin_routes(app: FastAPI) -> None:
         response_class=StreamingResponse,
         responses=_LINES,
     )
-    async def documents(collection: Collection, grant: AdminGrant) -> Response:
+    async def documents(request: Request, collection: Collection, grant: AdminGrant) -> Response:
         source = grant.view.documents.iter_documents(collection)
         # Fetch the first one now: a bad collection name is a 422, not a broken stream.
         try:
@@ -103,8 +106,16 @@ def add_admin_routes(app: FastAPI) -> None:
 
         async def lines() -> AsyncIterator[bytes]:
             yield (encode_document(first) + "\n").encode()
-            async for document in source:
-                yield (encode_document(document) + "\n").encode()
+            try:
+                async for document in source:
+                    yield (encode_document(document) + "\n").encode()
+            except PersistenceError as error:
+                # The 200 is out: the failure (a damaged document, named) is the stream's last line,
+                # not a broken connection the client could only call "dropped".
+                shown = PersistenceError(
+                    error.code, context_of(request).shown_to(request, error.message), damaged=error.damaged
+                )
+                yield (error_line(shown) + "\n").encode()
 
         return StreamingResponse(lines(), media_type="application/x-ndjson")
 

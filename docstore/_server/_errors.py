@@ -28,16 +28,19 @@ def status_code_of(error: PersistenceError) -> int:
 
 
 def error_response(
-    status: int, message: str, code: ErrorCode | None = None, headers: Mapping[str, str] | None = None
+    status: int,
+    message: str,
+    code: ErrorCode | None = None,
+    headers: Mapping[str, str] | None = None,
+    damaged: tuple[str, ...] = (),
 ) -> Response:
     if code is None:
         code = _CODE_OF_STATUS.get(status, ErrorCode.INVALID_DATA if status < 500 else ErrorCode.STORAGE_ERROR)
     headers = dict(headers or {})
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"
-    return Response(
-        error_body(PersistenceError(code, message)), status_code=status, media_type="application/json", headers=headers
-    )
+    body = error_body(PersistenceError(code, message, damaged=damaged))
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
 def validation_message(error: RequestValidationError) -> str:
@@ -73,7 +76,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def persistence(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, PersistenceError)
         message = request.app.state.docstore.shown_to(request, exc.message)
-        return error_response(status_code_of(exc), message, exc.code)
+        return error_response(status_code_of(exc), message, exc.code, damaged=exc.damaged)
 
     async def validation(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)

@@ -53,6 +53,14 @@ def _damaged(connection: sqlite3.Connection, collection: str, expected: dict[str
     return found
 
 
+def _decoded(row: Any, where: str) -> dict[str, Any] | PersistenceError:
+    """The document of a row, or the error saying it is damaged (the scan goes on past it)."""
+    try:
+        return decode(row[1], row[2], where)
+    except PersistenceError as error:
+        return error
+
+
 class SqliteDocumentStore:
     """``DocumentStore`` over one SQLite file. The blob is the document as given (a
     session's join code in its normal form, ``tool_document``), so ``iter_documents``
@@ -82,11 +90,19 @@ class SqliteDocumentStore:
         return await self._db.read(stats)
 
     async def iter_documents(self, collection: str, *, batch_size: int = 1000) -> AsyncIterator[dict[str, Any]]:
+        """Every sound document by ``_id``; then, if any was damaged, STORAGE_ERROR naming each (``damaged``).
+
+        A damaged document does not stop the scan: a restore must read every sound document
+        past it to repair the store (``_restore_journal.documents_past_damage``), and nothing
+        else lists a collection's ids. A caller still never mistakes a partial scan for a
+        whole one: the error comes at the end.
+        """
         check_collection_name(collection)
         check_batch_size(batch_size)
         table, where, arguments = _table(collection)
         path = self._db.path
         last: str | None = None
+        damaged: list[tuple[str, PersistenceError]] = []
         while True:
             # Keyset batches, each its own short read: a long export never holds a snapshot open.
             after = " AND id > ?" if last is not None else ""
@@ -97,22 +113,37 @@ class SqliteDocumentStore:
                 rows = connection.execute(sql, values).fetchall()
                 # The id names a damaged document (``docstore export`` says which one).
                 return [
-                    (row[0], decode(row[1], row[2], f"{collection} document {row[0]!r} in {path}"))
-                    for row in yielding(rows)
+                    (row[0], _decoded(row, f"{collection} document {row[0]!r} in {path}")) for row in yielding(rows)
                 ]
 
             batch = await self._db.read(read)
-            for _, document in batch:
-                yield document
+            for document_id, document in batch:
+                if isinstance(document, PersistenceError):
+                    damaged.append((document_id, document))
+                else:
+                    yield document
             if len(batch) < batch_size:
-                return
+                break
             last = batch[-1][0]
+        if damaged:
+            first = damaged[0][1]
+            more = f" (and {len(damaged) - 1} more damaged {collection} documents)" if len(damaged) > 1 else ""
+            raise PersistenceError(first.code, first.message + more, damaged=tuple(i for i, _ in damaged))
 
     async def get_document(self, collection: str, document_id: str) -> dict[str, Any] | None:
         check_collection_name(collection)
         document_id = require_id(document_id)
         path = self._db.path
-        return await self._db.read(lambda connection: get_document(connection, path, collection, document_id))
+
+        def read(connection: sqlite3.Connection) -> dict[str, Any] | None:
+            try:
+                return get_document(connection, path, collection, document_id)
+            except PersistenceError as error:
+                # The row was found and did not decode (SQLite's own failures are sqlite3 errors,
+                # translated by ``Database``): this document is damaged, and the error says so.
+                raise PersistenceError(error.code, error.message, damaged=(document_id,)) from None
+
+        return await self._db.read(read)
 
     async def upsert_documents(
         self, collection: str, documents: Sequence[dict[str, Any]], *, dry_run: bool = False

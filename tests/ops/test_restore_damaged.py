@@ -22,6 +22,8 @@ import pytest
 
 from docstore import ErrorCode, PersistenceError, Session, export_store, import_legacy, open_store, restore_store
 from tests.ops.test_ops_commands import EXAMPLE, ROOT, docstore
+from tests.regressions.test_restore_cannot_repair_a_damaged_student_record import CROWD, damaged_student
+from tests.regressions.test_restore_cannot_repair_a_damaged_student_record import MARKER as STUDENT_MARKER
 from tests.remote.servers import ADMIN_TOKEN, asgi_server
 
 MARKER = "MARKER-0123456789"
@@ -135,3 +137,52 @@ async def test_export_of_a_damaged_store_refuses_naming_the_document(tmp_path: P
     assert export.returncode == 1, export.stdout + export.stderr
     assert "damaged" in export.stdout and "'hurt'" in export.stdout and "unexpected error" not in export.stderr
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").glob("*.jsonl"))
+
+
+async def test_a_killed_restore_that_deleted_a_damaged_student_record_is_undone_losing_nothing_readable(
+    tmp_path: Path,
+) -> None:
+    # The restore deleted the damaged record (its session is replaced whole and the backup lacks it),
+    # then was killed: undoing puts back every readable document; the damaged one stays deleted.
+    url, backup = await damaged_student(tmp_path, in_backup=False)
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLER, url, str(backup)], capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    undone = docstore("restore", url=url)
+    assert undone.returncode == 0, undone.stderr
+    assert "1 document(s) that were damaged before it" in undone.stdout, undone.stdout
+    async with open_store(url) as store:
+        session = await store.sessions.get_session("class")
+        assert session is not None and set(session.students) == {"ann"}
+        assert session.students["ann"].code == "changed since the backup"  # put back, not the backup's
+        assert await store.sessions.count_students("aaa-crowd") == CROWD
+        assert (await store.health()).ok
+    checked = docstore("check", url=url)
+    assert checked.returncode == 0, checked.stdout
+
+
+async def test_a_failed_restore_over_a_damaged_student_record_it_replaced_keeps_the_backups_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, backup = await damaged_student(tmp_path, in_backup=True)
+    async with open_store(url) as store:
+        documents = type(store._shared.open_backend().documents)
+        real = documents.upsert_documents
+        faults = [ErrorCode.UNAVAILABLE]
+
+        async def failing(self: Any, collection: str, batch: Any, **options: Any) -> Any:
+            if collection == "revisions" and faults:  # after the students, the damaged one among them
+                raise PersistenceError(faults.pop(), "the disk went away")
+            return await real(self, collection, batch, **options)
+
+        monkeypatch.setattr(documents, "upsert_documents", failing)
+        with pytest.raises(PersistenceError, match="undone"):
+            await restore_store(store, backup)
+        monkeypatch.setattr(documents, "upsert_documents", real)
+        session = await store.sessions.get_session("class")
+        assert session is not None
+        assert session.students["bob"].code == STUDENT_MARKER  # the backup's sound copy
+        assert session.students["ann"].code == "changed since the backup"  # put back
+    checked = docstore("check", url=url)
+    assert checked.returncode == 0, checked.stdout
