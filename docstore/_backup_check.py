@@ -9,14 +9,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bson import json_util
-from bson.errors import BSONError
 
+from ._backup_files import JSON_OPTIONS, TooLarge, read_lines, read_manifest_text
 from ._errors import ErrorCode, PersistenceError
 from ._mapping import check_collection_name, check_document, from_document
 from ._models import DEFAULT_NAMESPACE, CodeRevision, ProblemSpec, Session, StoredItem, normalize_join_code
@@ -38,7 +38,6 @@ __all__ = [
     "split_session",
 ]
 
-JSON_OPTIONS = json_util.JSONOptions(json_mode=json_util.JSONMode.CANONICAL, tz_aware=True)
 MANIFEST = "manifest.json"
 # The manifest's object of collection name -> SHA-256 (hex) of its file. Absent in the
 # backups of releases before it: those are restored on their content checks alone.
@@ -129,7 +128,9 @@ def check_backup(folder: Path, progress: Callable[[str, int, int], None] | None 
 
 def _read_manifest(folder: Path, path: Path) -> Plan:
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
+        manifest = json.loads(read_manifest_text(path))
+    except TooLarge as exc:
+        raise InvalidBackup(folder, [f"{MANIFEST}: {exc}"]) from None
     except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise InvalidBackup(folder, [f"{MANIFEST} is not readable JSON: {exc}"]) from None
     if not isinstance(manifest, dict):
@@ -298,26 +299,6 @@ def _check_record(plan: Plan, where: str, record: Mapping[str, Any]) -> None:
             )
     else:
         plan.outside.append((where, session_id, record.get("namespace_id")))
-
-
-def read_lines(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
-    """(line number, document or None, what is wrong or None) for each line of a ``.jsonl`` file."""
-    try:
-        with open(path, encoding="utf-8") as lines:
-            for number, line in enumerate(lines, start=1):
-                try:
-                    value = json_util.loads(line, json_options=JSON_OPTIONS)
-                except (ValueError, TypeError, BSONError, RecursionError, OverflowError) as exc:
-                    yield number, None, f"not a JSON document ({type(exc).__name__}: {str(exc)[:200]})"
-                    continue
-                if not isinstance(value, dict):
-                    yield number, None, f"a document must be an object, not {type(value).__name__}"
-                    continue
-                yield number, value, None
-    except UnicodeDecodeError as exc:
-        yield 0, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})"
-    except OSError as exc:
-        yield 0, None, f"cannot be read ({exc.strerror})"
 
 
 def active_code(document: Mapping[str, Any]) -> tuple[Any, str] | None:
