@@ -201,9 +201,11 @@ async def restore_store(store: Store, directory: str | Path, *, progress: Progre
     it first. Writers running during a restore are not isolated from it, and the
     backup's files must not change while it runs. A damaged document of the store (a
     ``local://`` checksum mismatch) that the backup holds is replaced by the backup's copy
-    (``RestoreCounts.damaged`` names them); undoing keeps that copy, since the damaged one
-    was unreadable. ``progress("checking <collection>" or
-    "restoring <collection>", done, total)`` is called as documents are checked and written.
+    (``RestoreCounts.damaged`` names them), and a damaged student record of a session the
+    backup replaces that the backup lacks is deleted (``RestoreCounts.damaged_deleted``);
+    undoing keeps the backup's copy, and the deletion, since the damaged one was unreadable.
+    ``progress("checking <collection>" or "restoring <collection>", done, total)`` is called
+    as documents are checked and written.
     """
     folder = Path(directory)
     return await restore_checked(store, check_backup(folder, progress), progress)

@@ -53,11 +53,16 @@ class DocumentStore(Protocol):
         ...
 
     def iter_documents(self, collection: str, *, batch_size: int = 1000) -> AsyncIterator[dict[str, Any]]:
-        """Every document of ``collection``, by ``_id`` ascending, as it was given to ``upsert_documents``."""
+        """Every document of ``collection``, by ``_id`` ascending, as it was given to ``upsert_documents``.
+
+        A damaged stored document (``local://``: a checksum mismatch) does not stop the scan:
+        every sound one is yielded, then STORAGE_ERROR naming each damaged one by id
+        (``PersistenceError.damaged``), so a tool can read past damage (a restore repairs it).
+        """
         ...
 
     async def get_document(self, collection: str, document_id: str) -> dict[str, Any] | None:
-        """One document by ``_id``, or None."""
+        """One document by ``_id``, or None; a damaged one is STORAGE_ERROR with ``damaged`` its id."""
         ...
 
     async def upsert_documents(
