@@ -58,6 +58,8 @@ class ErrorBody(BaseModel):
 
     code: ErrorCode
     message: str
+    # Only when stored documents were found damaged (``PersistenceError.damaged``): their ids.
+    damaged: list[str] | None = None
 
 
 def error_responses(*, write: bool = True) -> dict[int | str, dict[str, Any]]:
