@@ -43,7 +43,9 @@ class RemoteDocumentStore:
         check_collection_name(collection)
         check_batch_size(batch_size)  # refused as on every engine, though the server streams its own batches
         # One streamed answer, one document per line: O(n) however large the collection.
-        async for line in self._transport.stream_lines(f"{ADMIN_PREFIX}/documents/{collection}"):
+        # errors=inline: a read failing midway on the server ends with an error line (an earlier
+        # server ignores the parameter and breaks the stream there, as it always did).
+        async for line in self._transport.stream_lines(f"{ADMIN_PREFIX}/documents/{collection}?errors=inline"):
             yield _document(line)
 
     async def get_document(self, collection: str, document_id: str) -> dict[str, Any] | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from pydantic_core import to_jsonable_python
@@ -43,6 +43,8 @@ AdminGrant = Annotated[Grant, Depends(_admin)]
 # The names and ids the document store takes (``_mapping.check_collection_name``, ``require_id``).
 Collection = Annotated[str, Path(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$")]
 DocumentId = Annotated[str, Query(min_length=1)]
+# A client that reads ``{"$error": ...}`` lines asks for them; an earlier release's client does not.
+InlineErrors = Annotated[Literal["inline"] | None, Query()]
 _READ_ERRORS = error_responses(write=False)
 _WRITE_ERRORS = error_responses()
 
@@ -53,7 +55,10 @@ _BATCH = {"type": "array", "items": {"type": "object"}}
 _LINES: dict[int | str, dict[str, Any]] = {
     200: {
         "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
-        "description": 'One line each; a read failing midway ends the stream with {"$error": {"code", "message"}}',
+        "description": (
+            'One line each; with errors=inline, a read failing midway ends the stream with {"$error": {"code", '
+            '"message"}}; without it, the stream breaks there'
+        ),
     }
 }
 
@@ -96,7 +101,9 @@ def add_admin_routes(app: FastAPI) -> None:
         response_class=StreamingResponse,
         responses=_LINES,
     )
-    async def documents(request: Request, collection: Collection, grant: AdminGrant) -> Response:
+    async def documents(
+        request: Request, collection: Collection, grant: AdminGrant, errors: InlineErrors = None
+    ) -> Response:
         source = grant.view.documents.iter_documents(collection)
         # Fetch the first one now: a bad collection name is a 422, not a broken stream.
         try:
@@ -110,6 +117,10 @@ def add_admin_routes(app: FastAPI) -> None:
                 async for document in source:
                     yield (encode_document(document) + "\n").encode()
             except PersistenceError as error:
+                if errors is None:
+                    # A client of an earlier release would take the error line for a document (an
+                    # export through it would end early yet succeed): for it, the stream breaks.
+                    raise
                 # The 200 is out: the failure (a damaged document, named) is the stream's last line,
                 # not a broken connection the client could only call "dropped".
                 shown = PersistenceError(

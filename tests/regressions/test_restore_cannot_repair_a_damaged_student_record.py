@@ -19,6 +19,7 @@ a damaged record the backup holds and deletes one it does not (a damaged record'
 from __future__ import annotations
 
 import contextlib
+import json
 import pickle
 import sqlite3
 from pathlib import Path
@@ -36,6 +37,7 @@ from docstore import (
     restore_store,
 )
 from docstore._students import SESSION_STUDENTS, student_record
+from docstore._wire import ADMIN_PREFIX, ERROR_LINE
 from tests.ops.test_ops_commands import EXAMPLE, docstore
 from tests.remote.servers import ADMIN_TOKEN, asgi_server
 
@@ -141,3 +143,28 @@ async def test_a_scan_reads_past_a_damaged_document_and_names_it_directly_and_ac
             assert one.value.damaged == ("class/bob",)
             assert pickle.loads(pickle.dumps(one.value)).damaged == ("class/bob",)
             assert await store.documents.get_document(SESSION_STUDENTS, "class/ann") is not None
+
+
+async def test_a_client_that_did_not_ask_for_error_lines_never_reads_one_as_a_document(tmp_path: Path) -> None:
+    # A client of the release before knows no ``{"$error": ...}`` line: it would take it for a document
+    # (an export through it would end early yet "succeed"). The server ends a failing stream with that
+    # line only for a client that asks for it (``errors=inline``); any other one sees the stream break,
+    # as it did before.
+    url, _backup = await damaged_student(tmp_path, in_backup=True)
+    async with asgi_server(url) as (server, served):
+        await served.sessions.create_session(Session(id="zoo", join_code="ZOO001"))
+        await served.sessions.upsert_student("zoo", Student(id="zed"))  # a record after the damaged one
+        async with server.http(headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}) as http:
+            lines: list[str] = []
+            broke = False
+            try:
+                async with http.stream("GET", f"{ADMIN_PREFIX}/documents/{SESSION_STUDENTS}") as response:
+                    assert response.status_code == 200
+                    async for line in response.aiter_lines():
+                        if line:
+                            lines.append(line)
+            except Exception:  # the broken stream, however the transport reports it
+                broke = True
+        documents = [json.loads(line) for line in lines]
+        assert documents and not any(ERROR_LINE in document for document in documents)
+        assert broke  # the damage was never passed over silently
