@@ -259,6 +259,58 @@ async def test_more_writes_queued_at_once_than_the_wake_pipe_holds_all_commit(da
     assert await database.read(lambda c: c.execute("SELECT count(*) FROM t").fetchone()[0]) == count
 
 
+async def test_writes_queued_while_the_writer_works_write_no_wake(database: Database) -> None:
+    """A wake is written only when the writer may be asleep in the pipe's read: one busy committing (or
+    returning from the last write) looks at the queue before it sleeps, and a wake would only have
+    woken it for nothing, waiting for the GIL."""
+    release = threading.Event()
+    first = asyncio.ensure_future(database.write(lambda c: release.wait(60)))
+    await asyncio.sleep(0.05)  # the writer took the first write's wake and is inside it
+
+    def insert(value: int) -> Callable[[sqlite3.Connection], object]:
+        return lambda connection: connection.execute("INSERT INTO t VALUES (?)", (value,))
+
+    writes = [asyncio.ensure_future(database.write(insert(value))) for value in range(100)]
+    await asyncio.sleep(0)  # each queues its write now
+    os.set_blocking(database._wake_read, False)
+    try:
+        with pytest.raises(BlockingIOError):  # not one byte: no wake written while the writer worked
+            os.read(database._wake_read, 4096)
+    finally:
+        os.set_blocking(database._wake_read, True)
+        release.set()
+    assert await first is True
+    await asyncio.gather(*writes)
+    assert await database.read(lambda c: c.execute("SELECT count(*) FROM t").fetchone()[0]) == 100
+
+
+def test_writes_from_many_loops_at_once_never_miss_their_wake(database: Database) -> None:
+    """Awaited writes one after another from four event loops in four threads: every write is taken
+    (a wake lost between the writer finding the queue empty and sleeping would leave one hanging)."""
+
+    def insert(value: int) -> Callable[[sqlite3.Connection], object]:
+        return lambda connection: connection.execute("INSERT INTO t VALUES (?)", (value,))
+
+    def loop_of_writes(first: int) -> None:
+        async def writes() -> None:
+            for value in range(first, first + 500):
+                await asyncio.wait_for(database.write(insert(value)), 30)
+
+        asyncio.run(writes())
+
+    threads = [threading.Thread(target=loop_of_writes, args=(number * 1000,)) for number in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert not any(thread.is_alive() for thread in threads)
+    check = connect(database.path)
+    try:
+        assert check.execute("SELECT count(*) FROM t").fetchone()[0] == 2000
+    finally:
+        check.close()
+
+
 def _open_descriptors() -> int:
     return len(os.listdir("/proc/self/fd"))
 
