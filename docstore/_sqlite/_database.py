@@ -108,6 +108,28 @@ class _Job:
             self.loop.call_soon_threadsafe(self.future.settle, result, error)
 
 
+def _answer_group(outcomes: list[tuple[_Job, Any, BaseException | None]]) -> None:
+    """The answers of a group: one ``call_soon_threadsafe`` (one wake of the loop) per event loop, not per write."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Answer[Any], Any, BaseException | None]]] = {}
+    for job, result, failure in outcomes:
+        by_loop.setdefault(job.loop, []).append((job.future, result, failure))
+    for loop, answers in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # that loop is closed: no one there is waiting
+            loop.call_soon_threadsafe(_settle_all, answers)
+
+
+def _settle_all(answers: list[tuple[Answer[Any], Any, BaseException | None]]) -> None:
+    for position, (answer, result, error) in enumerate(answers):
+        try:
+            answer.settle(result, error)
+        except BaseException:
+            # What a caller's step let through (KeyboardInterrupt, SystemExit): the others are still
+            # answered, in the next iteration, as separate futures' callbacks would have been.
+            if rest := answers[position + 1 :]:
+                answer.get_loop().call_soon(_settle_all, rest)
+            raise
+
+
 def _close_all(*descriptors: int) -> None:
     for descriptor in descriptors:
         with contextlib.suppress(OSError):
@@ -343,8 +365,7 @@ class Database:
             # Nothing of the group was committed: every write in it fails.
             outcomes = [(job, None, own or error) for job, _, own in outcomes]
             outcomes += [(job, None, error) for job in group[len(outcomes) :]]
-        for job, result, failure in outcomes:
-            job.settle(result, failure)
+        _answer_group(outcomes)
 
     def _commit_one(self, job: _Job) -> None:
         """A group of one write (every awaited write one after another): its transaction is its own.

@@ -9,11 +9,13 @@ import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from docstore import ErrorCode, PersistenceError
-from docstore._sqlite._database import Database, connect
+from docstore._sqlite._answer import Answer
+from docstore._sqlite._database import Database, _settle_all, connect
 
 
 @pytest.fixture
@@ -330,3 +332,64 @@ async def test_a_closed_database_leaves_no_descriptor_open(tmp_path: Path) -> No
         await open_and_close(number)
     Database(tmp_path / "never-started.sqlite3").close()  # never started: its wake pipe closed all the same
     assert _open_descriptors() == before
+
+
+async def test_a_group_of_writes_is_answered_with_one_wake_of_the_loop(database: Database) -> None:
+    """The writes committed together are answered by one ``call_soon_threadsafe``, not one each."""
+    release = threading.Event()
+    first = asyncio.ensure_future(database.write(lambda c: release.wait(60)))
+    await asyncio.sleep(0.05)  # the writer is inside the first write while the others queue behind it
+    loop = asyncio.get_running_loop()
+    wakes: list[object] = []
+    real = loop.call_soon_threadsafe
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        wakes.append(args[0])
+        return real(*args, **kwargs)
+
+    def insert(value: int) -> Callable[[sqlite3.Connection], object]:
+        return lambda connection: connection.execute("INSERT INTO t VALUES (?)", (value,))
+
+    writes = [asyncio.ensure_future(database.write(insert(value % 40))) for value in range(50)]
+    await asyncio.sleep(0)
+    loop.call_soon_threadsafe = counted  # type: ignore[method-assign,assignment]
+    try:
+        release.set()
+        outcomes = await asyncio.gather(*writes, return_exceptions=True)
+        await first
+    finally:
+        del loop.call_soon_threadsafe
+    assert len(wakes) == 2, wakes  # the first write's answer, then the group's
+    # Each its own answer: the ten values taken twice failed alone.
+    failed = [n for n, outcome in enumerate(outcomes) if isinstance(outcome, PersistenceError)]
+    assert failed == list(range(40, 50))
+    assert await values(database) == list(range(40))
+
+
+async def test_a_group_answered_past_a_caller_that_lets_an_interrupt_through_answers_the_rest() -> None:
+    """What a caller's step lets through (KeyboardInterrupt, SystemExit) propagates as from any loop
+    callback, and the rest of its group are still answered, in the next iteration."""
+
+    class Interrupt(BaseException):
+        pass
+
+    loop = asyncio.get_running_loop()
+    answers: list[Answer[int]] = [Answer(loop) for _ in range(3)]
+    seen: list[int] = []
+
+    def interrupted(answer: object) -> None:
+        raise Interrupt
+
+    answers[0].add_done_callback(interrupted)
+
+    def record(number: int) -> Callable[[object], None]:
+        return lambda _: seen.append(number)
+
+    for number, answer in enumerate(answers[1:], start=1):
+        answer.add_done_callback(record(number))
+    with pytest.raises(Interrupt):
+        _settle_all([(answer, number, None) for number, answer in enumerate(answers)])
+    assert seen == []
+    await asyncio.sleep(0)
+    assert seen == [1, 2]
+    assert [answer.result() for answer in answers] == [0, 1, 2]
