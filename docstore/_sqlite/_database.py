@@ -149,8 +149,9 @@ class Database:
         self._jobs: collections.deque[Any] = collections.deque()
         # Whether the writer may be asleep in ``os.read``: only then is a wake written. Otherwise it is
         # committing, or waiting for the GIL to return from settling the last write, and it looks
-        # at the queue before it sleeps: a wake then only woke it for nothing on the GIL (measured:
-        # a lone awaited write reached the writer 18 us after it was queued with a wake, 9 without).
+        # at the queue before it sleeps: a wake then only woke it for nothing on the GIL (awaited
+        # saves: the writer took a save 17.9 us (p50) after it was queued with the wake, 16.5
+        # without, and the caller made one system call fewer).
         self._writer_asleep = False
         self._wake_read, self._wake_write = os.pipe()
         # A full pipe holds wakes enough: the writer reads before it sleeps again. Never a blocked loop.
