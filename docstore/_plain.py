@@ -241,6 +241,51 @@ def _unicode(text: str | None) -> bool:
 _SOME_METADATA = {"created_at": _EPOCH, "updated_at": _EPOCH, "version": 1, "created_by": None, "modified_by": None}
 
 
+def _simple_new_body(values: dict[str, Any]) -> tuple[str, dict[str, Any], bool] | None:
+    """``plain_new_body`` of the usual new revision (no result, no metadata, ``extra`` empty), read from its
+    fields as they are; None for anything else, which takes the dump below.
+
+    Such a revision's dump holds the very objects its fields hold (a dump copies only models and
+    containers, and there are none left here), so the checks below are those ``plain_fields`` makes
+    of that dump, without making it (1.2 us) nor the mapping it checks (a third of a save's work on
+    the event loop before its hand-off, with the rest of ``plain_new_body``).
+    """
+    extra = values.get("extra")
+    if values.get("execution_result") is not None or values.get("metadata") is not None:
+        return None
+    if type(extra) is not dict or extra:
+        return None
+    item_id, session_id, student_id = values.get("id"), values.get("session_id"), values.get("student_id")
+    code, namespace_id = values.get("code"), values.get("namespace_id")
+    if not (
+        type(item_id) is str
+        and item_id
+        and type(session_id) is str
+        and type(student_id) is str
+        and type(code) is str
+        and type(namespace_id) is str
+        and _unicode(item_id)
+        and _unicode(session_id)
+        and _unicode(student_id)
+        and _unicode(code)
+        and _unicode(namespace_id)
+    ):
+        return None
+    timestamp = _utc(values.get("timestamp"))
+    if timestamp is None:
+        return None
+    body = {
+        "session_id": session_id,
+        "student_id": student_id,
+        "code": code,
+        "timestamp": timestamp,
+        "execution_result": None,
+        "namespace_id": namespace_id,
+        "extra": {},
+    }
+    return item_id, body, False
+
+
 def plain_new_body(revision: object) -> tuple[str, dict[str, Any], bool] | None:
     """A caller's revision that validation would give back as it is: its id, its new document's body, and
     whether ``check_document`` has anything left to check in it. None: anything else (validated in full).
@@ -253,6 +298,9 @@ def plain_new_body(revision: object) -> tuple[str, dict[str, Any], bool] | None:
     """
     if type(revision) is not CodeRevision:
         return None  # a subclass, or anything else: the full path says what is wrong
+    simple = _simple_new_body(revision.__dict__)
+    if simple is not None:
+        return simple
     raw = revision.model_dump(warnings=False)
     metadata = raw["metadata"]
     fields = plain_fields({

@@ -7,16 +7,22 @@ Why apart: the engines are the fixed part of the comparison; the bench is how th
 from __future__ import annotations
 
 import asyncio
+import atexit
+import importlib
 import json
+import shutil
 import sqlite3
+import sys
+import tempfile
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Protocol
 
-from docstore import CodeRevision, open_store
+import docstore
 
-__all__ = ["SESSION", "STUDENTS", "Engine", "Floor", "LocalEngine", "make_engine"]
+__all__ = ["SESSION", "STUDENTS", "Engine", "Floor", "LocalEngine", "load_before", "make_engine"]
 
 STUDENTS = 30
 SESSION = "floor-session"
@@ -106,15 +112,18 @@ class Engine(Protocol):
 
 
 class LocalEngine:
-    def __init__(self, folder: Path) -> None:
-        self.store = open_store(f"local://{folder}")
+    """``local://`` of this checkout, or of the package ``load_before`` imported (``package``)."""
+
+    def __init__(self, folder: Path, package: ModuleType = docstore) -> None:
+        self.store = package.open_store(f"local://{folder}")
+        self.revision = package.CodeRevision
 
     async def open(self) -> LocalEngine:
         await self.store.initialize()
         return self
 
     async def save(self, student_id: str, code: str) -> None:
-        await self.store.revisions.save_revision(CodeRevision(session_id=SESSION, student_id=student_id, code=code))
+        await self.store.revisions.save_revision(self.revision(session_id=SESSION, student_id=student_id, code=code))
 
     async def history(self, student_id: str) -> int:
         return len(await self.store.revisions.get_revisions(SESSION, student_id))
@@ -126,7 +135,30 @@ class LocalEngine:
         await self.store.shutdown()
 
 
+_BEFORE: list[ModuleType] = []
+
+
+def load_before(checkout: Path) -> ModuleType:
+    """docstore as checked out in ``checkout`` (e.g. a ``git worktree`` of an earlier commit), imported
+    beside this one as ``docstore_before``: engine "before" of ``make_engine``, for an A/B in one process.
+
+    Its modules import each other relatively, so the package runs under another name as it is.
+    """
+    package = checkout / "docstore"
+    if not (package / "__init__.py").is_file():
+        raise SystemExit(f"--against {checkout}: no docstore package there")
+    links = Path(tempfile.mkdtemp(prefix="docstore-before-"))
+    atexit.register(shutil.rmtree, links, True)
+    (links / "docstore_before").symlink_to(package.resolve(), target_is_directory=True)
+    sys.path.insert(0, str(links))
+    _BEFORE[:] = [importlib.import_module("docstore_before")]
+    return _BEFORE[0]
+
+
 async def make_engine(name: str, folder: Path) -> Engine:
+    """ "floor", "local" (this checkout) or "before" (the checkout ``load_before`` imported)."""
     if name == "floor":
         return Floor(folder)
+    if name == "before":
+        return await LocalEngine(folder, _BEFORE[0]).open()
     return await LocalEngine(folder).open()

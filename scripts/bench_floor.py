@@ -1,6 +1,7 @@
 """``local://`` against hand-written SQLite (the floor), measured side by side in the same run.
 
     python scripts/bench_floor.py [--saves 10000] [--rounds 3] [--open-revisions 100000] [--places disk,shm]
+                                  [--against CHECKOUT]
 
 The floor is what a careful programmer writes with the standard library: ``sqlite3``, WAL,
 ``synchronous=FULL``, one JSON text column plus an index on (session, student, timestamp),
@@ -23,6 +24,10 @@ script that imports nothing but ``sqlite3`` and ``json``); syncs per save
 (``strace -c -f``, fsync + fdatasync, a child that saves 200 minus one that saves none);
 the ``memory://`` overview of a 6,000-revision session (no floor: a time with its size).
 Every figure is printed as min / median over the rounds and ratio of the medians.
+
+``--against CHECKOUT`` (a ``git worktree`` of an earlier commit, say) adds that version of
+docstore to the rounds of each place, in this process, alternating with the other two: its
+ratio to the floor, and this version's to it, measured in the same minutes.
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from _floor_engines import STUDENTS, Floor, make_engine
+from _floor_engines import STUDENTS, Floor, load_before, make_engine
 from _timing import median_seconds
 
 import docstore
@@ -51,6 +56,7 @@ STRACE_SAVES = 200
 
 
 # -- measuring ----------------------------------------------------------------------------
+
 
 async def one_round(name: str, folder: Path, saves: int, repeat: int) -> dict[str, float]:
     engine = await make_engine(name, folder)
@@ -80,19 +86,27 @@ async def one_round(name: str, folder: Path, saves: int, repeat: int) -> dict[st
         await engine.close()
 
 
-def summary(label: str, samples: dict[str, list[float]], unit: str = "s", scale: float = 1.0) -> str:
-    floor, local = samples["floor"], samples["local"]
-    ratio = statistics.median(local) / statistics.median(floor)
+def summary(
+    label: str,
+    samples: dict[str, list[float]],
+    unit: str = "s",
+    scale: float = 1.0,
+    pair: tuple[str, str] = ("floor", "local"),
+) -> str:
+    """``label``: min / median of both engines of ``pair``, and the ratio of the second's median to the first's."""
+    first, second = samples[pair[0]], samples[pair[1]]
+    ratio = statistics.median(second) / statistics.median(first)
     return (
-        f"  {label:52} floor {min(floor) * scale:8.3f} / {statistics.median(floor) * scale:8.3f} {unit}   "
-        f"local {min(local) * scale:8.3f} / {statistics.median(local) * scale:8.3f} {unit}   ratio {ratio:5.2f}x"
+        f"  {label:52} {pair[0]} {min(first) * scale:8.3f} / {statistics.median(first) * scale:8.3f} {unit}   "
+        f"{pair[1]} {min(second) * scale:8.3f} / {statistics.median(second) * scale:8.3f} {unit}   ratio {ratio:5.2f}x"
     )
 
 
-async def place_rounds(place: str, base: Path, saves: int, rounds: int, repeat: int) -> None:
+async def place_rounds(place: str, base: Path, saves: int, rounds: int, repeat: int, before: bool = False) -> None:
     results: dict[str, dict[str, list[float]]] = {}
+    engines = ["floor", "local", "before"] if before else ["floor", "local"]
     for round_number in range(rounds):
-        order = ["floor", "local"] if round_number % 2 == 0 else ["local", "floor"]
+        order = engines if round_number % 2 == 0 else engines[::-1]
         for name in order:
             folder = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=base))
             try:
@@ -108,6 +122,10 @@ async def place_rounds(place: str, base: Path, saves: int, rounds: int, repeat: 
     print(summary(f"one student's history ({per_student} revisions)", results["history"], "ms", 1000))
     print(summary("  its first read (each other student once)", results["first_history"], "ms", 1000))
     print(summary(f"overview of {STUDENTS} students", results["overview"], "ms", 1000), flush=True)
+    for pair in (("floor", "before"), ("before", "local")) if before else ():
+        print(f"  {pair[1]} against {pair[0]} (--against: the version before in the same rounds):")
+        print(summary(f"{saves:,} awaited saves", results["saves"], pair=pair))
+        print(summary("  CPU time a save (all threads)", results["save_cpu"], "us", 1e6, pair=pair), flush=True)
 
 
 # -- a new process: open a large store, read one revision ----------------------------------
@@ -283,6 +301,12 @@ async def main() -> None:
     parser.add_argument("--open-revisions", type=int, default=100_000, help="0 skips the new-process figure")
     parser.add_argument("--places", default="shm,disk", help="shm (or /dev/shm) and/or disk, comma-separated")
     parser.add_argument("--dir", default=None, help="the disk place (default: the system's temporary directory)")
+    parser.add_argument(
+        "--against",
+        default=None,
+        metavar="CHECKOUT",
+        help="a checkout of another docstore version to A/B in the rounds",
+    )
     parser.add_argument("--child-saves", nargs=3, metavar=("ENGINE", "DIR", "COUNT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_saves:
@@ -293,6 +317,8 @@ async def main() -> None:
     places = ["shm" if place == "/dev/shm" else place for place in filter(None, args.places.split(","))]
     if unknown := sorted(set(places) - {"shm", "disk"}):
         parser.error(f"--places: unknown {', '.join(unknown)} (shm, /dev/shm, disk)")
+    if args.against:
+        load_before(Path(args.against))
     disk = Path(tempfile.mkdtemp(prefix="docstore-floor-", dir=args.dir))
     try:
         for place in places:  # --places "": only the rest
@@ -302,11 +328,11 @@ async def main() -> None:
                     continue
                 shm = Path(tempfile.mkdtemp(prefix="docstore-floor-", dir="/dev/shm"))
                 try:
-                    await place_rounds("shm", shm, args.saves, args.rounds, args.repeat)
+                    await place_rounds("shm", shm, args.saves, args.rounds, args.repeat, bool(args.against))
                 finally:
                     shutil.rmtree(shm, ignore_errors=True)
             else:
-                await place_rounds("disk", disk, args.saves, args.rounds, args.repeat)
+                await place_rounds("disk", disk, args.saves, args.rounds, args.repeat, bool(args.against))
         if args.open_revisions:
             await open_rounds(disk, args.open_revisions, args.rounds)
         syncs_per_save(disk)

@@ -159,3 +159,45 @@ TIMED = ExecutionResult(success=True, execution_time_ms=1.0)
 def test_common_revisions(revision: object, monkeypatch: pytest.MonkeyPatch) -> None:
     check_same(revision, None, monkeypatch)
     check_same(revision, "ns", monkeypatch)
+
+
+SIMPLE_FIELDS = ["id", "session_id", "student_id", "code", "timestamp", "namespace_id"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    changes=st.lists(st.tuples(st.sampled_from(SIMPLE_FIELDS), SPECIAL), max_size=3),
+    namespace=st.sampled_from([None, "ns"]),
+)
+def test_the_usual_revision_read_from_its_fields_is_the_full_path_s(
+    changes: list[tuple[str, Any]], namespace: str | None
+) -> None:
+    """The usual new revision (no result, no metadata, no extra) is checked from its fields as they are,
+    without a dump: whatever they were assigned, the document (or the refusal) is the full path's."""
+    revision = CodeRevision(session_id="s", student_id="a", code="print(1)\n")
+    for name, value in changes:
+        setattr(revision, name, value)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        check_same(revision, namespace, monkeypatch)
+
+
+def test_the_usual_revision_is_checked_without_a_dump(monkeypatch: pytest.MonkeyPatch) -> None:
+    revision = CodeRevision(session_id="s", student_id="a", code="x", namespace_id="ns")
+
+    def no_dump(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("dumped")
+
+    monkeypatch.setattr(CodeRevision, "model_dump", no_dump)
+    found = plain_new_body(revision)
+    assert found is not None
+    item_id, body, left = found
+    assert (item_id, left) == (revision.id, False)
+    assert body == {
+        "session_id": "s",
+        "student_id": "a",
+        "code": "x",
+        "timestamp": revision.timestamp,
+        "execution_result": None,
+        "namespace_id": "ns",
+        "extra": {},
+    }
