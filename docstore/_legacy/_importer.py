@@ -27,6 +27,7 @@ from .._mapping import check_collection_name, check_document
 from .._models import DEFAULT_NAMESPACE
 from .._store import Store
 from ._batch import Batch
+from ._collector import fewer_collections
 from ._formats import (
     FORMAT_2026_01_05,
     RecordError,
@@ -347,6 +348,7 @@ async def import_legacy(
             rejects=rejects,
             progress=progress,
         )
-        return await importer.run()
+        with fewer_collections(batch_size):
+            return await importer.run()
     finally:
         rejects.close()
