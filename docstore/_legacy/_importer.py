@@ -89,8 +89,19 @@ class _Importer:
         self.problem_sources: dict[str, str] = {}
         # legacy_<name> collection -> the file written into it (two files never share one).
         self.other_collections: dict[str, str] = {}
+        # Reject lines of records read while a batch is written: (file, path, reason, record).
+        self.deferred: list[tuple[str, str, str, Any]] | None = None
 
     def reject(self, kind: str, file: str, path: str, reason: str, record: Any = None) -> None:
+        """A record refused as it was read: its line waits while a batch is written (``_batch``)."""
+        self.report.kind(kind).rejected += 1
+        if self.deferred is not None:
+            self.deferred.append((file, path, reason, record))
+        else:
+            self.rejects.reject(file, path, reason, record)
+
+    def refused(self, kind: str, file: str, path: str, reason: str, record: Any = None) -> None:
+        """A record the store refused: its line is written at once (the batch's own place in the order)."""
         self.report.kind(kind).rejected += 1
         self.rejects.reject(file, path, reason, record)
 
@@ -144,31 +155,31 @@ class _Importer:
         """
         name = self.name_of(path)
         outcome = self.report.files[name] = FileOutcome(kind=collection)
-        batch = Batch(self, collection, kind, self.batch_size)
         counts = self.report.kind(kind)
         seen: set[str] = set()
         formats: set[str] = set()
-        try:
-            for key, raw in iter_object(path, self.progress_for(path)):
-                counts.read += 1
-                where = json_path(key)
-                try:
-                    if not isinstance(raw, dict):
-                        raise RecordError(f"expected an object, got {type(raw).__name__}")
-                    check_depth(raw)
-                    record_id, document, fmt = convert(key, raw)
-                    if record_id in seen:
-                        raise RecordError(f"duplicate id {record_id!r}")
-                except Exception as error:  # every bad record is a reject, whatever broke on it
-                    self.students_of.clear()  # a rejected session's students are not written either
-                    self.reject(kind, name, where, reason(error), raw)
-                    continue
-                seen.add(record_id)
-                formats.add(fmt)
-                await batch.add(document, (name, (key,), raw), self.students_of.pop(record_id, None))
-        except ReadError as error:
-            self.broken_file(outcome, kind, name, error)
-        await batch.flush()
+        async with Batch(self, collection, kind, self.batch_size) as batch:
+            try:
+                for key, raw in iter_object(path, self.progress_for(path)):
+                    counts.read += 1
+                    where = json_path(key)
+                    try:
+                        if not isinstance(raw, dict):
+                            raise RecordError(f"expected an object, got {type(raw).__name__}")
+                        check_depth(raw)
+                        record_id, document, fmt = convert(key, raw)
+                        if record_id in seen:
+                            raise RecordError(f"duplicate id {record_id!r}")
+                    except Exception as error:  # every bad record is a reject, whatever broke on it
+                        self.students_of.clear()  # a rejected session's students are not written either
+                        self.reject(kind, name, where, reason(error), raw)
+                        await batch.rejected()
+                        continue
+                    seen.add(record_id)
+                    formats.add(fmt)
+                    await batch.add(document, (name, (key,), raw), self.students_of.pop(record_id, None))
+            except ReadError as error:
+                self.broken_file(outcome, kind, name, error)
         outcome.format = one_format(formats)
         return formats
 
@@ -229,7 +240,6 @@ class _Importer:
 
     async def _problem_folder(self, folder: Path) -> set[Path]:
         """``problems/index.json`` plus one file per problem (2026-01-05)."""
-        batch = Batch(self, PROBLEMS, "problems", self.batch_size)
         counts = self.report.kind("problems")
         handled: set[Path] = set()
         index_ids: set[str] = set()
@@ -238,33 +248,34 @@ class _Importer:
             handled.add(index)
             index_ids = self._read_problem_index(index)
         found: set[str] = set()
-        for path in sorted(folder.glob("*.json")):
-            if path == index:
-                continue
-            handled.add(path)
-            name = self.name_of(path)
-            self.report.files[name] = FileOutcome(kind="problems", format=FORMAT_2026_01_05)
-            counts.read += 1
-            raw: Any = None
-            try:
-                raw = small_file(path)
-                check_depth(raw)
-                problem = problem_from_file(raw, self.namespace)
-                if problem.id != path.stem:
-                    raise RecordError(f"id {problem.id!r} differs from its file name")
-                document = stored(problem)
-                found.add(problem.id)
-                if problem.id in self.problem_sources:
-                    raise RecordError(
-                        f"problem {problem.id!r} is also in {self.problem_sources[problem.id]}, "
-                        "which was imported; this copy was not"
-                    )
-            except Exception as error:  # every bad file is a reject, whatever broke on it
-                self.reject("problems", name, "$", reason(error), raw)
-                continue
-            self.problem_sources[problem.id] = name
-            await batch.add(document, (name, (), raw))
-        await batch.flush()
+        async with Batch(self, PROBLEMS, "problems", self.batch_size) as batch:
+            for path in sorted(folder.glob("*.json")):
+                if path == index:
+                    continue
+                handled.add(path)
+                name = self.name_of(path)
+                self.report.files[name] = FileOutcome(kind="problems", format=FORMAT_2026_01_05)
+                counts.read += 1
+                raw: Any = None
+                try:
+                    raw = small_file(path)
+                    check_depth(raw)
+                    problem = problem_from_file(raw, self.namespace)
+                    if problem.id != path.stem:
+                        raise RecordError(f"id {problem.id!r} differs from its file name")
+                    document = stored(problem)
+                    found.add(problem.id)
+                    if problem.id in self.problem_sources:
+                        raise RecordError(
+                            f"problem {problem.id!r} is also in {self.problem_sources[problem.id]}, "
+                            "which was imported; this copy was not"
+                        )
+                except Exception as error:  # every bad file is a reject, whatever broke on it
+                    self.reject("problems", name, "$", reason(error), raw)
+                    await batch.rejected()
+                    continue
+                self.problem_sources[problem.id] = name
+                await batch.add(document, (name, (), raw))
         for missing in sorted(index_ids - found):
             self.reject(
                 "problems",
