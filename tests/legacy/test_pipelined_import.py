@@ -19,7 +19,8 @@ import pytest
 
 from docstore import ErrorCode, PersistenceError, Store, import_legacy, open_store
 from docstore._interfaces import BatchResult
-from docstore._legacy import _batch, _revisions
+from docstore._legacy import _batch
+from docstore._legacy._reader import iter_streams
 from tests.documents import all_documents
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "legacy-data"
@@ -191,14 +192,14 @@ async def test_the_rejects_waiting_for_a_write_are_bounded(
 
 def count_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     read = [0]
-    real = _revisions.iter_streams
+    real = iter_streams
 
     def counted(*args: Any) -> Iterator[Any]:
         for item in real(*args):
             read[0] += 1
             yield item
 
-    monkeypatch.setattr(_revisions, "iter_streams", counted)
+    monkeypatch.setattr("docstore._legacy._revisions.iter_streams", counted)
     return read
 
 
