@@ -36,6 +36,7 @@ from ._formats import (
     problem_from_list,
     session_from_legacy,
 )
+from ._links import refuse_links_leading_out
 from ._reader import ReadError, iter_object, json_path
 from ._records import (
     LEGACY_PREFIX,
@@ -108,7 +109,10 @@ class _Importer:
     def progress_for(self, file: Path) -> Callable[[int], None] | None:
         if self.progress is None:
             return None
-        size = file.stat().st_size
+        try:
+            size = file.stat().st_size
+        except OSError:
+            return None  # unreadable (a link that leads nowhere): the read says so, as a reject line
         name = self.name_of(file)
         report = self.progress
         return lambda done: report(name, done, size)
@@ -118,7 +122,8 @@ class _Importer:
 
     async def run(self) -> ImportReport:
         started = time.perf_counter()
-        files = sorted(p for p in self.directory.rglob("*") if p.is_file())
+        # A link that leads nowhere is listed (then a reject, unreadable), never skipped without a word.
+        files = sorted(p for p in self.directory.rglob("*") if p.is_file() or (p.is_symlink() and not p.exists()))
         handled: set[Path] = set()
         for name, step in (
             ("sessions.json", self._sessions),
@@ -334,13 +339,20 @@ async def import_legacy(
     batch_size: int = 500,
     rejects_path: str | Path | None = None,
     progress: Progress | None = None,
+    follow_symlinks: bool = False,
 ) -> ImportReport:
-    """Import a legacy data directory into an initialized ``store``; see ``ImportReport``."""
+    """Import a legacy data directory into an initialized ``store``; see ``ImportReport``.
+
+    A symbolic link under ``directory`` that leads out of it, or nowhere, is INVALID_DATA
+    before anything is read (``_links``), unless ``follow_symlinks``.
+    """
     folder = Path(directory)
     if not folder.is_dir():
         raise FileNotFoundError(f"legacy data directory {folder} does not exist or is not a directory")
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
+    if not follow_symlinks:
+        refuse_links_leading_out(folder)
     from .._restore_journal import describe, interrupted_restore  # here: it imports the store's modules
 
     state = await interrupted_restore(store)
