@@ -301,3 +301,27 @@ async def test_a_failed_write_stops_the_import_before_the_next_batch_is_handed_o
         writes.fail = None
         await import_legacy(legacy, store, batch_size=BATCH, rejects_path=tmp_path / "r")
         assert await dump(store) == await clean_state(engine, legacy, tmp_path / "clean")
+
+
+async def test_an_import_through_a_server_is_pipelined_and_gives_the_direct_imports_store(
+    legacy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.remote.servers import ADMIN_TOKEN, asgi_server
+
+    hand_offs: list[bool] = []
+    real = _batch.Batch._hand_off
+
+    async def hand_off(self: _batch.Batch) -> None:
+        hand_offs.append(self._pipelined)
+        await real(self)
+
+    monkeypatch.setattr(_batch.Batch, "_hand_off", hand_off)
+    async with asgi_server() as (server, served), server.open(token=ADMIN_TOKEN) as remote:
+        through = await import_legacy(legacy, remote, batch_size=BATCH, rejects_path=tmp_path / "a.jsonl")
+        state = await dump(served)
+    assert hand_offs and all(hand_offs)  # the remote engine's batches were pipelined
+    async with open_store("memory://") as direct:
+        report = await import_legacy(legacy, direct, batch_size=BATCH, rejects_path=tmp_path / "b.jsonl")
+        assert await dump(direct) == state
+    assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
+    assert through.kinds == report.kinds
