@@ -325,3 +325,64 @@ async def test_an_import_through_a_server_is_pipelined_and_gives_the_direct_impo
         assert await dump(direct) == state
     assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
     assert through.kinds == report.kinds
+
+
+# A batch's write starts, then the command's own process gets SIGTERM while it is in flight
+# and the next batch is read (argv: how many writes before the signal, then the CLI's own).
+_STOPPER = """
+import asyncio, os, signal, sys
+from docstore._legacy import _batch
+
+real, after, calls = _batch.Batch._write, int(sys.argv[1]), [0]
+
+async def write(self, *args):
+    calls[0] += 1
+    if calls[0] == after:
+        os.kill(os.getpid(), signal.SIGTERM)
+    await real(self, *args)
+
+_batch.Batch._write = write
+from docstore._cli import main
+
+main(sys.argv[2:], prog_name="docstore")
+"""
+
+
+async def test_sigterm_with_a_batch_in_flight_through_a_server_then_a_rerun_is_identical(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.remote.servers import ADMIN_TOKEN, uvicorn_server
+
+    root = Path(__file__).resolve().parents[2]
+    data = tmp_path / "legacy"
+    generator = [sys.executable, str(root / "scripts" / "legacy_generator.py"), str(data), "--sessions", "3"]
+    subprocess.run([*generator, "--students", "5"], check=True, capture_output=True)
+    env = {**os.environ, "DOCSTORE_TOKEN": ADMIN_TOKEN}
+    async with (
+        uvicorn_server(f"local://{tmp_path / 'served'}") as base,
+        open_store(f"local://{tmp_path / 'served'}") as served,
+    ):
+        command = ["import", str(data), "--url", base, "--batch-size", "20"]
+        stopped = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", _STOPPER, "6", *command, env=env, stderr=asyncio.subprocess.PIPE, cwd=root
+        )
+        _, stderr = await asyncio.wait_for(stopped.communicate(), timeout=120)
+        assert stopped.returncode == 128 + signal.SIGTERM, stderr.decode()
+        assert "run the same command again" in stderr.decode() and "Traceback" not in stderr.decode()
+        finisher = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "docstore", *command, env=env, stderr=asyncio.subprocess.PIPE, cwd=root
+        )
+        _, stderr = await asyncio.wait_for(finisher.communicate(), timeout=120)
+        assert finisher.returncode == 0, stderr.decode()
+        state = await dump(served)
+    assert await dump_clean(data, tmp_path / "clean") == state
+
+
+async def dump_clean(data: Path, folder: Path) -> dict[str, list[dict[str, Any]]]:
+    async with open_store(f"local://{folder}") as store:
+        report = await import_legacy(data, store, batch_size=20, rejects_path=folder.with_suffix(".jsonl"))
+        assert report.exit_code == 0
+        return await dump(store)
