@@ -6,7 +6,7 @@ than freed. An import keeps ~10 of them per record alive until the record's batc
 that line a dozen times, and each crossing moved the batch a generation older, until the
 oldest generation's full collections, which walk every object of the process (on
 ``memory://`` every stored document too), ran every few batches: 12-36% of an import's CPU
-time at 100,000 revisions (``scripts/bench_import.py`` prints the share), against 3-25% for
+time at 100,000 revisions (``scripts/bench_import.py`` prints the share), against 5-44% for
 a raw ``upsert_documents`` of the same documents.
 
 Memory stays bounded: objects are still freed the moment their last reference goes, and
