@@ -10,7 +10,8 @@
    store of the same engine, in batches of the same size, right after. The ratio
    import/raw says what the import itself costs (parsing, rebuilding diffs, validation,
    idempotency checks). With ``--rounds N`` the engines alternate N times and the ratios
-   are printed per round, then their range.
+   are printed per round, then their range, with the share of each side's CPU time the
+   garbage collector took.
 4. Generates a ~1 GB ``revisions.json`` and measures the peak RSS of
    ``docstore import --dry-run`` over it, next to the peak RSS of a process that only
    imports docstore (the floor).
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import resource
 import statistics
 import subprocess
@@ -60,27 +62,52 @@ def generate(out: Path, revisions: int, code_bytes: int = 0) -> None:
 BATCH = 1000
 
 
-async def import_rate(url: str, source: Path) -> tuple[float, float, int, list[dict[str, Any]]]:
+class CollectorTime:
+    """Seconds the garbage collector ran (every generation), from ``gc.callbacks``.
+
+    The import raises the youngest generation's threshold while it runs
+    (``docstore._legacy._collector``); this says what each side still spends in it."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._started = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, _info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._started
+
+
+COLLECTOR = CollectorTime()
+
+
+async def import_rate(url: str, source: Path) -> tuple[float, float, float, int, list[dict[str, Any]]]:
     """Records per second (of wall time, of CPU time) of a whole import into a fresh store at
-    ``url``, the records read, and the revision documents it wrote."""
+    ``url``, the share of its CPU time spent collecting garbage, the records read, and the
+    revision documents it wrote."""
     async with open_store(url) as store:
-        started, cpu = time.perf_counter(), time.process_time()
+        started, cpu, collected = time.perf_counter(), time.process_time(), COLLECTOR.seconds
         report = await import_legacy(source, store, batch_size=BATCH)
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+        collected = COLLECTOR.seconds - collected
         assert report.rejected == 0, report.to_dict()
         documents = [document async for document in store.documents.iter_documents("revisions")]
-    return report.records_read / elapsed, report.records_read / cpu, report.records_read, documents
+    read = report.records_read
+    return read / elapsed, read / cpu, collected / cpu, read, documents
 
 
-async def raw_insert_rate(url: str, documents: list[dict[str, Any]]) -> tuple[float, float]:
+async def raw_insert_rate(url: str, documents: list[dict[str, Any]]) -> tuple[float, float, float]:
     """Documents per second (wall, CPU) of the same documents written straight through the
-    document surface (no parsing or mapping)."""
+    document surface (no parsing or mapping), and the share of its CPU time collecting garbage."""
     async with open_store(url) as store:
-        started, cpu = time.perf_counter(), time.process_time()
+        started, cpu, collected = time.perf_counter(), time.process_time(), COLLECTOR.seconds
         for start in range(0, len(documents), BATCH):
             result = await store.documents.upsert_documents("revisions", documents[start : start + BATCH])
             assert result.inserted == len(documents[start : start + BATCH]), result
-        return len(documents) / (time.perf_counter() - started), len(documents) / (time.process_time() - cpu)
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+        return len(documents) / elapsed, len(documents) / cpu, (COLLECTOR.seconds - collected) / cpu
 
 
 def spread(values: list[float]) -> str:
@@ -130,16 +157,19 @@ def main() -> None:
     cpu_ratios: dict[str, list[float]] = {engine: [] for engine in engines}
     for round_ in range(1, args.rounds + 1):
         for engine in engines:
-            rate, cpu_rate, records, documents = asyncio.run(
+            rate, cpu_rate, gc_share, records, documents = asyncio.run(
                 import_rate(engine_url(engine, work, f"import-{round_}"), source)
             )
-            raw, raw_cpu = asyncio.run(raw_insert_rate(engine_url(engine, work, f"raw-{round_}"), documents))
+            raw, raw_cpu, raw_gc_share = asyncio.run(
+                raw_insert_rate(engine_url(engine, work, f"raw-{round_}"), documents)
+            )
             ratios[engine].append(rate / raw)
             cpu_ratios[engine].append(cpu_rate / raw_cpu)
             print(
                 f"round {round_} {engine + '://':10} import {rate:8,.0f} records/s ({records:,} records), "
                 f"raw upsert of the same documents {raw:8,.0f} documents/s: ratio {rate / raw:.2f} "
-                f"(CPU time: {cpu_rate:,.0f} against {raw_cpu:,.0f}, {cpu_rate / raw_cpu:.2f})",
+                f"(CPU time: {cpu_rate:,.0f} against {raw_cpu:,.0f}, {cpu_rate / raw_cpu:.2f}; "
+                f"garbage collector {gc_share:.0%} of the import's CPU, {raw_gc_share:.0%} of the raw upsert's)",
                 flush=True,
             )
             del documents

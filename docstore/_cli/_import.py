@@ -12,6 +12,7 @@ from rich.table import Table
 
 from .._errors import ErrorCode, PersistenceError
 from .._legacy import ImportReport, import_legacy
+from .._legacy._links import links_leading_out, refuse_links_leading_out
 from .._restore_journal import describe, interrupted_restore
 from .._safe_files import refuse_symlink, replacing
 from .._store import Store
@@ -30,6 +31,11 @@ __all__ = ["import_command"]
 @click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 100_000))
 @click.option("--report", "report_path", type=click.Path(path_type=Path), help="Also write the report as JSON.")
 @click.option(
+    "--follow-symlinks",
+    is_flag=True,
+    help="Read symbolic links in LEGACY_DIR that lead out of it (refused by default, naming the first).",
+)
+@click.option(
     "--rejects",
     "rejects_path",
     type=click.Path(path_type=Path),
@@ -43,10 +49,11 @@ def import_command(
     batch_size: int,
     report_path: Path | None,
     rejects_path: Path | None,
+    follow_symlinks: bool,
 ) -> None:
     """Import a legacy JSON data directory of the original tool (idempotent: run it again to resume)."""
     run(
-        _import(legacy_dir, url, namespace, dry_run, batch_size, report_path, rejects_path),
+        _import(legacy_dir, url, namespace, dry_run, batch_size, report_path, rejects_path, follow_symlinks),
         on_interrupt="import interrupted; run the same command again to finish it "
         "(the import is idempotent: what was written is kept, nothing is written twice)",
     )
@@ -60,9 +67,15 @@ async def _import(
     batch_size: int,
     report_path: Path | None,
     rejects_path: Path | None,
+    follow_symlinks: bool = False,
 ) -> int:
     if not legacy_dir.is_dir():
         raise Failure(f"{legacy_dir} is not a readable directory")
+    if follow_symlinks:
+        for link, what in links_leading_out(legacy_dir):
+            errors.print(f"note: --follow-symlinks: {link} is {what}", highlight=False, soft_wrap=True)
+    else:
+        refuse_links_leading_out(legacy_dir)  # before a store is opened or created
     rejects = rejects_path or Path(f"{legacy_dir.resolve()}-rejects.jsonl")
     for path in (rejects, report_path):
         if path is not None:
@@ -88,6 +101,7 @@ async def _import(
                     batch_size=batch_size,
                     rejects_path=rejects,
                     progress=progress,
+                    follow_symlinks=follow_symlinks,
                 )
         except (PersistenceError, OSError) as error:
             if dry_run:

@@ -27,6 +27,7 @@ from .._mapping import check_collection_name, check_document
 from .._models import DEFAULT_NAMESPACE
 from .._store import Store
 from ._batch import Batch
+from ._collector import fewer_collections
 from ._formats import (
     FORMAT_2026_01_05,
     RecordError,
@@ -35,6 +36,7 @@ from ._formats import (
     problem_from_list,
     session_from_legacy,
 )
+from ._links import refuse_links_leading_out
 from ._reader import ReadError, iter_object, json_path
 from ._records import (
     LEGACY_PREFIX,
@@ -88,15 +90,29 @@ class _Importer:
         self.problem_sources: dict[str, str] = {}
         # legacy_<name> collection -> the file written into it (two files never share one).
         self.other_collections: dict[str, str] = {}
+        # Reject lines of records read while a batch is written: (file, path, reason, record).
+        self.deferred: list[tuple[str, str, str, Any]] | None = None
 
     def reject(self, kind: str, file: str, path: str, reason: str, record: Any = None) -> None:
+        """A record refused as it was read: its line waits while a batch is written (``_batch``)."""
+        self.report.kind(kind).rejected += 1
+        if self.deferred is not None:
+            self.deferred.append((file, path, reason, record))
+        else:
+            self.rejects.reject(file, path, reason, record)
+
+    def refused(self, kind: str, file: str, path: str, reason: str, record: Any = None) -> None:
+        """A record the store refused: its line is written at once (the batch's own place in the order)."""
         self.report.kind(kind).rejected += 1
         self.rejects.reject(file, path, reason, record)
 
     def progress_for(self, file: Path) -> Callable[[int], None] | None:
         if self.progress is None:
             return None
-        size = file.stat().st_size
+        try:
+            size = file.stat().st_size
+        except OSError:
+            return None  # unreadable (a link that leads nowhere): the read says so, as a reject line
         name = self.name_of(file)
         report = self.progress
         return lambda done: report(name, done, size)
@@ -106,7 +122,8 @@ class _Importer:
 
     async def run(self) -> ImportReport:
         started = time.perf_counter()
-        files = sorted(p for p in self.directory.rglob("*") if p.is_file())
+        # A link that leads nowhere is listed (then a reject, unreadable), never skipped without a word.
+        files = sorted(p for p in self.directory.rglob("*") if p.is_file() or (p.is_symlink() and not p.exists()))
         handled: set[Path] = set()
         for name, step in (
             ("sessions.json", self._sessions),
@@ -143,31 +160,31 @@ class _Importer:
         """
         name = self.name_of(path)
         outcome = self.report.files[name] = FileOutcome(kind=collection)
-        batch = Batch(self, collection, kind, self.batch_size)
         counts = self.report.kind(kind)
         seen: set[str] = set()
         formats: set[str] = set()
-        try:
-            for key, raw in iter_object(path, self.progress_for(path)):
-                counts.read += 1
-                where = json_path(key)
-                try:
-                    if not isinstance(raw, dict):
-                        raise RecordError(f"expected an object, got {type(raw).__name__}")
-                    check_depth(raw)
-                    record_id, document, fmt = convert(key, raw)
-                    if record_id in seen:
-                        raise RecordError(f"duplicate id {record_id!r}")
-                except Exception as error:  # every bad record is a reject, whatever broke on it
-                    self.students_of.clear()  # a rejected session's students are not written either
-                    self.reject(kind, name, where, reason(error), raw)
-                    continue
-                seen.add(record_id)
-                formats.add(fmt)
-                await batch.add(document, (name, (key,), raw), self.students_of.pop(record_id, None))
-        except ReadError as error:
-            self.broken_file(outcome, kind, name, error)
-        await batch.flush()
+        async with Batch(self, collection, kind, self.batch_size) as batch:
+            try:
+                for key, raw in iter_object(path, self.progress_for(path)):
+                    counts.read += 1
+                    where = json_path(key)
+                    try:
+                        if not isinstance(raw, dict):
+                            raise RecordError(f"expected an object, got {type(raw).__name__}")
+                        check_depth(raw)
+                        record_id, document, fmt = convert(key, raw)
+                        if record_id in seen:
+                            raise RecordError(f"duplicate id {record_id!r}")
+                    except Exception as error:  # every bad record is a reject, whatever broke on it
+                        self.students_of.clear()  # a rejected session's students are not written either
+                        self.reject(kind, name, where, reason(error), raw)
+                        await batch.rejected()
+                        continue
+                    seen.add(record_id)
+                    formats.add(fmt)
+                    await batch.add(document, (name, (key,), raw), self.students_of.pop(record_id, None))
+            except ReadError as error:
+                self.broken_file(outcome, kind, name, error)
         outcome.format = one_format(formats)
         return formats
 
@@ -228,7 +245,6 @@ class _Importer:
 
     async def _problem_folder(self, folder: Path) -> set[Path]:
         """``problems/index.json`` plus one file per problem (2026-01-05)."""
-        batch = Batch(self, PROBLEMS, "problems", self.batch_size)
         counts = self.report.kind("problems")
         handled: set[Path] = set()
         index_ids: set[str] = set()
@@ -237,33 +253,34 @@ class _Importer:
             handled.add(index)
             index_ids = self._read_problem_index(index)
         found: set[str] = set()
-        for path in sorted(folder.glob("*.json")):
-            if path == index:
-                continue
-            handled.add(path)
-            name = self.name_of(path)
-            self.report.files[name] = FileOutcome(kind="problems", format=FORMAT_2026_01_05)
-            counts.read += 1
-            raw: Any = None
-            try:
-                raw = small_file(path)
-                check_depth(raw)
-                problem = problem_from_file(raw, self.namespace)
-                if problem.id != path.stem:
-                    raise RecordError(f"id {problem.id!r} differs from its file name")
-                document = stored(problem)
-                found.add(problem.id)
-                if problem.id in self.problem_sources:
-                    raise RecordError(
-                        f"problem {problem.id!r} is also in {self.problem_sources[problem.id]}, "
-                        "which was imported; this copy was not"
-                    )
-            except Exception as error:  # every bad file is a reject, whatever broke on it
-                self.reject("problems", name, "$", reason(error), raw)
-                continue
-            self.problem_sources[problem.id] = name
-            await batch.add(document, (name, (), raw))
-        await batch.flush()
+        async with Batch(self, PROBLEMS, "problems", self.batch_size) as batch:
+            for path in sorted(folder.glob("*.json")):
+                if path == index:
+                    continue
+                handled.add(path)
+                name = self.name_of(path)
+                self.report.files[name] = FileOutcome(kind="problems", format=FORMAT_2026_01_05)
+                counts.read += 1
+                raw: Any = None
+                try:
+                    raw = small_file(path)
+                    check_depth(raw)
+                    problem = problem_from_file(raw, self.namespace)
+                    if problem.id != path.stem:
+                        raise RecordError(f"id {problem.id!r} differs from its file name")
+                    document = stored(problem)
+                    found.add(problem.id)
+                    if problem.id in self.problem_sources:
+                        raise RecordError(
+                            f"problem {problem.id!r} is also in {self.problem_sources[problem.id]}, "
+                            "which was imported; this copy was not"
+                        )
+                except Exception as error:  # every bad file is a reject, whatever broke on it
+                    self.reject("problems", name, "$", reason(error), raw)
+                    await batch.rejected()
+                    continue
+                self.problem_sources[problem.id] = name
+                await batch.add(document, (name, (), raw))
         for missing in sorted(index_ids - found):
             self.reject(
                 "problems",
@@ -322,13 +339,20 @@ async def import_legacy(
     batch_size: int = 500,
     rejects_path: str | Path | None = None,
     progress: Progress | None = None,
+    follow_symlinks: bool = False,
 ) -> ImportReport:
-    """Import a legacy data directory into an initialized ``store``; see ``ImportReport``."""
+    """Import a legacy data directory into an initialized ``store``; see ``ImportReport``.
+
+    A symbolic link under ``directory`` that leads out of it, or nowhere, is INVALID_DATA
+    before anything is read (``_links``), unless ``follow_symlinks``.
+    """
     folder = Path(directory)
     if not folder.is_dir():
         raise FileNotFoundError(f"legacy data directory {folder} does not exist or is not a directory")
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
+    if not follow_symlinks:
+        refuse_links_leading_out(folder)
     from .._restore_journal import describe, interrupted_restore  # here: it imports the store's modules
 
     state = await interrupted_restore(store)
@@ -347,6 +371,7 @@ async def import_legacy(
             rejects=rejects,
             progress=progress,
         )
-        return await importer.run()
+        with fewer_collections(batch_size):
+            return await importer.run()
     finally:
         rejects.close()

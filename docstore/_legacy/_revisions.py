@@ -30,7 +30,6 @@ async def import_revisions(importer: Importer, path: Path) -> None:
     """Every revision of ``path`` into ``revisions``, in batches; each bad one a reject line."""
     name = importer.name_of(path)
     outcome = importer.report.files[name] = FileOutcome(kind=REVISIONS)
-    batch = Batch(importer, REVISIONS, REVISIONS, importer.batch_size)
     counts = importer.report.kind(REVISIONS)
     namespace = importer.namespace
     formats: set[str] = set()
@@ -39,53 +38,54 @@ async def import_revisions(importer: Importer, path: Path) -> None:
     broken_base = False  # a rejected revision breaks the diffs that follow it
     orphan_stream = False
     seen: set[int] = set()
-    try:
-        # depth: that of the revision's deepest object or array, the revision itself being 1.
-        for key, index, raw, depth in iter_streams(path, importer.progress_for(path)):
-            if key != stream_key:
-                stream_key, code, broken_base = key, "", False
-                orphan_stream = importer.is_orphan(key)
-                if orphan_stream:
-                    importer.report.orphan_streams += 1
-            counts.read += 1
-            try:
-                if index is None:
-                    raise RecordError("a stream must be an array of revisions")
-                session_id, student_id = split_stream_key(
-                    key, importer.session_students, raw if type(raw) is dict else None
-                )
-                if type(raw) is not dict:
-                    raise RecordError(f"expected an object, got {type(raw).__name__}")
-                if depth > MAX_RAW_DEPTH + 1:
-                    raise RecordError(f"nested deeper than {MAX_RAW_DEPTH} levels")
-                fmt = detect_revision_format(raw)
+    async with Batch(importer, REVISIONS, REVISIONS, importer.batch_size) as batch:
+        try:
+            # depth: that of the revision's deepest object or array, the revision itself being 1.
+            for key, index, raw, depth in iter_streams(path, importer.progress_for(path)):
+                if key != stream_key:
+                    stream_key, code, broken_base = key, "", False
+                    orphan_stream = importer.is_orphan(key)
+                    if orphan_stream:
+                        importer.report.orphan_streams += 1
+                counts.read += 1
                 try:
-                    code = rebuild_code(raw, fmt, code, broken_base)
-                    broken_base = False
-                except Exception:
-                    # This revision's code is unknown, so are those of the diffs after it.
-                    broken_base = True
-                    raise
-                # Plain (nearly all): its document, built directly; else the general path's item.
-                document = plain_revision_document(raw, code, session_id, student_id, namespace)
-                if document is None:
-                    revision = revision_from_legacy(raw, code, session_id, student_id, namespace)
-                    fingerprint = _fingerprint(raw, revision.id, key, session_id, student_id, seen)
-                    document = stored(revision)
-                else:
-                    fingerprint = _fingerprint(raw, document["_id"], key, session_id, student_id, seen)
-            except Exception as error:  # every bad record is a reject, whatever broke on it
-                where = json_path(key) if index is None else json_path(key, index)
-                importer.reject(REVISIONS, name, where, reason(error), raw)
-                continue
-            seen.add(fingerprint)
-            formats.add(fmt)
-            if orphan_stream:
-                counts.orphans += 1
-            await batch.add(document, (name, (key, index), raw))
-    except ReadError as error:
-        importer.broken_file(outcome, REVISIONS, name, error)
-    await batch.flush()
+                    if index is None:
+                        raise RecordError("a stream must be an array of revisions")
+                    session_id, student_id = split_stream_key(
+                        key, importer.session_students, raw if type(raw) is dict else None
+                    )
+                    if type(raw) is not dict:
+                        raise RecordError(f"expected an object, got {type(raw).__name__}")
+                    if depth > MAX_RAW_DEPTH + 1:
+                        raise RecordError(f"nested deeper than {MAX_RAW_DEPTH} levels")
+                    fmt = detect_revision_format(raw)
+                    try:
+                        code = rebuild_code(raw, fmt, code, broken_base)
+                        broken_base = False
+                    except Exception:
+                        # This revision's code is unknown, so are those of the diffs after it.
+                        broken_base = True
+                        raise
+                    # Plain (nearly all): its document, built directly; else the general path's item.
+                    document = plain_revision_document(raw, code, session_id, student_id, namespace)
+                    if document is None:
+                        revision = revision_from_legacy(raw, code, session_id, student_id, namespace)
+                        fingerprint = _fingerprint(raw, revision.id, key, session_id, student_id, seen)
+                        document = stored(revision)
+                    else:
+                        fingerprint = _fingerprint(raw, document["_id"], key, session_id, student_id, seen)
+                except Exception as error:  # every bad record is a reject, whatever broke on it
+                    where = json_path(key) if index is None else json_path(key, index)
+                    importer.reject(REVISIONS, name, where, reason(error), raw)
+                    await batch.rejected()
+                    continue
+                seen.add(fingerprint)
+                formats.add(fmt)
+                if orphan_stream:
+                    counts.orphans += 1
+                await batch.add(document, (name, (key, index), raw))
+        except ReadError as error:
+            importer.broken_file(outcome, REVISIONS, name, error)
     outcome.format = one_format(formats)
 
 
