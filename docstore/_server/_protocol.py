@@ -25,7 +25,16 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
-__all__ = ["KEEP_ALIVE_S", "MAX_HEADERS", "MAX_HEAD_BYTES", "HeadLimitedProtocol", "uvicorn_limits"]
+__all__ = [
+    "BODY_GRACE_S",
+    "HEAD_TIMEOUT_S",
+    "KEEP_ALIVE_S",
+    "MAX_HEADERS",
+    "MAX_HEAD_BYTES",
+    "MIN_BODY_BYTES_PER_S",
+    "HeadLimitedProtocol",
+    "uvicorn_limits",
+]
 
 # Ample for docstore's own headers (a token, a percent-encoded namespace and actor) and
 # what proxies add; nginx takes 4 x 8 KiB by default, Node.js 16 KiB.
@@ -36,6 +45,18 @@ MAX_HEADERS = 100
 # closing at that moment is lost to the race ("dropped the connection during a write", seen
 # under load in tests/contract). The server holding on longer leaves the closing to the client.
 KEEP_ALIVE_S = 30
+# Slow clients (slowloris): uvicorn closes a connection idle after an answer, but never one
+# that sends nothing after connecting, a head a byte at a time, or a body slower than a
+# trickle; each held a descriptor for ever, and a few hundred of them took every descriptor
+# the process may open (every other client refused). A request's head must be whole within
+# HEAD_TIMEOUT_S of the connection opening or of the previous answer; its body must arrive at
+# MIN_BODY_BYTES_PER_S on average after BODY_GRACE_S (a 16 MB body: 30 + 256 s at most).
+# Past either, the connection is closed (the handler sees the client gone). The number of
+# connections is still bounded only by the process's descriptor limit: raise it (ulimit -n,
+# LimitNOFILE) and put a proxy in front (README, "Behind TLS").
+HEAD_TIMEOUT_S = 30.0
+BODY_GRACE_S = 30.0
+MIN_BODY_BYTES_PER_S = 64 * 1024
 # After a 431 the connection is half-closed and what the client still sends is read and
 # dropped for at most this long: closing with bytes unread would reset the connection,
 # and the client would lose the 431 before reading it.
@@ -118,6 +139,49 @@ class HeadLimitedProtocol(HttpToolsProtocol):
         self._headers = 0
         self._refused = False
         self._coalesced: _Coalesced | None = None
+        self._deadline: asyncio.TimerHandle | None = None  # of the head awaited, or of the body arriving
+        self._body_due = 0.0  # when the body must be whole, moved on by each piece received
+
+    # slow clients
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._await_head()
+
+    def _await_head(self) -> None:
+        self._cancel_deadline()
+        self._deadline = self.loop.call_later(HEAD_TIMEOUT_S, self._too_slow, "head")
+
+    def _cancel_deadline(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _too_slow(self, what: str) -> None:
+        self._deadline = None
+        if self.transport.is_closing():
+            return
+        if what == "body":
+            late = self._body_due - self.loop.time()
+            if late > 0:  # pieces came meanwhile: the body has until its new due time
+                self._deadline = self.loop.call_later(late, self._too_slow, "body")
+                return
+        self.logger.warning("closed a connection whose request %s came too slowly", what)
+        self._flush()
+        self.transport.close()
+
+    def on_body(self, body: bytes) -> None:
+        self._body_due += len(body) / MIN_BODY_BYTES_PER_S
+        super().on_body(body)
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing() and not self.pipeline and self._in_head:
+            self._await_head()  # the next head, if any, must come in time
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_deadline()
+        super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
         if self._refused:
@@ -145,6 +209,9 @@ class HeadLimitedProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._in_head, self._head_bytes, self._headers = False, 0, 0
+        self._cancel_deadline()
+        self._body_due = self.loop.time() + BODY_GRACE_S
+        self._deadline = self.loop.call_later(BODY_GRACE_S, self._too_slow, "body")
         super().on_headers_complete()
         cycle: RequestResponseCycle | None = self.cycle
         if cycle is not None:
@@ -173,6 +240,7 @@ class HeadLimitedProtocol(HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         self._in_head = True
+        self._cancel_deadline()  # the request is whole: the handler takes the time it takes
         super().on_message_complete()
 
     def send_400_response(self, msg: str) -> None:
