@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import resource
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
@@ -29,9 +30,11 @@ __all__ = [
     "BODY_GRACE_S",
     "HEAD_TIMEOUT_S",
     "KEEP_ALIVE_S",
+    "MAX_AWAITING_HEADS",
     "MAX_HEADERS",
     "MAX_HEAD_BYTES",
     "MIN_BODY_BYTES_PER_S",
+    "SHED_LOG_S",
     "HeadLimitedProtocol",
     "uvicorn_limits",
 ]
@@ -57,6 +60,12 @@ KEEP_ALIVE_S = 30
 HEAD_TIMEOUT_S = 30.0
 BODY_GRACE_S = 30.0
 MIN_BODY_BYTES_PER_S = 64 * 1024
+# Within those deadlines, a flood of connections that send no head (no token needed for that)
+# could still take every descriptor. Connections awaiting a head are the cheapest to drop: past
+# this many of them (half the descriptors this process may open), the one waiting longest is
+# closed as each new one comes (a kept-alive client checks a connection before reusing it).
+MAX_AWAITING_HEADS = max(64, resource.getrlimit(resource.RLIMIT_NOFILE)[0] // 2)
+SHED_LOG_S = 10.0
 # After a 431 the connection is half-closed and what the client still sends is read and
 # dropped for at most this long: closing with bytes unread would reset the connection,
 # and the client would lose the 431 before reading it.
@@ -78,6 +87,29 @@ def uvicorn_limits() -> dict[str, Any]:
         "h11_max_incomplete_event_size": MAX_HEAD_BYTES,
         "timeout_keep_alive": KEEP_ALIVE_S,
     }
+
+
+def _shed_noted(protocol: HeadLimitedProtocol) -> None:
+    """Log that connections are being shed, at most once per ``SHED_LOG_S`` (a flood is
+    thousands of connections a second: one line each would fill the log instead)."""
+    state: Any = protocol.server_state
+    shed = getattr(state, "docstore_shed", 0) + 1
+    now = protocol.loop.time()
+    if now - getattr(state, "docstore_shed_logged", -SHED_LOG_S) >= SHED_LOG_S:
+        protocol.logger.warning(
+            "closed %d connection(s) awaiting a head: over %d awaited at once", shed, MAX_AWAITING_HEADS
+        )
+        state.docstore_shed_logged, shed = now, 0
+    state.docstore_shed = shed
+
+
+def _awaiting_heads(state: Any) -> dict[HeadLimitedProtocol, None]:
+    """The server's connections awaiting a request head, the one waiting longest first."""
+    awaiting: dict[HeadLimitedProtocol, None] | None = getattr(state, "docstore_awaiting_heads", None)
+    if awaiting is None:
+        awaiting = {}
+        state.docstore_awaiting_heads = awaiting
+    return awaiting
 
 
 def _answer_431(what: str) -> bytes:
@@ -151,8 +183,19 @@ class HeadLimitedProtocol(HttpToolsProtocol):
     def _await_head(self) -> None:
         self._cancel_deadline()
         self._deadline = self.loop.call_later(HEAD_TIMEOUT_S, self._too_slow, "head")
+        awaiting = _awaiting_heads(self.server_state)
+        awaiting.pop(self, None)
+        awaiting[self] = None  # the newest last
+        while len(awaiting) > MAX_AWAITING_HEADS:
+            oldest = next(iter(awaiting))
+            del awaiting[oldest]
+            if oldest is not self:
+                oldest._flush()
+                oldest.transport.close()
+                _shed_noted(self)
 
     def _cancel_deadline(self) -> None:
+        _awaiting_heads(self.server_state).pop(self, None)
         if self._deadline is not None:
             self._deadline.cancel()
             self._deadline = None

@@ -171,3 +171,27 @@ async def test_requests_in_time_kept_connections_and_a_long_feed_are_not_cut() -
             async with asyncio.timeout(10):
                 change = await anext(changes)
         assert change.kind == "session_changed"  # type: ignore[attr-defined]
+
+
+async def test_a_flood_of_connections_without_a_head_sheds_the_oldest_and_others_are_served(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Within the deadlines, connections that send nothing could still take every descriptor
+    (no token is needed to connect): past MAX_AWAITING_HEADS of them, the oldest is closed as
+    each new one comes, so a client that sends its request is served."""
+    monkeypatch.setattr(_protocol, "MAX_AWAITING_HEADS", 20, raising=False)
+    async with uvicorn_server() as url:
+        flood = [await _connection(url) for _ in range(50)]
+        try:
+            await asyncio.sleep(0.2)
+            closed = [await _closed_within(reader, 0.05) for reader, _ in flood]
+            assert closed[:30] == [True] * 30 and closed[30:] == [False] * 20, closed
+            async with httpx.AsyncClient(base_url=url) as client:
+                for _ in range(3):  # a kept-alive client among the flood
+                    answer = await client.post(
+                        "/v1/sessions/count_sessions", json={}, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+                    )
+                    assert answer.status_code == 200
+        finally:
+            for _, writer in flood:
+                writer.close()
