@@ -27,12 +27,15 @@ from .._wire_values import from_extended, map_result, may_hold_extended
 from ._answer_limit import AnswerTooLarge, bounded_lines
 from ._transport import Dropped, Transport
 
-__all__ = ["RECONNECT_WINDOW_S", "RemoteFeed"]
+__all__ = ["MAX_WATCHED_ID_BYTES", "RECONNECT_WINDOW_S", "RemoteFeed"]
 
 WATCH_PATH = f"{API_PREFIX}/sessions/watch"
 # The server sends a keep-alive every 10 s: three missed ones mean the connection is dead.
 READ_TIMEOUT_S = 30.0
 RECONNECT_WINDOW_S = 30.0
+# The server takes a request head of at most 32 KiB (``_server/_protocol.py``); httpx a query
+# of at most 64 KiB. A session id is percent-encoded in the query: up to 3 bytes a byte.
+MAX_WATCHED_ID_BYTES = 8 * 1024
 
 
 class RemoteFeed(SessionFeed):
@@ -47,6 +50,18 @@ class RemoteFeed(SessionFeed):
         self._lines: AsyncIterator[str] | None = None
 
     async def _open(self) -> None:
+        # The session id travels in the URL's query: what no URL can carry is refused here,
+        # as an engine refuses text it cannot store (httpx raised UnicodeEncodeError or InvalidURL).
+        try:
+            encoded = self._session_id.encode("utf-8")
+        except UnicodeEncodeError:
+            raise PersistenceError(ErrorCode.INVALID_DATA, "the session id is text that cannot be stored") from None
+        if len(encoded) > MAX_WATCHED_ID_BYTES:
+            raise PersistenceError(
+                ErrorCode.INVALID_DATA,
+                f"a session id over {MAX_WATCHED_ID_BYTES:,} bytes cannot be watched through a server "
+                "(it goes in the URL)",
+            )
         await self._connect()
 
     async def _connect(self) -> None:
