@@ -17,6 +17,7 @@ import pytest
 
 from docstore import CodeRevision, ErrorCode, ExecutionResult, ProblemSpec, Session, Store, Student
 
+from ..conftest import StoreFactory
 from .helpers import expect_error
 
 NOT_ITERABLE = [
@@ -145,7 +146,7 @@ LONE_SURROGATE_ID = "a\ud800b"
 
 
 async def test_an_id_holding_a_lone_surrogate_is_invalid_data_on_every_engine(
-    factory: Any, request: pytest.FixtureRequest
+    factory: StoreFactory, request: pytest.FixtureRequest
 ) -> None:
     """Finding 4 of the remote/server attack (tester5): an id no engine can store (a lone
     surrogate) is INVALID_DATA on local:// and through a server (its JSON is refused), but
