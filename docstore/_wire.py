@@ -172,7 +172,7 @@ def error_from_response(status: int, content: bytes) -> PersistenceError:
     code = _STATUS_CODES.get(status, ErrorCode.STORAGE_ERROR)
     try:
         body = json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: a hostile answer nested past the stack
         body = None
     if isinstance(body, dict):
         if isinstance(body.get("message"), str):

@@ -191,5 +191,5 @@ def _error(data: str) -> PersistenceError:
     try:
         body = json.loads(data)
         return PersistenceError(ErrorCode(body["code"]), str(body["message"]))
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         return PersistenceError(ErrorCode.STORAGE_ERROR, "the server ended the feed with an unreadable error")
