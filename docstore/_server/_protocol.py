@@ -26,6 +26,8 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
+from .._wire import API_PREFIX
+
 __all__ = [
     "BODY_GRACE_S",
     "HEAD_TIMEOUT_S",
@@ -57,6 +59,7 @@ KEEP_ALIVE_S = 30
 # Past either, the connection is closed (the handler sees the client gone). The number of
 # connections is still bounded only by the process's descriptor limit: raise it (ulimit -n,
 # LimitNOFILE) and put a proxy in front (README, "Behind TLS").
+FEED_PATH = f"{API_PREFIX}/sessions/watch"  # ``_feed.WATCH_PATH`` (that module loads FastAPI)
 HEAD_TIMEOUT_S = 30.0
 BODY_GRACE_S = 30.0
 MIN_BODY_BYTES_PER_S = 64 * 1024
@@ -101,6 +104,11 @@ def _shed_noted(protocol: HeadLimitedProtocol) -> None:
         )
         state.docstore_shed_logged, shed = now, 0
     state.docstore_shed = shed
+
+
+def _is_feed(scope: Any) -> bool:
+    """Whether a request is a live feed (``GET /v1/sessions/watch``: ``_feed.py``)."""
+    return bool(scope.get("method") == "GET" and str(scope.get("path", "")).endswith(FEED_PATH))
 
 
 def _awaiting_heads(state: Any) -> dict[HeadLimitedProtocol, None]:
@@ -269,7 +277,16 @@ class HeadLimitedProtocol(HttpToolsProtocol):
             self._coalesced.flush()
 
     def shutdown(self) -> None:
+        """The server is stopping (SIGTERM). uvicorn lets each request in progress finish, and
+        waits for it: a live feed never finishes, so a server with a watcher never stopped by
+        itself (``docker stop`` killed it after its grace period). A feed's connection is
+        closed instead: its client reconnects with ``Last-Event-ID`` and resumes, on this
+        server's successor, with nothing lost."""
         self._flush()
+        cycle: RequestResponseCycle | None = self.cycle
+        if cycle is not None and not cycle.response_complete and _is_feed(cycle.scope):
+            self.transport.close()
+            return
         super().shutdown()
 
     def eof_received(self) -> None:
