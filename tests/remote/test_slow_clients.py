@@ -195,3 +195,9 @@ async def test_a_flood_of_connections_without_a_head_sheds_the_oldest_and_others
         finally:
             for _, writer in flood:
                 writer.close()
+
+
+def test_an_app_of_your_own_gets_the_same_protections_from_docstore_server() -> None:
+    from docstore.server import uvicorn_limits
+
+    assert uvicorn_limits()["http"] is _protocol.HeadLimitedProtocol
