@@ -121,9 +121,14 @@ def _awaiting_heads(state: Any) -> dict[HeadLimitedProtocol, None]:
 
 
 def _answer_431(what: str) -> bytes:
+    return _refusal(b"431 Request Header Fields Too Large", what)
+
+
+def _refusal(status: bytes, what: str) -> bytes:
+    """An INVALID_DATA answer written by the protocol itself, closing the connection."""
     body = json.dumps({"code": "INVALID_DATA", "message": what}).encode()
     return (
-        b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+        b"HTTP/1.1 " + status + b"\r\n"
         b"content-type: application/json\r\n"
         b"content-length: " + str(len(body)).encode() + b"\r\n"
         b"connection: close\r\n\r\n" + body
@@ -304,9 +309,13 @@ class HeadLimitedProtocol(HttpToolsProtocol):
         super().on_message_complete()
 
     def send_400_response(self, msg: str) -> None:
+        """The parser refused the request (ambiguous framing: two lengths, a length and chunked,
+        an unknown coding): 400 with the wire's error body, as every refusal, then close."""
         self._flush()
         if not self._refused:  # the parser's error after a refusal: the 431 went out already
-            super().send_400_response(msg)
+            self._refused = True
+            self.transport.write(_refusal(b"400 Bad Request", msg))
+            self.transport.close()
 
     def _refuse(self, what: str) -> None:
         self._flush()
