@@ -232,8 +232,15 @@ class HeadLimitedProtocol(HttpToolsProtocol):
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
-        if not self.transport.is_closing() and not self.pipeline and self._in_head:
+        if self.transport.is_closing() or self.pipeline:
+            return
+        if self._in_head:
             self._await_head()  # the next head, if any, must come in time
+        elif not self._refused:
+            # Answered before the body was whole (a 401, a 404): uvicorn waited for the rest
+            # to keep the connection, which a client could send slowly for as long as the body
+            # deadline allows, with no token. The answer is out: linger, then close.
+            self._linger()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_deadline()
@@ -322,8 +329,16 @@ class HeadLimitedProtocol(HttpToolsProtocol):
         self._refused = True
         self.logger.warning("refused: %s", what)
         self.transport.write(_answer_431(what))
+        self._linger()
+
+    def _linger(self) -> None:
+        """Half-close, drop what still comes for ``LINGER_S``, then close: closing with bytes
+        unread would reset the connection before the client read the answer."""
+        self._flush()  # the answer first (a cycle's writes wait for the end of the loop step)
+        self._refused = True
+        self._cancel_deadline()
         if self.transport.can_write_eof():
             self.transport.write_eof()
-            asyncio.get_running_loop().call_later(LINGER_S, self.transport.close)
+            self.loop.call_later(LINGER_S, self.transport.close)
         else:
             self.transport.close()

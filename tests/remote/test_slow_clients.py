@@ -201,3 +201,25 @@ def test_an_app_of_your_own_gets_the_same_protections_from_docstore_server() -> 
     from docstore.server import uvicorn_limits
 
     assert uvicorn_limits()["http"] is _protocol.HeadLimitedProtocol
+
+
+async def test_a_body_left_unread_by_an_early_answer_is_not_waited_for() -> None:
+    """No token, a head and a body that trickles: the 401 goes out at once, and then the
+    server waited for the rest of the body (30 s and more at the body's rate) to keep the
+    connection: a way around the shedding of connections awaiting a head that needs no
+    token. Now it lingers LINGER_S for the client to read the answer, then closes."""
+    async with uvicorn_server() as url:
+        reader, writer = await _connection(url)
+        writer.write(
+            b"POST /v1/sessions/count_sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 1000000\r\n\r\n{"
+        )
+        try:
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+            assert head.startswith(b"HTTP/1.1 401"), head
+            for _ in range(5):  # keep trickling: it changes nothing
+                writer.write(b" ")
+                await asyncio.sleep(0.1)
+            assert await _closed_within(reader, _protocol.LINGER_S + 5), "the server waited for a body it will not read"
+        finally:
+            writer.close()
