@@ -125,6 +125,11 @@ class StorageConfig(BaseModel):
     password: SecretStr | None = Field(default=None, description="MongoDB password (any characters)")
     # The remote backend (http:// and https://).
     token: SecretStr | None = Field(default=None, description="API token for an http(s):// store")
+    # A bound on what a server's answer may make this client hold (a hostile or broken server
+    # could send without end); an answer past it is STORAGE_ERROR, read no further.
+    max_answer_mb: int = Field(
+        default=256, gt=0, description="largest answer (or line of a streamed one) read from an http(s):// store, MiB"
+    )
     # The read cache (any backend); 0 turns it off.
     cache_ttl_s: float = Field(default=0.0, ge=0, description="seconds a cached read may be served; 0 = no cache")
     cache_max_entries: int = Field(default=10_000, gt=0, description="most entries the read cache holds")

@@ -304,6 +304,7 @@ class StoreSettings(TypedDict, total=False):
     username: str | None
     password: str | SecretStr | None
     token: str | SecretStr | None
+    max_answer_mb: int
     cache_ttl_s: float
     cache_max_entries: int
     create: bool

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import json
+import re
 import typing
 from dataclasses import dataclass
 from functools import cache
@@ -77,8 +78,21 @@ def header_value(text: str) -> str:
     return quote(text, safe="")
 
 
-def from_header(value: str | None) -> str | None:
-    return None if value is None else unquote(value)
+_ESCAPES = re.compile(r"%(?:[0-9A-Fa-f]{2})?")
+
+
+def from_header(value: str | None, name: str = "header") -> str | None:
+    """What ``header_value`` wrote; INVALID_DATA for anything else (a ``%`` not followed by
+    two hex digits, bytes that are not UTF-8): read leniently, different headers would name
+    one namespace (``%ff`` and ``%fe`` both U+FFFD; ``%zz`` the same as ``%25zz``)."""
+    if value is None:
+        return None
+    if any(len(escape) != 3 for escape in _ESCAPES.findall(value)):
+        raise PersistenceError(ErrorCode.INVALID_DATA, f"{name} is not percent-encoded: a '%' without two hex digits")
+    try:
+        return unquote(value, errors="strict")
+    except UnicodeDecodeError:
+        raise PersistenceError(ErrorCode.INVALID_DATA, f"{name} is not percent-encoded UTF-8") from None
 
 
 def is_read(method: str) -> bool:
@@ -178,7 +192,7 @@ def error_from_response(status: int, content: bytes) -> PersistenceError:
     """The ``PersistenceError`` an error response stands for (its code, else its status)."""
     try:
         body = json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: a hostile answer nested past the stack
         body = None
     return error_from_body(body, status)
 

@@ -6,12 +6,13 @@
     store = open_store("mongodb://...")
     app.mount("/store", create_app(store, admin_token=...))
 
-``docstore serve`` runs the same app with uvicorn. Importing this module loads FastAPI;
-``import docstore`` does not.
+``docstore serve`` runs the same app with uvicorn and ``uvicorn_limits()`` (head caps, slow
+clients' deadlines, feeds closed on SIGTERM): pass them to ``uvicorn.run(app, **uvicorn_limits())``
+when you run it yourself. Importing this module loads FastAPI; ``import docstore`` does not.
 """
 
 try:
-    from ._server import create_app, ensure_someone_can_authenticate
+    from ._server import create_app, ensure_someone_can_authenticate, uvicorn_limits
 except ModuleNotFoundError as _error:
     from ._extras import missing_extra
 
@@ -22,4 +23,4 @@ except ModuleNotFoundError as _error:
         "pip install 'docstore[server]'"
     ) from None
 
-__all__ = ["create_app", "ensure_someone_can_authenticate"]
+__all__ = ["create_app", "ensure_someone_can_authenticate", "uvicorn_limits"]

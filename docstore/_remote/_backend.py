@@ -43,7 +43,7 @@ class RemoteBackend:
         try:
             info = json.loads(content)
             server_engine = info.pop("engine")
-        except (ValueError, KeyError, AttributeError, TypeError):
+        except (ValueError, KeyError, AttributeError, TypeError, RecursionError):
             raise PersistenceError(ErrorCode.STORAGE_ERROR, "the server's /v1/info is not a docstore answer") from None
         return {"remote": self.config.masked_url, "server_engine": server_engine, **info}
 

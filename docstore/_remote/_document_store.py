@@ -6,6 +6,7 @@ namespace view). Documents travel as canonical Extended JSON (``_wire.encode_doc
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
@@ -33,11 +34,13 @@ class RemoteDocumentStore:
 
     async def collection_names(self) -> list[str]:
         names = _json(await self._transport.request("GET", f"{ADMIN_PREFIX}/collections", read=True))
-        return [str(name) for name in names]
+        with _answer_of("collections"):
+            return [str(name) for name in names]
 
     async def collection_stats(self) -> dict[str, CollectionStats]:
         raw = _json(await self._transport.request("GET", f"{ADMIN_PREFIX}/stats", read=True))
-        return {name: CollectionStats(int(s["documents"]), list(s["indexes"])) for name, s in raw.items()}
+        with _answer_of("stats"):
+            return {str(name): CollectionStats(int(s["documents"]), list(s["indexes"])) for name, s in raw.items()}
 
     async def iter_documents(self, collection: str, *, batch_size: int = 1000) -> AsyncIterator[dict[str, Any]]:
         check_collection_name(collection)
@@ -56,8 +59,9 @@ class RemoteDocumentStore:
             params={"id": require_id(document_id)},
             read=True,
         )
-        found = decode_documents(content)
-        return None if found is None else dict(found)
+        with _answer_of("a document"):
+            found = decode_documents(content)
+            return None if found is None else dict(found)
 
     async def upsert_documents(
         self, collection: str, documents: Sequence[dict[str, Any]], *, dry_run: bool = False
@@ -93,11 +97,12 @@ class RemoteDocumentStore:
                     read=False,
                 )
             )
-            inserted += int(raw["inserted"])
-            updated += int(raw["updated"])
-            unchanged += int(raw["unchanged"])
-            # The server counts positions within its chunk: back to the caller's.
-            failed.extend((chunk[int(index)][0], str(why)) for index, why in raw["failed"])
+            with _answer_of("an upsert"):
+                inserted += int(raw["inserted"])
+                updated += int(raw["updated"])
+                unchanged += int(raw["unchanged"])
+                # The server counts positions within its chunk: back to the caller's.
+                failed.extend((chunk[int(index)][0], str(why)) for index, why in raw["failed"])
         return BatchResult(inserted, updated, unchanged, sorted(failed))
 
     async def delete_document(self, collection: str, document_id: str) -> bool:
@@ -136,14 +141,25 @@ def _chunks(encoded: list[tuple[int, bytes]]) -> Iterator[list[tuple[int, bytes]
 def _json(content: bytes) -> Any:
     try:
         return json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested past the stack
         raise PersistenceError(ErrorCode.STORAGE_ERROR, "the server answered something that is not JSON") from None
+
+
+@contextlib.contextmanager
+def _answer_of(what: str) -> Iterator[None]:
+    """An answer of the wrong shape (another server, another protocol) as STORAGE_ERROR, not
+    the TypeError, KeyError or ValueError reading it would raise."""
+    try:
+        yield
+    except (TypeError, KeyError, ValueError, AttributeError, IndexError, RecursionError) as exc:
+        message = f"the server's answer to {what} is not a docstore answer ({type(exc).__name__})"
+        raise PersistenceError(ErrorCode.STORAGE_ERROR, message) from None
 
 
 def _document(line: str) -> dict[str, Any]:
     try:
         found = decode_documents(line)
-    except ValueError:
+    except (ValueError, TypeError, RecursionError):  # bson's json_util raises TypeError for a bad $oid
         raise PersistenceError(ErrorCode.STORAGE_ERROR, "the server sent a document that is not JSON") from None
     if not isinstance(found, dict):
         raise PersistenceError(ErrorCode.STORAGE_ERROR, "the server sent a document that is not an object")

@@ -24,14 +24,18 @@ from .._interfaces import Scope
 from .._mapping import require_id
 from .._wire import API_PREFIX
 from .._wire_values import from_extended, map_result, may_hold_extended
+from ._answer_limit import AnswerTooLarge, bounded_lines
 from ._transport import Dropped, Transport
 
-__all__ = ["RECONNECT_WINDOW_S", "RemoteFeed"]
+__all__ = ["MAX_WATCHED_ID_BYTES", "RECONNECT_WINDOW_S", "RemoteFeed"]
 
 WATCH_PATH = f"{API_PREFIX}/sessions/watch"
 # The server sends a keep-alive every 10 s: three missed ones mean the connection is dead.
 READ_TIMEOUT_S = 30.0
 RECONNECT_WINDOW_S = 30.0
+# The server takes a request head of at most 32 KiB (``_server/_protocol.py``); httpx a query
+# of at most 64 KiB. A session id is percent-encoded in the query: up to 3 bytes a byte.
+MAX_WATCHED_ID_BYTES = 8 * 1024
 
 
 class RemoteFeed(SessionFeed):
@@ -46,6 +50,18 @@ class RemoteFeed(SessionFeed):
         self._lines: AsyncIterator[str] | None = None
 
     async def _open(self) -> None:
+        # The session id travels in the URL's query: what no URL can carry is refused here,
+        # as an engine refuses text it cannot store (httpx raised UnicodeEncodeError or InvalidURL).
+        try:
+            encoded = self._session_id.encode("utf-8")
+        except UnicodeEncodeError:
+            raise PersistenceError(ErrorCode.INVALID_DATA, "the session id is text that cannot be stored") from None
+        if len(encoded) > MAX_WATCHED_ID_BYTES:
+            raise PersistenceError(
+                ErrorCode.INVALID_DATA,
+                f"a session id over {MAX_WATCHED_ID_BYTES:,} bytes cannot be watched through a server "
+                "(it goes in the URL)",
+            )
         await self._connect()
 
     async def _connect(self) -> None:
@@ -67,7 +83,7 @@ class RemoteFeed(SessionFeed):
         except BaseException:
             await stack.aclose()
             raise
-        self._stream, self._lines = stack, _event_lines(response.aiter_bytes())
+        self._stream, self._lines = stack, _event_lines(response.aiter_raw(), self._transport.max_answer_bytes)
         kind, position, _ = await self._event()
         if kind != "open":
             raise PersistenceError(ErrorCode.STORAGE_ERROR, f"the server's feed began with {kind!r}, not 'open'")
@@ -79,21 +95,28 @@ class RemoteFeed(SessionFeed):
         if self._lines is None:
             raise Dropped("not connected")
         kind, position, data = "message", None, list[str]()
-        async for line in self._lines:
-            if not line:
-                if data or kind != "message":
-                    return kind, position, "\n".join(data)
-                continue
-            if line.startswith(":"):
-                continue  # keep-alive
-            field, _, value = line.partition(":")
-            value = value.removeprefix(" ")
-            if field == "event":
-                kind = value
-            elif field == "id":
-                position = value
-            elif field == "data":
-                data.append(value)
+        held, limit = 0, self._transport.max_answer_bytes
+        try:
+            async for line in self._lines:
+                if not line:
+                    if data or kind != "message":
+                        return kind, position, "\n".join(data)
+                    continue
+                if line.startswith(":"):
+                    continue  # keep-alive
+                field, _, value = line.partition(":")
+                value = value.removeprefix(" ")
+                if field == "event":
+                    kind = value
+                elif field == "id":
+                    position = value
+                elif field == "data":
+                    held += len(value)
+                    if held > limit:  # an event of endless data lines: bounded as one line is
+                        raise AnswerTooLarge(limit, "an event of the live feed")
+                    data.append(value)
+        except AnswerTooLarge as exc:
+            raise PersistenceError(ErrorCode.STORAGE_ERROR, f"{self._transport.shown_url}: {exc}") from None
         raise Dropped("the server closed the feed")
 
     async def _next(self) -> SessionChange | None:
@@ -156,22 +179,17 @@ class RemoteFeed(SessionFeed):
         await self._disconnect()
 
 
-async def _event_lines(chunks: AsyncIterator[bytes]) -> AsyncIterator[str]:
+async def _event_lines(chunks: AsyncIterator[bytes], limit: int) -> AsyncIterator[str]:
     """The lines of an event stream as SSE splits them: at LF (a CR before it dropped), never
-    at the other Unicode line boundaries (U+2028 in a student's code is text, not a line end)."""
-    pending = b""
-    async for chunk in chunks:
-        pending += chunk
-        *lines, pending = pending.split(b"\n")
-        for line in lines:
-            yield line.removesuffix(b"\r").decode("utf-8", errors="replace")
-    if pending:
-        yield pending.removesuffix(b"\r").decode("utf-8", errors="replace")
+    at the other Unicode line boundaries (U+2028 in a student's code is text, not a line end);
+    a line past ``limit`` bytes is ``AnswerTooLarge`` before more of it is held."""
+    async for line in bounded_lines(chunks, limit):
+        yield line.removesuffix(b"\r").decode("utf-8", errors="replace")
 
 
 def _error(data: str) -> PersistenceError:
     try:
         body = json.loads(data)
         return PersistenceError(ErrorCode(body["code"]), str(body["message"]))
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         return PersistenceError(ErrorCode.STORAGE_ERROR, "the server ended the feed with an unreadable error")

@@ -43,9 +43,15 @@ class LeanTransport(httpx.AsyncBaseTransport):
     """Keep-alive HTTP/1.1 for whole-body requests; ``fallback`` (httpcore) for the rest."""
 
     def __init__(
-        self, *, verify: ssl.SSLContext | bool, limits: httpx.Limits, fallback: httpx.AsyncBaseTransport
+        self,
+        *,
+        verify: ssl.SSLContext | bool,
+        limits: httpx.Limits,
+        fallback: httpx.AsyncBaseTransport,
+        max_body: int | None = None,
     ) -> None:
         self._fallback = fallback
+        self._max_body = max_body  # the most bytes of an answer's body a connection holds
         self._verify = verify
         self._ssl: ssl.SSLContext | None = None  # made at the first https connection (certifi's bundle)
         self._max = limits.max_connections
@@ -212,7 +218,11 @@ class LeanTransport(httpx.AsyncBaseTransport):
         try:
             async with asyncio.timeout(timeout):
                 transport, connection = await loop.create_connection(
-                    Connection, host, port, ssl=context, server_hostname=host if context is not None else None
+                    lambda: Connection(self._max_body),
+                    host,
+                    port,
+                    ssl=context,
+                    server_hostname=host if context is not None else None,
                 )
         except TimeoutError:
             raise httpx.ConnectTimeout("timed out connecting") from None

@@ -18,6 +18,8 @@ from typing import Any
 import httptools
 import httpx
 
+from ._answer_limit import AnswerTooLarge, declared_length
+
 __all__ = ["MAX_HEAD_BYTES", "Answer", "Connection", "request_head"]
 
 # httpcore's limit on an answer's head (h11's max_incomplete_event_size there): past it, the
@@ -63,9 +65,12 @@ def request_head(method: bytes, target: bytes, headers: list[tuple[bytes, bytes]
 
 
 class Connection(asyncio.Protocol):
-    """A connection to one origin; one request at a time (``exchange``)."""
+    """A connection to one origin; one request at a time (``exchange``). ``max_body``: the
+    most bytes of an answer's body it holds (``max_answer_mb``); past it the answer is
+    ``AnswerTooLarge`` and the connection closed, read no further."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_body: int | None = None) -> None:
+        self.max_body = max_body
         self.transport: asyncio.Transport | None = None
         self.lost = False
         self.reason = b""  # the last answer's reason phrase
@@ -82,6 +87,7 @@ class Connection(asyncio.Protocol):
         """Forget the answer read so far (a new request, or past an interim answer)."""
         self._headers: list[tuple[bytes, bytes]] = []
         self._body: list[bytes] = []
+        self._body_bytes = 0
         self._head_bytes = 0
         self._got_bytes = False
         self._headers_done = False
@@ -162,8 +168,19 @@ class Connection(asyncio.Protocol):
             lowered = name.lower()
             if lowered == b"content-length" or (lowered == b"transfer-encoding" and b"chunked" in value.lower()):
                 self._framed = True
+            if lowered == b"content-length" and self.max_body is not None:
+                declared = declared_length(value)
+                if declared is not None and declared > self.max_body:
+                    self._fail(AnswerTooLarge(self.max_body))  # announced too large: not a byte of it read
 
     def on_body(self, body: bytes) -> None:
+        answer = self._answer
+        if answer is None or answer.done():
+            return  # given up (too large, timed out): the rest of this chunk is not kept
+        self._body_bytes += len(body)
+        if self.max_body is not None and self._body_bytes > self.max_body:
+            self._fail(AnswerTooLarge(self.max_body))  # chunked or ending with the connection
+            return
         self._body.append(body)
 
     def on_message_complete(self) -> None:

@@ -63,11 +63,12 @@ class RemoteRepository:
         )
         try:
             return decode_result(method, content)
-        except ValidationError as exc:
-            # The server speaks another version of the protocol, or something else answered.
-            raise PersistenceError(
-                ErrorCode.STORAGE_ERROR, f"unexpected answer to {method.path}: {exc.errors()[0]['msg']}"
-            ) from None
+        except (ValueError, TypeError, RecursionError) as exc:
+            # The server speaks another version of the protocol, or something else answered
+            # (ValidationError; TypeError: Page.__init__ given items that are no sequence;
+            # RecursionError: JSON nested past the stack).
+            detail = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else type(exc).__name__
+            raise PersistenceError(ErrorCode.STORAGE_ERROR, f"unexpected answer to {method.path}: {detail}") from None
 
 
 def decode_result(method: WireMethod, content: bytes) -> Any:

@@ -20,6 +20,7 @@ import httpx
 from .._config import StorageConfig, mask_secrets
 from .._errors import ErrorCode, PersistenceError
 from .._wire import ACTOR_HEADER, NAMESPACE_HEADER, error_from_response, header_value
+from ._answer_limit import AnswerTooLarge, bounded_body, bounded_lines
 from ._one_send import one_send_transport
 from ._raw_calls import RawCalls, plain_answer, raw_calls, response_of
 
@@ -56,6 +57,8 @@ class Transport:
             max_connections=config.max_pool_size, max_keepalive_connections=config.max_pool_size
         )
         self._retry_reads = config.retry_reads
+        # The most bytes of an answer (or of a line of a streamed one) held: ``_answer_limit.py``.
+        self.max_answer_bytes = config.max_answer_mb * 1024 * 1024
         self._ca_file = config.tls_ca_file
         self._client: httpx.AsyncClient | None = None
         self._streams: httpx.AsyncClient | None = None
@@ -117,7 +120,7 @@ class Transport:
             from ._lean import LeanTransport  # needs httptools (the remote extra brings it)
         except ImportError:
             return fallback
-        return LeanTransport(verify=verify, limits=self._limits, fallback=fallback)
+        return LeanTransport(verify=verify, limits=self._limits, fallback=fallback, max_body=self.max_answer_bytes)
 
     async def close(self) -> None:
         self._calls = None
@@ -180,10 +183,12 @@ class Transport:
                         status, content = await self._send(client, method, path, body, namespace, actor)
                     else:
                         headers = self._headers_for(body, namespace, actor)
-                        response = await client.request(
+                        request = client.build_request(
                             method, self._url(path), content=body, params=params, headers=headers
                         )
-                        status, content = response.status_code, response.content
+                        # Streamed, so that the body is read under the bound (``client.request`` reads it whole).
+                        response = await client.send(request, stream=True)
+                        status, content = response.status_code, await bounded_body(response, self.max_answer_bytes)
             except _Dropped:
                 if attempt < attempts:
                     continue  # a read changes nothing: ask again, once
@@ -252,17 +257,14 @@ class Transport:
         request.extensions = {"timeout": self._timeouts}
         return request
 
-    @staticmethod
-    async def _read(cookies: httpx.Cookies, request: httpx.Request, response: httpx.Response) -> tuple[int, bytes]:
+    async def _read(
+        self, cookies: httpx.Cookies, request: httpx.Request, response: httpx.Response
+    ) -> tuple[int, bytes]:
         response.request = request
         if "set-cookie" in response.headers:
             cookies.extract_cookies(response)
         await _refuse_encoded(response)
-        try:
-            await response.aread()
-        finally:
-            await response.aclose()
-        return response.status_code, response.content
+        return response.status_code, await bounded_body(response, self.max_answer_bytes)
 
     async def stream_lines(self, path: str) -> AsyncIterator[str]:
         """The non-empty lines of a streamed 2xx answer to ``GET path`` (no retry: it may be long)."""
@@ -272,7 +274,8 @@ class Transport:
                 async with client.stream("GET", path) as response:
                     if not response.is_success:
                         raise error_from_response(response.status_code, await response.aread())
-                    async for line in response.aiter_lines():
+                    async for raw in bounded_lines(response.aiter_raw(), self.max_answer_bytes):
+                        line = raw.removesuffix(b"\r").decode("utf-8", errors="replace")
                         if line:
                             yield line
         except _Dropped:
@@ -313,6 +316,8 @@ class Transport:
         """httpx's exceptions as ``PersistenceError``; a dropped connection as ``_Dropped``."""
         try:
             yield
+        except AnswerTooLarge as exc:
+            raise PersistenceError(ErrorCode.STORAGE_ERROR, f"{self.shown_url}, {path}: {exc}") from None
         except httpx.TimeoutException:
             raise PersistenceError(ErrorCode.TIMEOUT, f"{self.shown_url} did not answer {path} in time") from None
         except httpx.ConnectError as exc:

@@ -50,7 +50,7 @@ class Context:
         client = request.client.host if request.client else "unknown client"
         caller = await self.auth.caller(request.headers.get("authorization"), client)
         request.state.docstore_caller = caller  # the error handler shows server paths to admins only
-        asked = from_header(request.headers.get(NAMESPACE_HEADER))
+        asked = from_header(request.headers.get(NAMESPACE_HEADER), NAMESPACE_HEADER)
         namespace = caller.namespace
         if caller.admin:
             namespace = asked
@@ -60,7 +60,7 @@ class Context:
                 f"token {caller.name!r} (namespace {caller.namespace!r}) asked for namespace {asked!r}",
                 "this token is not valid for that namespace",
             )
-        return Grant(caller, self.view(namespace, from_header(request.headers.get(ACTOR_HEADER))))
+        return Grant(caller, self.view(namespace, from_header(request.headers.get(ACTOR_HEADER), ACTOR_HEADER)))
 
     def view(self, namespace: str | None, actor: str | None) -> Store:
         """``store.for_namespace(namespace, actor=actor)`` (the root store for None), kept for reuse."""

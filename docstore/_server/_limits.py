@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .._wire import DEFAULT_MAX_BODY_BYTES
@@ -66,7 +67,13 @@ class BodyLimit:
                     raise BodyTooLarge(self.max_bytes)
             return message
 
-        await self.app(scope, limited, send)
+        try:
+            await self.app(scope, limited, send)
+        except ClientDisconnect:
+            # The client left before its body was whole (or was closed for sending it too
+            # slowly, ``_protocol.py``): there is no one to answer, and nothing to log but
+            # noise (uvicorn logged a whole traceback per such client).
+            return
 
 
 async def _discard(receive: Receive, most: int) -> None:

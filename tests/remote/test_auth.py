@@ -159,6 +159,22 @@ async def test_any_namespace_and_actor_text_crosses_the_wire(served: Served) -> 
     assert stored.metadata is not None and stored.metadata.created_by == "prof. Müller <m@x>"
 
 
+@pytest.mark.parametrize("header", ["X-Docstore-Namespace", "X-Docstore-Actor"])
+@pytest.mark.parametrize("value", ["%ff", "%C3", "%zz", "a%2"], ids=["not-utf8", "cut-utf8", "not-hex", "cut-escape"])
+async def test_a_scope_header_that_is_not_percent_encoded_utf8_is_invalid_data(
+    served: Served, header: str, value: str
+) -> None:
+    """Found by the server attack: such a header was decoded leniently (``%ff`` and ``%fe`` both
+    became U+FFFD, ``%zz`` stayed ``%zz`` as ``%25zz`` does), so different headers named one
+    namespace or actor. The client always sends percent-encoded UTF-8; anything else is 422."""
+    async with httpx.AsyncClient(transport=_transport(served), base_url=served.url) as client:
+        answer = await client.post(
+            "/v1/sessions/count_sessions", json={}, headers={**_bearer(ADMIN_TOKEN), header: value}
+        )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["code"] == "INVALID_DATA" and header in answer.json()["message"]
+
+
 async def test_health_names_both_ends_and_only_an_admin_sees_the_servers_facts(served: Served) -> None:
     token = await served.token("cs101")
     async with served.client(token) as app, served.client() as admin:

@@ -20,3 +20,14 @@ async def test_a_not_finite_float_inside_a_model_inside_updates_is_invalid_data(
         await expect_error(ErrorCode.INVALID_DATA, remote.sessions.update_session(session_id, {"problem": problem}))
         stored = await served.store.sessions.get_session(session_id)
         assert stored is not None and stored.problem is None
+
+
+@pytest.mark.parametrize("session_id", ["a\ud800b", "x" * 100_000], ids=["lone-surrogate", "100k-chars"])
+async def test_watching_a_session_id_no_url_can_carry_is_invalid_data_not_a_raw_error(
+    served: Served, session_id: str
+) -> None:
+    """Found by the remote attack: the feed's session id travels in the URL, where httpx raised
+    UnicodeEncodeError (a lone surrogate) or InvalidURL (a query over 64 KiB) out of watch()."""
+    async with served.client() as remote:
+        error = await expect_error(ErrorCode.INVALID_DATA, remote.sessions.watch(session_id).__aenter__())
+        assert "session id" in error.message

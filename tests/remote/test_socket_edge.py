@@ -107,3 +107,30 @@ def test_docstore_serve_applies_the_head_caps(tmp_path: Path) -> None:
     with serving(tmp_path) as url:
         answer = _raw(int(urlsplit(url).port or 0), HEAD + b"X-Big: " + b"a" * (MAX_HEAD_BYTES + 1))
     assert answer.startswith(b"HTTP/1.1 431 "), answer
+
+
+@pytest.mark.parametrize(
+    "framing",
+    [
+        b"Content-Length: -2\r\n\r\n{}",
+        b"Content-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+        b"Content-Length: 2\r\nContent-Length: 20\r\n\r\n{}",
+        b"Transfer-Encoding: xchunked\r\n\r\n{}",
+    ],
+    ids=["negative-length", "length-and-chunked", "two-lengths", "unknown-coding"],
+)
+async def test_a_request_the_parser_refuses_is_a_json_400_and_never_two_readings(framing: bytes) -> None:
+    """Found by the server attack (tester5): ambiguous framing (the way to smuggle a request
+    past a proxy) was refused, but in uvicorn's words (text/plain), not the wire's error body."""
+    async with uvicorn_server() as url:
+        parts = urlsplit(url)
+        reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+        head = b"POST /v1/sessions/count_sessions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n" % (
+            ADMIN_TOKEN.encode()
+        )
+        writer.write(head + framing)
+        answer = await asyncio.wait_for(reader.read(), 10)  # the server closes after it
+        writer.close()
+    status, _, rest = answer.partition(b"\r\n")
+    assert status == b"HTTP/1.1 400 Bad Request" and answer.count(b"HTTP/1.1") == 1, answer
+    assert b"content-type: application/json" in rest.lower() and b'"code": "INVALID_DATA"' in rest, answer

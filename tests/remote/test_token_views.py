@@ -56,3 +56,70 @@ async def test_every_read_of_a_token_equals_the_namespace_view(served: Served) -
                 assert await read(client.for_namespace("cs101")) == await read(view), name
     # and the other namespace's items really are there for the other view
     assert await served.store.for_namespace("art").sessions.get_session(theirs["session"]) is not None
+
+
+async def _outcome(call: Awaitable[Any], shown_id: str) -> tuple[str, str]:
+    """What a caller learns from a call: its result's kind, or its error's code and message
+    with the id it named written as ID."""
+    from docstore import PersistenceError
+
+    try:
+        result = await call
+    except PersistenceError as error:
+        return error.code.value, error.message.replace(shown_id, "ID")
+    return "answer", repr(result if isinstance(result, int | type(None)) else list(result))
+
+
+async def test_a_namespace_token_learns_nothing_from_another_namespaces_ids(served: Served) -> None:
+    """The existence oracle of the server attack (tester5), timing aside: for an id that
+    another namespace holds and one held nowhere, every read, write, delete and watch through
+    a namespace token answers alike (code and message). What README grants a namespace (an id
+    it *creates* is taken somewhere: ALREADY_EXISTS; a revision filed under a session of
+    another namespace: PERMISSION_DENIED) is not among them."""
+    from docstore import ExecutionResult
+
+    admin = served.client()
+    theirs = served.client(await served.token("theirs"))
+    mine = served.client(await served.token("mine"))
+    async with admin, theirs, mine:
+        held = await seed(theirs, "th")
+        ended = await theirs.sessions.create_session(Session(join_code="th02"))
+        await theirs.sessions.end_session(ended)
+        nowhere = {"session": "0" * 32, "revision": "1" * 32, "problem": "2" * 32, "code": "ZZ9999"}
+        for other_session in (held["session"], ended):
+            ids = {**held, "session": other_session}
+            calls: dict[str, Callable[[dict[str, str]], Awaitable[Any]]] = {
+                "get_session": lambda i: mine.sessions.get_session(i["session"]),
+                "update_session": lambda i: mine.sessions.update_session(i["session"], {"featured_code": "x"}),
+                "update_session_versioned": lambda i: mine.sessions.update_session(
+                    i["session"], {"featured_code": "x"}, expected_version=1
+                ),
+                "end_session": lambda i: mine.sessions.end_session(i["session"]),
+                "get_student": lambda i: mine.sessions.get_student(i["session"], "s1"),
+                "list_students": lambda i: mine.sessions.list_students(i["session"]),
+                "count_students": lambda i: mine.sessions.count_students(i["session"]),
+                "upsert_student": lambda i: mine.sessions.upsert_student(i["session"], Student(id="s9")),
+                "update_student_code": lambda i: mine.sessions.update_student_code(i["session"], "s1", "x"),
+                "record_code": lambda i: mine.sessions.record_code(
+                    i["session"], "s1", "x", ExecutionResult(success=True)
+                ),
+                "watch": lambda i: mine.sessions.watch(i["session"]).__aenter__(),
+                "get_revision": lambda i: mine.revisions.get_revision(i["revision"]),
+                "get_revisions": lambda i: mine.revisions.get_revisions(i["session"], "s1"),
+                "get_latest_revisions": lambda i: mine.revisions.get_latest_revisions(i["session"]),
+                "count_revisions": lambda i: mine.revisions.count_revisions(i["session"]),
+                "delete_revisions": lambda i: mine.revisions.delete_revisions(i["session"]),
+                "get_problem": lambda i: mine.problems.get_problem(i["problem"]),
+                "update_problem": lambda i: mine.problems.update_problem(i["problem"], {"title": "x"}),
+                "delete_problem": lambda i: mine.problems.delete_problem(i["problem"]),
+                "by_join_code": lambda i: mine.sessions.get_session_by_join_code(i["code"]),
+                "delete_session": lambda i: mine.sessions.delete_session(i["session"]),
+            }
+            for name, call in calls.items():
+                kind = "problem" if "problem" in name else "revision" if name == "get_revision" else "session"
+                there = await _outcome(call(ids), ids[kind])
+                gone = await _outcome(call(nowhere), nowhere[kind])
+                assert there == gone, (name, there, gone)
+        # Nothing of theirs changed.
+        assert await theirs.sessions.get_session(held["session"]) is not None
+        assert await theirs.problems.get_problem(held["problem"]) is not None
