@@ -28,6 +28,7 @@ from docstore._mongo import _backend
 from docstore._mongo._migration import LAYOUT_VERSION, META
 from docstore._mongo._naive_reads import NaiveReader
 from docstore._mongo._query_shapes import serving_index, shape_of
+from docstore._time import to_utc_ms
 
 STUB = Path(__file__).resolve().parents[2] / "scripts" / "_mongo_stub.py"
 Client = AsyncMongoClient[dict[str, Any]]
@@ -301,3 +302,25 @@ async def test_free_form_values_of_every_bson_type_read_naive_as_aware_reads_gav
     naive = await page()
     monkeypatch.setattr(_backend, "naive_reader", lambda collection: None)
     assert naive == await page()
+
+
+async def test_a_page_read_naive_validates_without_a_python_call_a_datetime(client: Client, stub_url: str) -> None:
+    """A page's problems are built by their derived validator (``_stored_reads``): pydantic's core
+    calls no ``to_utc_ms`` (three a problem before: half of its validation), and the page is the one
+    ``memory://`` read."""
+    _, problem = await canned_class(client)
+    calls: list[str] = []
+
+    def profile(frame: Any, event: str, arg: Any) -> None:
+        if event == "call" and frame.f_code is to_utc_ms.__code__:
+            calls.append(frame.f_back.f_code.co_name if frame.f_back is not None else "")
+
+    async with open_store(stub_url, database="bench") as store:
+        await store.problems.list_problems(tags=["all"])  # the derived validator built
+        sys.setprofile(profile)
+        try:
+            page = await store.problems.list_problems(tags=["all"])
+        finally:
+            sys.setprofile(None)
+    assert page.items == [problem] and type(page.items[0]) is ProblemSpec
+    assert calls == []
