@@ -61,32 +61,41 @@ class _Plan:
     mapped: tuple[tuple[str, _Plan], ...] = ()  # a field holding a dict of instances
 
     def fixer(self) -> Callable[[Any], None]:
-        """The pass over one instance (a closure: this runs for every item of every read)."""
-        cls, times = self.cls, self.times
-        nested = tuple((name, plan.fixer()) for name, plan in self.nested)
-        mapped = tuple((name, plan.fixer()) for name, plan in self.mapped)
-        # Closure cells, not globals: each is read several times an item.
-        set_class, epoch, naive_epoch, general = _set_class, _EPOCH, _NAIVE_EPOCH, to_utc_ms
+        """The pass over one instance, as straight-line code.
 
-        def fix(item: Any) -> None:
-            set_class(item, "__class__", cls)
-            values = item.__dict__
-            for name in times:
-                value = values[name]
-                if value is not None:
-                    # Naive: a BSON datetime (whole milliseconds), so ``to_utc_ms``'s own arithmetic.
-                    values[name] = epoch + (value - naive_epoch) if value.tzinfo is None else general(value)
-            if nested:
-                for name, inner in nested:
-                    value = values[name]
-                    if value is not None:
-                        inner(value)
-            if mapped:
-                for name, inner in mapped:
-                    for value in values[name].values():
-                        inner(value)
-
+        It runs for every item of every read: the same steps as loops over the plan cost a
+        third more (~0.3 us an item). Only names of the plan go in the code (as literals);
+        the classes and the datetime steps are the function's globals.
+        """
+        scope: dict[str, Any] = {"set_class": _set_class, "epoch": _EPOCH, "naive": _NAIVE_EPOCH, "general": to_utc_ms}
+        lines = ["def fix(item0):"]
+        self._lines(0, lines, "    ", scope)
+        exec("\n".join(lines), scope)  # code made of the plan's field names, as literals
+        fix: Callable[[Any], None] = scope["fix"]
         return fix
+
+    def _lines(self, level: int, lines: list[str], indent: str, scope: dict[str, Any]) -> int:
+        """The steps for ``item{level}``; the next free level."""
+        item, values, cls = f"item{level}", f"values{level}", f"cls{level}"
+        scope[cls] = self.cls
+        lines.append(f"{indent}set_class({item}, '__class__', {cls})")
+        lines.append(f"{indent}{values} = {item}.__dict__")
+        for name in self.times:
+            # Naive: a BSON datetime (whole milliseconds), so ``to_utc_ms``'s own arithmetic.
+            lines.append(f"{indent}value = {values}[{name!r}]")
+            lines.append(f"{indent}if value is not None:")
+            lines.append(
+                f"{indent}    {values}[{name!r}] = epoch + (value - naive) if value.tzinfo is None else general(value)"
+            )
+        free = level + 1
+        for name, plan in self.nested:
+            lines.append(f"{indent}item{free} = {values}[{name!r}]")
+            lines.append(f"{indent}if item{free} is not None:")
+            free = plan._lines(free, lines, indent + "    ", scope)
+        for name, plan in self.mapped:
+            lines.append(f"{indent}for item{free} in {values}[{name!r}].values():")
+            free = plan._lines(free, lines, indent + "    ", scope)
+        return free
 
 
 @dataclass
