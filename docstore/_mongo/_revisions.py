@@ -186,7 +186,8 @@ class MongoRevisionRepository(Repository[CodeRevision]):
 def _latest_suffices(row: Mapping[str, Any]) -> bool:
     """Whether an overview row read naive gives the same revision (``_naive_reads``)."""
     latest = row.get("latest")
-    return isinstance(latest, Mapping) and naive_times_suffice(CodeRevision, latest)
+    # A dict (what the driver decodes) answered before the ABC check, ~0.1 us a row.
+    return (type(latest) is dict or isinstance(latest, Mapping)) and naive_times_suffice(CodeRevision, latest)
 
 
 def _by_id(row: dict[str, Any]) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,7 +26,7 @@ from pydantic import BaseModel
 
 from docstore import PersistenceError
 from docstore._mapping import METADATA, from_document, naive_times_suffice
-from docstore._models import CodeRevision, ProblemSpec, Session, StoredItem
+from docstore._models import CodeRevision, ProblemSpec, Session, StoredItem, Student
 from docstore._mongo._naive_reads import NaiveReader
 from docstore._stored_reads import naive_items, naive_students
 from docstore._students import student_from_record
@@ -259,3 +259,36 @@ def test_a_page_read_naive_calls_no_python_for_its_datetimes() -> None:
     assert all(item.created_at == when.replace(tzinfo=UTC) and item.created_at.tzinfo is UTC for item in items)
     assert all(item.metadata is not None and item.metadata.updated_at.tzinfo is UTC for item in items)
     assert_same(items, [from_document(ProblemSpec, row) for row in rows])
+
+
+def previous_rule(model: type[StoredItem], raw: Mapping[str, Any]) -> bool:
+    """``naive_times_suffice`` as written before its None short cuts."""
+    if raw.get("extra"):
+        return False
+    if model is CodeRevision:
+        result = raw.get("execution_result")
+        return not (isinstance(result, Mapping) and result.get("extra"))
+    if model is ProblemSpec:
+        return True
+    if model is Session:
+        problem = raw.get("problem")
+        if isinstance(problem, Mapping) and problem.get("extra"):
+            return False
+        students = raw.get("students")
+        return not isinstance(students, Mapping) or not any(
+            isinstance(student, Mapping) and student.get("extra") for student in students.values()
+        )
+    return False
+
+
+@SETTINGS
+@given(
+    st.sampled_from([ProblemSpec, Session, CodeRevision, Student]),
+    st.one_of(problems, sessions, revisions, records),
+    damages,
+)
+def test_whether_naive_times_suffice_is_answered_as_before(
+    model: type[StoredItem], document: dict[str, Any], changes: Any
+) -> None:
+    document = damaged(document, changes)
+    assert naive_times_suffice(model, document) is previous_rule(model, document)
