@@ -2,7 +2,7 @@
 
 What ``_mapping.from_document`` gives, at about half its cost, for the documents the MongoDB
 dialect's naive reads return (``_mongo/_naive_reads.py``): a page of problems, a session, its
-class. ``from_document`` copies each document to rename ``_id`` and ``_metadata``, then the
+class, the overview's revisions. ``from_document`` copies each document to rename ``_id`` and ``_metadata``, then the
 model's validator calls ``_time.to_utc_ms`` from pydantic's Rust core for every datetime
 (three a problem, ~0.75 us each with the call: half of pydantic's time). Here each model gets,
 once, a validator derived from its own core schema (``__pydantic_core_schema__``) that:

@@ -73,9 +73,13 @@ class StudentPosts(Repository[Session]):
         return await self._with_students(from_document(Session, raw), session=session)
 
     async def _with_students(self, item: Session, *, session: Any = None) -> Session:
-        """``item`` with its students (``_with_class``)."""
+        """``item``, just built from its stored document, with its students (``_with_class``)."""
         students = {**item.students, **await self._students.of_session(item.id, session=session)}
-        return item.model_copy(update={"students": students})
+        # ``item`` is the caller's alone: the class is set in place, as ``model_copy(update=...)``
+        # sets it on a copy (the same ``__dict__`` and fields set; ~3.6 us of a get saved).
+        item.__dict__["students"] = students
+        item.__pydantic_fields_set__.add("students")
+        return item
 
     @translated
     async def get_student(self, session_id: str, student_id: str) -> Student | None:

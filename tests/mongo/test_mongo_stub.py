@@ -326,4 +326,5 @@ async def test_items_read_naive_validate_without_a_python_call_a_datetime(client
             sys.setprofile(None)
     assert page.items == [problem] and type(page.items[0]) is ProblemSpec
     assert got == session and type(got) is Session and type(got.students["ann"]) is Student
+    assert got is not None and got.model_fields_set == session.model_fields_set  # its class set in place
     assert calls == []
