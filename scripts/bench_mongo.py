@@ -123,6 +123,11 @@ def docstore_operations(store: Store, session_id: str) -> dict[str, Call]:
     return dict(zip(OPERATIONS, calls, strict=True))
 
 
+# What docstore's class read asks for (``_mongo/_student_records.py``): the same command on both
+# sides, so the stub projects (and the driver decodes) the same records for both.
+STUDENT_FIELDS = {"_id": 1, "student_id": 1, "name": 1, "code": 1, "last_update": 1, "extra": 1}
+
+
 def raw_operations(client: Raw, database: str, session_id: str, template: dict[str, Any]) -> dict[str, Call]:
     """The same commands with the same documents, straight through the driver (what docstore sends)."""
     db = client[database]
@@ -130,7 +135,8 @@ def raw_operations(client: Raw, database: str, session_id: str, template: dict[s
 
     async def get() -> Any:
         session = await sessions.find_one({"_id": session_id})
-        return session, await students.find({"session_id": session_id}).sort([("student_id", 1)]).to_list(None)
+        found = students.find({"session_id": session_id}, STUDENT_FIELDS).sort([("student_id", 1)])
+        return session, await found.to_list(None)
 
     async def post() -> Any:
         now = datetime.now(UTC)

@@ -25,6 +25,7 @@ from .._listing import Listing
 from .._mapping import METADATA, from_document, naive_times_suffice, require_id
 from .._models import StoredItem
 from .._page import Page
+from .._stored_reads import naive_items
 from .._time import utc_now
 from ._naive_reads import NaiveReader, aware_value
 
@@ -184,7 +185,7 @@ class Repository(Generic[T]):
             rows = await reader.find(
                 filter, projection, self._naive_suffices, sort=order, skip=listing.offset, limit=listing.fetch
             )
-            return listing.page(rows, self._items, partial(_as_decoded, sort_by))
+            return listing.page(rows, self._naive_items, partial(_as_decoded, sort_by))
         found = self._collection.find(filter, projection).sort(order).skip(listing.offset).limit(listing.fetch)
         raws: list[dict[str, Any]] = await found.to_list(None)
         return listing.page(raws, self._items, _as_stored)
@@ -194,6 +195,10 @@ class Repository(Generic[T]):
 
     def _items(self, raws: list[dict[str, Any]]) -> list[T]:
         return [from_document(self.model, raw) for raw in raws]
+
+    def _naive_items(self, rows: list[dict[str, Any]]) -> list[T]:
+        """``_items`` of rows a naive read returned: the model's derived validator (``_stored_reads``)."""
+        return naive_items(self.model, rows)
 
 
 def _as_stored(raw: dict[str, Any]) -> dict[str, Any]:

