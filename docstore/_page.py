@@ -80,13 +80,18 @@ class Page(BaseModel, Generic[T]):
 # replayed against another ordering by mistake.
 
 
+# What ``json.dumps(value, separators=(",", ":"))`` gives, without building an encoder per call
+# (half of a cursor's cost, and every page makes one).
+_compact_json = json.JSONEncoder(separators=(",", ":")).encode
+
+
 def encode_cursor(sort_by: str, sort_order: str, value: Any, item_id: str) -> str:
     """The opaque cursor that continues a listing after the item (``value``, ``item_id``)."""
     if isinstance(value, datetime):
         packed: Any = {"dt": value.isoformat()}
     else:
         packed = value
-    raw = json.dumps([sort_by, sort_order, packed, item_id], separators=(",", ":"))
+    raw = _compact_json([sort_by, sort_order, packed, item_id])
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
