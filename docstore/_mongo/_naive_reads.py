@@ -8,7 +8,7 @@ a naively decoded document is the very item it is from an aware one. Only free-f
 
 So the reads that return items (a session and its class, a page, the overview) go through
 the collection with the client's codec options but naive datetimes, and a document whose
-free-form fields are not all empty (``_mapping.naive_times_suffice``) is made again as the
+free-form fields are not all empty (``_naive_times.naive_times_suffice``) is made again as the
 client decodes it: encoded (a naive datetime encodes as the UTC instant it stands for, so
 the document's values are those it was decoded from) and decoded aware. What the caller
 gets is unchanged, down to a datetime inside ``extra``; ``aware_value`` gives a listing's

@@ -22,8 +22,9 @@ from .._backend_common import damaged, not_found, stamped, stored_version
 from .._errors import ErrorCode, PersistenceError
 from .._interfaces import SortOrder
 from .._listing import Listing
-from .._mapping import METADATA, from_document, naive_times_suffice, require_id
+from .._mapping import METADATA, from_document, require_id
 from .._models import StoredItem
+from .._naive_times import naive_times_suffice
 from .._page import Page
 from .._stored_reads import naive_items
 from .._time import utc_now

@@ -12,8 +12,9 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from .._arguments import check_sequence
 from .._backend_common import already_exists, revisions_taken
 from .._listing import revision_stream
-from .._mapping import from_document, naive_times_suffice, require_id, to_document
+from .._mapping import from_document, require_id, to_document
 from .._models import CodeRevision
+from .._naive_times import naive_times_suffice
 from .._namespace_rules import refuse_revisions_elsewhere, revision_sessions_to_check
 from .._page import Page
 from .._stored_reads import naive_items

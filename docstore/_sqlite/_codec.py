@@ -38,7 +38,7 @@ __all__ = [
 _CODEC: CodecOptions[dict[str, Any]] = CodecOptions(tz_aware=True, tzinfo=UTC)
 # Naive datetimes decode in less than half the time (no tzinfo attached in C per value):
 # for a document about to be validated into a domain type, whose datetime fields all
-# become aware UTC in validation anyway (see ``_mapping.naive_times_suffice``).
+# become aware UTC in validation anyway (see ``_naive_times.naive_times_suffice``).
 _NAIVE: CodecOptions[dict[str, Any]] = CodecOptions()
 # Sort keys of a missing value. MongoDB sorts null before every other value; SQLite sorts
 # an INTEGER before any TEXT, and this integer before every millisecond timestamp of

@@ -13,8 +13,9 @@ from .._arguments import check_version, revalidated
 from .._backend_common import not_found, stamped, stored_version
 from .._errors import ErrorCode, PersistenceError
 from .._listing import Listing
-from .._mapping import MAX_DOCUMENT_BYTES, METADATA, from_document, naive_times_suffice
+from .._mapping import MAX_DOCUMENT_BYTES, METADATA, from_document
 from .._models import CodeRevision, StoredItem
+from .._naive_times import naive_times_suffice
 from .._namespace_rules import held_in_view
 from .._page import Page
 from .._time import utc_now

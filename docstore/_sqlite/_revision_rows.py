@@ -16,8 +16,9 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 
-from .._mapping import from_document, naive_times_suffice
+from .._mapping import from_document
 from .._models import CodeRevision
+from .._naive_times import naive_times_suffice
 from .._plain import Fields, built_revision, plain_fields
 from ._codec import checksum, decode, decode_verified, yielding
 

@@ -20,7 +20,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from docstore import CodeRevision, ErrorCode, PersistenceError, open_store
-from docstore._mapping import from_document, naive_times_suffice
+from docstore._mapping import from_document
+from docstore._naive_times import naive_times_suffice
 from docstore._sqlite import _revision_rows
 from docstore._sqlite._codec import checksum, decode
 from docstore._sqlite._revision_rows import RevisionRows

@@ -23,8 +23,9 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from docstore import CodeRevision, ExecutionResult, ProblemSpec, Session
-from docstore._mapping import METADATA, from_document, naive_times_suffice
+from docstore._mapping import METADATA, from_document
 from docstore._models import StorageMetadata
+from docstore._naive_times import naive_times_suffice
 from docstore._plain import plain_revision
 
 WHEN = datetime(2026, 3, 4, 5, 6, 7, 123000, tzinfo=UTC)

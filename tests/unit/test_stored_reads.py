@@ -25,9 +25,10 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from docstore import PersistenceError
-from docstore._mapping import METADATA, from_document, naive_times_suffice
+from docstore._mapping import METADATA, from_document
 from docstore._models import CodeRevision, ProblemSpec, Session, StoredItem, Student
 from docstore._mongo._naive_reads import NaiveReader
+from docstore._naive_times import naive_times_suffice
 from docstore._stored_reads import naive_items, naive_students
 from docstore._students import student_from_record
 from docstore._time import to_utc_ms
