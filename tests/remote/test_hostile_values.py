@@ -29,5 +29,10 @@ async def test_watching_a_session_id_no_url_can_carry_is_invalid_data_not_a_raw_
     """Found by the remote attack: the feed's session id travels in the URL, where httpx raised
     UnicodeEncodeError (a lone surrogate) or InvalidURL (a query over 64 KiB) out of watch()."""
     async with served.client() as remote:
-        error = await expect_error(ErrorCode.INVALID_DATA, remote.sessions.watch(session_id).__aenter__())
+
+        async def enter() -> None:  # refused when called (``require_id``, as a local feed) or on entering
+            async with remote.sessions.watch(session_id):
+                pass
+
+        error = await expect_error(ErrorCode.INVALID_DATA, enter())
         assert "session id" in error.message
