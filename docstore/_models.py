@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from ._iso_text import IsoTextOnStrictWire
 from ._models_deferred import DEFER_BUILD
 from ._time import to_utc_ms, utc_now
 
@@ -36,7 +37,8 @@ __all__ = [
 
 DEFAULT_NAMESPACE = "default"
 
-UtcDateTime = Annotated[datetime, AfterValidator(to_utc_ms)]
+# Strict JSON (the server's request bodies) takes ISO 8601 text only: ``_iso_text``.
+UtcDateTime = Annotated[datetime, IsoTextOnStrictWire(), AfterValidator(to_utc_ms)]
 Difficulty = Literal["beginner", "intermediate", "advanced"]
 
 

@@ -166,7 +166,7 @@ class _Derivation:
             return {**schema, "schema": inner}, what, plan
         if _is_utc_datetime(schema):
             # The datetime as it is (strict: a text or a number is left to the model's own road).
-            return {**schema["schema"], "strict": True}, "time", None
+            return {**_python_datetime(schema["schema"]), "strict": True}, "time", None
         if kind == "function-after" and schema["schema"].get("type") == "dict":
             inner, what, plan = self.field(schema["schema"])
             return {**schema, "schema": inner}, what, plan
@@ -180,14 +180,19 @@ class _Derivation:
 
 
 def _is_utc_datetime(schema: Mapping[str, Any]) -> bool:
-    """Whether ``schema`` is a ``UtcDateTime``'s: a datetime, then ``to_utc_ms``."""
+    """Whether ``schema`` is a ``UtcDateTime``'s: a datetime (its Python road), then ``to_utc_ms``."""
     function = schema.get("function")
     return (
         schema.get("type") == "function-after"
         and isinstance(function, Mapping)
         and function.get("function") is to_utc_ms
-        and schema["schema"].get("type") == "datetime"
+        and _python_datetime(schema["schema"]).get("type") == "datetime"
     )
+
+
+def _python_datetime(schema: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The schema a Python value meets (a ``UtcDateTime`` tells JSON apart: ``_iso_text``)."""
+    return schema["python_schema"] if schema.get("type") == "json-or-python" else schema
 
 
 _SHELLS: dict[type[BaseModel], type[BaseModel]] = {}

@@ -80,6 +80,14 @@ def test_every_repository_route_documents_its_body_and_errors() -> None:
     ("path", "body", "named"),
     [
         ("/v1/sessions/create_session", {"session": {"join_code": "NEST01", "created_at": 0}}, "created_at"),
+        # schemathesis once sent this (not "date-time" text), and it was taken as 2 s past 1970.
+        ("/v1/sessions/create_session", {"session": {"join_code": "NEST01", "created_at": "2"}}, "created_at"),
+        ("/v1/problems/save_problem", {"problem": {"title": "t", "created_at": "-1.5"}}, "created_at"),
+        (
+            "/v1/sessions/upsert_student",
+            {"session_id": "s", "student": {"id": "a", "last_update": "1733356800"}},
+            "last_update",
+        ),
         (
             "/v1/sessions/record_code",
             {
@@ -95,7 +103,8 @@ def test_every_repository_route_documents_its_body_and_errors() -> None:
     ],
 )
 async def test_nested_values_are_as_strict_as_top_level_ones(path: str, body: dict[str, Any], named: str) -> None:
-    """What the schema rules out is refused at every depth: no number as a datetime, no bool as a number."""
+    """What the schema rules out is refused at every depth: no number (nor a number's text) as a
+    datetime, no bool as a number."""
     async with asgi_server("memory://") as (server, served):
         async with server.http(headers=AUTH) as client:
             answer = await client.post(path, json=body)
