@@ -1,7 +1,7 @@
 """Backups of both layouts: a release-f1272aa export (students inside sessions) restores into the new one.
 
 The fixture ``tests/fixtures/v1-export`` was written by release f1272aa
-(``tests/fixtures/make_v1_export.py``). These tests read the restored store through
+(``tests/fixtures/make_export.py``). These tests read the restored store through
 ``store.documents`` (the stored layout itself); the last one reads it through the
 repositories.
 """
@@ -217,7 +217,7 @@ PREVIOUS = Path(__file__).resolve().parents[1] / "fixtures" / "prev-export"
 
 
 async def test_a_backup_of_the_release_before_restores_exactly(tmp_path: Path, target: Store) -> None:
-    """``tests/fixtures/prev-export`` was written by release 3af9c5f (``make_prev_export.py``):
+    """``tests/fixtures/prev-export`` was written by release 3af9c5f (``make_export.py``):
     layout 2, its manifest without the files' sha256 of this release. It restores, judged on its
     content, and this release exports every collection of it byte for byte again."""
     assert "sha256" not in (PREVIOUS / "manifest.json").read_text()
