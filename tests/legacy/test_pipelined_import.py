@@ -77,6 +77,18 @@ class Writes:
         self.hold[number] = asyncio.Event()
         return self.hold[number]
 
+    async def import_held_at(
+        self, number: int, store: Store, legacy: Path, rejects: Path
+    ) -> tuple[asyncio.Event, asyncio.Future[Any]]:
+        """An import started and left running while its ``number``-th write is held (and 50 loop
+        turns more: the next batch is read meanwhile); the event that releases it, and the import."""
+        release = self.holding(number)
+        task = asyncio.ensure_future(import_legacy(legacy, store, batch_size=BATCH, rejects_path=rejects))
+        await self.held[number].wait()
+        for _ in range(50):
+            await asyncio.sleep(0)
+        return release, task
+
     async def upsert(self, collection: str, documents: list[dict[str, Any]], **options: Any) -> BatchResult:
         if collection != "revisions":
             return await self.real(collection, documents, **options)
@@ -151,11 +163,7 @@ async def test_at_most_one_batch_is_written_while_the_next_is_read(
     read = count_reads(monkeypatch)
     async with open_store(url(engine, tmp_path / "s")) as store:
         writes = Writes(store, monkeypatch)
-        release = writes.holding(2)
-        task = asyncio.ensure_future(import_legacy(legacy, store, batch_size=BATCH, rejects_path=tmp_path / "r"))
-        await writes.held[2].wait()
-        for _ in range(50):
-            await asyncio.sleep(0)
+        release, task = await writes.import_held_at(2, store, legacy, tmp_path / "r")
         # Batch 2 in flight, batch 3 built: the reading waits for the write, however long it takes.
         assert len(writes.calls) == 2 and not task.done()
         assert 3 * BATCH <= read[0] <= 3 * BATCH + 4  # the rejected records between them, no more
@@ -178,11 +186,7 @@ async def test_the_rejects_waiting_for_a_write_are_bounded(
     read = count_reads(monkeypatch)
     async with open_store(url(engine, tmp_path / "s")) as store:
         writes = Writes(store, monkeypatch)
-        release = writes.holding(2)
-        task = asyncio.ensure_future(import_legacy(legacy, store, batch_size=BATCH, rejects_path=tmp_path / "r"))
-        await writes.held[2].wait()
-        for _ in range(50):
-            await asyncio.sleep(0)
+        release, task = await writes.import_held_at(2, store, legacy, tmp_path / "r")
         assert read[0] <= 12 + BATCH + 1  # the first stream, then a batch's worth of rejects waiting
         release.set()
         report = await task
