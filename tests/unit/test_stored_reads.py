@@ -233,7 +233,9 @@ def test_a_session_of_the_earlier_layout_keeps_its_students_unescaped() -> None:
     rows = read_naive(Session, [{**document, "students": {"a%2Eb": student}}])
     [session] = naive_items(Session, rows)
     assert list(session.students) == ["a.b"]
-    assert_same(session, from_document(Session, rows[0]))
+    # Through assert_reads_alike: the document leaves times to their defaults (now), which the
+    # two roads take a moment apart; the window it sets is the one they may differ within.
+    assert_reads_alike(lambda: naive_items(Session, rows), lambda: [from_document(Session, rows[0])])
 
 
 def test_a_page_read_naive_calls_no_python_for_its_datetimes() -> None:
