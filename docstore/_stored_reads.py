@@ -2,8 +2,8 @@
 
 What ``_mapping.from_document`` gives, at about half its cost, for the documents the MongoDB
 dialect's naive reads return (``_mongo/_naive_reads.py``): a page of problems, a session, its
-class, the overview's revisions. ``from_document`` copies each document to rename ``_id`` and ``_metadata``, then the
-model's validator calls ``_time.to_utc_ms`` from pydantic's Rust core for every datetime
+class, the overview's revisions. ``from_document`` copies each document to rename ``_id`` and
+``_metadata``, then the model's validator calls ``_time.to_utc_ms`` from pydantic's Rust core for every datetime
 (three a problem, ~0.75 us each with the call: half of pydantic's time). Here each model gets,
 once, a validator derived from its own core schema (``__pydantic_core_schema__``) that:
 
@@ -16,23 +16,28 @@ once, a validator derived from its own core schema (``__pydantic_core_schema__``
   itself for any other;
 - is otherwise the model's schema (every other check, every default, ``extra="forbid"`` inside).
 
-pydantic-core reuses a complete model's own validator wherever a schema names its class, so
-the derived schema names a private subclass of each model it changes (same fields and layout,
-never built) and the pass gives each instance its class back: the caller gets the very items
-``from_document`` gives (class, values, ``tzinfo`` ``datetime.UTC``, ``model_fields_set``,
-extras). A page the derived validator refuses (a damaged document, or one it is stricter about)
-goes item by item, each the derived way or, failing that, ``from_document``'s, so a damaged
-document is the same STORAGE_ERROR naming the same item and field.
+pydantic-core takes a complete model's own validator wherever a schema names its class (the
+flag ``__pydantic_complete__`` in the class's own ``__dict__``), so the derived validator is
+built while each model it changes is flagged incomplete (``_named_afresh``), and builds
+instances of the model itself: the caller gets the very items ``from_document`` gives (class,
+values, ``tzinfo`` ``datetime.UTC``, ``model_fields_set``, extras), and the pass after
+validation only makes datetimes UTC (instances of a private subclass given their class back
+cost as much again: ~0.3 us each). A page the derived validator refuses (a damaged document,
+or one it is stricter about) goes item by item, each the derived way or, failing that,
+``from_document``'s, so a damaged document is the same STORAGE_ERROR naming the same item
+and field.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 from pydantic_core import SchemaValidator, core_schema
 
 from ._mapping import METADATA, from_document
@@ -45,7 +50,6 @@ __all__ = ["naive_items", "naive_students"]
 T = TypeVar("T", bound=BaseModel)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NAIVE_EPOCH = datetime(1970, 1, 1)
-_set_class = object.__setattr__
 # The names a top-level item's fields are stored under (``_mapping.to_document``, ``_students``).
 _STORED_ITEM_NAMES = {"id": "_id", "metadata": METADATA}
 _RECORD_NAMES = {"id": "student_id"}
@@ -53,7 +57,7 @@ _RECORD_NAMES = {"id": "student_id"}
 
 @dataclass
 class _Plan:
-    """What the pass after validation does to one instance: its class back, its datetimes UTC."""
+    """What the pass after validation does to one instance: its datetimes made UTC."""
 
     cls: type[BaseModel]
     times: tuple[str, ...] = ()
@@ -65,21 +69,19 @@ class _Plan:
 
         It runs for every item of every read: the same steps as loops over the plan cost a
         third more (~0.3 us an item). Only names of the plan go in the code (as literals);
-        the classes and the datetime steps are the function's globals.
+        the datetime steps are the function's globals.
         """
-        scope: dict[str, Any] = {"set_class": _set_class, "epoch": _EPOCH, "naive": _NAIVE_EPOCH, "general": to_utc_ms}
+        scope: dict[str, Any] = {"epoch": _EPOCH, "naive": _NAIVE_EPOCH, "general": to_utc_ms}
         lines = ["def fix(item0):"]
-        self._lines(0, lines, "    ", scope)
+        self._lines(0, lines, "    ")
         exec("\n".join(lines), scope)  # code made of the plan's field names, as literals
         fix: Callable[[Any], None] = scope["fix"]
         return fix
 
-    def _lines(self, level: int, lines: list[str], indent: str, scope: dict[str, Any]) -> int:
+    def _lines(self, level: int, lines: list[str], indent: str) -> int:
         """The steps for ``item{level}``; the next free level."""
-        item, values, cls = f"item{level}", f"values{level}", f"cls{level}"
-        scope[cls] = self.cls
-        lines.append(f"{indent}set_class({item}, '__class__', {cls})")
-        lines.append(f"{indent}{values} = {item}.__dict__")
+        values = f"values{level}"
+        lines.append(f"{indent}{values} = item{level}.__dict__")
         for name in self.times:
             # Naive: a BSON datetime (whole milliseconds), so ``to_utc_ms``'s own arithmetic.
             lines.append(f"{indent}value = {values}[{name!r}]")
@@ -91,10 +93,10 @@ class _Plan:
         for name, plan in self.nested:
             lines.append(f"{indent}item{free} = {values}[{name!r}]")
             lines.append(f"{indent}if item{free} is not None:")
-            free = plan._lines(free, lines, indent + "    ", scope)
+            free = plan._lines(free, lines, indent + "    ")
         for name, plan in self.mapped:
             lines.append(f"{indent}for item{free} in {values}[{name!r}].values():")
-            free = plan._lines(free, lines, indent + "    ", scope)
+            free = plan._lines(free, lines, indent + "    ")
         return free
 
 
@@ -103,7 +105,7 @@ class _Derivation:
     """The walk over one core schema: the derived schema's parts and each changed model's plan."""
 
     plans: dict[str, _Plan] = field(default_factory=dict)  # by definition ref
-    shells: list[type[BaseModel]] = field(default_factory=list)
+    changed: list[type[BaseModel]] = field(default_factory=list)  # the models whose schema differs
 
     def schema(self, schema: Any) -> tuple[Any, _Plan | None]:
         """``schema`` derived, and the plan of the instance it gives if that is a changed model."""
@@ -150,13 +152,12 @@ class _Derivation:
             fields[name] = {**model_field, "schema": derived}
         if not (plan.times or plan.nested or plan.mapped):
             return schema, None  # nothing to change: the model's own validator serves
-        shell = _shell(plan.cls)
-        self.shells.append(shell)
+        self.changed.append(plan.cls)
         derived_fields = {**fields_schema, "fields": fields}
         if stored_names:
             # Keys no field has are left out, as ``from_document`` leaves them (a tool's document).
             derived_fields["extra_behavior"] = "ignore"
-        return {**schema, "cls": shell, "schema": derived_fields}, plan
+        return {**schema, "schema": derived_fields}, plan
 
     def field(self, schema: Any) -> tuple[Any, str, _Plan | None]:
         """A field's schema derived, and what its value is to the plan: a time, an instance, a dict of them."""
@@ -195,22 +196,32 @@ def _python_datetime(schema: Mapping[str, Any]) -> Mapping[str, Any]:
     return schema["python_schema"] if schema.get("type") == "json-or-python" else schema
 
 
-_SHELLS: dict[type[BaseModel], type[BaseModel]] = {}
+# Derivations flag models incomplete for a moment: one at a time, so none restores another's flag.
+_DERIVING = threading.Lock()
+_ABSENT = object()
 
 
-def _shell(model: type[BaseModel]) -> type[BaseModel]:
-    """A private subclass of ``model`` that pydantic never builds: what a derived schema names.
+@contextmanager
+def _named_afresh(models: list[type[BaseModel]]) -> Iterator[None]:
+    """While inside, a validator built from a schema naming one of ``models`` builds it from that schema.
 
-    pydantic-core takes a complete model's own validator for any schema naming that model,
-    so a derived schema cannot name ``model`` itself; instances of the shell have ``model``'s
-    layout, and the plan gives each its class back.
+    pydantic-core reuses a model's own validator for a schema naming the model when the
+    model's own ``__dict__`` says ``__pydantic_complete__``; the derived schemas differ from
+    the models' own. For the moment of the build that flag is off; the only other readers
+    of it are ``model_rebuild`` (it would rebuild the same validator) and another schema
+    built meanwhile in another thread (it would build the model inline: the same checks).
     """
-    shell = _SHELLS.get(model)
-    if shell is None:
-        namespace = {"__module__": __name__, "model_config": ConfigDict(defer_build=True)}
-        metaclass: Any = type(model)
-        shell = _SHELLS[model] = metaclass(f"_Naive{model.__name__}", (model,), namespace)
-    return shell
+    flags = [(model, model.__dict__.get("__pydantic_complete__", _ABSENT)) for model in dict.fromkeys(models)]
+    try:
+        for model, _ in flags:
+            type.__setattr__(model, "__pydantic_complete__", False)
+        yield
+    finally:
+        for model, flag in reversed(flags):
+            if flag is _ABSENT:
+                type.__delattr__(model, "__pydantic_complete__")
+            else:
+                type.__setattr__(model, "__pydantic_complete__", flag)
 
 
 @dataclass(frozen=True)
@@ -229,7 +240,9 @@ def _reader(model: type[BaseModel], layout: str) -> _Reader | None:
     """The derived reader of ``model`` stored as ``layout`` (an item, a record); None if none derives."""
     key = (model, layout)
     if key not in _READERS:
-        _READERS[key] = _derive(model, _STORED_ITEM_NAMES if layout == "item" else _RECORD_NAMES)
+        with _DERIVING:
+            if key not in _READERS:
+                _READERS[key] = _derive(model, _STORED_ITEM_NAMES if layout == "item" else _RECORD_NAMES)
     return _READERS[key]
 
 
@@ -244,13 +257,10 @@ def _derive(model: type[BaseModel], stored_names: Mapping[str, str]) -> _Reader 
         derived = {**derived, "schema": top}
     else:
         derived, plan = derivation.model(schema, stored_names)
-    if plan is None or any(shell.__dict__.get("__pydantic_complete__") for shell in derivation.shells):
-        return None  # nothing derived, or a shell built after all: the model's own road
-    return _Reader(
-        SchemaValidator(core_schema.list_schema(derived)),
-        plan.fixer(),
-        SchemaValidator(derived),
-    )
+    if plan is None:
+        return None  # nothing derived: the model's own road
+    with _named_afresh(derivation.changed):
+        return _Reader(SchemaValidator(core_schema.list_schema(derived)), plan.fixer(), SchemaValidator(derived))
 
 
 def naive_items(model: type[T], rows: list[dict[str, Any]]) -> list[T]:

@@ -2,7 +2,7 @@
 
 The derived validators replace ``from_document`` (and ``student_from_record``) on the MongoDB
 dialect's naive reads, so every item they give must be the one the reference gives: the same
-class (never the private shell), the same values, ``datetime.UTC`` itself on every field's
+class (the model's own), the same values, ``datetime.UTC`` itself on every field's
 datetime, the same ``model_fields_set`` at every depth, extras untouched; and a damaged document
 must be the same STORAGE_ERROR. Documents are generated with every optional field present,
 absent or None, extras holding anything BSON does (datetimes at any depth), then damaged at
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import sys
+import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -26,10 +27,10 @@ from pydantic import BaseModel
 
 from docstore import PersistenceError
 from docstore._mapping import METADATA, from_document
-from docstore._models import CodeRevision, ProblemSpec, Session, StoredItem, Student
+from docstore._models import CodeRevision, ExecutionResult, ProblemSpec, Session, StorageMetadata, StoredItem, Student
 from docstore._mongo._naive_reads import NaiveReader
 from docstore._naive_times import naive_times_suffice
-from docstore._stored_reads import naive_items, naive_students
+from docstore._stored_reads import _READERS, _named_afresh, _reader, naive_items, naive_students
 from docstore._students import student_from_record
 from docstore._time import to_utc_ms
 
@@ -262,6 +263,41 @@ def test_a_page_read_naive_calls_no_python_for_its_datetimes() -> None:
     assert all(item.created_at == when.replace(tzinfo=UTC) and item.created_at.tzinfo is UTC for item in items)
     assert all(item.metadata is not None and item.metadata.updated_at.tzinfo is UTC for item in items)
     assert_same(items, [from_document(ProblemSpec, row) for row in rows])
+
+
+def test_deriving_leaves_every_model_flagged_as_it_was() -> None:
+    """The derived validators are built with the models they change flagged incomplete
+    (``_named_afresh``): each flag is put back, by derivations racing in eight threads too,
+    and a flag a class did not hold itself is not left on it."""
+    models = [ProblemSpec, StorageMetadata, Session, Student, CodeRevision, ExecutionResult]
+    before = {model: model.__dict__.get("__pydantic_complete__", "absent") for model in models}
+    saved = dict(_READERS)
+    _READERS.clear()
+    try:
+        start = threading.Barrier(8)
+
+        def derive() -> None:
+            start.wait()
+            for model in (ProblemSpec, Session, CodeRevision):
+                assert _reader(model, "item") is not None
+            assert _reader(Student, "record") is not None
+
+        threads = [threading.Thread(target=derive) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        _READERS.update(saved)
+    assert {model: model.__dict__.get("__pydantic_complete__", "absent") for model in models} == before
+
+    class Plain(BaseModel):
+        value: int = 0
+
+    del Plain.__pydantic_complete__  # inherited from BaseModel from now on
+    with _named_afresh([Plain, Plain]):
+        assert Plain.__dict__["__pydantic_complete__"] is False
+    assert "__pydantic_complete__" not in Plain.__dict__
 
 
 def previous_rule(model: type[StoredItem], raw: Mapping[str, Any]) -> bool:
