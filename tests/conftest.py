@@ -6,6 +6,7 @@ import contextlib
 import os
 import subprocess
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,6 +14,13 @@ from typing import TYPE_CHECKING
 import pytest
 
 from docstore import Store, open_store
+
+try:
+    from _pytest.nodeid import NodeId
+except ImportError:  # pytest before 9: an item's id is the string ``_nodeid``
+
+    class NodeId:  # type: ignore[no-redef]  # never an item's id: the string road is taken
+        pass
 
 if TYPE_CHECKING:
     import httpx
@@ -72,6 +80,27 @@ class StoreFactory:
             client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(self.url)
             await client.drop_database(self.database)
             await client.close()
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: two workers at most. Many tests start servers and subprocesses of their own,
+    whose deadlines assume they are not sharing a core with more than one other test."""
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """One node id an item. schemathesis gives every operation of a test the test's own id, and
+    pytest-xdist schedules items by id: it would run one operation of forty."""
+    shared = Counter(item.nodeid for item in items)
+    for item in items:
+        if shared[item.nodeid] > 1:
+            own = f"{item.nodeid.rpartition('::')[0]}::{item.name}"  # the name holds the operation
+            if isinstance(getattr(item, "_id", None), NodeId):
+                item._id = NodeId.parse(own)  # pytest 9's structured id (what ``nodeid`` reads)
+            else:
+                setattr(item, "_nodeid", own)  # noqa: B010  # no such attribute in pytest 9's stubs
+    if len({item.nodeid for item in items}) != len(items):
+        raise pytest.UsageError("two test items share a node id: pytest-xdist would run only one of them")
 
 
 def skip_without_mongodb() -> None:
