@@ -245,6 +245,8 @@ class MockCollection:
             self._fast.before_insert([args[0]] if method == "insert_one" else args[0])
         elif not keeping:
             self._fast.changed()
+        else:
+            self._fast.rewriting()  # a sort value or a group may move all the same
         try:
             return getattr(self._sync, method)(*args, **kwargs)
         except _Refused as refused:

@@ -18,7 +18,8 @@ mongomock's:
 - the instructor overview's aggregation (``$match`` of string equalities, ``$sort``
   ending in (group field, then newest first), ``$group`` taking each group's
   ``$first`` document): answered from the equality index by one pass over the
-  stored documents, without copying them, then the winners read by id. mongomock
+  stored documents, without copying them, kept and brought up to date by the ids
+  inserted since (``_latest_per_group``), then the winners read by id. mongomock
   would copy every revision of the session, sort them in Python and group them:
   ~300 ms for 6,000. Any document the pass cannot compare exactly as MongoDB does
   (a group key that is not text, a sort value that is not a datetime or text,
@@ -28,12 +29,11 @@ mongomock's:
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import datetime
-from itertools import chain
-from operator import itemgetter
 from typing import Any
 
 from mongomock.filtering import filter_applies
+
+from ._latest_per_group import LatestPerGroup
 
 __all__ = ["FastPaths", "first_per_group_shape"]
 
@@ -108,18 +108,24 @@ class FastPaths:
         self._fields: set[str] = set()
         # field -> value -> ids (a dict used as an ordered set); None: to rebuild
         self._indexes: dict[str, dict[str, dict[Any, None]] | None] = {}
+        self._latest = LatestPerGroup()  # the overview's answers
         collection._iter_documents = self._iter_documents  # this collection object only
 
     def index_fields(self, fields: Iterable[str]) -> None:
         self._fields |= {field for field in fields if "." not in field and field != "_id"}
+
+    def rewriting(self) -> None:
+        """Call before a write that keeps every indexed field: the overview's answers are dropped."""
+        self._latest.forget()
 
     @property
     def fields(self) -> frozenset[str]:
         """The fields that may get an equality index: a write that changes none of them keeps them."""
         return frozenset(self._fields)
 
-    def before_insert(self, documents: Iterable[dict[str, Any]]) -> None:
+    def before_insert(self, documents: list[dict[str, Any]]) -> None:
         """Call before inserting: the documents join the indexes first (see the module doc)."""
+        self._latest.inserting(documents)
         for field, index in list(self._indexes.items()):
             if index is None:
                 continue
@@ -131,6 +137,7 @@ class FastPaths:
 
     def changed(self) -> None:
         """Call before and after any other write: the indexes are rebuilt when next needed."""
+        self._latest.forget()
         for field in self._indexes:
             self._indexes[field] = None
 
@@ -158,62 +165,16 @@ class FastPaths:
         """The id of each group's first document under ``match``, newest first on ``descending``; or None.
 
         One pass over the stored documents the equality index names, read in place (no
-        copies). None when mongomock must answer: no index, a TTL index (mongomock
-        expires documents on access), or a value this pass would not order as MongoDB does.
+        copies), then only over those inserted since (``_latest_per_group``). None when
+        mongomock must answer: no index, a TTL index (mongomock expires documents on
+        access), or a value this pass would not order as MongoDB does.
         """
         indexed = [name for name in match if name in self._fields]
         index = self._index(indexed[0]) if indexed else None
         if index is None or self._store._ttl_indexes:
             return None
-        documents = self._store._documents  # read only, in place: mongomock never yields mid-call
-        try:
-            return self._first_ids(documents, index, indexed[0], match, descending, field)
-        except _Unindexable:
-            return None
-
-    def _first_ids(
-        self,
-        documents: dict[Any, dict[str, Any]],
-        index: dict[str, dict[Any, None]],
-        indexed: str,
-        match: dict[str, str],
-        descending: list[str],
-        field: str,
-    ) -> list[Any] | None:
-        # One tight loop (6,000 documents in a few ms): no Python call per document. The index
-        # names a superset (a failed insert leaves an id behind): all of ``match`` is checked.
-        best: dict[Any, tuple[Any, Any]] = {}
-        pinned = list(match.items())
-        groups: list[Any] = []  # every group key and sort key met: their types checked after
-        keys: list[Any] = []
-        get, best_of, add_group, add_key = documents.get, best.get, groups.append, keys.append
-        key_of = itemgetter(*descending) if len(descending) > 1 else lambda document: (document[descending[0]],)
-        try:
-            for document_id in index.get(match[indexed], ()):
-                document = get(document_id)
-                if document is None:
-                    continue
-                for name, value in pinned:
-                    held = document.get(name)
-                    if held != value:
-                        if isinstance(held, list | dict):
-                            raise _Unindexable(name)  # MongoDB equality may match inside it: mongomock's
-                        break
-                else:
-                    group = document.get(field)
-                    key = key_of(document)
-                    add_group(group)
-                    add_key(key)
-                    known = best_of(group)
-                    if known is None or key > known[0]:
-                        best[group] = (key, document_id)
-        except (KeyError, TypeError):
-            return None  # a missing sort field (null), an unhashable group, a datetime beside a text
-        # Only datetimes (all aware, or the comparison above raised) and texts compare in Python
-        # as MongoDB compares them; any other kind orders by BSON type rules: mongomock's business.
-        if not set(map(type, groups)).union(map(type, chain.from_iterable(keys))) <= {datetime, str}:
-            return None
-        return [best[group][1] for group in sorted(best)]
+        candidates = index.get(match[indexed[0]], {})
+        return self._latest.first_ids(self._store._documents, candidates, match, descending, field)
 
     def _iter_documents(self, filter: Any) -> Iterator[Any]:
         ids = _ids_in(filter)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -9,7 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pymongo import IndexModel
+from pymongo.errors import PyMongoError
 
+from docstore._memory import _latest_per_group as latest
 from docstore._memory import _mongomock_adapter as adapter
 from docstore._memory._mongomock_adapter import MockDatabase
 from docstore._memory._mongomock_fast_paths import first_per_group_shape
@@ -133,6 +136,106 @@ async def test_the_overview_is_answered_without_mongomock_s_aggregation(monkeypa
     monkeypatch.setattr(adapter, "process_pipeline", refused)
     rows = await (await collection.aggregate(overview(False))).to_list(None)
     assert by_group(rows) == [("'k0'", "r057"), ("'k1'", "r058"), ("'k2'", "r059")]
+
+
+# Most of a class's revisions: the kinds the kept answers hold (odd ones send a read to mongomock).
+usual_revisions = st.lists(
+    st.fixed_dictionaries(
+        {
+            "session_id": st.sampled_from(["s1", "s2"]),
+            "student_id": st.sampled_from(["a", "b", "c"]),
+            "timestamp": st.integers(0, 40).map(lambda i: WHEN + timedelta(seconds=i)),
+            "namespace_id": st.sampled_from(["n1", "n2"]),
+        }
+    ),
+    max_size=20,
+)
+revision_writes = st.lists(
+    st.one_of(
+        st.tuples(st.just("insert"), st.integers(0, 30), usual_revisions.map(lambda docs: docs[:3])),
+        st.tuples(st.just("insert"), st.integers(0, 30), revision_documents.map(lambda docs: docs[:2])),
+        st.tuples(st.just("set"), st.integers(0, 19), st.sampled_from(["newest", "oldest", "student", "session"])),
+        st.tuples(st.just("set"), st.integers(0, 19), st.sampled_from(["newest", "oldest"])),
+        st.tuples(st.just("delete"), st.integers(0, 30), st.just(None)),
+        st.tuples(st.just("read"), st.just(0), st.just(None)),
+    ),
+    max_size=12,
+)
+
+
+async def apply_revision_write(collection: Any, kind: str, target: int, value: Any) -> None:
+    """One write of ``revision_writes``; a refused one (a duplicate id) is refused on both sides."""
+    with contextlib.suppress(PyMongoError):
+        if kind == "insert":
+            # Ids may repeat, within one insert_many too: mongomock writes those before the duplicate.
+            batch = [{"_id": f"r{target + n:03d}", **document} for n, document in enumerate(value)]
+            if batch:
+                await collection.insert_many(batch)
+        elif kind == "set":
+            # A revision made its student's newest or oldest, moved to another student or session.
+            changes = {
+                "newest": {"timestamp": WHEN + timedelta(seconds=1000 + target)},
+                "oldest": {"timestamp": WHEN - timedelta(seconds=1000)},
+                "student": {"student_id": "a"},
+                "session": {"session_id": "s1"},
+            }
+            await collection.update_one({"_id": f"r{target:03d}"}, {"$set": changes[value]})
+        elif kind == "delete":
+            await collection.delete_one({"_id": f"r{target:03d}"})
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    initial=st.one_of(usual_revisions, usual_revisions, revision_documents), later=revision_writes, scoped=st.booleans()
+)
+async def test_the_overview_kept_between_writes_equals_mongomock_s_own_aggregation(
+    initial: list[dict[str, Any]], later: list[Any], scoped: bool
+) -> None:
+    """An answer is kept and brought up to date by inserts (``_latest_per_group``): after any
+    mix of inserts (some refused as duplicates), updates of a sort value, a group or the
+    session, and deletes, it is still what mongomock's own aggregation gives."""
+    database = MockDatabase("t")
+    fast = database["fast"]
+    await fast.create_indexes([IndexModel([("session_id", 1), ("student_id", 1), ("timestamp", -1)])])
+    plain = database["plain"]  # no index declared: mongomock's own aggregation
+    for collection in (fast, plain):
+        await apply_revision_write(collection, "insert", 0, initial)
+    pipeline = overview(scoped)
+    for kind, target, value in [("read", 0, None), *later, ("read", 0, None)]:
+        for collection in (fast, plain):
+            await apply_revision_write(collection, kind, target, value)
+        fast_rows = await (await fast.aggregate(pipeline)).to_list(None)
+        plain_rows = await (await plain.aggregate(pipeline)).to_list(None)
+        assert by_group(fast_rows) == by_group(plain_rows), (kind, target, value)
+        assert sorted(map(repr, fast_rows)) == sorted(map(repr, plain_rows))
+
+
+async def test_a_kept_overview_reads_only_the_revisions_inserted_since(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The point of keeping answers: the next read looks at what was inserted since, not the session."""
+    collection = MockDatabase("t")["revisions"]
+    await collection.create_indexes([IndexModel([("session_id", 1), ("student_id", 1), ("timestamp", -1)])])
+    for i in range(60):
+        document = {"_id": f"r{i:03d}", "session_id": "s1", "student_id": f"k{i % 3}", "timestamp": WHEN}
+        await collection.insert_one({**document, "timestamp": WHEN + timedelta(seconds=i)})
+    await (await collection.aggregate(overview(False))).to_list(None)
+    looked_at: list[Any] = []
+    real_take = latest._take
+
+    def take(best: Any, documents: Any, ids: Any, *rest: Any) -> None:
+        ids = list(ids)
+        looked_at.extend(ids)
+        real_take(best, documents, ids, *rest)
+
+    monkeypatch.setattr(latest, "_take", take)
+    when = WHEN + timedelta(seconds=100)
+    await collection.insert_one({"_id": "new", "session_id": "s1", "student_id": "k1", "timestamp": when})
+    rows = await (await collection.aggregate(overview(False))).to_list(None)
+    assert by_group(rows) == [("'k0'", "r057"), ("'k1'", "new"), ("'k2'", "r059")]
+    assert looked_at == ["new"]
+    await collection.update_one({"_id": "r057"}, {"$set": {"timestamp": when}})  # a sort value moves
+    rows = await (await collection.aggregate(overview(False))).to_list(None)
+    assert by_group(rows) == [("'k0'", "r057"), ("'k1'", "new"), ("'k2'", "r059")]
+    assert len(looked_at) == 1 + 61  # the update dropped the answer: a full pass
 
 
 @pytest.mark.parametrize(
