@@ -82,6 +82,16 @@ async def test_an_answer_under_max_answer_mb_is_read_whole_however_framed(name: 
         assert await outcome(transport) == ("answer", body)  # the connection serves on
 
 
+async def _endless_line(writer: Writer, written: list[int], fill: bytes) -> None:
+    """64 MiB of one line, in chunks of 256 KiB (each counted in ``written``), then silence."""
+    piece = fill * (256 * 1024)
+    for _ in range(256):
+        writer.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+        await writer.drain()
+        written.append(len(piece))
+    await asyncio.sleep(3600)
+
+
 async def test_a_streamed_line_past_the_bound_is_refused_before_it_is_held() -> None:
     """``iter_documents`` (admin export through a server): one line that never ends."""
     written: list[int] = []
@@ -89,12 +99,7 @@ async def test_a_streamed_line_past_the_bound_is_refused_before_it_is_held() -> 
     async def script(record: RawServer, reader: Reader, writer: Writer) -> None:
         await record.next_request(reader)
         writer.write(b"HTTP/1.1 200 X\r\nTransfer-Encoding: chunked\r\n\r\n")
-        piece = b"z" * (256 * 1024)
-        for _ in range(256):
-            writer.write(b"%x\r\n%s\r\n" % (len(piece), piece))
-            await writer.drain()
-            written.append(len(piece))
-        await asyncio.sleep(3600)
+        await _endless_line(writer, written, b"z")
 
     async with raw_server(script) as (url, _), road("lean", url, max_answer_mb=1) as transport:
         with pytest.raises(PersistenceError) as caught:
@@ -112,12 +117,7 @@ async def test_a_feed_event_past_the_bound_is_a_storage_error_not_a_reconnect_lo
         writer.write(b"HTTP/1.1 200 X\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n")
         opening = b"event: open\nid: 1\ndata: {}\n\nevent: change\ndata: "
         writer.write(b"%x\r\n%s\r\n" % (len(opening), opening))
-        piece = b"w" * (256 * 1024)
-        for _ in range(256):
-            writer.write(b"%x\r\n%s\r\n" % (len(piece), piece))
-            await writer.drain()
-            written.append(len(piece))
-        await asyncio.sleep(3600)
+        await _endless_line(writer, written, b"w")
 
     async with raw_server(script) as (url, record), road("lean", url, max_answer_mb=1) as transport:
         feed = RemoteFeed(transport, Scope(), "s1", None)

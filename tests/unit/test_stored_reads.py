@@ -194,30 +194,29 @@ def assert_reads_alike(derived: Callable[[], list[Any]], reference: Callable[[],
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+def assert_items_read_alike(model: type[StoredItem], generated: list[tuple[dict[str, Any], Any]]) -> None:
+    """The generated documents, damaged and read naive: ``naive_items`` as ``from_document``."""
+    rows = read_naive(model, [damaged(document, changes) for document, changes in generated])
+    assert_reads_alike(lambda: naive_items(model, rows), lambda: [from_document(model, row) for row in rows])
+
+
 @SETTINGS
 @given(st.lists(st.tuples(problems, damages), min_size=1, max_size=4))
 def test_a_page_of_problems_reads_as_from_document_gives_it(generated: list[tuple[dict[str, Any], Any]]) -> None:
-    rows = read_naive(ProblemSpec, [damaged(document, changes) for document, changes in generated])
-    assert_reads_alike(
-        lambda: naive_items(ProblemSpec, rows), lambda: [from_document(ProblemSpec, row) for row in rows]
-    )
+    assert_items_read_alike(ProblemSpec, generated)
 
 
 @SETTINGS
 @given(st.lists(st.tuples(sessions, damages), min_size=1, max_size=3))
 def test_sessions_read_as_from_document_gives_them(generated: list[tuple[dict[str, Any], Any]]) -> None:
-    rows = read_naive(Session, [damaged(document, changes) for document, changes in generated])
-    assert_reads_alike(lambda: naive_items(Session, rows), lambda: [from_document(Session, row) for row in rows])
+    assert_items_read_alike(Session, generated)
 
 
 @SETTINGS
 @given(st.lists(st.tuples(revisions, damages), min_size=1, max_size=4))
 def test_an_overview_reads_as_from_document_gives_it(generated: list[tuple[dict[str, Any], Any]]) -> None:
     """``from_document`` checks a plain revision by hand (``_plain``): the derived road gives the same."""
-    rows = read_naive(CodeRevision, [damaged(document, changes) for document, changes in generated])
-    assert_reads_alike(
-        lambda: naive_items(CodeRevision, rows), lambda: [from_document(CodeRevision, row) for row in rows]
-    )
+    assert_items_read_alike(CodeRevision, generated)
 
 
 @SETTINGS
